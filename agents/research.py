@@ -1,0 +1,144 @@
+"""Research agent: house views and product facts for what this client may hold, with sources."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from pydantic import BaseModel
+
+from agents.profiling import ClientProfile
+from tools.llm import LanguageModel, Prompt
+from tools.market import MarketData, Product
+
+SUMMARY_PROMPT = """Summarise these research notes for a client whose risk level is {risk_level},
+in {locale}. Cite every note you use as [note id]. Use only the notes below; make no forecast
+and no promise of returns.
+{notes}"""
+
+MAX_NOTES = 6
+_CITATION = re.compile(r"\[([A-Za-z0-9_.:-]+)\]")
+
+
+class ResearchItem(BaseModel):
+    """One note from the corpus, with where it came from."""
+
+    source_id: str
+    publisher: str
+    as_of: date
+    kind: str
+    title: str
+    summary: str
+    asset_classes: list[str]
+    products: list[str]
+
+
+class ProductFact(BaseModel):
+    """Facts about one eligible product, straight from the shelf."""
+
+    source_id: str
+    code: str
+    name: str
+    risk_rating: str
+    asset_class: str
+    redemption_days: int
+    lockup_days: int
+    min_investment: float
+    annual_fee: float
+    access: str
+
+
+class ResearchBrief(BaseModel):
+    """What the research agent found, each item traceable to the corpus or the shelf."""
+
+    items: list[ResearchItem]
+    product_facts: list[ProductFact]
+    summary: str
+    citations: list[str]
+
+
+def eligible_products(profile: ClientProfile, market: MarketData) -> list[Product]:
+    """Products this client may hold: level, access and lock-up against horizon."""
+    max_rank = 1 if profile.lowest_category else profile.level_rank
+    out = []
+    for p in market.shelf:
+        if p.risk_rating.rank > max_rank or p.lockup_days > profile.max_lockup_days:
+            continue
+        if p.access == "qualified_investor" and not profile.qualified_investor:
+            continue
+        if p.access == "professional_investor" and not profile.professional:
+            continue
+        out.append(p)
+    return out
+
+
+def _relevance(
+    note_classes: set[str], note_products: set[str], classes: set[str], codes: set[str]
+) -> int:
+    return 2 * len(note_products & codes) + len(note_classes & classes)
+
+
+def research_products(
+    profile: ClientProfile, *, market: MarketData, model: LanguageModel
+) -> ResearchBrief:
+    """Retrieve the notes that cover the client's eligible products and asset classes."""
+    products = eligible_products(profile, market)
+    codes = {p.code for p in products}
+    classes = {ac for p in products for ac in p.exposures}
+    scored = []
+    for note in market.corpus:
+        # A note about a product the client may not hold is not shown, even if its class fits.
+        if note.products and not set(note.products) <= codes:
+            continue
+        score = _relevance(set(note.asset_classes), set(note.products), classes, codes)
+        if score:
+            same_locale = note.locale == profile.locale
+            scored.append((score, same_locale, note.as_of, note.id, note))
+    scored.sort(key=lambda row: row[:4], reverse=True)
+    items = [
+        ResearchItem(
+            source_id=n.id,
+            publisher=n.publisher,
+            as_of=n.as_of,
+            kind=n.kind,
+            title=n.title,
+            summary=n.summary,
+            asset_classes=list(n.asset_classes),
+            products=[c for c in n.products if c in codes],
+        )
+        for *_, n in scored[:MAX_NOTES]
+    ]
+    facts = [
+        ProductFact(
+            source_id=f"shelf:{p.code}",
+            code=p.code,
+            name=p.name(profile.locale),
+            risk_rating=p.risk_rating.value,
+            asset_class=p.asset_class,
+            redemption_days=p.redemption_days,
+            lockup_days=p.lockup_days,
+            min_investment=p.min_investment,
+            annual_fee=round(p.fees.annual, 6),
+            access=p.access.value,
+        )
+        for p in products
+    ]
+    listing = "\n".join(
+        f"[{i.source_id}] {i.publisher} {i.as_of.isoformat()} {i.title}: {i.summary}" for i in items
+    )
+    prompt = Prompt(
+        "research_summary",
+        SUMMARY_PROMPT,
+        {
+            "risk_level": profile.risk_level,
+            "locale": profile.locale,
+            "notes": listing,
+            "items": [i.model_dump(mode="json") for i in items],
+        },
+    )
+    summary = model.text(prompt) if items else ""
+    known = {i.source_id for i in items}
+    cited = list(dict.fromkeys(_CITATION.findall(summary)))
+    if any(c not in known for c in cited):
+        raise ValueError(f"research summary cites sources outside the corpus: {set(cited) - known}")
+    return ResearchBrief(items=items, product_facts=facts, summary=summary, citations=cited)

@@ -1,0 +1,85 @@
+"""Errors: one family, each named for what happened and carrying its HTTP status.
+
+TierwiseError
+├── NotFound (404): ClientNotFound, RunNotFound, ApprovalNotFound, NotYourClient
+├── Conflict (409): ApprovalAlreadyDecided, PlanHashMismatch, PlanNotApprovable,
+│                   RunNotAwaitingApproval
+├── InvalidInput (422): InvalidDecision, InvalidClient
+└── Unauthorized (401), Forbidden (403)
+"""
+
+from __future__ import annotations
+
+
+class TierwiseError(Exception):
+    """Base of every error Tierwise raises on purpose."""
+
+    status_code = 500
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+    @property
+    def error(self) -> str:
+        return type(self).__name__
+
+
+class NotFound(TierwiseError):
+    status_code = 404
+
+
+class ClientNotFound(NotFound):
+    pass
+
+
+class RunNotFound(NotFound):
+    pass
+
+
+class ApprovalNotFound(NotFound):
+    pass
+
+
+class NotYourClient(NotFound):
+    """An advisor asked for another advisor's client: answered as not found."""
+
+
+class Conflict(TierwiseError):
+    status_code = 409
+
+
+class ApprovalAlreadyDecided(Conflict):
+    pass
+
+
+class PlanHashMismatch(Conflict):
+    pass
+
+
+class RunNotAwaitingApproval(Conflict):
+    pass
+
+
+class InvalidInput(TierwiseError):
+    status_code = 422
+
+
+class InvalidDecision(InvalidInput):
+    pass
+
+
+class InvalidClient(InvalidInput):
+    pass
+
+
+class Unauthorized(TierwiseError):
+    status_code = 401
+
+
+class Forbidden(TierwiseError):
+    status_code = 403
+
+
+class PlanNotApprovable(Conflict):
+    """The plan under review failed compliance; it can be revised or rejected, not approved."""

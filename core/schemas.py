@@ -1,0 +1,96 @@
+"""The client contract (DESIGN §5.1): what the firm's systems send about a client."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+RiskLevel = Literal["C1", "C2", "C3", "C4", "C5"]
+Locale = Literal["zh-CN", "en"]
+Goal = Literal["preservation", "income", "balanced", "growth", "aggressive_growth"]
+Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+ClientId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+ProductCode = Annotated[str, StringConstraints(min_length=1, max_length=32, strip_whitespace=True)]
+
+
+class RiskAssessment(BaseModel):
+    """The firm's official risk-tolerance assessment; the C level is an input, never computed."""
+
+    model_config = ConfigDict(extra="forbid")
+    level: RiskLevel
+    lowest_category: bool = False
+    assessed_on: date
+
+    @model_validator(mode="after")
+    def _lowest_is_c1(self) -> RiskAssessment:
+        if self.lowest_category and self.level != "C1":
+            raise ValueError("lowest_category applies only to level C1")
+        return self
+
+
+class Objectives(BaseModel):
+    """What the client wants from the money."""
+
+    model_config = ConfigDict(extra="forbid")
+    goal: Goal
+    horizon_years: float = Field(gt=0, le=50)
+    liquidity_need: Money = 0
+    max_drawdown_tolerance_pct: float = Field(default=100, ge=0, le=100)
+
+
+class Holding(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    product_code: ProductCode
+    market_value: Money
+
+
+class Trade(BaseModel):
+    """One past trade; prior_return_20d is the product's return over the 20 trading days before."""
+
+    model_config = ConfigDict(extra="forbid")
+    date: date
+    product_code: ProductCode
+    side: Literal["buy", "sell", "margin_buy", "short_sell"]
+    amount: float = Field(gt=0, allow_inf_nan=False)
+    prior_return_20d: float | None = Field(default=None, ge=-1, le=10)
+
+
+class Contact(BaseModel):
+    """Sensitive: stored, masked in every response, never sent to a model or a log."""
+
+    model_config = ConfigDict(extra="forbid")
+    phone: str | None = Field(default=None, max_length=32)
+    id_number: str | None = Field(default=None, max_length=32)
+    email: str | None = Field(default=None, max_length=254)
+
+
+class ClientInput(BaseModel):
+    """A client as the firm's systems describe it (PUT /v1/clients, scenarios, demo data)."""
+
+    model_config = ConfigDict(extra="forbid")
+    client_id: ClientId
+    name: str = Field(min_length=1, max_length=100)
+    locale: Locale = "zh-CN"
+    advisor_id: str | None = Field(default=None, max_length=64)
+    investor_type: Literal["ordinary", "professional"] = "ordinary"
+    birth_year: int = Field(ge=1900, le=2100)
+    annual_income: Money
+    avg_annual_income_3y: Money | None = None
+    financial_assets: Money
+    aum: Money
+    investment_experience_years: float = Field(ge=0, le=100)
+    risk_assessment: RiskAssessment
+    objectives: Objectives
+    holdings: list[Holding] = Field(default_factory=list, max_length=500)
+    trades: list[Trade] = Field(default_factory=list, max_length=5000)
+    notes: str = Field(default="", max_length=10_000)
+    contact: Contact = Field(default_factory=Contact)
+
+    @model_validator(mode="after")
+    def _holdings_within_aum(self) -> ClientInput:
+        held = sum(h.market_value for h in self.holdings)
+        if held > self.aum * (1 + 1e-9) + 0.01:
+            raise ValueError(f"holdings total {held:,.2f} exceeds aum {self.aum:,.2f}")
+        return self

@@ -1,0 +1,134 @@
+"""Approvals: one row per advisor review round, claimed atomically by exactly one decision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from core.errors import (
+    ApprovalAlreadyDecided,
+    ApprovalNotFound,
+    PlanHashMismatch,
+    PlanNotApprovable,
+)
+from core.services import audit
+from core.tables import Approval, Run, utcnow
+
+APPROVABLE_VERDICTS = {"pass", "escalate"}
+
+
+def open_review(session: Session, run: Run, payload: dict[str, Any]) -> Approval:
+    """The pending approval for an interrupt payload; opening it twice is harmless."""
+    existing = session.get(Approval, payload["approval_id"])
+    if existing is not None:
+        return existing
+    approval = Approval(
+        id=payload["approval_id"],
+        run_id=run.id,
+        client_id=run.client_id,
+        advisor_id=run.advisor_id,
+        plan_hash=payload["plan_hash"],
+        plan=payload["plan"],
+        findings=payload["findings"],
+        verdict=payload["verdict"],
+    )
+    session.add(approval)
+    session.flush()
+    audit.append(
+        session,
+        run.id,
+        f"review:{approval.id}",
+        "awaiting_approval",
+        "system",
+        {
+            "approval_id": approval.id,
+            "plan_hash": approval.plan_hash,
+            "verdict": approval.verdict,
+            "advisor_id": approval.advisor_id,
+        },
+    )
+    return approval
+
+
+def get(session: Session, approval_id: str) -> Approval:
+    approval = session.get(Approval, approval_id)
+    if approval is None:
+        raise ApprovalNotFound(f"no approval {approval_id!r}")
+    return approval
+
+
+def pending(session: Session, advisor_id: str | None = None) -> list[Approval]:
+    query = select(Approval).where(Approval.status == "pending").order_by(col(Approval.created_at))
+    if advisor_id is not None:
+        query = query.where(Approval.advisor_id == advisor_id)
+    return list(session.exec(query))
+
+
+def latest_for_run(session: Session, run_id: str) -> Approval | None:
+    query = (
+        select(Approval).where(Approval.run_id == run_id).order_by(col(Approval.created_at).desc())
+    )
+    return session.exec(query).first()
+
+
+def claim(session: Session, approval_id: str, decision: dict[str, Any]) -> Approval:
+    """Record a decision if, and only if, the approval is still pending with this plan hash."""
+    action, plan_hash = decision["action"], decision["plan_hash"]
+    decided_by, comment = decision["advisor"], decision.get("comment")
+    approval = get(session, approval_id)
+    if approval.status != "pending":
+        raise ApprovalAlreadyDecided(f"approval {approval_id} was already {approval.status}")
+    if approval.plan_hash != plan_hash:
+        raise PlanHashMismatch(
+            f"the plan under review has hash {approval.plan_hash}, not {plan_hash}"
+        )
+    if action == "approve" and approval.verdict not in APPROVABLE_VERDICTS:
+        raise PlanNotApprovable(
+            f"compliance verdict is {approval.verdict}; revise or reject this plan instead"
+        )
+    status = {"approve": "approved", "reject": "rejected", "revise": "revised"}[action]
+    result = session.execute(
+        update(Approval)
+        .where(col(Approval.id) == approval_id, col(Approval.status) == "pending")
+        .values(
+            status=status,
+            action=action,
+            decision=decision,
+            decided_by=decided_by,
+            comment=comment,
+            decided_at=utcnow(),
+        )
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise ApprovalAlreadyDecided(f"approval {approval_id} was decided concurrently")
+    session.refresh(approval)
+    audit.append(
+        session,
+        approval.run_id,
+        f"decision:{approval_id}",
+        "decision",
+        decided_by,
+        {"approval_id": approval_id, "action": action, "plan_hash": plan_hash, "comment": comment},
+    )
+    return approval
+
+
+def public(approval: Approval) -> dict[str, Any]:
+    return {
+        "id": approval.id,
+        "run_id": approval.run_id,
+        "client_id": approval.client_id,
+        "advisor_id": approval.advisor_id,
+        "status": approval.status,
+        "plan_hash": approval.plan_hash,
+        "plan": approval.plan,
+        "findings": approval.findings,
+        "verdict": approval.verdict,
+        "action": approval.action,
+        "decided_by": approval.decided_by,
+        "comment": approval.comment,
+        "created_at": approval.created_at.isoformat(),
+        "decided_at": approval.decided_at.isoformat() if approval.decided_at else None,
+    }

@@ -1,0 +1,39 @@
+"""Clients: stored as the ClientInput contract; contact data only ever leaves masked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from core.errors import ClientNotFound
+from core.schemas import ClientInput
+from core.tables import Client, utcnow
+from tools.masking import mask_contact
+
+
+def upsert(session: Session, client: ClientInput) -> Client:
+    """Create or replace a client."""
+    data = client.model_dump(mode="json")
+    row = session.get(Client, client.client_id)
+    if row is None:
+        row = Client(id=client.client_id, advisor_id=client.advisor_id, data=data)
+    else:
+        row.advisor_id, row.data, row.updated_at = client.advisor_id, data, utcnow()
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get(session: Session, client_id: str) -> ClientInput:
+    row = session.get(Client, client_id)
+    if row is None:
+        raise ClientNotFound(f"no client {client_id!r}")
+    return ClientInput.model_validate(row.data)
+
+
+def public(client: ClientInput) -> dict[str, Any]:
+    """The client as any response shows it: contact masked."""
+    data = client.model_dump(mode="json")
+    data["contact"] = mask_contact(data["contact"])
+    return data

@@ -1,0 +1,82 @@
+"""Settings: one BaseSettings read from TIERWISE_* environment variables, cached."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+RiskLevel = Literal["C1", "C2", "C3", "C4", "C5"]
+
+
+class TierPolicy(BaseModel):
+    """AUM thresholds in CNY that split the three service tiers (DESIGN §2)."""
+
+    mid_tier_from: float = 500_000
+    hnw_from: float = 6_000_000
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TierPolicy:
+        if not 0 < self.mid_tier_from < self.hnw_from:
+            raise ValueError("tier thresholds must satisfy 0 < mid_tier_from < hnw_from")
+        return self
+
+
+class AllocationPolicy(BaseModel):
+    """Constraints the allocation agent builds every plan with (configurable policy)."""
+
+    volatility_ceiling: dict[RiskLevel, float] = Field(
+        default_factory=lambda: {"C1": 0.01, "C2": 0.04, "C3": 0.10, "C4": 0.15, "C5": 0.20}
+    )
+    max_single_product: float = Field(default=0.40, gt=0, le=1)
+    max_single_non_diversified: float = Field(default=0.20, gt=0, le=1)
+    emergency_reserve_share: float = Field(default=0.05, ge=0, le=1)
+    min_weight: float = Field(default=0.01, ge=0, lt=0.2)
+    min_trade_cny: float = Field(default=100.0, ge=0)
+    transaction_cost: float = Field(default=0.002, ge=0, le=0.05)
+    asset_class_caps: dict[str, float] = Field(
+        default_factory=lambda: {
+            "gold": 0.15,
+            "us_equity": 0.25,
+            "us_tech": 0.20,
+            "cn_large_cap": 0.40,
+            "cn_mid_cap": 0.30,
+        }
+    )
+
+
+class CompliancePolicy(BaseModel):
+    """Thresholds the compliance rules check against (COMPLIANCE.md §8, defaults)."""
+
+    max_single_product: float = Field(default=0.40, gt=0, le=1)
+    max_single_non_diversified: float = Field(default=0.20, gt=0, le=1)
+    max_illiquid_share: float = Field(default=0.20, ge=0, le=1)
+    assessment_valid_months: int = Field(default=24, gt=0)
+    weight_tolerance: float = Field(default=1e-6, gt=0)
+
+
+class Settings(BaseSettings):
+    """Everything configurable, from TIERWISE_* variables (nested with __)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TIERWISE_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///./tierwise.db"
+    llm: Literal["offline", "openai"] = "offline"
+    model: str = "offline-v1"
+    max_revisions: int = Field(default=2, ge=0, le=5)
+    tiers: TierPolicy = Field(default_factory=TierPolicy)
+    allocation: AllocationPolicy = Field(default_factory=AllocationPolicy)
+    compliance: CompliancePolicy = Field(default_factory=CompliancePolicy)
+    firm_name_zh: str = "Tierwise证券"
+    firm_name_en: str = "Tierwise Securities"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The one settings instance of this process."""
+    return Settings()

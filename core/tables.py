@@ -1,0 +1,126 @@
+"""SQLModel tables: principals, clients, runs, approvals, deliveries, feedback, audit trail."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _json(nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=Column(JSON, nullable=nullable))
+
+
+class Principal(SQLModel, table=True):
+    """Someone or something that may call the API; the token is stored only as a hash."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=64)
+    role: str = Field(max_length=16)
+    token_hash: str = Field(index=True, unique=True, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Client(SQLModel, table=True):
+    """A client as last sent by the firm's systems (the ClientInput contract, as JSON)."""
+
+    id: str = Field(primary_key=True, max_length=64)
+    advisor_id: str | None = Field(default=None, index=True, max_length=64)
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Run(SQLModel, table=True):
+    """One advisory run; its id is the LangGraph thread id."""
+
+    id: str = Field(primary_key=True, max_length=64)
+    client_id: str = Field(index=True, max_length=64)
+    advisor_id: str | None = Field(default=None, index=True, max_length=64)
+    status: str = Field(index=True, max_length=24)
+    tier: str | None = Field(default=None, max_length=16)
+    locale: str = Field(max_length=8)
+    request: str | None = Field(default=None, max_length=2000)
+    as_of: str = Field(max_length=10)
+    client_snapshot: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    trajectory: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    profile: dict[str, Any] | None = _json()
+    research: dict[str, Any] | None = _json()
+    plan: dict[str, Any] | None = _json()
+    compliance: dict[str, Any] | None = _json()
+    model_calls: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    error: str | None = Field(default=None, max_length=2000)
+    idempotency_key: str | None = Field(default=None, index=True, max_length=128)
+    request_hash: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Approval(SQLModel, table=True):
+    """One advisor review round of a run; decided at most once."""
+
+    id: str = Field(primary_key=True, max_length=96)
+    run_id: str = Field(index=True, foreign_key="run.id", max_length=64)
+    client_id: str = Field(index=True, max_length=64)
+    advisor_id: str | None = Field(default=None, index=True, max_length=64)
+    status: str = Field(default="pending", index=True, max_length=16)
+    plan_hash: str = Field(max_length=64)
+    plan: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    findings: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    verdict: str = Field(max_length=16)
+    action: str | None = Field(default=None, max_length=16)
+    decision: dict[str, Any] | None = _json()
+    decided_by: str | None = Field(default=None, max_length=64)
+    comment: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = Field(default_factory=utcnow)
+    decided_at: datetime | None = None
+
+
+class Delivery(SQLModel, table=True):
+    """A plan delivered to a client: at most one per run, enforced by the database."""
+
+    __table_args__ = (UniqueConstraint("run_id", name="uq_delivery_run"),)
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="run.id", max_length=64)
+    plan_hash: str = Field(max_length=64)
+    channel: str = Field(max_length=16)
+    approved_by: str | None = Field(default=None, max_length=64)
+    text: str
+    delivered_at: datetime = Field(default_factory=utcnow)
+
+
+class Feedback(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True, foreign_key="run.id", max_length=64)
+    rating: int
+    comment: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only, per-run hash chain: each event stores the hash of the one before it."""
+
+    __table_args__ = (
+        UniqueConstraint("run_id", "seq", name="uq_audit_seq"),
+        UniqueConstraint("run_id", "key", name="uq_audit_key"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True, max_length=64)
+    seq: int
+    key: str = Field(max_length=128)
+    kind: str = Field(max_length=32)
+    actor: str = Field(max_length=64)
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+    created_at: str = Field(max_length=40)

@@ -1,0 +1,229 @@
+"""Graph nodes: each calls one agent or service and returns a state update."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from langgraph.runtime import Runtime
+from langgraph.types import Command, interrupt
+from pydantic import ValidationError
+
+from agents.allocation import Constraint, Plan, allocate_portfolio, build_plan, plan_hash
+from agents.compliance import ComplianceReport, check_compliance
+from agents.profiling import ClientProfile, profile_client
+from agents.research import ResearchBrief, research_products
+from core.database import session_scope
+from core.schemas import ClientInput
+from core.services import deliveries
+from graphs.state import AdvisorDecision, AdvisoryState, Deps
+from tools.rules import RuleContext, evaluate, overall_verdict
+
+
+class ComplianceGateError(RuntimeError):
+    """A plan reached delivery without a passing check on exactly that plan: never delivered."""
+
+
+def _client(state: AdvisoryState) -> ClientInput:
+    return ClientInput.model_validate(state["client"])
+
+
+def _profile(state: AdvisoryState) -> ClientProfile:
+    return ClientProfile.model_validate(state["profile"])
+
+
+def profile_client_node(state: AdvisoryState, runtime: Runtime[Deps]) -> dict[str, Any]:
+    deps = runtime.context
+    s = deps.settings
+    profile = profile_client(
+        _client(state),
+        as_of=date.fromisoformat(state["as_of"]),
+        model=deps.model,
+        market=deps.market,
+        tiers=s.tiers,
+        allocation=s.allocation,
+        compliance=s.compliance,
+    )
+    return {
+        "profile": profile.model_dump(mode="json"),
+        "tier": profile.tier,
+        "trajectory": ["profile_client"],
+    }
+
+
+def research_products_node(state: AdvisoryState, runtime: Runtime[Deps]) -> dict[str, Any]:
+    brief = research_products(
+        _profile(state), market=runtime.context.market, model=runtime.context.model
+    )
+    return {"research": brief.model_dump(mode="json"), "trajectory": ["research_products"]}
+
+
+def allocate_portfolio_node(state: AdvisoryState, runtime: Runtime[Deps]) -> dict[str, Any]:
+    deps = runtime.context
+    plan = allocate_portfolio(
+        _profile(state),
+        _client(state).holdings,
+        market=deps.market,
+        model=deps.model,
+        policy=deps.settings.allocation,
+        constraints=[Constraint.model_validate(c) for c in state.get("constraints", [])],
+    )
+    return {"plan": plan.model_dump(mode="json"), "trajectory": ["allocate_portfolio"]}
+
+
+def check_compliance_node(state: AdvisoryState, runtime: Runtime[Deps]) -> dict[str, Any]:
+    deps = runtime.context
+    plan = Plan.model_validate(state["plan"])
+    report = check_compliance(
+        _profile(state),
+        plan,
+        ResearchBrief.model_validate(state["research"]),
+        client_name=_client(state).name,
+        request=state.get("request"),
+        market=deps.market,
+        model=deps.model,
+        policy=deps.settings.compliance,
+        rules=deps.rules,
+    )
+    update: dict[str, Any] = {
+        "compliance": report.model_dump(mode="json"),
+        "trajectory": ["check_compliance"],
+    }
+    if report.verdict == "revise" and plan.source == "allocation":
+        update["revisions"] = state.get("revisions", 0) + 1
+        known = [Constraint.model_validate(c) for c in state.get("constraints", [])]
+        update["constraints"] = [c.model_dump(mode="json") for c in [*known, *report.remedies]]
+    return update
+
+
+def route_after_compliance(
+    state: AdvisoryState, runtime: Runtime[Deps]
+) -> Literal["allocate_portfolio", "block_plan", "deliver_plan", "advisor_review"]:
+    """Block, revise (bounded), deliver a clean long-tail plan, or ask an advisor."""
+    verdict = state["compliance"]["verdict"]
+    if state["plan"]["source"] == "advisor":
+        return "advisor_review"  # the advisor's own edit goes back to them with its findings
+    if verdict == "block":
+        return "block_plan"
+    if verdict == "revise":
+        within = state.get("revisions", 0) <= runtime.context.settings.max_revisions
+        return "allocate_portfolio" if within else "block_plan"
+    if verdict == "pass" and state["tier"] == "long_tail":
+        return "deliver_plan"
+    return "advisor_review"
+
+
+def approval_id(state: AdvisoryState) -> str:
+    return f"{state['run_id']}-r{state.get('review_round', 0)}"
+
+
+def advisor_review_node(
+    state: AdvisoryState, runtime: Runtime[Deps]
+) -> Command[Literal["deliver_plan", "check_compliance", "close_rejected", "advisor_review"]]:
+    """Pause for the advisor. Nothing before interrupt() has side effects: it re-runs on resume."""
+    report = state["compliance"]
+    payload = {
+        "approval_id": approval_id(state),
+        "run_id": state["run_id"],
+        "plan": state["plan"],
+        "plan_hash": state["plan"]["plan_hash"],
+        "findings": report["findings"],
+        "verdict": report["verdict"],
+        "client_id": state["client"]["client_id"],
+    }
+    raw = interrupt(payload)
+    next_round = state.get("review_round", 0) + 1
+    try:
+        decision = AdvisorDecision.model_validate(raw)
+    except ValidationError:
+        decision = None
+    valid = (
+        decision is not None
+        and decision.approval_id == payload["approval_id"]
+        and decision.plan_hash == payload["plan_hash"]
+        and not (decision.action == "approve" and report["verdict"] not in ("pass", "escalate"))
+    )
+    if decision is None or not valid:
+        # An invalid answer changes nothing: ask again, in a new round with a fresh approval id.
+        return Command(
+            goto="advisor_review",
+            update={"review_round": next_round, "trajectory": ["advisor_review"]},
+        )
+    update: dict[str, Any] = {
+        "decision": decision.model_dump(mode="json"),
+        "review_round": next_round,
+        "trajectory": ["advisor_review"],
+    }
+    if decision.action == "approve":
+        return Command(goto="deliver_plan", update=update)
+    if decision.action == "reject":
+        return Command(goto="close_rejected", update=update)
+    deps = runtime.context
+    plan = build_plan(
+        decision.weights or {},
+        _profile(state),
+        _client(state).holdings,
+        market=deps.market,
+        model=deps.model,
+        policy=deps.settings.allocation,
+        method="advisor",
+        target=0.0,
+        span=(0.0, 0.0),
+        source="advisor",
+    )
+    update["plan"] = plan.model_dump(mode="json")
+    return Command(goto="check_compliance", update=update)
+
+
+def _gate(state: AdvisoryState, deps: Deps) -> ComplianceReport:
+    """Re-check, at the door, that the rules pass on exactly the plan and text being delivered."""
+    plan = Plan.model_validate(state["plan"])
+    report = ComplianceReport.model_validate(state["compliance"])
+    if plan_hash(state["plan"]) != plan.plan_hash or report.plan_hash != plan.plan_hash:
+        raise ComplianceGateError("the compliance report is not for this exact plan")
+    research = ResearchBrief.model_validate(state["research"])
+    ctx = RuleContext(
+        profile=_profile(state),
+        plan=plan,
+        market=deps.market,
+        policy=deps.settings.compliance,
+        client_text=report.client_text,
+        sources=[(i.source_id, i.publisher, i.as_of.isoformat()) for i in research.items],
+        requested_products=[],
+    )
+    verdict = overall_verdict(evaluate(deps.rules, ctx))
+    decision = state.get("decision")
+    approved = (
+        decision is not None
+        and decision["action"] == "approve"
+        and (decision["plan_hash"] == plan.plan_hash)
+    )
+    if verdict == "pass" and (state["tier"] == "long_tail" or approved):
+        return report
+    if verdict == "escalate" and approved:
+        return report
+    raise ComplianceGateError(f"delivery refused: verdict {verdict}, approved={approved}")
+
+
+def deliver_plan_node(state: AdvisoryState, runtime: Runtime[Deps]) -> dict[str, Any]:
+    deps = runtime.context
+    report = _gate(state, deps)
+    decision = state.get("decision") or {}
+    with session_scope(deps.engine) as session:
+        deliveries.deliver(
+            session,
+            state["run_id"],
+            plan_hash=report.plan_hash,
+            text=report.client_text,
+            channel="direct" if state["tier"] == "long_tail" and not decision else "advisor",
+            approved_by=decision.get("advisor"),
+        )
+    return {"status": "delivered", "trajectory": ["deliver_plan"]}
+
+
+def block_plan_node(state: AdvisoryState) -> dict[str, Any]:
+    return {"status": "blocked", "trajectory": ["block_plan"]}
+
+
+def close_rejected_node(state: AdvisoryState) -> dict[str, Any]:
+    return {"status": "rejected", "trajectory": ["close_rejected"]}

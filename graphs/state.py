@@ -1,0 +1,88 @@
+"""Graph state, the run-scoped dependencies, and the advisor's resume value."""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, TypedDict
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy.engine import Engine
+
+from core.settings import Settings
+from tools.llm import LanguageModel
+from tools.market import MarketData
+from tools.rules import RuleSet
+
+NODES = (
+    "profile_client",
+    "research_products",
+    "allocate_portfolio",
+    "check_compliance",
+    "advisor_review",
+    "deliver_plan",
+    "block_plan",
+    "close_rejected",
+)
+
+
+class AdvisoryState(TypedDict, total=False):
+    """What the graph checkpoints: JSON-ready dicts, no contact data."""
+
+    run_id: str
+    client: dict[str, Any]
+    request: str | None
+    as_of: str
+    tier: str
+    profile: dict[str, Any]
+    research: dict[str, Any]
+    plan: dict[str, Any]
+    compliance: dict[str, Any]
+    revisions: int
+    constraints: list[dict[str, Any]]
+    review_round: int
+    decision: dict[str, Any] | None
+    status: str
+    trajectory: Annotated[list[str], operator.add]
+
+
+@dataclass
+class Deps:
+    """Run-scoped dependencies, passed as LangGraph's runtime context; never checkpointed."""
+
+    settings: Settings
+    market: MarketData
+    rules: RuleSet
+    model: LanguageModel
+    engine: Engine
+
+
+class AdvisorDecision(BaseModel):
+    """The resume value of advisor_review; validated before it can change anything."""
+
+    model_config = ConfigDict(extra="forbid")
+    approval_id: str
+    action: Literal["approve", "revise", "reject"]
+    plan_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    advisor: str = Field(min_length=1, max_length=64)
+    comment: str | None = Field(default=None, max_length=2000)
+    weights: dict[str, float] | None = None
+
+    @field_validator("weights")
+    @classmethod
+    def _weights_valid(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        if value is None:
+            return None
+        if not value or any(not (0 <= w <= 1) for w in value.values()):
+            raise ValueError("weights must be between 0 and 1")
+        if abs(sum(value.values()) - 1) > 1e-6:
+            raise ValueError(f"weights must sum to 1, got {sum(value.values()):.6f}")
+        return {code: w for code, w in value.items() if w > 0}
+
+    @model_validator(mode="after")
+    def _action_has_what_it_needs(self) -> AdvisorDecision:
+        if self.action == "revise" and not self.weights:
+            raise ValueError("a revise decision needs weights")
+        if self.action == "reject" and not (self.comment or "").strip():
+            raise ValueError("a reject decision needs a reason in comment")
+        return self
