@@ -37,7 +37,12 @@ def requested_products(request: str | None, market: MarketData) -> list[str]:
     """Shelf codes the client named in their own request."""
     if not request:
         return []
-    return [c for c in market.products if re.search(rf"(?<![\w-]){re.escape(c)}(?![\w-])", request)]
+    # ASCII boundaries: a code right after Chinese text ("我想买512480") still counts.
+    return [
+        c
+        for c in market.products
+        if re.search(rf"(?<![A-Za-z0-9-]){re.escape(c)}(?![A-Za-z0-9-])", request)
+    ]
 
 
 def client_letter(

@@ -110,7 +110,7 @@ class Runner:
                 decision = approval.decision if approval and approval.status != "pending" else None
             if decision is None:
                 return self._sync(run_id)
-            return self._drive(run_id, Command(resume=decision))
+            return self._drive(run_id, Command(resume={**decision, "approval_id": pending_id}))
         if snapshot.next:
             return self._drive(run_id, None)
         return self._sync(run_id)

@@ -18,7 +18,8 @@ from tools.market import DATA_DIR, MarketData
 
 Verdict = Literal["pass", "revise", "escalate", "block"]
 Severity = Literal["info", "low", "medium", "high", "critical"]
-VERDICT_ORDER: dict[Verdict, int] = {"pass": 0, "revise": 1, "escalate": 2, "block": 3}
+# A revise finding outranks an escalation: a plan that must change can never be approved as is.
+VERDICT_ORDER: dict[Verdict, int] = {"pass": 0, "escalate": 1, "revise": 2, "block": 3}
 
 
 class Rule(BaseModel):

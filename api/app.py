@@ -1,0 +1,36 @@
+"""The FastAPI app factory: lifespan wiring, error handlers and routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import errors
+from api.routes import approvals, clients, health, products, runs
+from core.settings import Settings, get_settings
+from graphs.runner import open_runner
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A Tierwise API bound to one database and one checkpointer."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        with open_runner(settings) as runner, ThreadPoolExecutor(max_workers=2) as executor:
+            app.state.runner, app.state.executor = runner, executor
+            yield
+
+    app = FastAPI(
+        title="Tierwise",
+        version="0.1.0",
+        description="Tiered, AI-assisted wealth advice with advisor sign-off and compliance.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    for module in (health, clients, runs, approvals, products):
+        app.include_router(module.router)
+    return app

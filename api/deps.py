@@ -1,0 +1,66 @@
+"""Request dependencies: the session, the current principal and role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
+
+from core.database import session_scope
+from core.errors import Forbidden, NotYourClient, Unauthorized
+from core.services import principals
+from core.tables import Principal
+from graphs.runner import Runner
+
+bearer = HTTPBearer(auto_error=False, description="A Tierwise token: tierwise principal create")
+
+
+def get_runner(request: Request) -> Runner:
+    return request.app.state.runner  # type: ignore[no-any-return]
+
+
+def get_session(runner: Annotated[Runner, Depends(get_runner)]) -> Iterator[Session]:
+    """One request, one commit."""
+    with session_scope(runner.engine) as session:
+        yield session
+
+
+RunnerDep = Annotated[Runner, Depends(get_runner)]
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def current_principal(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("send Authorization: Bearer <token>")
+    return principals.authenticate(session, credentials.credentials)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require(*roles: str) -> Callable[[Principal], Principal]:
+    """A dependency that admits only the given roles."""
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in roles:
+            raise Forbidden(f"role {principal.role} may not do this")
+        return principal
+
+    return check
+
+
+def ensure_can_see(principal: Principal, advisor_id: str | None, what: str) -> None:
+    """An advisor sees only their own clients; everyone else gets a plain not-found."""
+    if principal.role == "advisor" and advisor_id != principal.name:
+        raise NotYourClient(f"no {what}")
+
+
+Reader = Annotated[Principal, Depends(require("service", "advisor", "supervisor"))]
+Reviewer = Annotated[Principal, Depends(require("advisor", "supervisor"))]
+Advisor = Annotated[Principal, Depends(require("advisor"))]

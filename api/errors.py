@@ -1,0 +1,44 @@
+"""One JSON error shape for everything: {"error": ..., "detail": ...}."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core.errors import TierwiseError
+
+log = logging.getLogger("tierwise.api")
+
+
+def _body(error: str, detail: str, status: int) -> JSONResponse:
+    return JSONResponse({"error": error, "detail": detail}, status_code=status)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(TierwiseError)
+    async def tierwise_error(_: Request, exc: TierwiseError) -> JSONResponse:
+        return _body(exc.error, exc.detail, exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"] if p != "body") or "body"
+            parts.append(f"{loc}: {err['msg']}")
+        return _body("ValidationError", "; ".join(parts), 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        name = {404: "NotFound", 405: "MethodNotAllowed", 413: "PayloadTooLarge"}.get(
+            exc.status_code, "HTTPError"
+        )
+        return _body(name, str(exc.detail), exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled %s", type(exc).__name__)
+        return _body("InternalError", "something went wrong; it has been logged", 500)

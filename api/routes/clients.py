@@ -1,0 +1,33 @@
+"""Clients: created by the firm's systems, read with contact data masked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from api.deps import CurrentPrincipal, SessionDep, ensure_can_see, require
+from core.errors import Forbidden, InvalidClient
+from core.schemas import ClientInput
+from core.services import clients
+
+router = APIRouter(prefix="/v1/clients", tags=["clients"])
+
+
+@router.put("/{client_id}", dependencies=[Depends(require("service", "supervisor"))])
+def put_client(client_id: str, body: ClientInput, session: SessionDep) -> dict[str, Any]:
+    """Create or replace a client."""
+    if body.client_id != client_id:
+        raise InvalidClient(f"client_id in the body ({body.client_id}) differs from the path")
+    clients.upsert(session, body)
+    return clients.public(body)
+
+
+@router.get("/{client_id}")
+def get_client(client_id: str, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    """The client, contact masked."""
+    if principal.role == "engineer":
+        raise Forbidden("engineers do not read client records")
+    client = clients.get(session, client_id)
+    ensure_can_see(principal, client.advisor_id, f"client {client_id!r}")
+    return clients.public(client)

@@ -1,0 +1,228 @@
+"""The `tierwise` command line: seed, run, review and serve, on the same settings as the server."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import track
+from rich.table import Table
+
+from core.database import get_engine, session_scope
+from core.errors import TierwiseError
+from core.schemas import ClientInput
+from core.services import approvals, clients, deliveries, demo, principals, runs
+from core.settings import get_settings
+from graphs.runner import Runner, open_runner
+
+app = typer.Typer(help="Tierwise: tiered, AI-assisted wealth advice with advisor sign-off.")
+principal_app = typer.Typer(help="API principals (tokens are printed once, stored hashed).")
+app.add_typer(principal_app, name="principal")
+console = Console(stderr=True)
+
+AsOf = Annotated[str | None, typer.Option(help="Valuation date YYYY-MM-DD (default: today).")]
+
+
+def _print(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def _as_of(value: str | None) -> date:
+    try:
+        return date.fromisoformat(value) if value else date.today()
+    except ValueError as exc:
+        raise typer.BadParameter(f"--as-of must be YYYY-MM-DD, got {value!r}") from exc
+
+
+def _fail(exc: TierwiseError) -> None:
+    console.print(f"[red]{exc.error}[/red]: {exc.detail}")
+    raise typer.Exit(1)
+
+
+def _summary(runner: Runner, run_id: str) -> dict[str, Any]:
+    with session_scope(runner.engine) as session:
+        run = runs.get(session, run_id)
+        approval = approvals.latest_for_run(session, run_id)
+        delivery = deliveries.get(session, run_id)
+        plan = run.plan or {}
+        return {
+            "run_id": run.id,
+            "client_id": run.client_id,
+            "status": run.status,
+            "tier": run.tier,
+            "trajectory": run.trajectory,
+            "verdict": (run.compliance or {}).get("verdict"),
+            "rules": [f["rule_id"] for f in (run.compliance or {}).get("findings", [])],
+            "holdings": {h["product_code"]: h["weight"] for h in plan.get("holdings", [])},
+            "expected_return": plan.get("expected_return"),
+            "expected_volatility": plan.get("expected_volatility"),
+            "approval": None
+            if approval is None
+            else {
+                "id": approval.id,
+                "status": approval.status,
+                "plan_hash": approval.plan_hash,
+            },
+            "delivered": delivery is not None,
+            "error": run.error,
+        }
+
+
+@app.command()
+def seed(
+    demo_data: Annotated[
+        bool, typer.Option("--demo", help="Load the demo principals and clients.")
+    ] = False,
+) -> None:
+    """Create demo principals and clients and print their tokens as JSON."""
+    if not demo_data:
+        raise typer.BadParameter("nothing to seed: pass --demo")
+    with session_scope(get_engine(get_settings().database_url)) as session:
+        _print(demo.seed(session))
+
+
+@principal_app.command("create")
+def principal_create(
+    role: Annotated[str, typer.Option(help="advisor, supervisor, engineer or service")],
+    name: Annotated[str, typer.Option(help="For an advisor, the advisor_id of their clients.")],
+) -> None:
+    """Create a principal (or rotate its token) and print {name, role, token}."""
+    if role not in principals.ROLES:
+        raise typer.BadParameter(f"--role must be one of {', '.join(principals.ROLES)}")
+    with session_scope(get_engine(get_settings().database_url)) as session:
+        principal, token = principals.create(session, name, role)  # type: ignore[arg-type]
+        _print({"name": principal.name, "role": principal.role, "token": token})
+
+
+def _load_client(runner: Runner, client: str) -> ClientInput:
+    path = Path(client)
+    with session_scope(runner.engine) as session:
+        if path.is_file():
+            parsed = ClientInput.model_validate_json(path.read_text("utf-8"))
+            clients.upsert(session, parsed)
+            return parsed
+        return clients.get(session, client)
+
+
+@app.command()
+def run(
+    client: Annotated[str, typer.Option(help="A client JSON file, or the id of a stored client.")],
+    request: Annotated[str | None, typer.Option(help="The client's own request, if any.")] = None,
+    as_of: AsOf = None,
+) -> None:
+    """Run the advisory workflow for one client, until delivery, a block or advisor review."""
+    with open_runner(get_settings()) as runner:
+        try:
+            parsed = _load_client(runner, client)
+        except TierwiseError as exc:
+            _fail(exc)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+        created = runner.create(parsed, as_of=_as_of(as_of), request=request, actor="cli")
+        runner.execute(created.id)
+        _print(_summary(runner, created.id))
+
+
+@app.command("approvals")
+def list_approvals(
+    advisor: Annotated[str | None, typer.Option(help="Only this advisor's queue.")] = None,
+) -> None:
+    """Print the plans waiting for an advisor's sign-off."""
+    with session_scope(get_engine(get_settings().database_url)) as session:
+        queue = approvals.pending(session, advisor)
+        _print([{k: v for k, v in approvals.public(a).items() if k != "plan"} for a in queue])
+
+
+@app.command()
+def decide(
+    approval_id: Annotated[str, typer.Argument(help="The approval to decide.")],
+    action: Annotated[str, typer.Option(help="approve, revise or reject")],
+    advisor: Annotated[str, typer.Option(help="The deciding advisor (the client's advisor_id).")],
+    plan_hash: Annotated[str, typer.Option(help="The plan_hash the advisor reviewed.")],
+    comment: Annotated[str | None, typer.Option(help="Reason; required to reject.")] = None,
+    weights: Annotated[str | None, typer.Option(help='For revise: JSON {"code": weight}.')] = None,
+) -> None:
+    """Approve, revise or reject a plan under review, as its advisor."""
+    try:
+        parsed = json.loads(weights) if weights else None
+    except json.JSONDecodeError as exc:
+        raise typer.BadParameter(f"--weights is not JSON: {exc}") from exc
+    with open_runner(get_settings()) as runner:
+        try:
+            with session_scope(runner.engine) as session:
+                owner = approvals.get(session, approval_id).advisor_id
+            if owner != advisor:
+                raise typer.BadParameter(f"{advisor} is not the advisor of this client")
+            decision = {
+                "action": action,
+                "plan_hash": plan_hash,
+                "advisor": advisor,
+                "comment": comment,
+                "weights": parsed,
+            }
+            result = runner.decide(approval_id, decision)
+        except TierwiseError as exc:
+            _fail(exc)
+        _print(_summary(runner, result.id))
+
+
+@app.command("demo")
+def run_demo(as_of: AsOf = None) -> None:
+    """Seed the demo, run every demo client, approve one plan, and show what happened."""
+    settings = get_settings()
+    with open_runner(settings) as runner:
+        with session_scope(runner.engine) as session:
+            seeded = demo.seed(session)
+        day = _as_of(as_of)
+        summaries = []
+        for client in track(
+            demo.load_clients(), description="Running advisory workflows", console=console
+        ):
+            created = runner.create(client, as_of=day, actor="demo")
+            runner.execute(created.id)
+            summaries.append(_summary(runner, created.id))
+        table = Table(title="Demo runs")
+        for column in ("client", "tier", "status", "verdict", "rules", "last node"):
+            table.add_column(column)
+        for s in summaries:
+            last = s["trajectory"][-1] if s["trajectory"] else ""
+            row = [s["client_id"], s["tier"] or "", s["status"], s["verdict"] or ""]
+            table.add_row(*row, ", ".join(s["rules"]), last)
+        console.print(table)
+        waiting = next(s for s in summaries if s["client_id"] == "C-1001")
+        console.print(f"C-1001 is {waiting['status']}; approving it as its advisor adv-li …")
+        review = waiting["approval"]
+        approved = runner.decide(
+            review["id"],
+            {
+                "action": "approve",
+                "plan_hash": review["plan_hash"],
+                "advisor": "adv-li",
+                "comment": "Reviewed with the client by phone.",
+            },
+        )
+        console.print(
+            f"C-1001 is now [bold]{approved.status}[/bold]: {' → '.join(approved.trajectory)}"
+        )
+    _print({"principals": seeded["principals"], "runs": summaries})
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the HTTP API."""
+    import uvicorn
+
+    from api.app import create_app
+
+    uvicorn.run(create_app(get_settings()), host=host, port=port, log_level="info")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,43 @@
+"""Principals: API callers with a role; tokens are random and stored only as SHA-256 hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Literal
+
+from sqlmodel import Session, select
+
+from core.errors import Unauthorized
+from core.tables import Principal
+
+Role = Literal["advisor", "supervisor", "engineer", "service"]
+ROLES: tuple[Role, ...] = ("advisor", "supervisor", "engineer", "service")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create(session: Session, name: str, role: Role) -> tuple[Principal, str]:
+    """A principal with a fresh token; an existing name gets a new token and role."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    token = f"tw_{secrets.token_urlsafe(24)}"
+    principal = session.exec(select(Principal).where(Principal.name == name)).first()
+    if principal is None:
+        principal = Principal(name=name, role=role, token_hash=hash_token(token))
+    else:
+        principal.role, principal.token_hash = role, hash_token(token)
+    session.add(principal)
+    session.flush()
+    return principal, token
+
+
+def authenticate(session: Session, token: str) -> Principal:
+    principal = session.exec(
+        select(Principal).where(Principal.token_hash == hash_token(token))
+    ).first()
+    if principal is None:
+        raise Unauthorized("invalid or revoked token")
+    return principal

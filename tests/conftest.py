@@ -1,0 +1,123 @@
+"""Shared fixtures: real databases, market data, a scripted fake model and a network guard."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from core.settings import Settings
+from graphs.runner import Runner, open_runner
+from tools.llm import CallTimer, ModelCall, Prompt, T
+from tools.market import MarketData, load_market
+from tools.offline_model import OfflineModel
+from tools.rules import RuleSet, load_rules
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: Any) -> Any:
+    host = address[0] if isinstance(address, tuple) else address
+    if (
+        isinstance(host, str)
+        and host not in ("127.0.0.1", "::1", "localhost")
+        and self.family
+        in (
+            socket.AF_INET,
+            socket.AF_INET6,
+        )
+    ):
+        raise AssertionError(f"test tried to reach a real endpoint: {address!r}")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any test that would reach anything but this machine."""
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+@pytest.fixture(scope="session")
+def market() -> MarketData:
+    return load_market()
+
+
+@pytest.fixture(scope="session")
+def rules() -> RuleSet:
+    return load_rules()
+
+
+def database_url(tmp_path: Path) -> str:
+    """A fresh database: SQLite in tmp_path, or a fresh schema-less PostgreSQL database."""
+    base = os.environ.get("TIERWISE_TEST_DATABASE_URL")
+    if not base:
+        return f"sqlite:///{tmp_path / 'tierwise.db'}"
+    import psycopg
+
+    name = f"tw_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return base.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(environment="test", database_url=database_url(tmp_path))
+
+
+@pytest.fixture
+def runner(settings: Settings) -> Iterator[Runner]:
+    with open_runner(settings) as r:
+        yield r
+
+
+class ScriptedModel:
+    """A fake model that answers from a script and fails on any call it was not told about."""
+
+    def __init__(self, script: dict[str, list[Any]], fallback: OfflineModel | None = None) -> None:
+        self.name = "scripted"
+        self.calls: list[ModelCall] = []
+        self.script = {task: list(answers) for task, answers in script.items()}
+        self.prompts: list[Prompt] = []
+        self.fallback = fallback
+
+    def _next(self, prompt: Prompt) -> Any:
+        self.prompts.append(prompt)
+        answers = self.script.get(prompt.task)
+        if not answers:
+            if self.fallback is None:
+                raise AssertionError(f"unexpected model call: {prompt.task}")
+            return None
+        return answers.pop(0)
+
+    def structured(self, prompt: Prompt, schema: type[T]) -> T:
+        timer = CallTimer(self.calls, self.name, prompt)
+        answer = self._next(prompt)
+        if answer is None and self.fallback is not None:
+            return self.fallback.structured(prompt, schema)
+        result = answer if isinstance(answer, BaseModel) else schema.model_validate(answer)
+        timer.done(1, 1)
+        return result  # type: ignore[return-value]
+
+    def text(self, prompt: Prompt) -> str:
+        timer = CallTimer(self.calls, self.name, prompt)
+        answer = self._next(prompt)
+        if answer is None and self.fallback is not None:
+            return self.fallback.text(prompt)
+        timer.done(1, 1)
+        return str(answer)
+
+    def assert_done(self) -> None:
+        left = {task: answers for task, answers in self.script.items() if answers}
+        assert not left, f"scripted answers never asked for: {left}"
+
+
+@pytest.fixture
+def scripted() -> Callable[..., ScriptedModel]:
+    return ScriptedModel
