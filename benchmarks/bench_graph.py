@@ -1,0 +1,94 @@
+"""Latency of a full offline long-tail run on SQLite against a bare 4-node graph, same checkpointer.
+
+    python benchmarks/bench_graph.py [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import TypedDict
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from langgraph.graph import END, START, StateGraph  # noqa: E402
+
+from core.settings import Settings  # noqa: E402
+from factories import AS_OF, long_tail_client  # noqa: E402
+from graphs.checkpointer import open_checkpointer  # noqa: E402
+from graphs.runner import open_runner  # noqa: E402
+
+
+class BareState(TypedDict, total=False):
+    value: int
+
+
+def _step(state: BareState) -> BareState:
+    return {"value": state.get("value", 0) + 1}
+
+
+def bare_graph_latencies(url: str, runs: int) -> list[float]:
+    builder = StateGraph(BareState)
+    for name in ("a", "b", "c", "d"):
+        builder.add_node(name, _step)
+    builder.add_edge(START, "a")
+    builder.add_edge("a", "b")
+    builder.add_edge("b", "c")
+    builder.add_edge("c", "d")
+    builder.add_edge("d", END)
+    out = []
+    with open_checkpointer(url) as saver:
+        graph = builder.compile(checkpointer=saver)
+        for _ in range(runs):
+            config = {"configurable": {"thread_id": uuid.uuid4().hex}}
+            started = time.perf_counter()
+            graph.invoke({"value": 0}, config, durability="sync")
+            out.append(time.perf_counter() - started)
+    return out
+
+
+def advisory_latencies(url: str, runs: int) -> list[float]:
+    out = []
+    with open_runner(Settings(environment="test", database_url=url)) as runner:
+        client = long_tail_client(risk_level="C2", goal="income")
+        for _ in range(runs):
+            started = time.perf_counter()
+            run = runner.create(client, as_of=AS_OF)
+            finished = runner.execute(run.id)
+            out.append(time.perf_counter() - started)
+            if finished.status != "delivered":
+                raise SystemExit(f"benchmark run ended {finished.status}, expected delivered")
+    return out
+
+
+def summary(name: str, samples: list[float]) -> tuple[float, float]:
+    median = statistics.median(samples)
+    p95 = statistics.quantiles(samples, n=20)[-1]
+    print(f"{name:<38} median {median * 1000:8.1f} ms   p95 {p95 * 1000:8.1f} ms   n={len(samples)}")
+    return median, p95
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--warmup", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        full_url = f"sqlite:///{Path(tmp) / 'full.db'}"
+        bare_url = f"sqlite:///{Path(tmp) / 'bare.db'}"
+        advisory_latencies(full_url, args.warmup)
+        bare_graph_latencies(bare_url, args.warmup)
+        full = summary("full long-tail advisory run (offline)", advisory_latencies(full_url, args.runs))
+        bare = summary("bare 4-node graph, same checkpointer", bare_graph_latencies(bare_url, args.runs))
+    print(f"{'ratio full / bare':<38} median {full[0] / bare[0]:8.1f} x    p95 {full[1] / bare[1]:8.1f} x")
+
+
+if __name__ == "__main__":
+    main()
