@@ -1,0 +1,148 @@
+"""The HTTP API through the app: auth, scoping, runs, decisions, audit and errors."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from factories import client_data
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from api.app import create_app
+from core.database import get_engine, session_scope
+from core.services import principals
+from core.settings import Settings
+from core.tables import AuditEvent
+
+
+@pytest.fixture
+def api(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture
+def tokens(settings: Settings, api: TestClient) -> dict[str, str]:
+    out = {}
+    with session_scope(get_engine(settings.database_url)) as session:
+        for name, role in [("adv-li", "advisor"), ("adv-wang", "advisor"),
+                           ("sup-zhao", "supervisor"), ("eng-chen", "engineer"),
+                           ("svc-core", "service")]:  # fmt: skip
+            out[name] = principals.create(session, name, role)[1]  # type: ignore[arg-type]
+    return out
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def put_client(api: TestClient, tokens: dict[str, str], **overrides: Any) -> dict[str, Any]:
+    body = client_data(**overrides)
+    response = api.put(
+        f"/v1/clients/{body['client_id']}", json=body, headers=auth(tokens["svc-core"])
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def wait_for(api: TestClient, run_id: str, token: str, statuses: set[str]) -> dict[str, Any]:
+    for _ in range(200):
+        run = api.get(f"/v1/runs/{run_id}", headers=auth(token)).json()
+        if run["status"] in statuses:
+            return run
+        time.sleep(0.05)
+    raise AssertionError(f"run {run_id} never reached {statuses}: {run['status']}")
+
+
+def test_health_and_docs_need_no_token(api: TestClient) -> None:
+    assert api.get("/healthz").json() == {"status": "ok", "database": "ok"}
+    assert api.get("/openapi.json").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/products", "/v1/runs", "/v1/approvals", "/v1/clients/C-1001"]
+)
+def test_everything_else_needs_a_valid_token(api: TestClient, path: str) -> None:
+    missing = api.get(path)
+    wrong = api.get(path, headers=auth("tw_not-a-token"))
+    assert missing.status_code == wrong.status_code == 401
+    assert missing.json()["error"] == "Unauthorized"
+
+
+def test_client_contact_is_masked_and_scoped(api: TestClient, tokens: dict[str, str]) -> None:
+    shown = put_client(api, tokens)
+    assert shown["contact"] == {"phone": "139****5678", "id_number": "110105********002X",
+                                "email": "w***@example.com"}  # fmt: skip
+    own = api.get("/v1/clients/C-1001", headers=auth(tokens["adv-li"]))
+    assert own.status_code == 200 and "13912345678" not in own.text
+    other = api.get("/v1/clients/C-1001", headers=auth(tokens["adv-wang"]))
+    assert other.status_code == 404 and other.json()["error"] == "NotYourClient"
+    assert api.get("/v1/clients/C-1001", headers=auth(tokens["eng-chen"])).status_code == 403
+
+
+def test_bad_client_gets_422_naming_each_field_and_stores_nothing(
+    api: TestClient, tokens: dict[str, str]
+) -> None:
+    body = client_data(client_id="C-BAD", aum=-1, locale="fr")
+    body["risk_assessment"]["level"] = "C9"
+    response = api.put("/v1/clients/C-BAD", json=body, headers=auth(tokens["svc-core"]))
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    for field in ("aum", "locale", "risk_assessment.level"):
+        assert field in detail
+    assert api.get("/v1/clients/C-BAD", headers=auth(tokens["sup-zhao"])).status_code == 404
+
+
+def test_mid_tier_run_through_the_api_is_delivered_after_approval(
+    api: TestClient, tokens: dict[str, str]
+) -> None:
+    put_client(api, tokens)
+    created = api.post("/v1/runs", json={"client_id": "C-1001"}, headers=auth(tokens["svc-core"]))
+    assert created.status_code == 202 and created.json()["status"] == "queued"
+    run = wait_for(api, created.json()["id"], tokens["svc-core"], {"awaiting_approval"})
+    queue = api.get("/v1/approvals", headers=auth(tokens["adv-li"])).json()["items"]
+    assert [a["run_id"] for a in queue] == [run["id"]]
+    assert api.get("/v1/approvals", headers=auth(tokens["adv-wang"])).json()["items"] == []
+    approval = queue[0]
+    url = f"/v1/approvals/{approval['id']}/decision"
+    stale = api.post(url, json={"action": "approve", "plan_hash": "0" * 64},
+                     headers=auth(tokens["adv-li"]))  # fmt: skip
+    assert stale.status_code == 409 and stale.json()["error"] == "PlanHashMismatch"
+    good = {"action": "approve", "plan_hash": approval["plan_hash"], "comment": "ok"}
+    assert api.post(url, json=good, headers=auth(tokens["adv-wang"])).status_code == 404
+    assert api.post(url, json=good, headers=auth(tokens["eng-chen"])).status_code == 403
+    decided = api.post(url, json=good, headers=auth(tokens["adv-li"]))
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["status"] == "delivered"
+    assert decided.json()["delivery"]["approved_by"] == "adv-li"
+    again = api.post(url, json=good, headers=auth(tokens["adv-li"]))
+    assert again.status_code == 409 and again.json()["error"] == "ApprovalAlreadyDecided"
+
+
+def test_audit_verifies_and_tampering_breaks_it(
+    api: TestClient, tokens: dict[str, str], settings: Settings
+) -> None:
+    put_client(api, tokens, client_id="C-LT", aum=200000, liquidity_need=20000)
+    created = api.post("/v1/runs", json={"client_id": "C-LT"}, headers=auth(tokens["svc-core"]))
+    run = wait_for(api, created.json()["id"], tokens["svc-core"], {"delivered"})
+    url = f"/v1/runs/{run['id']}/audit"
+    assert api.get(url, headers=auth(tokens["adv-li"])).status_code == 403
+    trail = api.get(url, headers=auth(tokens["eng-chen"])).json()
+    assert trail["verified"] is True and len(trail["events"]) >= 6
+    with session_scope(get_engine(settings.database_url)) as session:
+        session.execute(
+            update(AuditEvent).where(AuditEvent.run_id == run["id"], AuditEvent.seq == 2)
+            .values(actor="someone-else")
+        )  # fmt: skip
+    broken = api.get(url, headers=auth(tokens["sup-zhao"])).json()
+    assert broken["verified"] is False and broken["broken_at"] == 2
+
+
+def test_unknown_ids_are_404(api: TestClient, tokens: dict[str, str]) -> None:
+    headers = auth(tokens["sup-zhao"])
+    assert api.get("/v1/runs/run-nope", headers=headers).json()["error"] == "RunNotFound"
+    missing = api.post("/v1/runs", json={"client_id": "C-NOPE"}, headers=auth(tokens["svc-core"]))
+    assert missing.status_code == 404 and missing.json()["error"] == "ClientNotFound"
