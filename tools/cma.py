@@ -86,8 +86,13 @@ def load_prices(path: Path | str) -> pd.DataFrame:
     return prices
 
 
+# These ETFs trade on the SSE/SZSE main boards with a ±10% daily price limit, so a close more
+# than 11% from the previous one that reverts the next day cannot be a real trade.
+SPIKE_THRESHOLD = 0.11
+
+
 def find_spikes(
-    prices: pd.DataFrame, threshold: float = 0.25, tolerance: float = 0.05
+    prices: pd.DataFrame, threshold: float = SPIKE_THRESHOLD, tolerance: float = 0.05
 ) -> list[Spike]:
     """One-day moves beyond ±threshold (log-symmetric) whose next close returns near the prior."""
     spikes: list[Spike] = []
@@ -135,7 +140,7 @@ def derive_assumptions(
     prior_sharpe: float = PRIOR_SHARPE,
     shrinkage: float = SHRINKAGE,
     stated: Mapping[str, Stated] = STATED,
-    spike_threshold: float = 0.25,
+    spike_threshold: float = SPIKE_THRESHOLD,
     shrinkage_target: str = SHRINKAGE_TARGET,
     version: str = VERSION,
 ) -> CapitalMarketAssumptions:
@@ -169,7 +174,8 @@ def derive_assumptions(
     method = [
         f"Scanned every series for one-day spikes (a move beyond +{spike_threshold:.0%} or "
         f"-{spike_threshold / (1 + spike_threshold):.0%} whose next close returns within 5% of the "
-        f"prior close) and replaced {len(spikes)} bad close(s) by the geometric mean of the "
+        f"prior close; the exchange daily limit for these ETFs is ±10%) and replaced "
+        f"{len(spikes)} bad close(s) by the geometric mean of the "
         "neighbouring closes; see data_quality.",
         "Daily simple returns per asset class; us_tech is the equal-weighted daily return of the "
         "two Nasdaq-100 QDII listings 513100.SH and 159941.SZ.",

@@ -39,16 +39,22 @@ def shipped() -> CapitalMarketAssumptions:
 
 def test_detector_finds_exactly_the_known_bad_row(prices: pd.DataFrame) -> None:
     spikes = find_spikes(prices)
-    assert [(s.series, f"{s.date:%Y-%m-%d}") for s in spikes] == [("159941.SZ", "2022-07-04")]
-    assert spikes[0].value == pytest.approx(2.384)
-    assert 0.59 < spikes[0].replacement < 0.61
+    found = sorted((s.series, f"{s.date:%Y-%m-%d}") for s in spikes)
+    # The known bad 159941.SZ close, and a +14.3% close of 510500.SH (impossible under the ±10%
+    # daily limit) that reverts the next day.
+    assert found == [("159941.SZ", "2022-07-04"), ("510500.SH", "2022-08-26")]
+    bad = next(s for s in spikes if s.series == "159941.SZ")
+    assert bad.value == pytest.approx(2.384)
+    assert 0.59 < bad.replacement < 0.61
 
 
 def test_repair_removes_the_spike_without_mutating_input(prices: pd.DataFrame) -> None:
     repaired = repair_spikes(prices, find_spikes(prices))
-    assert repaired["159941.SZ"].pct_change().abs().max() < 0.15
+    for series in ("159941.SZ", "510500.SH"):
+        assert repaired[series].pct_change().abs().max() < 0.11
     assert prices.loc["2022-07-04", "159941.SZ"] == pytest.approx(2.384)
-    assert (repaired.drop(columns="159941.SZ") == prices.drop(columns="159941.SZ")).all().all()
+    untouched = ["159941.SZ", "510500.SH"]
+    assert (repaired.drop(columns=untouched) == prices.drop(columns=untouched)).all().all()
 
 
 def test_shipped_file_equals_a_fresh_derivation(
@@ -62,7 +68,8 @@ def test_shipped_file_equals_a_fresh_derivation(
 def test_shipped_file_shape(shipped: CapitalMarketAssumptions) -> None:
     assert shipped.ids == list(ORDER)
     assert shipped.window["rows"] == 2062
-    assert [(r["series"], r["date"]) for r in shipped.data_quality] == [("159941.SZ", "2022-07-04")]
+    repaired = sorted((r["series"], r["date"]) for r in shipped.data_quality)
+    assert repaired == [("159941.SZ", "2022-07-04"), ("510500.SH", "2022-08-26")]
     stated = {a.id for a in shipped.asset_classes if a.basis == "stated"}
     assert stated == {"cash", "credit"}
     assert all(shipped.correlation["cash"][j] == 0 for j in shipped.ids if j != "cash")
