@@ -16,7 +16,14 @@ from core.schemas import Holding
 from core.settings import AllocationPolicy
 from tools.llm import LanguageModel, Prompt
 from tools.market import MarketData, Product
-from tools.optimiser import Infeasible, Problem, optimise, portfolio_performance, round_weights
+from tools.optimiser import (
+    Infeasible,
+    Problem,
+    Solution,
+    optimise,
+    portfolio_performance,
+    round_weights,
+)
 
 RATIONALE_PROMPT = """Explain this portfolio to a {risk_level} client in {locale}, in plain words.
 Goal: {goal}; horizon {horizon_years} years. Use only these figures, and promise nothing:
@@ -140,7 +147,7 @@ def _caps(
 ) -> np.ndarray:
     caps = []
     for p in products:
-        cap = 1.0 if p.asset_class == "cash" else policy.max_single_product
+        cap = policy.max_single_product
         if not p.diversified:
             cap = min(cap, policy.max_single_non_diversified)
         for c in constraints:
@@ -205,7 +212,7 @@ def _optimise_products(
     policy: AllocationPolicy,
     constraints: list[Constraint],
     target: float,
-) -> tuple[dict[str, float], str, float, tuple[float, float]]:
+) -> tuple[dict[str, float], Solution]:
     """Optimise, then drop positions below the minimum weight or investment and solve again."""
     active = list(products)
     for _ in range(MAX_PRUNE_ROUNDS):
@@ -230,8 +237,7 @@ def _optimise_products(
         ]
         if not too_small:
             chosen = {p.code: float(w) for p, w in zip(active, weights, strict=True) if w > 0}
-            span = (solution.min_volatility, solution.max_return_volatility)
-            return chosen, solution.method, solution.target_volatility, span
+            return chosen, solution
         drop = min(too_small, key=lambda p: weights[active.index(p)])
         active.remove(drop)
     raise Infeasible("minimum position sizes could not be met")
@@ -251,9 +257,13 @@ def allocate_portfolio(
     target = desired_volatility(profile, policy)
     fallback = None
     try:
-        weights, method, target_used, span = _optimise_products(
+        weights, solution = _optimise_products(
             products, profile, holdings, market, policy, constraints, target
         )
+        method, target_used = solution.method, solution.target_volatility
+        span = (solution.min_volatility, solution.max_return_volatility)
+        if solution.fallback_reason:
+            fallback = Fallback(reason=solution.fallback_reason, method="min_volatility")
     except Infeasible as exc:
         weights = _reserve_only(products or list(market.shelf))
         method, target_used, span = "reserve_only", 0.0, (0.0, 0.0)

@@ -11,6 +11,7 @@ from core.schemas import ClientInput, Goal, Locale, RiskLevel
 from core.settings import AllocationPolicy, CompliancePolicy, TierPolicy
 from tools.llm import LanguageModel, Prompt
 from tools.market import MarketData
+from tools.masking import mask_text
 
 Tier = Literal["long_tail", "mid_tier", "hnw"]
 Flag = Literal["overtrading", "chasing_rallies", "panic_selling", "concentration", "leverage"]
@@ -209,9 +210,8 @@ def profile_client(
     """Build the client's profile; the model only contributes facts from the notes."""
     facts = NoteFacts()
     if client.notes.strip():
-        prompt = Prompt(
-            "extract_facts", FACTS_PROMPT, {"notes": client.notes, "locale": client.locale}
-        )
+        notes = mask_text(client.notes)  # sensitive data never reaches a model
+        prompt = Prompt("extract_facts", FACTS_PROMPT, {"notes": notes, "locale": client.locale})
         facts = model.structured(prompt, NoteFacts)
     assessment = client.risk_assessment
     age_months = months_between(assessment.assessed_on, as_of)

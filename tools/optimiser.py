@@ -56,6 +56,7 @@ class Solution:
     target_volatility: float
     min_volatility: float
     max_return_volatility: float
+    fallback_reason: str | None = None
 
     def performance(self, problem: Problem) -> tuple[float, float]:
         return portfolio_performance(self.weights, problem.mu, problem.cov)
@@ -122,9 +123,9 @@ def optimise(problem: Problem, desired_volatility: float) -> Solution:
         return Solution(high_w, "max_return", high, low, high)
     try:
         weights = _solve(problem, "efficient_risk", target)
-    except Infeasible:
+    except Infeasible as exc:
         # Solvers can fail just inside the boundary; the min-vol portfolio is the safe answer.
-        return Solution(low_w, "min_volatility", low, low, high)
+        return Solution(low_w, "min_volatility", low, low, high, fallback_reason=str(exc))
     return Solution(weights, "efficient_risk", target, low, high)
 
 

@@ -113,7 +113,7 @@ def weights_valid(ctx: RuleContext, rule_id: str) -> list[Hit]:
 def _caps(ctx: RuleContext, rule_id: str, diversified: bool) -> list[Hit]:
     hits = []
     for code, w, p in _held(ctx):
-        if p is None or p.asset_class == "cash" or p.diversified != diversified:
+        if p is None or p.diversified != diversified:
             continue
         cap = (
             ctx.policy.max_single_product if diversified else ctx.policy.max_single_non_diversified
