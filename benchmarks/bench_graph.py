@@ -1,6 +1,6 @@
 """Latency of a full offline long-tail run on SQLite against a bare 4-node graph, same checkpointer.
 
-    python benchmarks/bench_graph.py [--runs N]
+python benchmarks/bench_graph.py [--runs N]
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from factories import AS_OF, long_tail_client  # noqa: E402
 from langgraph.graph import END, START, StateGraph  # noqa: E402
 
 from core.settings import Settings  # noqa: E402
-from factories import AS_OF, long_tail_client  # noqa: E402
 from graphs.checkpointer import open_checkpointer  # noqa: E402
 from graphs.runner import open_runner  # noqa: E402
 
@@ -71,7 +71,7 @@ def advisory_latencies(url: str, runs: int) -> list[float]:
 def summary(name: str, samples: list[float]) -> tuple[float, float]:
     median = statistics.median(samples)
     p95 = statistics.quantiles(samples, n=20)[-1]
-    print(f"{name:<38} median {median * 1000:8.1f} ms   p95 {p95 * 1000:8.1f} ms   n={len(samples)}")
+    print(f"{name:<38} median {median * 1e3:8.1f} ms   p95 {p95 * 1e3:8.1f} ms   n={len(samples)}")
     return median, p95
 
 
@@ -85,9 +85,12 @@ def main() -> None:
         bare_url = f"sqlite:///{Path(tmp) / 'bare.db'}"
         advisory_latencies(full_url, args.warmup)
         bare_graph_latencies(bare_url, args.warmup)
-        full = summary("full long-tail advisory run (offline)", advisory_latencies(full_url, args.runs))
-        bare = summary("bare 4-node graph, same checkpointer", bare_graph_latencies(bare_url, args.runs))
-    print(f"{'ratio full / bare':<38} median {full[0] / bare[0]:8.1f} x    p95 {full[1] / bare[1]:8.1f} x")
+        full = advisory_latencies(full_url, args.runs)
+        bare = bare_graph_latencies(bare_url, args.runs)
+    full_median, full_p95 = summary("full long-tail advisory run (offline)", full)
+    bare_median, bare_p95 = summary("bare 4-node graph, same checkpointer", bare)
+    ratio = f"median {full_median / bare_median:8.1f} x    p95 {full_p95 / bare_p95:8.1f} x"
+    print(f"{'ratio full / bare':<38} {ratio}")
 
 
 if __name__ == "__main__":
