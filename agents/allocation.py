@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from dataclasses import replace
 from typing import Any, Literal
 
 import numpy as np
@@ -37,7 +38,8 @@ GOAL_VOLATILITY_CAP = {
     "aggressive_growth": 0.20,
 }
 PRESERVATION_CAP = 0.02
-MAX_PRUNE_ROUNDS = 4
+MAX_REAIMS = 3
+VOL_TOLERANCE = 1e-7
 WEIGHT_DECIMALS = 4
 
 
@@ -199,9 +201,46 @@ def _candidates(
 
 
 def _reserve_only(products: list[Product]) -> dict[str, float]:
-    """The last resort: everything in money-market products, spread evenly."""
-    cash = [p for p in products if p.liquidity_reserve_eligible] or products[:1]
+    """The last resort: money-market products the client may hold, spread evenly; else nothing."""
+    cash = [p for p in products if p.liquidity_reserve_eligible]
     return {p.code: 1.0 / len(cash) for p in cash}
+
+
+def _problem(
+    active: list[Product],
+    profile: ClientProfile,
+    holdings: list[Holding],
+    market: MarketData,
+    policy: AllocationPolicy,
+    constraints: list[Constraint],
+) -> Problem:
+    mu, cov = market.product_returns_and_covariance([p.code for p in active])
+    return Problem(
+        mu=mu,
+        cov=cov,
+        upper=_caps(active, policy, constraints),
+        reserve_mask=np.array([1.0 if p.liquidity_reserve_eligible else 0.0 for p in active]),
+        reserve_share=_reserve_share(profile, constraints),
+        groups=[p.asset_class for p in active],
+        group_caps=policy.asset_class_caps,
+        current=_current_weights(active, holdings, profile.aum),
+        cost=policy.transaction_cost,
+    )
+
+
+def _solve_rounded(problem: Problem, target: float) -> tuple[np.ndarray, Solution]:
+    """Solve and round; if rounding lifted volatility above the target, aim a little lower."""
+    first = solution = optimise(problem, target)
+    aim = target
+    for _ in range(MAX_REAIMS):
+        weights = _top_up_reserve(round_weights(solution.weights, WEIGHT_DECIMALS), problem)
+        vol = portfolio_performance(weights, problem.mu, problem.cov)[1]
+        excess = vol - first.target_volatility
+        if excess <= VOL_TOLERANCE or solution.method == "min_volatility":
+            break
+        aim = min(aim, solution.target_volatility) - excess - VOL_TOLERANCE
+        solution = optimise(problem, aim)
+    return weights, replace(solution, target_volatility=first.target_volatility)
 
 
 def _optimise_products(
@@ -215,32 +254,20 @@ def _optimise_products(
 ) -> tuple[dict[str, float], Solution]:
     """Optimise, then drop positions below the minimum weight or investment and solve again."""
     active = list(products)
-    for _ in range(MAX_PRUNE_ROUNDS):
-        mu, cov = market.product_returns_and_covariance([p.code for p in active])
-        problem = Problem(
-            mu=mu,
-            cov=cov,
-            upper=_caps(active, policy, constraints),
-            reserve_mask=np.array([1.0 if p.liquidity_reserve_eligible else 0.0 for p in active]),
-            reserve_share=_reserve_share(profile, constraints),
-            groups=[p.asset_class for p in active],
-            group_caps=policy.asset_class_caps,
-            current=_current_weights(active, holdings, profile.aum),
-            cost=policy.transaction_cost,
-        )
-        solution = optimise(problem, target)
-        weights = _top_up_reserve(round_weights(solution.weights, WEIGHT_DECIMALS), problem)
-        too_small = [
-            p
+    while active:
+        problem = _problem(active, profile, holdings, market, policy, constraints)
+        weights, solution = _solve_rounded(problem, target)
+        too_small = {
+            p.code
             for p, w in zip(active, weights, strict=True)
-            if 0 < w < policy.min_weight or 0 < w * profile.aum < p.min_investment
-        ]
+            if 0 < w * profile.aum < p.min_investment
+            or (0 < w < policy.min_weight and not p.liquidity_reserve_eligible)
+        }
         if not too_small:
             chosen = {p.code: float(w) for p, w in zip(active, weights, strict=True) if w > 0}
             return chosen, solution
-        drop = min(too_small, key=lambda p: weights[active.index(p)])
-        active.remove(drop)
-    raise Infeasible("minimum position sizes could not be met")
+        active = [p for p in active if p.code not in too_small]
+    raise Infeasible("no eligible product meets the constraints")
 
 
 def allocate_portfolio(
@@ -265,7 +292,7 @@ def allocate_portfolio(
         if solution.fallback_reason:
             fallback = Fallback(reason=solution.fallback_reason, method="min_volatility")
     except Infeasible as exc:
-        weights = _reserve_only(products or list(market.shelf))
+        weights = _reserve_only(products)
         method, target_used, span = "reserve_only", 0.0, (0.0, 0.0)
         fallback = Fallback(reason=str(exc), method="reserve_only")
     return build_plan(
@@ -281,6 +308,14 @@ def allocate_portfolio(
         fallback=fallback,
         constraints=constraints,
     )
+
+
+def _performance(market: MarketData, weights: dict[str, float]) -> tuple[float, float]:
+    """Expected return and volatility of shelf-product weights; zero for an empty plan."""
+    if not weights:
+        return 0.0, 0.0
+    mu, cov = market.product_returns_and_covariance(list(weights))
+    return portfolio_performance(np.array(list(weights.values())), mu, cov)
 
 
 def build_plan(
@@ -300,14 +335,9 @@ def build_plan(
 ) -> Plan:
     """A sealed plan from target weights: performance, 1/N baseline, trades and rationale."""
     known = [c for c in weights if c in market.products]
-    mu, cov = market.product_returns_and_covariance(known)
-    w = np.array([weights[c] for c in known])
-    exp_return, exp_vol = portfolio_performance(w, mu, cov)
+    exp_return, exp_vol = _performance(market, {c: weights[c] for c in known})
     universe = [p.code for p in eligible_products(profile, market)] or known
-    mu_n, cov_n = market.product_returns_and_covariance(universe)
-    base_return, base_vol = portfolio_performance(
-        np.full(len(universe), 1 / len(universe)), mu_n, cov_n
-    )
+    base_return, base_vol = _performance(market, {c: 1 / len(universe) for c in universe})
     plan_holdings = [
         PlanHolding(
             product_code=code,

@@ -225,7 +225,9 @@ def profile_client(
         reserve = client.aum
     if client.investor_type == "professional" and not basis:
         constraints.append("professional_claim_not_verified")
-    income = client.avg_annual_income_3y or client.annual_income
+    income = (
+        client.annual_income if client.avg_annual_income_3y is None else client.avg_annual_income_3y
+    )
     return ClientProfile(
         client_id=client.client_id,
         locale=client.locale,

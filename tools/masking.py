@@ -24,7 +24,8 @@ _PROVINCES = {
     91,
 }
 _ID_RE = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
-_DIGIT_RUN_RE = re.compile(r"(?<![\d])(?:\+|00)?\d(?:[ -]?\d)+(?![\dXx])")
+_DIGIT_GROUP_RE = re.compile(r"[0-9]+")
+MAX_NUMBER_DIGITS = 21  # a 19-digit card, or +86/0086 and an 11-digit mobile
 _EMAIL_RE = re.compile(
     r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+"
 )
@@ -90,14 +91,39 @@ def mask_email(value: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
-def _classify_digits(raw: str) -> tuple[Kind, str] | None:
-    digits = re.sub(r"[ -]", "", raw)
-    bare = digits.lstrip("+")
-    if _MOBILE_RE.match(bare):
-        return "mobile", mask_phone(bare)
-    if bare.isdigit() and 16 <= len(bare) <= 19 and luhn_valid(bare):
-        return "bank_card", mask_bank_card(bare)
+def _classify_digits(digits: str) -> tuple[Kind, str] | None:
+    if _MOBILE_RE.match(digits):
+        return "mobile", mask_phone(digits)
+    if 16 <= len(digits) <= 19 and luhn_valid(digits):
+        return "bank_card", mask_bank_card(digits)
     return None
+
+
+def _numbers(text: str) -> list[tuple[int, int, Kind, str]]:
+    """Mobiles and cards: the longest valid chain of digit groups joined by one space or hyphen.
+
+    Every start is tried, so a number next to a date or another number is still found.
+    """
+    groups = [(m.start(), m.end()) for m in _DIGIT_GROUP_RE.finditer(text)]
+    found = []
+    for i, (start, _) in enumerate(groups):
+        best, digits = None, ""
+        for j in range(i, len(groups)):
+            joined = j == i or (
+                groups[j][0] - groups[j - 1][1] == 1 and text[groups[j - 1][1]] in " -"
+            )
+            digits += text[groups[j][0] : groups[j][1]]
+            if not joined or len(digits) > MAX_NUMBER_DIGITS:
+                break
+            end = groups[j][1]
+            if text[end : end + 1] in ("X", "x"):
+                continue  # the body of an ID number ending in X, not a card
+            kind_and_mask = _classify_digits(digits)
+            if kind_and_mask:
+                best = (start - (text[start - 1 : start] == "+"), end, *kind_and_mask)
+        if best:
+            found.append(best)
+    return found
 
 
 def find_sensitive(text: str) -> list[Finding]:
@@ -118,10 +144,8 @@ def find_sensitive(text: str) -> list[Finding]:
         add("email", m.start(), m.end(), mask_email(m.group()))
     for m in _SSN_RE.finditer(text):
         add("ssn", m.start(), m.end(), f"***-**-{m.group(3)}")
-    for m in _DIGIT_RUN_RE.finditer(text):
-        kind_and_mask = _classify_digits(m.group())
-        if kind_and_mask:
-            add(kind_and_mask[0], m.start(), m.end(), kind_and_mask[1])
+    for start, end, kind, masked in _numbers(text):
+        add(kind, start, end, masked)
     return sorted(found, key=lambda f: f.start)
 
 

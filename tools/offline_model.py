@@ -91,6 +91,13 @@ def rationale(data: dict[str, Any], locale: str) -> str:
     """Why these weights, from the computed figures only."""
     top = data["holdings"][:4]
     zh = locale == "zh-CN"
+    if not top:
+        return (
+            "没有符合您风险等级与约束条件的产品可供配置，本方案不构成配置建议，需由投资顾问处理。"
+            if zh
+            else "No product fits your risk level and constraints, so this is not an allocation "
+            "proposal; an advisor must handle it."
+        )
     names = ("、" if zh else ", ").join(
         f"{h['name']}（{_pct(h['weight'])}）" if zh else f"{h['name']} ({_pct(h['weight'])})"
         for h in top

@@ -69,9 +69,15 @@ def portfolio_performance(
     return float(weights @ mu), float(np.sqrt(max(weights @ cov @ weights, 0.0)))
 
 
-def _frontier(problem: Problem) -> EfficientFrontier:
+def _scale(problem: Problem) -> float:
+    """Solvers lose precision on tiny variances (money-market only plans): work near unit scale."""
+    return 1.0 / float(np.mean(np.diag(problem.cov)))
+
+
+def _frontier(problem: Problem, method: Method) -> EfficientFrontier:
     bounds = [(0.0, float(u)) for u in problem.upper]
-    ef = EfficientFrontier(problem.mu, problem.cov, weight_bounds=bounds)
+    scale = _scale(problem)
+    ef = EfficientFrontier(problem.mu, problem.cov * scale, weight_bounds=bounds)
     if problem.reserve_share > 0:
         mask, share = problem.reserve_mask, problem.reserve_share
         ef.add_constraint(lambda w: mask @ w >= share)
@@ -80,9 +86,9 @@ def _frontier(problem: Problem) -> EfficientFrontier:
         caps = {g: problem.group_caps.get(g, 1.0) for g in set(problem.groups)}
         ef.add_sector_constraints(mapper, {g: 0.0 for g in caps}, caps)
     if problem.current is not None and problem.cost > 0:
-        ef.add_objective(
-            objective_functions.transaction_cost, w_prev=problem.current, k=problem.cost
-        )
+        # Min-volatility trades cost against scaled variance, so the cost is scaled with it.
+        k = problem.cost * (scale if method == "min_volatility" else 1.0)
+        ef.add_objective(objective_functions.transaction_cost, w_prev=problem.current, k=k)
     return ef
 
 
@@ -92,7 +98,7 @@ def _weights(ef: EfficientFrontier, n: int) -> np.ndarray:
 
 
 def _solve(problem: Problem, method: Method, target: float = 0.0) -> np.ndarray:
-    ef = _frontier(problem)
+    ef = _frontier(problem, method)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -103,7 +109,7 @@ def _solve(problem: Problem, method: Method, target: float = 0.0) -> np.ndarray:
                     objective_functions.portfolio_return, expected_returns=problem.mu
                 )
             else:
-                ef.efficient_risk(target)
+                ef.efficient_risk(target * np.sqrt(_scale(problem)))
         except (OptimizationError, cp.error.SolverError) as exc:
             raise Infeasible(f"{method} failed: {exc}") from exc
     return _weights(ef, len(problem.mu))
@@ -115,7 +121,7 @@ def optimise(problem: Problem, desired_volatility: float) -> Solution:
     low_w = _solve(problem, "min_volatility")
     high_w = _solve(problem, "max_return")
     low = portfolio_performance(low_w, problem.mu, problem.cov)[1]
-    high = portfolio_performance(high_w, problem.mu, problem.cov)[1]
+    high = max(portfolio_performance(high_w, problem.mu, problem.cov)[1], low)
     target = min(max(desired_volatility, low), high)
     if target <= low * (1 + 1e-4):
         return Solution(low_w, "min_volatility", low, low, high)
@@ -132,7 +138,8 @@ def optimise(problem: Problem, desired_volatility: float) -> Solution:
 def round_weights(weights: np.ndarray, decimals: int = 4) -> np.ndarray:
     """Round to a grid of 10^-decimals summing exactly to 1 (largest-remainder method)."""
     unit = 10**decimals
-    scaled = np.clip(weights, 0, None) / weights.sum() * unit
+    clipped = np.clip(weights, 0, None)
+    scaled = clipped / clipped.sum() * unit
     floored = np.floor(scaled + 1e-9)
     missing = round(unit - floored.sum())
     order = np.argsort(-(scaled - floored), kind="stable")
