@@ -5,8 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The development and CI machines run PostgreSQL here; the same tests run against it.
+POSTGRES_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install run demo serve test lint bench cma clean
+.PHONY: install run demo serve test test-sqlite test-postgres lint bench cma clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,9 +33,15 @@ demo: install
 serve: install
 	$(BIN)/tierwise serve --host $(HOST) --port $(PORT)
 
-## test: install, lint, check formatting, run the tests
-test: install lint
+## test: install, lint, check formatting, run the tests on SQLite, then on PostgreSQL
+test: install lint test-sqlite test-postgres
+
+test-sqlite: install
 	$(BIN)/python -m pytest
+
+# Every test that touches a database, again on a fresh PostgreSQL database per test.
+test-postgres: install
+	TIERWISE_TEST_DATABASE_URL=$(POSTGRES_TEST_URL) $(BIN)/python -m pytest tests/graphs tests/api
 
 lint: install
 	$(BIN)/ruff check .

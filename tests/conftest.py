@@ -6,12 +6,14 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
 
+from core.database import get_engine
 from core.settings import Settings
 from graphs.runner import Runner, open_runner
 from tools.llm import CallTimer, ModelCall, Prompt, T
@@ -19,7 +21,17 @@ from tools.market import MarketData, load_market
 from tools.offline_model import OfflineModel
 from tools.rules import RuleSet, load_rules
 
+ROOT = Path(__file__).resolve().parents[1]
 _real_connect = socket.socket.connect
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The public price files beside the project (../shared/data), which the tests read."""
+    path = Path(os.environ.get("TIERWISE_SHARED_DATA", ROOT.parent / "shared" / "data"))
+    if not path.is_dir():
+        pytest.fail(f"{path} is missing: clone next to shared/ or set TIERWISE_SHARED_DATA")
+    return path
 
 
 def _loopback_only(self: socket.socket, address: Any) -> Any:
@@ -53,22 +65,31 @@ def rules() -> RuleSet:
     return load_rules()
 
 
-def database_url(tmp_path: Path) -> str:
-    """A fresh database: SQLite in tmp_path, or a fresh schema-less PostgreSQL database."""
+@contextmanager
+def fresh_database(tmp_path: Path) -> Iterator[str]:
+    """A fresh database: SQLite in tmp_path, or a new PostgreSQL database dropped afterwards."""
     base = os.environ.get("TIERWISE_TEST_DATABASE_URL")
     if not base:
-        return f"sqlite:///{tmp_path / 'tierwise.db'}"
+        yield f"sqlite:///{tmp_path / 'tierwise.db'}"
+        return
     import psycopg
 
-    name = f"tw_{uuid.uuid4().hex[:12]}"
+    name = f"tw_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    return base.rsplit("/", 1)[0] + f"/{name}"
+    url = base.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield url
+    finally:
+        get_engine(url).dispose()
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(environment="test", database_url=database_url(tmp_path))
+def settings(tmp_path: Path) -> Iterator[Settings]:
+    with fresh_database(tmp_path) as url:
+        yield Settings(environment="test", database_url=url)
 
 
 @pytest.fixture

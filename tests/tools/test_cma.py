@@ -21,15 +21,12 @@ from tools.cma import (
 from tools.market import CapitalMarketAssumptions, load_cma
 
 ROOT = Path(__file__).resolve().parents[2]
-CSV = ROOT.parent / "shared" / "data" / "allweather_cn_etf_prices_7etf.csv"
 SHIPPED = ROOT / "tools" / "data" / "cma.json"
 
 
 @pytest.fixture(scope="module")
-def prices() -> pd.DataFrame:
-    if not CSV.exists():
-        pytest.skip(f"shared price file not found: {CSV}")
-    return load_prices(CSV)
+def prices(shared_data: Path) -> pd.DataFrame:
+    return load_prices(shared_data / "allweather_cn_etf_prices_7etf.csv")
 
 
 @pytest.fixture(scope="module")

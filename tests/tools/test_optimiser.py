@@ -14,15 +14,15 @@ from hypothesis.extra.numpy import arrays
 
 from tools.optimiser import Infeasible, Problem, optimise, portfolio_performance, round_weights
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 EFFICIENT_RISK_019 = (0.2552422849133517, 0.19)
 MIN_VOLATILITY = (0.15056821399482578, 0.15915084514118694)
 
 
 @pytest.fixture(scope="module")
-def stock_problem() -> Problem:
+def stock_problem(shared_data: Path) -> Problem:
     """ALLOCATION §1.1: CAGR mu per asset on its own history, pairwise sample covariance × 252."""
-    prices = pd.read_csv(DATA / "pypfopt_stock_prices.csv", parse_dates=True, index_col="date")
+    path = shared_data / "pypfopt_stock_prices.csv"
+    prices = pd.read_csv(path, parse_dates=True, index_col="date")
     rets = prices.pct_change(fill_method=None).dropna(how="all")
     mu = (1 + rets).prod() ** (252 / rets.count()) - 1
     cov = rets.cov() * 252
