@@ -6,7 +6,7 @@ import re
 
 from pydantic import BaseModel
 
-from agents.allocation import Constraint, Plan
+from agents.plan import Constraint, Plan
 from agents.profiling import ClientProfile
 from agents.research import ResearchBrief
 from core.settings import CompliancePolicy

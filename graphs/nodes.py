@@ -9,8 +9,9 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 from pydantic import ValidationError
 
-from agents.allocation import Constraint, Plan, allocate_portfolio, build_plan, plan_hash
+from agents.allocation import allocate_portfolio
 from agents.compliance import ComplianceReport, check_compliance
+from agents.plan import Constraint, Plan, build_plan, plan_hash
 from agents.profiling import ClientProfile, profile_client
 from agents.research import ResearchBrief, research_products
 from core.database import session_scope

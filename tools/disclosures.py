@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agents.allocation import Plan
+from agents.plan import Plan
 from agents.profiling import ClientProfile
 from tools.market import MarketData
 from tools.rules import Hit, RuleContext, evaluator

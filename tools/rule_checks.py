@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents.allocation import Constraint
+from agents.plan import Constraint
 from tools.market import Product
 from tools.rules import Hit, RuleContext, evaluator
 

@@ -11,7 +11,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from agents.allocation import Constraint, Plan
+from agents.plan import Constraint, Plan
 from agents.profiling import ClientProfile
 from core.settings import CompliancePolicy
 from tools.market import DATA_DIR, MarketData

@@ -11,7 +11,8 @@ from factories import AS_OF, make_client
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.allocation import Constraint, Plan, allocate_portfolio, plan_hash, seal
+from agents.allocation import allocate_portfolio
+from agents.plan import Constraint, Plan, plan_hash, seal
 from agents.profiling import ClientProfile, profile_client
 from core.schemas import ClientInput
 from core.settings import AllocationPolicy, CompliancePolicy, TierPolicy

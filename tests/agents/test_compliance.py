@@ -9,8 +9,8 @@ import pytest
 import yaml
 from factories import AS_OF, make_client
 
-from agents.allocation import Fallback, Plan, build_plan
 from agents.compliance import ComplianceReport, check_compliance
+from agents.plan import Fallback, Plan, build_plan
 from agents.profiling import ClientProfile, profile_client
 from agents.research import ResearchBrief, research_products
 from core.settings import AllocationPolicy, CompliancePolicy, TierPolicy

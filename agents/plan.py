@@ -1,0 +1,206 @@
+"""The plan contract (DESIGN §3): models, hash, trades, and a sealed plan built from weights."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from agents.profiling import ClientProfile
+from agents.research import eligible_products
+from core.schemas import Holding
+from core.settings import AllocationPolicy
+from tools.llm import LanguageModel, Prompt
+from tools.market import MarketData
+from tools.optimiser import portfolio_performance
+
+RATIONALE_PROMPT = """Explain this portfolio to a {risk_level} client in {locale}, in plain words.
+Goal: {goal}; horizon {horizon_years} years. Use only these figures, and promise nothing:
+{figures}"""
+
+
+class PlanHolding(BaseModel):
+    product_code: str
+    weight: float = Field(ge=0, le=1)
+    risk_rating: str
+    asset_class: str
+
+
+class Trade(BaseModel):
+    product_code: str
+    side: Literal["buy", "sell"]
+    amount: float = Field(gt=0)
+
+
+class Baseline(BaseModel):
+    method: Literal["1/N"] = "1/N"
+    products: int
+    expected_return: float
+    expected_volatility: float
+
+
+class Fallback(BaseModel):
+    reason: str
+    method: Literal["min_volatility", "reserve_only"]
+
+
+class Constraint(BaseModel):
+    """A limit the compliance agent asks the next allocation to respect."""
+
+    kind: Literal["exclude", "cap", "min_reserve"]
+    product_code: str | None = None
+    value: float | None = None
+    rule_id: str
+
+
+class Plan(BaseModel):
+    """The plan contract of DESIGN §3, plus how it was built."""
+
+    holdings: list[PlanHolding]
+    expected_return: float
+    expected_volatility: float
+    baseline: Baseline
+    trades: list[Trade]
+    rationale: str
+    plan_hash: str = ""
+    source: Literal["allocation", "advisor"] = "allocation"
+    method: str
+    target_volatility: float
+    feasible_volatility: tuple[float, float]
+    fallback: Fallback | None = None
+    constraints: list[Constraint] = Field(default_factory=list)
+    cma_version: str
+
+    def weights(self) -> dict[str, float]:
+        return {h.product_code: h.weight for h in self.holdings}
+
+
+def plan_hash(plan: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of a plan, without its own hash."""
+    body = {k: v for k, v in plan.items() if k != "plan_hash"}
+    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def seal(plan: Plan) -> Plan:
+    """The plan with its plan_hash filled in."""
+    return plan.model_copy(update={"plan_hash": plan_hash(plan.model_dump(mode="json"))})
+
+
+def trades_for(
+    weights: dict[str, float], holdings: list[Holding], aum: float, min_trade: float
+) -> list[Trade]:
+    """Trades that move current holdings to the target weights; sells first."""
+    current: dict[str, float] = {}
+    for h in holdings:
+        current[h.product_code] = current.get(h.product_code, 0.0) + h.market_value
+    trades = []
+    for code in sorted(set(current) | set(weights)):
+        delta = weights.get(code, 0.0) * aum - current.get(code, 0.0)
+        if abs(delta) >= max(min_trade, 0.01):
+            trades.append(
+                Trade(
+                    product_code=code,
+                    side="buy" if delta > 0 else "sell",
+                    amount=round(abs(delta), 2),
+                )
+            )
+    return sorted(trades, key=lambda t: (t.side != "sell", t.product_code))
+
+
+def _performance(market: MarketData, weights: dict[str, float]) -> tuple[float, float]:
+    """Expected return and volatility of shelf-product weights; zero for an empty plan."""
+    if not weights:
+        return 0.0, 0.0
+    mu, cov = market.product_returns_and_covariance(list(weights))
+    return portfolio_performance(np.array(list(weights.values())), mu, cov)
+
+
+def build_plan(
+    weights: dict[str, float],
+    profile: ClientProfile,
+    holdings: list[Holding],
+    *,
+    market: MarketData,
+    model: LanguageModel,
+    policy: AllocationPolicy,
+    method: str,
+    target: float,
+    span: tuple[float, float],
+    fallback: Fallback | None = None,
+    constraints: list[Constraint] | None = None,
+    source: Literal["allocation", "advisor"] = "allocation",
+) -> Plan:
+    """A sealed plan from target weights: performance, 1/N baseline, trades and rationale."""
+    known = [c for c in weights if c in market.products]
+    exp_return, exp_vol = _performance(market, {c: weights[c] for c in known})
+    universe = [p.code for p in eligible_products(profile, market)] or known
+    base_return, base_vol = _performance(market, {c: 1 / len(universe) for c in universe})
+    plan_holdings = [
+        PlanHolding(
+            product_code=code,
+            weight=weight,
+            risk_rating=market.products[code].risk_rating.value
+            if code in market.products
+            else "unknown",
+            asset_class=market.products[code].asset_class if code in market.products else "unknown",
+        )
+        for code, weight in sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    figures = {
+        "holdings": [
+            {
+                "code": h.product_code,
+                "weight": h.weight,
+                "risk_rating": h.risk_rating,
+                "asset_class": h.asset_class,
+                "name": market.products[h.product_code].name(profile.locale)
+                if h.product_code in market.products
+                else h.product_code,
+            }
+            for h in plan_holdings
+        ],
+        "expected_return": round(exp_return, 4),
+        "expected_volatility": round(exp_vol, 4),
+        "baseline_return": round(base_return, 4),
+        "baseline_volatility": round(base_vol, 4),
+        "target_volatility": round(target, 4),
+        "reserve_share": round(profile.liquidity_reserve_share, 4),
+        "fallback": fallback.reason if fallback else None,
+        "source": source,
+    }
+    prompt = Prompt(
+        "rationale",
+        RATIONALE_PROMPT,
+        {
+            "risk_level": profile.risk_level,
+            "locale": profile.locale,
+            "goal": profile.goal,
+            "horizon_years": profile.horizon_years,
+            "figures": json.dumps(figures, ensure_ascii=False),
+            "data": figures,
+        },
+    )
+    plan = Plan(
+        holdings=plan_holdings,
+        expected_return=round(exp_return, 6),
+        expected_volatility=round(exp_vol, 6),
+        baseline=Baseline(
+            products=len(universe),
+            expected_return=round(base_return, 6),
+            expected_volatility=round(base_vol, 6),
+        ),
+        trades=trades_for(weights, holdings, profile.aum, policy.min_trade_cny),
+        rationale=model.text(prompt),
+        source=source,
+        method=method,
+        target_volatility=round(target, 6),
+        feasible_volatility=(round(span[0], 6), round(span[1], 6)),
+        fallback=fallback,
+        constraints=constraints or [],
+        cma_version=market.cma.version,
+    )
+    return seal(plan)
