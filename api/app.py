@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
+from api.middleware import BodySizeLimit
 from api.routes import approvals, clients, health, products, runs
 from core.settings import Settings, get_settings
 from graphs.runner import open_runner
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Tiered, AI-assisted wealth advice with advisor sign-off and compliance.",
         lifespan=lifespan,
     )
+    app.add_middleware(BodySizeLimit)
     errors.install(app)
     for module in (health, clients, runs, approvals, products):
         app.include_router(module.router)

@@ -64,3 +64,4 @@ def ensure_can_see(principal: Principal, advisor_id: str | None, what: str) -> N
 Reader = Annotated[Principal, Depends(require("service", "advisor", "supervisor"))]
 Reviewer = Annotated[Principal, Depends(require("advisor", "supervisor"))]
 Advisor = Annotated[Principal, Depends(require("advisor"))]
+Service = Annotated[Principal, Depends(require("service"))]

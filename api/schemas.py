@@ -24,6 +24,12 @@ class DecisionCreate(BaseModel):
     weights: dict[str, float] | None = None
 
 
+class FeedbackCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rating: int = Field(ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=2000)
+
+
 class Page(BaseModel):
     items: list[dict[str, Any]]
     next: str | None = None

@@ -3,7 +3,7 @@
 TierwiseError
 ├── NotFound (404): ClientNotFound, RunNotFound, ApprovalNotFound, NotYourClient
 ├── Conflict (409): ApprovalAlreadyDecided, PlanHashMismatch, PlanNotApprovable,
-│                   RunNotAwaitingApproval
+│                   IdempotencyKeyReused, RunNotDelivered
 ├── InvalidInput (422): InvalidDecision, InvalidClient
 └── Unauthorized (401), Forbidden (403)
 """
@@ -57,10 +57,6 @@ class PlanHashMismatch(Conflict):
     pass
 
 
-class RunNotAwaitingApproval(Conflict):
-    pass
-
-
 class InvalidInput(TierwiseError):
     status_code = 422
 
@@ -83,3 +79,11 @@ class Forbidden(TierwiseError):
 
 class PlanNotApprovable(Conflict):
     """The plan under review failed compliance; it can be revised or rejected, not approved."""
+
+
+class IdempotencyKeyReused(Conflict):
+    """The same Idempotency-Key came back with a different request body."""
+
+
+class RunNotDelivered(Conflict):
+    """Feedback is only taken on a delivered plan."""

@@ -58,7 +58,7 @@ class Run(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     error: str | None = Field(default=None, max_length=2000)
-    idempotency_key: str | None = Field(default=None, index=True, max_length=128)
+    idempotency_key: str | None = Field(default=None, unique=True, max_length=200)
     request_hash: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)

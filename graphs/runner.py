@@ -121,14 +121,18 @@ class Runner:
         with session_scope(self.engine) as session:
             runs.set_status(session, runs.get(session, run_id), "running")
         try:
-            for chunk in self.graph.stream(
+            for mode, chunk in self.graph.stream(
                 graph_input,
                 self.config(run_id),
                 context=deps,
-                stream_mode="updates",
+                stream_mode=["tasks", "updates"],
                 durability="sync",
             ):
-                self._record(run_id, chunk)
+                if mode == "updates":
+                    self._record(run_id, chunk)
+                elif "input" in chunk:  # a task starting; its end arrives as an update
+                    with session_scope(self.engine) as session:
+                        runs.record_node_started(session, runs.get(session, run_id), chunk)
         except Exception as exc:
             log.exception("run %s failed", run_id)
             with session_scope(self.engine) as session:

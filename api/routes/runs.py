@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import json
+from collections.abc import AsyncIterator
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from api.deps import Reader, RunnerDep, SessionDep, ensure_can_see, require
-from api.schemas import Page, RunCreate
-from core.services import approvals, audit, clients, deliveries, runs
+from api.deps import Reader, RunnerDep, Service, SessionDep, ensure_can_see, require
+from api.schemas import FeedbackCreate, Page, RunCreate
+from core.database import session_scope
+from core.errors import IdempotencyKeyReused, InvalidInput
+from core.services import approvals, audit, clients, deliveries, feedback, runs
 from core.tables import Principal, Run
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
+EVENT_POLL_SECONDS = 0.2
+# How audit events show in the run's event stream.
+EVENT_NAMES = {
+    "run_created": "queued",
+    "node_started": "node_started",
+    "node": "node_finished",
+    "awaiting_approval": "awaiting_approval",
+    "decision": "decision",
+    "delivered": "delivered",
+    "feedback": "feedback",
+}
 
 
 def run_view(session: Session, run: Run) -> dict[str, Any]:
@@ -23,6 +43,7 @@ def run_view(session: Session, run: Run) -> dict[str, Any]:
         run,
         approvals.public(approval) if approval else None,
         deliveries.public(delivery) if delivery else None,
+        feedback.for_run(session, run.id),
     )
 
 
@@ -32,28 +53,61 @@ def visible_run(session: Session, principal: Principal, run_id: str) -> Run:
     return run
 
 
+def _idempotency(principal: Principal, key: str | None, body: RunCreate) -> tuple[str, str] | None:
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 128:
+        raise InvalidInput("Idempotency-Key must be 1 to 128 characters")
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return f"{principal.name}:{key}", hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _replay(session: Session, scoped: tuple[str, str]) -> Run | None:
+    existing = runs.by_idempotency_key(session, scoped[0])
+    if existing is not None and existing.request_hash != scoped[1]:
+        raise IdempotencyKeyReused("this Idempotency-Key was used with a different body")
+    return existing
+
+
 @router.post("", status_code=status.HTTP_202_ACCEPTED)
 def create_run(
     body: RunCreate,
     request: Request,
-    session: SessionDep,
     runner: RunnerDep,
     principal: Reader,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> dict[str, Any]:
-    """Queue a run and return at once; it proceeds in the background."""
-    client = clients.get(session, body.client_id)
-    ensure_can_see(principal, client.advisor_id, f"client {body.client_id!r}")
-    run = runs.create(
-        session,
-        client,
-        as_of=date.today(),
-        request=body.request,
-        locale=body.locale,
-        actor=principal.name,
-    )
-    session.commit()
+    """Queue a run and return at once; it proceeds in the background.
+
+    With an Idempotency-Key, the same key and body return the same run; a different body is 409.
+    """
+    scoped = _idempotency(principal, idempotency_key, body)
+    with session_scope(runner.engine) as session:
+        if scoped and (existing := _replay(session, scoped)) is not None:
+            return run_view(session, existing)
+        client = clients.get(session, body.client_id)
+        ensure_can_see(principal, client.advisor_id, f"client {body.client_id!r}")
+    try:
+        with session_scope(runner.engine) as session:
+            run = runs.create(
+                session,
+                client,
+                as_of=date.today(),
+                request=body.request,
+                locale=body.locale,
+                actor=principal.name,
+                idempotency=scoped,
+            )
+    except IntegrityError:
+        # Another request with the same key won the race: answer with its run.
+        with session_scope(runner.engine) as session:
+            existing = _replay(session, scoped) if scoped else None
+            if existing is None:
+                raise
+            return run_view(session, existing)
     request.app.state.executor.submit(runner.execute, run.id)
-    return run_view(session, run)
+    with session_scope(runner.engine) as session:
+        return run_view(session, runs.get(session, run.id))
 
 
 @router.get("", response_model=Page)
@@ -61,20 +115,71 @@ def list_runs(
     session: SessionDep,
     principal: Reader,
     client_id: str | None = None,
-    status_filter: str | None = Query(None, alias="status"),
-    limit: int = Query(50, ge=1, le=200),
+    status_filter: Annotated[str | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
 ) -> Page:
     """Runs, newest first; an advisor sees only their own clients' runs."""
     advisor = principal.name if principal.role == "advisor" else None
-    found = runs.list_runs(
-        session, client_id=client_id, status=status_filter, advisor_id=advisor, limit=limit
+    found, next_cursor = runs.list_runs(
+        session,
+        client_id=client_id,
+        status=status_filter,
+        advisor_id=advisor,
+        limit=limit,
+        cursor=cursor,
     )
-    return Page(items=[run_view(session, r) for r in found], next=None)
+    return Page(items=[run_view(session, r) for r in found], next=next_cursor)
 
 
 @router.get("/{run_id}")
 def get_run(run_id: str, session: SessionDep, principal: Reader) -> dict[str, Any]:
+    """Status, tier, trajectory, profile, research, plan, compliance, approval, delivery."""
     return run_view(session, visible_run(session, principal, run_id))
+
+
+def _events_after(runner: Any, run_id: str, after: int) -> tuple[list[ServerSentEvent], bool]:
+    with session_scope(runner.engine) as session:
+        finished = runs.get(session, run_id).status in runs.FINAL_STATUSES
+        out = []
+        for event in audit.events(session, run_id):
+            if event.seq <= after:
+                continue
+            name = EVENT_NAMES.get(event.kind)
+            if event.kind == "status":
+                name = event.payload["status"]
+            data = {"seq": event.seq, "kind": event.kind, "at": event.created_at, **event.payload}
+            out.append(ServerSentEvent(id=str(event.seq), event=name or event.kind, data=data))
+        return out, finished
+
+
+def readable_run_id(run_id: str, runner: RunnerDep, principal: Reader) -> str:
+    """The run id, once the principal may read it (checked before any event is streamed)."""
+    with session_scope(runner.engine) as session:
+        return visible_run(session, principal, run_id).id
+
+
+@router.get("/{run_id}/events", response_class=EventSourceResponse)
+async def run_events(
+    run_id: Annotated[str, Depends(readable_run_id)],
+    runner: RunnerDep,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    follow: bool = True,
+) -> AsyncIterator[ServerSentEvent]:
+    """Server-sent events from the start of the run (or after Last-Event-ID) until it ends.
+
+    Events: queued, running, node_started, node_finished, awaiting_approval, decision,
+    delivered, rejected, blocked, failed, feedback. Each id is the event's sequence number.
+    """
+    after = int(last_event_id) if last_event_id and last_event_id.isdigit() else -1
+    while True:
+        batch, finished = await run_in_threadpool(_events_after, runner, run_id, after)
+        for event in batch:
+            yield event
+            after = int(event.id or after)
+        if (finished and not batch) or not follow:
+            return
+        await asyncio.sleep(EVENT_POLL_SECONDS)
 
 
 @router.get("/{run_id}/audit", dependencies=[Depends(require("supervisor", "engineer"))])
@@ -100,3 +205,13 @@ def get_audit(run_id: str, session: SessionDep) -> dict[str, Any]:
         "broken_at": check.broken_at,
         "events": events,
     }
+
+
+@router.post("/{run_id}/feedback", status_code=status.HTTP_201_CREATED)
+def post_feedback(
+    run_id: str, body: FeedbackCreate, session: SessionDep, principal: Service
+) -> dict[str, Any]:
+    """The client's rating (1-5) and comment on a delivered plan; shown on the run."""
+    run = runs.get(session, run_id)
+    feedback.add(session, run, body.rating, body.comment, principal.name)
+    return run_view(session, run)

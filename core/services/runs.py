@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
-from core.errors import RunNotFound
+from core.errors import InvalidInput, RunNotFound
 from core.schemas import ClientInput
 from core.services import audit
 from core.tables import Run, utcnow
@@ -33,8 +35,13 @@ def create(
     locale: str | None = None,
     run_id: str | None = None,
     actor: str = "system",
+    idempotency: tuple[str, str] | None = None,
 ) -> Run:
-    """A queued run with the client snapshot it will use; audited as created."""
+    """A queued run with the client snapshot it will use; audited as created.
+
+    `idempotency` is (scoped key, request hash); the key is unique in the database.
+    """
+    key, request_hash = idempotency or (None, None)
     run = Run(
         id=run_id or new_run_id(),
         client_id=client.client_id,
@@ -44,6 +51,8 @@ def create(
         request=request,
         as_of=as_of.isoformat(),
         client_snapshot=client.model_dump(mode="json"),
+        idempotency_key=key,
+        request_hash=request_hash,
     )
     session.add(run)
     session.flush()
@@ -65,6 +74,23 @@ def get(session: Session, run_id: str) -> Run:
     return run
 
 
+def by_idempotency_key(session: Session, key: str) -> Run | None:
+    return session.exec(select(Run).where(Run.idempotency_key == key)).first()
+
+
+def _encode_cursor(run: Run) -> str:
+    raw = f"{run.created_at.isoformat()}|{run.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        created, run_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+        return datetime.fromisoformat(created), run_id
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"cursor {cursor!r} is not one this API returned") from exc
+
+
 def list_runs(
     session: Session,
     *,
@@ -72,15 +98,26 @@ def list_runs(
     status: str | None = None,
     advisor_id: str | None = None,
     limit: int = 50,
-) -> list[Run]:
-    query = select(Run).order_by(col(Run.created_at).desc(), col(Run.id).desc()).limit(limit)
+    cursor: str | None = None,
+) -> tuple[list[Run], str | None]:
+    """Runs newest first, a page at a time; the cursor continues after the last one seen."""
+    query = select(Run).order_by(col(Run.created_at).desc(), col(Run.id).desc())
     if client_id:
         query = query.where(Run.client_id == client_id)
     if status:
         query = query.where(Run.status == status)
     if advisor_id:
         query = query.where(Run.advisor_id == advisor_id)
-    return list(session.exec(query))
+    if cursor:
+        created, run_id = _decode_cursor(cursor)
+        query = query.where(
+            or_(
+                col(Run.created_at) < created, and_(Run.created_at == created, col(Run.id) < run_id)
+            )
+        )
+    found = list(session.exec(query.limit(limit + 1)))
+    page = found[:limit]
+    return page, _encode_cursor(page[-1]) if len(found) > limit else None
 
 
 def set_status(session: Session, run: Run, status: RunStatus, error: str | None = None) -> None:
@@ -111,6 +148,18 @@ def record_node(session: Session, run: Run, node: str, update: dict[str, Any]) -
     session.add(run)
     audit.append(
         session, run.id, f"node:{step}:{node}", "node", "system", _audit_payload(node, update)
+    )
+
+
+def record_node_started(session: Session, run: Run, task: dict[str, Any]) -> None:
+    """Audit a node starting; the same task started again after a crash is recorded once."""
+    audit.append(
+        session,
+        run.id,
+        f"start:{task['id']}",
+        "node_started",
+        "system",
+        {"node": task["name"], "step": len(run.trajectory)},
     )
 
 
@@ -156,7 +205,10 @@ def _audit_payload(node: str, update: dict[str, Any]) -> dict[str, Any]:
 
 
 def public(
-    run: Run, approval: dict[str, Any] | None, delivery: dict[str, Any] | None
+    run: Run,
+    approval: dict[str, Any] | None,
+    delivery: dict[str, Any] | None,
+    feedback: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The run as the API shows it (DESIGN §5.2)."""
     return {
@@ -171,6 +223,7 @@ def public(
         "compliance": run.compliance,
         "approval": approval,
         "delivery": delivery,
+        "feedback": feedback or [],
         "error": run.error,
         "model_calls": run.model_calls,
         "created_at": run.created_at.isoformat(),

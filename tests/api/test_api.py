@@ -2,59 +2,15 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
+from apihelp import auth, put_client, wait_for
 from factories import client_data
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from api.app import create_app
 from core.database import get_engine, session_scope
-from core.services import principals
 from core.settings import Settings
 from core.tables import AuditEvent
-
-
-@pytest.fixture
-def api(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as client:
-        yield client
-
-
-@pytest.fixture
-def tokens(settings: Settings, api: TestClient) -> dict[str, str]:
-    out = {}
-    with session_scope(get_engine(settings.database_url)) as session:
-        for name, role in [("adv-li", "advisor"), ("adv-wang", "advisor"),
-                           ("sup-zhao", "supervisor"), ("eng-chen", "engineer"),
-                           ("svc-core", "service")]:  # fmt: skip
-            out[name] = principals.create(session, name, role)[1]  # type: ignore[arg-type]
-    return out
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def put_client(api: TestClient, tokens: dict[str, str], **overrides: Any) -> dict[str, Any]:
-    body = client_data(**overrides)
-    response = api.put(
-        f"/v1/clients/{body['client_id']}", json=body, headers=auth(tokens["svc-core"])
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def wait_for(api: TestClient, run_id: str, token: str, statuses: set[str]) -> dict[str, Any]:
-    for _ in range(200):
-        run = api.get(f"/v1/runs/{run_id}", headers=auth(token)).json()
-        if run["status"] in statuses:
-            return run
-        time.sleep(0.05)
-    raise AssertionError(f"run {run_id} never reached {statuses}: {run['status']}")
 
 
 def test_health_and_docs_need_no_token(api: TestClient) -> None:
@@ -74,8 +30,11 @@ def test_everything_else_needs_a_valid_token(api: TestClient, path: str) -> None
 
 def test_client_contact_is_masked_and_scoped(api: TestClient, tokens: dict[str, str]) -> None:
     shown = put_client(api, tokens)
-    assert shown["contact"] == {"phone": "139****5678", "id_number": "110105********002X",
-                                "email": "w***@example.com"}  # fmt: skip
+    assert shown["contact"] == {
+        "phone": "139****5678",
+        "id_number": "110105********002X",
+        "email": "w***@example.com",
+    }
     own = api.get("/v1/clients/C-1001", headers=auth(tokens["adv-li"]))
     assert own.status_code == 200 and "13912345678" not in own.text
     other = api.get("/v1/clients/C-1001", headers=auth(tokens["adv-wang"]))
@@ -108,8 +67,9 @@ def test_mid_tier_run_through_the_api_is_delivered_after_approval(
     assert api.get("/v1/approvals", headers=auth(tokens["adv-wang"])).json()["items"] == []
     approval = queue[0]
     url = f"/v1/approvals/{approval['id']}/decision"
-    stale = api.post(url, json={"action": "approve", "plan_hash": "0" * 64},
-                     headers=auth(tokens["adv-li"]))  # fmt: skip
+    stale = api.post(
+        url, json={"action": "approve", "plan_hash": "0" * 64}, headers=auth(tokens["adv-li"])
+    )
     assert stale.status_code == 409 and stale.json()["error"] == "PlanHashMismatch"
     good = {"action": "approve", "plan_hash": approval["plan_hash"], "comment": "ok"}
     assert api.post(url, json=good, headers=auth(tokens["adv-wang"])).status_code == 404
@@ -134,9 +94,10 @@ def test_audit_verifies_and_tampering_breaks_it(
     assert trail["verified"] is True and len(trail["events"]) >= 6
     with session_scope(get_engine(settings.database_url)) as session:
         session.execute(
-            update(AuditEvent).where(AuditEvent.run_id == run["id"], AuditEvent.seq == 2)
+            update(AuditEvent)
+            .where(AuditEvent.run_id == run["id"], AuditEvent.seq == 2)
             .values(actor="someone-else")
-        )  # fmt: skip
+        )
     broken = api.get(url, headers=auth(tokens["sup-zhao"])).json()
     assert broken["verified"] is False and broken["broken_at"] == 2
 
