@@ -22,9 +22,10 @@ install: $(STAMP)
 run: install
 	$(BIN)/tierwise demo
 	@echo ""
-	@echo "Serving the API on http://$(HOST):$(PORT) (docs at /docs). Tokens: the JSON above,"
-	@echo "or '$(BIN)/tierwise seed --demo'. Try:"
+	@echo "Serving the API on http://$(HOST):$(PORT) (docs at /docs). Demo tokens: the JSON above,"
+	@echo "or run '$(BIN)/tierwise seed --demo > tokens.json' in another terminal. Try:"
 	@echo "  curl -s -H 'Authorization: Bearer <adv-li token>' http://$(HOST):$(PORT)/v1/approvals"
+	@echo "The README's walk-through triggers a run, watches its events and approves it."
 	$(BIN)/tierwise serve --host $(HOST) --port $(PORT)
 
 demo: install

@@ -29,7 +29,7 @@ EVENT_NAMES = {
     "run_created": "queued",
     "node_started": "node_started",
     "node": "node_finished",
-    "awaiting_approval": "awaiting_approval",
+    "review_opened": "review_opened",
     "decision": "decision",
     "delivered": "delivered",
     "feedback": "feedback",
@@ -168,8 +168,9 @@ async def run_events(
 ) -> AsyncIterator[ServerSentEvent]:
     """Server-sent events from the start of the run (or after Last-Event-ID) until it ends.
 
-    Events: queued, running, node_started, node_finished, awaiting_approval, decision,
-    delivered, rejected, blocked, failed, feedback. Each id is the event's sequence number.
+    Events: queued, running, node_started, node_finished, review_opened (approval id and
+    plan_hash), awaiting_approval, decision, delivered, rejected, blocked, failed, feedback.
+    Each id is the event's sequence number in the run.
     """
     after = int(last_event_id) if last_event_id and last_event_id.isdigit() else -1
     while True:

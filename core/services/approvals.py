@@ -40,7 +40,7 @@ def open_review(session: Session, run: Run, payload: dict[str, Any]) -> Approval
         session,
         run.id,
         f"review:{approval.id}",
-        "awaiting_approval",
+        "review_opened",
         "system",
         {
             "approval_id": approval.id,
