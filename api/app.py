@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from api import errors
 from api.middleware import BodySizeLimit
 from api.routes import approvals, clients, health, products, runs
+from api.schemas import ERROR_RESPONSES
 from core.settings import Settings, get_settings
 from graphs.runner import open_runner
 
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(BodySizeLimit)
     errors.install(app)
-    for module in (health, clients, runs, approvals, products):
-        app.include_router(module.router)
+    app.include_router(health.router)
+    for module in (clients, runs, approvals, products):
+        app.include_router(module.router, responses=ERROR_RESPONSES)
     return app

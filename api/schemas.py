@@ -35,6 +35,26 @@ class Page(BaseModel):
     next: str | None = None
 
 
+class ErrorBody(BaseModel):
+    """Every error: the error class and what happened, for a person."""
+
+    error: str
+    detail: str
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": text}
+    for code, text in [
+        (401, "No valid bearer token"),
+        (403, "The role may not do this"),
+        (404, "Unknown id, or another advisor's client"),
+        (409, "Conflict: already decided, stale plan_hash, reused Idempotency-Key, …"),
+        (413, "Body over 1 MiB"),
+        (422, "Invalid input; every bad field is named"),
+    ]
+}
+
+
 class Health(BaseModel):
     status: Literal["ok"]
     database: Literal["ok"]

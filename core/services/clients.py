@@ -9,7 +9,7 @@ from sqlmodel import Session
 from core.errors import ClientNotFound
 from core.schemas import ClientInput
 from core.tables import Client, utcnow
-from tools.masking import mask_contact
+from tools.masking import mask_contact, mask_text
 
 
 def upsert(session: Session, client: ClientInput) -> Client:
@@ -33,7 +33,8 @@ def get(session: Session, client_id: str) -> ClientInput:
 
 
 def public(client: ClientInput) -> dict[str, Any]:
-    """The client as any response shows it: contact masked."""
+    """The client as any response shows it: contact masked, and any sensitive data in the notes."""
     data = client.model_dump(mode="json")
     data["contact"] = mask_contact(data["contact"])
+    data["notes"] = mask_text(data["notes"])
     return data

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from typing import Any
 
+import pytest
 from apihelp import auth, put_client, wait_for
 from fastapi.testclient import TestClient
 from sqlmodel import func, select
@@ -13,6 +15,7 @@ from sqlmodel import func, select
 from core.database import get_engine, session_scope
 from core.settings import Settings
 from core.tables import Delivery, Run
+from tools.masking import find_sensitive
 
 
 def start(api: TestClient, tokens: dict[str, str], client_id: str = "C-1001", **kw: Any) -> str:
@@ -260,3 +263,26 @@ def test_products_list_the_shelf(api: TestClient, tokens: dict[str, str]) -> Non
     shelf = api.get("/v1/products", headers=auth(tokens["eng-chen"])).json()["items"]
     assert len(shelf) >= 25
     assert {"code", "name_zh", "name_en", "risk_rating", "lockup_days", "access"} <= set(shelf[0])
+
+
+def test_no_response_or_log_carries_contact_data(
+    api: TestClient, tokens: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    notes = "客户手机13912345678，卡号6222021234567894，邮箱w@example.com"
+    put_client(api, tokens, client_id="C-LT", aum=200000, liquidity_need=20000, notes=notes)
+    run_id = start(api, tokens, "C-LT")
+    wait_for(api, run_id, tokens["svc-core"], {"delivered"})
+    bodies = [
+        api.get(f"/v1/runs/{run_id}", headers=auth(tokens["sup-zhao"])).text,
+        api.get("/v1/runs", headers=auth(tokens["sup-zhao"])).text,
+        api.get("/v1/clients/C-LT", headers=auth(tokens["sup-zhao"])).text,
+        api.get(f"/v1/runs/{run_id}/audit", headers=auth(tokens["sup-zhao"])).text,
+        "".join(str(e) for e in events(api, run_id, tokens["sup-zhao"])),
+        caplog.text,
+    ]
+    for text in bodies:
+        found = find_sensitive(text)
+        assert found == [], (found, text[max(found[0].start - 200, 0) : found[0].end + 50])
+        for raw in ("13912345678", "11010519491231002X", "6222021234567894", "w@example.com"):
+            assert raw not in text
