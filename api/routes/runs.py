@@ -105,9 +105,10 @@ def create_run(
             if existing is None:
                 raise
             return run_view(session, existing)
-    request.app.state.executor.submit(runner.execute, run.id)
     with session_scope(runner.engine) as session:
-        return run_view(session, runs.get(session, run.id))
+        view = run_view(session, runs.get(session, run.id))
+    request.app.state.executor.submit(runner.execute, run.id)
+    return view
 
 
 @router.get("", response_model=Page)
