@@ -10,16 +10,18 @@ from agents.plan import Constraint, Plan
 from agents.profiling import ClientProfile
 from agents.research import ResearchBrief
 from core.settings import CompliancePolicy
-from tools.disclosures import DisclosureInput, compose
 from tools.llm import LanguageModel, Prompt
 from tools.market import MarketData
 from tools.masking import mask_text
 from tools.rules import Finding, RuleContext, RuleSet, Verdict, evaluate, overall_verdict
+from tools.wording import compose
 
 LETTER_PROMPT = """Write a short, warm letter in {locale} presenting this plan to the client,
 addressed as {{client_name}}. Use only the rationale, education topics and research below;
 make no forecast and no promise of returns.
 {data}"""
+# Findings on the model's letter that a regenerated letter can fix.
+TEXT_RULES = re.compile(r"^(LANG-0[1-46-8]|TW-NUM-01|PII-0\d)$")
 
 
 class ComplianceReport(BaseModel):
@@ -28,8 +30,12 @@ class ComplianceReport(BaseModel):
     verdict: Verdict
     findings: list[Finding]
     rule_set_version: str
+    jurisdiction: str
     plan_hash: str
     client_text: str
+    letter: str
+    model: str
+    text_regenerated: bool = False
     remedies: list[Constraint]
 
 
@@ -64,6 +70,42 @@ def client_letter(
     return mask_text(text)
 
 
+def rule_context(
+    profile: ClientProfile,
+    plan: Plan,
+    research: ResearchBrief,
+    *,
+    letter: str,
+    client_text: str,
+    request: str | None,
+    market: MarketData,
+    policy: CompliancePolicy,
+    model_name: str,
+) -> RuleContext:
+    """The one way to build what the rules see, for the check and for the gate at delivery."""
+    return RuleContext(
+        profile=profile,
+        plan=plan,
+        market=market,
+        policy=policy,
+        client_text=client_text,
+        letter=letter,
+        sources=[(i.source_id, i.publisher, i.as_of.isoformat()) for i in research.items],
+        requested_products=requested_products(request, market),
+        model_name=model_name,
+        grounding="\n".join(f"{i.title} {i.summary} {i.as_of}" for i in research.items)
+        + "\n"
+        + plan.rationale,
+    )
+
+
+def _check_text(letter: str, base: dict, rules: RuleSet) -> tuple[RuleContext, list[Finding]]:
+    draft = RuleContext(**{**base, "letter": letter, "client_text": letter})
+    text = f"{letter}\n\n{compose(draft)}"
+    ctx = RuleContext(**{**base, "letter": letter, "client_text": text})
+    return ctx, evaluate(rules, ctx)
+
+
 def check_compliance(
     profile: ClientProfile,
     plan: Plan,
@@ -73,30 +115,33 @@ def check_compliance(
     request: str | None,
     market: MarketData,
     model: LanguageModel,
+    fallback_model: LanguageModel,
     policy: CompliancePolicy,
     rules: RuleSet,
 ) -> ComplianceReport:
-    """Compose the client-facing text with the required wording, then run every rule on it."""
-    sources = [(i.source_id, i.publisher, i.as_of.isoformat()) for i in research.items]
-    reviewer = profile.advisor_id if profile.tier != "long_tail" else None
+    """Compose the letter and the required wording, run every rule, and fix text findings.
+
+    A letter that breaks a text rule is written again by the fallback (offline) model and the
+    whole text is checked again; a finding that survives stays in the report.
+    """
     letter = client_letter(profile, plan, research, client_name, model)
-    disclosures = compose(DisclosureInput(profile, plan, market, model.name, sources, reviewer))
-    text = f"{letter}\n\n{disclosures}"
-    ctx = RuleContext(
-        profile=profile,
-        plan=plan,
-        market=market,
-        policy=policy,
-        client_text=text,
-        sources=sources,
-        requested_products=requested_products(request, market),
-    )
-    findings = evaluate(rules, ctx)
+    base = rule_context(profile, plan, research, letter="", client_text="", request=request,
+                        market=market, policy=policy, model_name=model.name).__dict__  # fmt: skip
+    ctx, findings = _check_text(letter, base, rules)
+    regenerated = False
+    if any(TEXT_RULES.match(f.rule_id) for f in findings) and fallback_model is not model:
+        letter = client_letter(profile, plan, research, client_name, fallback_model)
+        ctx, findings = _check_text(letter, base, rules)
+        regenerated = True
     return ComplianceReport(
         verdict=overall_verdict(findings),
         findings=findings,
         rule_set_version=rules.version,
+        jurisdiction=policy.jurisdiction,
         plan_hash=plan.plan_hash,
-        client_text=text,
+        client_text=ctx.client_text,
+        letter=letter,
+        model=model.name,
+        text_regenerated=regenerated,
         remedies=[f.remedy for f in findings if f.remedy is not None and f.verdict == "revise"],
     )

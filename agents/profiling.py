@@ -89,6 +89,12 @@ class ClientProfile(BaseModel):
     constraints: list[str]
     behaviour_flags: list[BehaviourFlag]
     facts: NoteFacts
+    experience_years: float = 0.0
+    turnover_12m: float = 0.0
+    avg_trades_per_quarter: float = 0.0
+    financial_assets: float = 0.0
+    inconsistencies: list[str] = Field(default_factory=list)
+    sustainability_preference: str | None = None
 
     @property
     def level_rank(self) -> int:
@@ -152,13 +158,19 @@ def is_stale(assessed_on: date, as_of: date, valid_months: int) -> bool:
     return months > valid_months or (months == valid_months and as_of.day != assessed_on.day)
 
 
+def trading_activity(client: ClientInput, as_of: date) -> tuple[float, float]:
+    """12-month turnover (traded amount over AUM) and average trades per quarter over a year."""
+    year = [t for t in client.trades if as_of - timedelta(days=365) <= t.date <= as_of]
+    return sum(t.amount for t in year) / max(client.aum, 1.0), len(year) / 4
+
+
 def behaviour_flags(client: ClientInput, as_of: date, market: MarketData) -> list[BehaviourFlag]:
     """Trading patterns over the last year, from trades and holdings."""
     year = [t for t in client.trades if as_of - timedelta(days=365) <= t.date <= as_of]
     recent = [t for t in year if t.date >= as_of - timedelta(days=90)]
     base = max(client.aum, 1.0)
     found: dict[Flag, str] = {}
-    turnover = sum(t.amount for t in year) / base
+    turnover, _ = trading_activity(client, as_of)
     if len(recent) >= 15 or turnover > 4:
         found["overtrading"] = f"{len(recent)} trades in 90 days, 12-month turnover {turnover:.1f}x"
     chased = [t for t in year if t.side == "buy" and (t.prior_return_20d or 0) >= 0.15]
@@ -185,6 +197,24 @@ def behaviour_flags(client: ClientInput, as_of: date, market: MarketData) -> lis
         )
         for flag, evidence in found.items()
     ]
+
+
+def inconsistencies(client: ClientInput, facts: NoteFacts) -> list[str]:
+    """Answers that contradict each other and need a human to follow up (US-ROBO-02, SYS-03)."""
+    level, goal = client.risk_assessment.level, client.objectives.goal
+    found = []
+    if client.risk_assessment.lowest_category and goal in ("growth", "aggressive_growth"):
+        found.append(f"lowest-category client with goal {goal}")
+    if level in ("C4", "C5") and client.objectives.max_drawdown_tolerance_pct <= 5:
+        tolerance = client.objectives.max_drawdown_tolerance_pct
+        found.append(f"{level} with a drawdown tolerance of only {tolerance:g}%")
+    if level == "C1" and goal == "aggressive_growth":
+        found.append("C1 with goal aggressive_growth")
+    if facts.wants_capital_preservation and level in ("C4", "C5"):
+        found.append(f"{level} but the notes say the client cannot accept losses")
+    if client.financial_assets < client.aum:
+        found.append("financial assets are below the assets held at this firm")
+    return found
 
 
 def _reserve(client: ClientInput, facts: NoteFacts, policy: AllocationPolicy) -> float:
@@ -219,6 +249,7 @@ def profile_client(
     event_years = [e.within_years for e in facts.liquidity_events if e.within_years]
     lockup_years = min([client.objectives.horizon_years, *event_years])
     constraints = []
+    turnover, per_quarter = trading_activity(client, as_of)
     reserve = _reserve(client, facts, allocation)
     if reserve > client.aum:
         constraints.append("liquidity_need_exceeds_assets")
@@ -256,4 +287,10 @@ def profile_client(
         constraints=constraints,
         behaviour_flags=behaviour_flags(client, as_of, market),
         facts=facts,
+        experience_years=client.investment_experience_years,
+        turnover_12m=round(turnover, 4),
+        avg_trades_per_quarter=per_quarter,
+        financial_assets=client.financial_assets,
+        inconsistencies=inconsistencies(client, facts),
+        sustainability_preference=client.objectives.sustainability_preference,
     )

@@ -56,7 +56,11 @@ def _summary(runner: Runner, run_id: str) -> dict[str, Any]:
             "tier": run.tier,
             "trajectory": run.trajectory,
             "verdict": (run.compliance or {}).get("verdict"),
-            "rules": [f["rule_id"] for f in (run.compliance or {}).get("findings", [])],
+            "rules": [
+                f["rule_id"]
+                for f in (run.compliance or {}).get("findings", [])
+                if f["verdict"] != "pass"
+            ],
             "holdings": {h["product_code"]: h["weight"] for h in plan.get("holdings", [])},
             "expected_return": plan.get("expected_return"),
             "expected_volatility": plan.get("expected_volatility"),

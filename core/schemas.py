@@ -38,6 +38,7 @@ class Objectives(BaseModel):
     horizon_years: float = Field(gt=0, le=50)
     liquidity_need: Money = 0
     max_drawdown_tolerance_pct: float = Field(default=100, ge=0, le=100)
+    sustainability_preference: str | None = Field(default=None, max_length=200)
 
 
 class Holding(BaseModel):

@@ -48,13 +48,27 @@ class AllocationPolicy(BaseModel):
 
 
 class CompliancePolicy(BaseModel):
-    """Thresholds the compliance rules check against (COMPLIANCE.md §8, defaults)."""
+    """Thresholds the compliance rules check against (COMPLIANCE.md §2-§8 defaults, [P] policy)."""
 
-    max_single_product: float = Field(default=0.40, gt=0, le=1)
-    max_single_non_diversified: float = Field(default=0.20, gt=0, le=1)
-    max_illiquid_share: float = Field(default=0.20, ge=0, le=1)
+    jurisdiction: Literal["CN", "US", "EU"] = "CN"
+    kill_switch: bool = False
     assessment_valid_months: int = Field(default=24, gt=0)
     weight_tolerance: float = Field(default=1e-6, gt=0)
+    max_single_product: float = Field(default=0.40, gt=0, le=1)
+    single_security_escalate: float = Field(default=0.10, gt=0, le=1)
+    single_security_block: float = Field(default=0.20, gt=0, le=1)
+    max_single_issuer: float = Field(default=0.15, gt=0, le=1)
+    max_single_non_diversified: float = Field(default=0.20, gt=0, le=1)
+    max_single_sector: float = Field(default=0.30, gt=0, le=1)
+    max_illiquid_share: float = Field(default=0.20, ge=0, le=1)
+    senior_age: int = Field(default=65, gt=0)
+    senior_max_illiquid_share: float = Field(default=0.10, ge=0, le=1)
+    elderly_age: int = Field(default=70, gt=0)
+    elderly_max_lockup_years: float = Field(default=3, gt=0)
+    max_turnover: float = Field(default=6.0, gt=0)
+    cooling_off_hours: int = Field(default=24, ge=0)
+    eur_cny: float = Field(default=7.8, gt=0)
+    number_tolerance_pp: float = Field(default=0.1, ge=0)
 
 
 class Settings(BaseSettings):

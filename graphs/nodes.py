@@ -10,7 +10,7 @@ from langgraph.types import Command, interrupt
 from pydantic import ValidationError
 
 from agents.allocation import allocate_portfolio
-from agents.compliance import ComplianceReport, check_compliance
+from agents.compliance import ComplianceReport, check_compliance, rule_context
 from agents.plan import Constraint, Plan, build_plan, plan_hash
 from agents.profiling import ClientProfile, profile_client
 from agents.research import ResearchBrief, research_products
@@ -18,7 +18,7 @@ from core.database import session_scope
 from core.schemas import ClientInput
 from core.services import deliveries
 from graphs.state import AdvisorDecision, AdvisoryState, Deps
-from tools.rules import RuleContext, evaluate, overall_verdict
+from tools.rules import evaluate, overall_verdict
 
 
 class ComplianceGateError(RuntimeError):
@@ -83,6 +83,7 @@ def check_compliance_node(state: AdvisoryState, runtime: Runtime[Deps]) -> dict[
         request=state.get("request"),
         market=deps.market,
         model=deps.model,
+        fallback_model=deps.fallback_model,
         policy=deps.settings.compliance,
         rules=deps.rules,
     )
@@ -182,15 +183,16 @@ def _gate(state: AdvisoryState, deps: Deps) -> ComplianceReport:
     report = ComplianceReport.model_validate(state["compliance"])
     if plan_hash(state["plan"]) != plan.plan_hash or report.plan_hash != plan.plan_hash:
         raise ComplianceGateError("the compliance report is not for this exact plan")
-    research = ResearchBrief.model_validate(state["research"])
-    ctx = RuleContext(
-        profile=_profile(state),
-        plan=plan,
+    ctx = rule_context(
+        _profile(state),
+        plan,
+        ResearchBrief.model_validate(state["research"]),
+        letter=report.letter,
+        client_text=report.client_text,
+        request=None,  # a client's request escalated already; approval settles it
         market=deps.market,
         policy=deps.settings.compliance,
-        client_text=report.client_text,
-        sources=[(i.source_id, i.publisher, i.as_of.isoformat()) for i in research.items],
-        requested_products=[],
+        model_name=report.model,
     )
     verdict = overall_verdict(evaluate(deps.rules, ctx))
     decision = state.get("decision")

@@ -25,6 +25,7 @@ from graphs.state import AdvisorDecision, AdvisoryState, Deps
 from tools.llm import LanguageModel
 from tools.market import MarketData, load_market
 from tools.models import make_model
+from tools.offline_model import OfflineModel
 from tools.rules import RuleSet, load_rules
 
 log = logging.getLogger("tierwise.runner")
@@ -117,7 +118,7 @@ class Runner:
 
     def _drive(self, run_id: str, graph_input: Any) -> Run:
         model = self.model_factory()
-        deps = Deps(self.settings, self.market, self.rules, model, self.engine)
+        deps = Deps(self.settings, self.market, self.rules, model, self.engine, OfflineModel())
         with session_scope(self.engine) as session:
             runs.set_status(session, runs.get(session, run_id), "running")
         try:

@@ -55,6 +55,7 @@ class Deps:
     rules: RuleSet
     model: LanguageModel
     engine: Engine
+    fallback_model: LanguageModel
 
 
 class AdvisorDecision(BaseModel):

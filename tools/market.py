@@ -90,6 +90,9 @@ class Product(BaseModel):
     fees: Fees
     access: Access
     diversified: bool
+    sector: str | None = None
+    single_security: bool = False
+    leverage: bool = False
 
     @model_validator(mode="after")
     def _exposures_sum_to_one(self) -> Product:
@@ -109,6 +112,11 @@ class Product(BaseModel):
     def liquidity_reserve_eligible(self) -> bool:
         """May hold the client's liquidity reserve: daily-liquid and R1 (money-market like)."""
         return self.daily_liquid and self.risk_rating is RiskRating.R1
+
+    @property
+    def house_product(self) -> bool:
+        """Issued or managed by the firm itself: a conflict of interest to disclose."""
+        return self.code.startswith("TW-") and self.issuer.startswith("Tierwise")
 
     def name(self, locale: str) -> str:
         return self.name_zh if locale == "zh-CN" else self.name_en

@@ -1,4 +1,9 @@
-"""The compliance rule set: rules as data (tools/data/rules.yaml) plus one small evaluator each."""
+"""The compliance rule set: rules as data (tools/data/rules.yaml) plus one small evaluator each.
+
+A rule either has its own evaluator (kinds check, language, wording), is enforced by the
+evaluators it names in implemented_by, or is a process or reference rule that says where the
+system enforces it. load_rules refuses a rule set in which any of this does not hold.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from agents.plan import Constraint, Plan
 from agents.profiling import ClientProfile
@@ -18,24 +23,50 @@ from tools.market import DATA_DIR, MarketData
 
 Verdict = Literal["pass", "revise", "escalate", "block"]
 Severity = Literal["info", "low", "medium", "high", "critical"]
+Kind = Literal["check", "language", "wording", "process", "reference"]
+Jurisdiction = Literal["CN", "US", "EU"]
 # A revise finding outranks an escalation: a plan that must change can never be approved as is.
 VERDICT_ORDER: dict[Verdict, int] = {"pass": 0, "escalate": 1, "revise": 2, "block": 3}
+EVALUATED_KINDS = ("check", "language", "wording")
 
 
 class Rule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str
+    kind: Kind = "check"
+    jurisdictions: tuple[Jurisdiction, ...] = ("CN", "US", "EU")
+    status: Literal["V", "R", "P", "U"] = "P"
     source: str
     severity: Severity
     verdict: Verdict
     message_zh: str
     message_en: str
+    implemented_by: tuple[str, ...] = ()
+    enforced_by: str | None = None
+
+    @model_validator(mode="after")
+    def _enforced_somewhere(self) -> Rule:
+        if self.kind in ("process", "reference") and not self.enforced_by:
+            raise ValueError(f"{self.id}: a {self.kind} rule must say where it is enforced")
+        return self
+
+    @property
+    def evaluated(self) -> bool:
+        """True when this rule has an evaluator of its own."""
+        return self.kind in EVALUATED_KINDS and not self.implemented_by
 
 
 class RuleSet(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     version: str
     rules: list[Rule]
+
+    def get(self, rule_id: str) -> Rule:
+        return next(r for r in self.rules if r.id == rule_id)
+
+    def covers(self, rule_id: str) -> list[str]:
+        """The rules enforced through this rule's evaluator."""
+        return [r.id for r in self.rules if rule_id in r.implemented_by]
 
 
 class Finding(BaseModel):
@@ -46,6 +77,7 @@ class Finding(BaseModel):
     verdict: Verdict
     message: str
     evidence: str
+    covers: list[str] = []
     remedy: Constraint | None = None
 
 
@@ -53,6 +85,7 @@ class Finding(BaseModel):
 class Hit:
     evidence: str
     remedy: Constraint | None = None
+    verdict: Verdict | None = None  # overrides the rule's default, e.g. a second threshold
 
 
 @dataclass(frozen=True)
@@ -64,8 +97,11 @@ class RuleContext:
     market: MarketData
     policy: CompliancePolicy
     client_text: str
+    letter: str = ""
     sources: list[tuple[str, str, str]] = field(default_factory=list)
     requested_products: list[str] = field(default_factory=list)
+    model_name: str = "offline-v1"
+    grounding: str = ""  # corpus text the letter may quote numbers from
 
 
 Evaluator = Callable[[RuleContext, str], list[Hit]]
@@ -80,31 +116,48 @@ def evaluator(rule_id: str) -> Callable[[Evaluator], Evaluator]:
     return register
 
 
+def check_rule_set(rules: RuleSet) -> None:
+    """Every evaluated rule has an evaluator, every evaluator a rule, every reference a target."""
+    ids = [r.id for r in rules.rules]
+    if len(ids) != len(set(ids)):
+        raise ValueError("duplicate rule ids")
+    evaluated = {r.id for r in rules.rules if r.evaluated}
+    if evaluated != set(EVALUATORS):
+        raise ValueError(f"rules and evaluators differ: {sorted(evaluated ^ set(EVALUATORS))}")
+    for rule in rules.rules:
+        missing = [i for i in rule.implemented_by if i not in evaluated]
+        if missing:
+            raise ValueError(f"{rule.id} is implemented by rules without evaluators: {missing}")
+
+
 @cache
 def load_rules(path: Path = DATA_DIR / "rules.yaml") -> RuleSet:
-    """The versioned rule set; every rule must have an evaluator and vice versa."""
-    import tools.disclosures
-    import tools.rule_checks  # noqa: F401  (registers the evaluators)
+    """The versioned rule set, checked against the registered evaluators."""
+    import tools.concentration
+    import tools.language
+    import tools.suitability
+    import tools.wording  # noqa: F401  (registers the evaluators)
 
     rules = RuleSet.model_validate(yaml.safe_load(path.read_text("utf-8")))
-    ids = {r.id for r in rules.rules}
-    if ids != set(EVALUATORS):
-        raise ValueError(f"rules and evaluators differ: {sorted(ids ^ set(EVALUATORS))}")
+    check_rule_set(rules)
     return rules
 
 
 def evaluate(rules: RuleSet, ctx: RuleContext) -> list[Finding]:
-    """Run every rule; a finding per hit, in rule-set order."""
+    """Run every evaluated rule of the policy's jurisdiction; a finding per hit."""
     findings = []
     for rule in rules.rules:
+        if not rule.evaluated or ctx.policy.jurisdiction not in rule.jurisdictions:
+            continue
         for hit in EVALUATORS[rule.id](ctx, rule.id):
             findings.append(
                 Finding(
                     rule_id=rule.id,
                     severity=rule.severity,
-                    verdict=rule.verdict,
+                    verdict=hit.verdict or rule.verdict,
                     message=rule.message_zh if ctx.profile.locale == "zh-CN" else rule.message_en,
                     evidence=hit.evidence,
+                    covers=rules.covers(rule.id),
                     remedy=hit.remedy,
                 )
             )
