@@ -12,6 +12,7 @@ from api import errors
 from api.middleware import BodySizeLimit
 from api.routes import approvals, clients, health, products, runs
 from api.schemas import ERROR_RESPONSES
+from core.logs import install_log_masking
 from core.settings import Settings, get_settings
 from graphs.runner import open_runner
 
@@ -19,6 +20,7 @@ from graphs.runner import open_runner
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A Tierwise API bound to one database and one checkpointer."""
     settings = settings or get_settings()
+    install_log_masking()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

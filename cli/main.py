@@ -14,12 +14,16 @@ from rich.table import Table
 
 from core.database import get_engine, session_scope
 from core.errors import TierwiseError
+from core.logs import install_log_masking
 from core.schemas import ClientInput
 from core.services import approvals, clients, deliveries, demo, principals, runs
 from core.settings import get_settings
 from graphs.runner import Runner, open_runner
 
-app = typer.Typer(help="Tierwise: tiered, AI-assisted wealth advice with advisor sign-off.")
+app = typer.Typer(
+    help="Tierwise: tiered, AI-assisted wealth advice with advisor sign-off.",
+    callback=install_log_masking,
+)
 principal_app = typer.Typer(help="API principals (tokens are printed once, stored hashed).")
 app.add_typer(principal_app, name="principal")
 console = Console(stderr=True)
