@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from agents.plan import Constraint, Plan
 from agents.profiling import ClientProfile
@@ -20,8 +20,20 @@ LETTER_PROMPT = """Write a short, warm letter in {locale} presenting this plan t
 addressed as {{client_name}}. Use only the rationale, education topics and research below;
 make no forecast and no promise of returns.
 {data}"""
+SECOND_OPINION_PROMPT = """You are a compliance reviewer. The rules below already decided this
+plan's verdict; say whether you agree and list any concerns they may have missed. You cannot
+change the verdict, the weights or the client's level.
+Client level: {risk_level}. Holdings: {holdings}. Verdict: {verdict}. Findings: {findings}"""
 # Findings on the model's letter that a regenerated letter can fix.
-TEXT_RULES = re.compile(r"^(LANG-0[1-46-8]|TW-NUM-01|PII-0\d)$")
+TEXT_RULES = re.compile(r"^(LANG-0[1-46-8]|TW-NUM-01|TW-TXT-01|PII-0\d)$")
+
+
+class SecondOpinion(BaseModel):
+    """The model's advisory view of the rules' verdict; it is recorded and never decides."""
+
+    model_config = ConfigDict(extra="ignore")
+    agrees: bool
+    concerns: list[str] = Field(default_factory=list, max_length=20)
 
 
 class ComplianceReport(BaseModel):
@@ -36,6 +48,7 @@ class ComplianceReport(BaseModel):
     letter: str
     model: str
     text_regenerated: bool = False
+    second_opinion: SecondOpinion | None = None
     remedies: list[Constraint]
 
 
@@ -70,6 +83,29 @@ def client_letter(
     return mask_text(text)
 
 
+def second_opinion(
+    profile: ClientProfile,
+    plan: Plan,
+    verdict: Verdict,
+    findings: list[Finding],
+    model: LanguageModel,
+) -> SecondOpinion:
+    """Ask the model to review the rules' verdict; its answer is advisory only."""
+    holdings = [(h.product_code, h.weight, h.risk_rating) for h in plan.holdings]
+    found = [f.model_dump(include={"rule_id", "verdict", "message"}) for f in findings]
+    prompt = Prompt(
+        "second_opinion",
+        SECOND_OPINION_PROMPT,
+        {
+            "risk_level": profile.risk_level,
+            "holdings": holdings,
+            "verdict": verdict,
+            "findings": found,
+        },
+    )
+    return model.structured(prompt, SecondOpinion)
+
+
 def rule_context(
     profile: ClientProfile,
     plan: Plan,
@@ -92,10 +128,9 @@ def rule_context(
         letter=letter,
         sources=[(i.source_id, i.publisher, i.as_of.isoformat()) for i in research.items],
         requested_products=requested_products(request, market),
+        research_products=sorted({c for i in research.items for c in i.products}),
         model_name=model_name,
-        grounding="\n".join(f"{i.title} {i.summary} {i.as_of}" for i in research.items)
-        + "\n"
-        + plan.rationale,
+        grounding="\n".join(f"{i.title} {i.summary} {i.as_of}" for i in research.items),
     )
 
 
@@ -125,16 +160,26 @@ def check_compliance(
     whole text is checked again; a finding that survives stays in the report.
     """
     letter = client_letter(profile, plan, research, client_name, model)
-    base = rule_context(profile, plan, research, letter="", client_text="", request=request,
-                        market=market, policy=policy, model_name=model.name).__dict__  # fmt: skip
+    base = rule_context(
+        profile,
+        plan,
+        research,
+        letter="",
+        client_text="",
+        request=request,
+        market=market,
+        policy=policy,
+        model_name=model.name,
+    ).__dict__
     ctx, findings = _check_text(letter, base, rules)
     regenerated = False
     if any(TEXT_RULES.match(f.rule_id) for f in findings) and fallback_model is not model:
         letter = client_letter(profile, plan, research, client_name, fallback_model)
         ctx, findings = _check_text(letter, base, rules)
         regenerated = True
+    verdict = overall_verdict(findings)
     return ComplianceReport(
-        verdict=overall_verdict(findings),
+        verdict=verdict,
         findings=findings,
         rule_set_version=rules.version,
         jurisdiction=policy.jurisdiction,
@@ -143,5 +188,6 @@ def check_compliance(
         letter=letter,
         model=model.name,
         text_regenerated=regenerated,
+        second_opinion=second_opinion(profile, plan, verdict, findings, model),
         remedies=[f.remedy for f in findings if f.remedy is not None and f.verdict == "revise"],
     )

@@ -15,7 +15,9 @@ from core.schemas import Holding
 from core.settings import AllocationPolicy
 from tools.llm import LanguageModel, Prompt
 from tools.market import MarketData
+from tools.offline_model import rationale as offline_rationale
 from tools.optimiser import portfolio_performance
+from tools.text_checks import prohibited, ungrounded
 
 RATIONALE_PROMPT = """Explain this portfolio to a {risk_level} client in {locale}, in plain words.
 Goal: {goal}; horizon {horizon_years} years. Use only these figures, and promise nothing:
@@ -119,6 +121,33 @@ def _performance(market: MarketData, weights: dict[str, float]) -> tuple[float, 
     return portfolio_performance(np.array(list(weights.values())), mu, cov)
 
 
+def safe_rationale(text: str, figures: dict[str, Any], locale: str) -> str:
+    """The model's rationale if it promises nothing and quotes only the plan's figures.
+
+    Otherwise the offline rationale, built from the same figures, takes its place.
+    """
+    fractions = [
+        figures[k]
+        for k in (
+            "expected_return",
+            "expected_volatility",
+            "baseline_return",
+            "baseline_volatility",
+            "target_volatility",
+            "reserve_share",
+        )
+    ]
+    fractions += [h["weight"] for h in figures["holdings"]]
+    names = sorted({n for h in figures["holdings"] for n in (h["name"], h["code"])}, key=len)
+    scrubbed = text
+    for name in reversed(names):
+        scrubbed = scrubbed.replace(name, " ")
+    promises = any(prohibited(text, rule) for rule in ("LANG-01", "LANG-02", "LANG-03", "LANG-08"))
+    if promises or ungrounded(scrubbed, fractions, [], tolerance_pp=0.1):
+        return offline_rationale(figures, locale)
+    return text
+
+
 def build_plan(
     weights: dict[str, float],
     profile: ClientProfile,
@@ -194,7 +223,7 @@ def build_plan(
             expected_volatility=round(base_vol, 6),
         ),
         trades=trades_for(weights, holdings, profile.aum, policy.min_trade_cny),
-        rationale=model.text(prompt),
+        rationale=safe_rationale(model.text(prompt), figures, profile.locale),
         source=source,
         method=method,
         target_volatility=round(target, 6),

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from agents.profiling import ClientProfile
 from tools.llm import LanguageModel, Prompt
 from tools.market import MarketData, Product
+from tools.offline_model import research_summary as offline_summary
 
 SUMMARY_PROMPT = """Summarise these research notes for a client whose risk level is {risk_level},
 in {locale}. Cite every note you use as [note id]. Use only the notes below; make no forecast
@@ -55,6 +56,7 @@ class ResearchBrief(BaseModel):
     product_facts: list[ProductFact]
     summary: str
     citations: list[str]
+    summary_fallback: bool = False
 
 
 def eligible_products(profile: ClientProfile, market: MarketData) -> list[Product]:
@@ -139,6 +141,15 @@ def research_products(
     summary = model.text(prompt) if items else ""
     known = {i.source_id for i in items}
     cited = list(dict.fromkeys(_CITATION.findall(summary)))
-    if any(c not in known for c in cited):
-        raise ValueError(f"research summary cites sources outside the corpus: {set(cited) - known}")
-    return ResearchBrief(items=items, product_facts=facts, summary=summary, citations=cited)
+    grounded = bool(cited) and set(cited) <= known
+    if items and not grounded:
+        # A summary citing nothing, or a source outside the corpus, is replaced by the listing.
+        summary = offline_summary([i.model_dump(mode="json") for i in items], profile.locale)
+        cited = [i.source_id for i in items]
+    return ResearchBrief(
+        items=items,
+        product_facts=facts,
+        summary=summary,
+        citations=cited,
+        summary_fallback=bool(items) and not grounded,
+    )

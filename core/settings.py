@@ -5,10 +5,11 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 RiskLevel = Literal["C1", "C2", "C3", "C4", "C5"]
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "sk-xxx", "your-api-key", "none", "empty"}
 
 
 class TierPolicy(BaseModel):
@@ -71,6 +72,29 @@ class CompliancePolicy(BaseModel):
     number_tolerance_pp: float = Field(default=0.1, ge=0)
 
 
+class ModelPrice(BaseModel):
+    """CNY per 1,000 tokens."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+
+
+class OpenAISettings(BaseModel):
+    """How to talk to an OpenAI-compatible endpoint (OpenAI, DeepSeek, Qwen, vLLM, Ollama)."""
+
+    structured_output: Literal["json_schema", "json_object", "tagged"] = "json_schema"
+    timeout_seconds: float = Field(default=60, gt=0)
+    max_attempts: int = Field(default=4, ge=1, le=10)
+    max_reasks: int = Field(default=2, ge=0, le=5)
+    backoff_max_seconds: float = Field(default=20, gt=0)
+    run_deadline_seconds: float = Field(default=300, gt=0)
+    temperature: float = Field(default=0.2, ge=0, le=2)
+    max_tokens: int = Field(default=2048, gt=0)
+    prices: dict[str, ModelPrice] = Field(default_factory=dict)
+    cache_dir: str | None = None
+    cache_mode: Literal["off", "record", "replay"] = "off"
+
+
 class Settings(BaseSettings):
     """Everything configurable, from TIERWISE_* variables (nested with __)."""
 
@@ -82,12 +106,28 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./tierwise.db"
     llm: Literal["offline", "openai"] = "offline"
     model: str = "offline-v1"
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "TIERWISE_OPENAI_BASE_URL")
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "TIERWISE_OPENAI_API_KEY")
+    )
+    openai: OpenAISettings = Field(default_factory=OpenAISettings)
     max_revisions: int = Field(default=2, ge=0, le=5)
     tiers: TierPolicy = Field(default_factory=TierPolicy)
     allocation: AllocationPolicy = Field(default_factory=AllocationPolicy)
     compliance: CompliancePolicy = Field(default_factory=CompliancePolicy)
     firm_name_zh: str = "Tierwise证券"
     firm_name_en: str = "Tierwise Securities"
+
+    @model_validator(mode="after")
+    def _no_placeholder_secrets(self) -> Settings:
+        """Outside development, a real provider needs a real key."""
+        if self.environment == "production" and self.llm == "openai":
+            key = self.openai_api_key.get_secret_value() if self.openai_api_key else ""
+            if key.strip().lower() in PLACEHOLDER_SECRETS:
+                raise ValueError("OPENAI_API_KEY is a placeholder; set the real key in production")
+        return self
 
 
 @lru_cache

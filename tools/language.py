@@ -4,95 +4,23 @@ and unmasked personal data (PII-01..05), in Chinese and English."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 from tools.masking import find_sensitive
 from tools.rules import Hit, RuleContext, evaluator
-
-# LANG-05: disclaimers that contain a prohibited term but negate it. They are recognised first
-# and blanked out, so the terms inside them never fire.
-DISCLAIMERS = re.compile(
-    r"本公司不以任何方式向您做出不受损失或者取得最低收益的承诺|不承诺保本保收益|不保证收益|"
-    r"不保证本金|不保本|并非保本|非保本|不代表实际收益|不构成收益承诺|"
-    r"(?:is|are) not guaranteed|not guaranteed|no guarantee(?:s)?(?: against loss)?|"
-    r"does not guarantee|do not guarantee|not a promise of returns|not risk[- ]free",
-    re.IGNORECASE,
+from tools.text_checks import (
+    BENCHMARK,
+    CAVEAT,
+    DISCLAIMERS,
+    FUTURE,
+    PAST,
+    TERMS,
+    blank,
+    numbers_in,
+    past_figures,
+    prohibited,
+    sentences,
+    ungrounded,
 )
-TERMS = {
-    "LANG-01": re.compile(
-        r"保本保息|保本|保证本金|本金无忧|确保本金[^，。]{0,6}不受损失|零风险|无风险|100%安全|绝对安全|"
-        r"capital[- ]guaranteed|guaranteed capital|principal[- ]guaranteed|risk[- ]free|"
-        r"can(?:'|no)t lose|zero risk",
-        re.IGNORECASE,
-    ),
-    "LANG-02": re.compile(
-        r"保收益|保证收益|承诺收益|稳赚不赔|稳赚|包赚|最低收益\s*\d*(?:\.\d+)?%?|保底收益|刚性兑付|"
-        r"固定回报|保证[^，。]{0,4}回报|"
-        r"guaranteed (?:returns?|income|yield|profits?|\d+(?:\.\d+)?%)|"
-        r"guarantees? (?:an? )?(?:return|profit)|promised returns?",
-        re.IGNORECASE,
-    ),
-    "LANG-03": re.compile(
-        r"一定会涨|肯定上涨|肯定会涨|必涨|必然上涨|必然|稳涨|翻倍|下月涨\s*\d+%|(?:将|会)涨到\s*\d+|"
-        r"will definitely (?:rise|go up|increase|gain)|sure thing|certain to (?:rise|gain|go up)|"
-        r"price will reach|will double|guaranteed to (?:rise|go up)",
-        re.IGNORECASE,
-    ),
-    "LANG-08": re.compile(
-        r"立即全仓|全仓买入|满仓|梭哈|立即买入|马上买入|赶紧买入|all[- ]in\b|buy now|"
-        r"sell everything now|go all in",
-        re.IGNORECASE,
-    ),
-}
-NEGATORS_ZH = re.compile(r"[不非无未]|并不|不得|不承诺|不代表|没有")
-NEGATORS_EN = re.compile(r"\b(?:not|no|never|without|isn't|aren't|cannot|nor)\b", re.IGNORECASE)
-PAST = re.compile(
-    r"(?:过去|过往|近|最近)\s*(?:\d+|[一二三四五六七八九十两])\s*(?:年|个月)[^。；\n]{0,20}?"
-    r"(?:收益|涨|回报|年化)[^。；\n]{0,10}?\d+(?:\.\d+)?%|"
-    r"(?:历史|过往)(?:年化)?(?:收益|业绩|回报)率?[^。；\n]{0,6}?\d+(?:\.\d+)?%|"
-    r"(?:over the (?:past|last) \w+ years?|historically|since inception)"
-    r"[^.;\n]{0,40}?\d+(?:\.\d+)?%|"
-    r"(?:past|historical) (?:returns?|performance) of \d+(?:\.\d+)?%",
-    re.IGNORECASE,
-)
-FUTURE = re.compile(r"未来|今后|将来|也能|还会|will|going forward|you can expect", re.IGNORECASE)
-BENCHMARK = re.compile(
-    r"业绩比较基准|预期(?:年化)?收益率?|expected (?:annual )?returns?|benchmark", re.IGNORECASE
-)
-CAVEAT = re.compile(
-    r"不代表实际收益|可能损失本金|not actual returns?|not a guarantee|may lose", re.IGNORECASE
-)
-NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*(%|％)?")
-
-
-def _blank(text: str, pattern: re.Pattern[str]) -> tuple[str, list[str]]:
-    """The text with every match replaced by spaces (offsets kept), and the matches."""
-    found = [m.group() for m in pattern.finditer(text)]
-    return pattern.sub(lambda m: " " * len(m.group()), text), found
-
-
-def _negated(text: str, start: int) -> bool:
-    before = text[max(0, start - 6) : start]
-    words = " ".join(text[max(0, start - 40) : start].split()[-3:])
-    return bool(NEGATORS_ZH.search(before) or NEGATORS_EN.search(words))
-
-
-def prohibited(text: str, rule_id: str) -> list[str]:
-    """Matches of a prohibited-language rule outside disclaimers and not negated."""
-    scrubbed, _ = _blank(text, DISCLAIMERS)
-    return [
-        m.group() for m in TERMS[rule_id].finditer(scrubbed) if not _negated(scrubbed, m.start())
-    ]
-
-
-def past_figures(text: str) -> list[str]:
-    """Historical performance figures quoted in the text."""
-    return [m.group() for m in PAST.finditer(text)]
-
-
-def _sentences(text: str) -> Iterator[str]:
-    yield from (s for s in re.split(r"[。！？!?；;\n]|\.\s", text) if s.strip())
-
 
 for _rule_id in TERMS:
 
@@ -108,7 +36,7 @@ for _rule_id in TERMS:
 def past_as_predictive(ctx: RuleContext, rule_id: str) -> list[Hit]:
     return [
         Hit(s.strip()[:120])
-        for s in _sentences(ctx.client_text)
+        for s in sentences(ctx.client_text)
         if PAST.search(s) and FUTURE.search(s)
     ]
 
@@ -116,7 +44,7 @@ def past_as_predictive(ctx: RuleContext, rule_id: str) -> list[Hit]:
 @evaluator("LANG-05")
 def negated_disclaimers(ctx: RuleContext, rule_id: str) -> list[Hit]:
     """Informational: negated terms the letter used (the composed wording is known to be fine)."""
-    _, found = _blank(ctx.letter, DISCLAIMERS)
+    _, found = blank(ctx.letter, DISCLAIMERS)
     return [Hit("recognised: " + "; ".join(dict.fromkeys(found)))] if found else []
 
 
@@ -140,8 +68,8 @@ def past_without_disclaimer(ctx: RuleContext, rule_id: str) -> list[Hit]:
     return [Hit("past figures: " + "; ".join(figures))] if figures and not disclaimer else []
 
 
-def _allowed_numbers(ctx: RuleContext) -> tuple[set[float], set[float]]:
-    """Percentages and plain numbers a letter may use: plan, shelf, assumptions and corpus."""
+def _grounding(ctx: RuleContext) -> tuple[list[float], list[float]]:
+    """What a letter may quote: the plan, profile, held products, assumptions and research."""
     plan, profile = ctx.plan, ctx.profile
     fractions = [
         plan.expected_return,
@@ -151,6 +79,7 @@ def _allowed_numbers(ctx: RuleContext) -> tuple[set[float], set[float]]:
         plan.target_volatility,
         *plan.feasible_volatility,
         profile.liquidity_reserve_share,
+        profile.max_drawdown_pct / 100,
         *(h.weight for h in plan.holdings),
         *(a.expected_return for a in ctx.market.cma.asset_classes),
         *(a.volatility for a in ctx.market.cma.asset_classes),
@@ -166,36 +95,41 @@ def _allowed_numbers(ctx: RuleContext) -> tuple[set[float], set[float]]:
         if (p := ctx.market.products.get(h.product_code)) is not None:
             fractions += [p.fees.annual, p.fees.management]
             plain += [p.min_investment, p.redemption_days, p.lockup_days]
-    pcts = {round(f * 100, 1) for f in fractions} | {float(profile.max_drawdown_pct)}
-    for match in NUMBER.finditer(ctx.grounding):
-        value = float(match.group(1).replace(",", "") + (match.group(2) or ""))
-        if match.group(3):
-            pcts.add(value)
-        else:
-            plain.append(value)
-    return pcts, {float(x) for x in plain}
+    for _, value, percent in numbers_in(ctx.grounding):
+        (fractions if percent else plain).append(value / 100 if percent else value)
+    return fractions, plain
 
 
 def _strip_identifiers(text: str, ctx: RuleContext) -> str:
-    codes = [*ctx.market.products, *(sid for sid, _, _ in ctx.sources), ctx.model_name]
-    for token in sorted(codes, key=len, reverse=True):
+    """Product codes and names, note ids and the model name carry digits that are not figures."""
+    names = [n for p in ctx.market.shelf for n in (p.name_zh, p.name_en)]
+    tokens = [*ctx.market.products, *names, *(sid for sid, _, _ in ctx.sources), ctx.model_name]
+    for token in sorted(tokens, key=len, reverse=True):
         text = text.replace(token, " ")
-    return re.sub(r"\d{4}-\d{2}-\d{2}|\b[CR][1-5]\b|T\+\d+|1/N", " ", text)
+    return text
 
 
 @evaluator("TW-NUM-01")
 def ungrounded_numbers(ctx: RuleContext, rule_id: str) -> list[Hit]:
-    pcts, plain = _allowed_numbers(ctx)
-    tolerance = ctx.policy.number_tolerance_pp
+    fractions, plain = _grounding(ctx)
+    text = _strip_identifiers(ctx.letter, ctx)
+    found = ungrounded(text, fractions, plain, ctx.policy.number_tolerance_pp)
+    return [Hit(f"{written} has no source") for written in found]
+
+
+@evaluator("TW-TXT-01")
+def products_outside_the_plan(ctx: RuleContext, rule_id: str) -> list[Hit]:
+    """A shelf product named in the letter must be held, or covered by a cited research note."""
+    allowed = {h.product_code for h in ctx.plan.holdings} | set(ctx.research_products)
     hits = []
-    for match in NUMBER.finditer(_strip_identifiers(ctx.letter, ctx)):
-        value = float(match.group(1).replace(",", "") + (match.group(2) or ""))
-        if match.group(3):
-            grounded = any(abs(value - p) <= tolerance for p in pcts)
-        else:
-            grounded = value <= 10 or any(abs(value - p) <= max(0.5, p * 1e-3) for p in plain)
-        if not grounded:
-            hits.append(Hit(f"{match.group().strip()} has no source"))
+    for product in ctx.market.shelf:
+        if product.code in allowed:
+            continue
+        named = re.search(
+            rf"(?<![A-Za-z0-9-]){re.escape(product.code)}(?![A-Za-z0-9-])", ctx.letter
+        )
+        if named or product.name_zh in ctx.letter or product.name_en in ctx.letter:
+            hits.append(Hit(f"{product.code} ({product.risk_rating.value}) is not in the plan"))
     return hits
 
 

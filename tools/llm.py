@@ -45,7 +45,10 @@ class ModelCall:
     tokens_in: int
     tokens_out: int
     latency_ms: float
-    outcome: Literal["ok", "fallback"] = "ok"
+    outcome: Literal["ok", "fallback", "replay"] = "ok"
+    error: str | None = None
+    cost: float | None = None
+    attempts: int = 1
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -72,17 +75,33 @@ class CallTimer:
     started: float = field(default_factory=time.perf_counter)
 
     def done(
-        self, tokens_in: int, tokens_out: int, outcome: Literal["ok", "fallback"] = "ok"
+        self,
+        tokens_in: int,
+        tokens_out: int,
+        outcome: Literal["ok", "fallback", "replay"] = "ok",
+        *,
+        error: str | None = None,
+        cost: float | None = None,
+        attempts: int = 1,
     ) -> None:
         elapsed = (time.perf_counter() - self.started) * 1000
         self.ledger.append(
             ModelCall(
-                self.model,
-                self.prompt.task,
-                self.prompt.version,
-                tokens_in,
-                tokens_out,
-                round(elapsed, 3),
-                outcome,
+                self.model, self.prompt.task, self.prompt.version, tokens_in, tokens_out,
+                round(elapsed, 3), outcome, error, cost, attempts,
             )
-        )
+        )  # fmt: skip
+
+
+def usage(calls: list[dict[str, Any]]) -> dict[str, Any]:
+    """Totals of a run's model calls: count, tokens, latency, cost and fallbacks."""
+    costs = [c["cost"] for c in calls if c.get("cost") is not None]
+    return {
+        "calls": len(calls),
+        "tokens_in": sum(c["tokens_in"] for c in calls),
+        "tokens_out": sum(c["tokens_out"] for c in calls),
+        "latency_ms": round(sum(c["latency_ms"] for c in calls), 3),
+        "cost": round(sum(costs), 6) if costs else None,
+        "fallbacks": sum(1 for c in calls if c.get("outcome") == "fallback"),
+        "models": sorted({c["model"] for c in calls}),
+    }

@@ -1,22 +1,26 @@
-"""Model factory: the configured model for one run."""
+"""Model factory: the configured model for one run (offline by default)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from core.settings import Settings
 from tools.llm import LanguageModel
+from tools.model_cache import CachingModel
 from tools.offline_model import OfflineModel
-
-
-class ModelNotConfigured(RuntimeError):
-    """TIERWISE_LLM names a provider this build cannot reach."""
+from tools.openai_model import OpenAIModel
 
 
 def make_model(settings: Settings) -> LanguageModel:
-    """A fresh model instance (with its own call ledger) for one run."""
+    """A fresh model instance (with its own call ledger and deadline) for one run."""
+    offline = OfflineModel(settings.model if settings.llm == "offline" else "offline-v1")
     if settings.llm == "offline":
-        return OfflineModel(
-            settings.model if settings.model.startswith("offline") else "offline-v1"
-        )
-    raise ModelNotConfigured(
-        "TIERWISE_LLM=openai is not wired in this release; unset it to use the offline model"
-    )
+        model: LanguageModel = offline
+    else:
+        model = OpenAIModel(settings, fallback=offline)
+    options = settings.openai
+    if options.cache_mode != "off":
+        if not options.cache_dir:
+            raise ValueError("TIERWISE_OPENAI__CACHE_MODE needs TIERWISE_OPENAI__CACHE_DIR")
+        model = CachingModel(model, Path(options.cache_dir), options.cache_mode, offline)
+    return model

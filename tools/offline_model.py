@@ -172,6 +172,12 @@ def letter(data: dict[str, Any], locale: str) -> str:
     return "\n\n".join(parts)
 
 
+def second_opinion(findings: list[dict[str, Any]]) -> dict[str, Any]:
+    """The rules' own findings, restated: the offline model has no judgement of its own."""
+    concerns = [f"{f['rule_id']}: {f['message']}" for f in findings if f["verdict"] != "pass"]
+    return {"agrees": True, "concerns": concerns}
+
+
 class OfflineModel:
     """Template prose from structured inputs; the same input always gives the same output."""
 
@@ -181,9 +187,13 @@ class OfflineModel:
 
     def structured(self, prompt: Prompt, schema: type[T]) -> T:
         timer = CallTimer(self.calls, self.name, prompt)
-        if prompt.task != "extract_facts":
+        if prompt.task == "extract_facts":
+            answer = extract_facts(str(prompt.variables["notes"]))
+        elif prompt.task == "second_opinion":
+            answer = second_opinion(prompt.variables["findings"])
+        else:
             raise ValueError(f"the offline model has no structured task {prompt.task!r}")
-        result = schema.model_validate(extract_facts(str(prompt.variables["notes"])))
+        result = schema.model_validate(answer)
         timer.done(0, 0)
         return result
 

@@ -100,6 +100,7 @@ class RuleContext:
     letter: str = ""
     sources: list[tuple[str, str, str]] = field(default_factory=list)
     requested_products: list[str] = field(default_factory=list)
+    research_products: list[str] = field(default_factory=list)
     model_name: str = "offline-v1"
     grounding: str = ""  # corpus text the letter may quote numbers from
 

@@ -9,10 +9,10 @@ from typing import Any
 import yaml
 
 from agents.plan import Plan
-from tools.language import past_figures
 from tools.market import DATA_DIR, Product
 from tools.rules import Hit, RuleContext, evaluator
 from tools.suitability import is_professional
+from tools.text_checks import past_figures
 
 GOALS_ZH = {
     "preservation": "保值",

@@ -112,12 +112,17 @@ def test_qualified_investor_products_only_when_qualified(
         assert not restricted & cited
 
 
-def test_summary_citing_an_unknown_source_raises(
-    market: MarketData, scripted: Callable[..., Any]
+@pytest.mark.parametrize(
+    "summary", ["均衡配置 [TW-HV-2611-01]，另见 [TW-FAKE-99]。", "A summary that cites nothing."]
+)
+def test_an_ungrounded_summary_is_replaced_by_the_cited_listing(
+    market: MarketData, scripted: Callable[..., Any], summary: str
 ) -> None:
-    model = scripted({"research_summary": ["均衡配置 [TW-HV-2611-01]，另见 [TW-FAKE-99]。"]})
-    with pytest.raises(ValueError, match="TW-FAKE-99"):
-        brief(profile(market), market, model)
+    result = brief(profile(market), market, scripted({"research_summary": [summary]}))
+    assert result.summary_fallback is True
+    assert "TW-FAKE-99" not in result.summary
+    assert result.citations == [i.source_id for i in result.items]
+    assert all(f"[{i.source_id}]" in result.summary for i in result.items)
 
 
 def test_scripted_summary_citing_known_sources_is_kept(

@@ -1,0 +1,123 @@
+"""Text detectors, pure functions: prohibited language with negation, past figures, numbers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+# LANG-05: disclaimers that contain a prohibited term but negate it. They are recognised first
+# and blanked out, so the terms inside them never fire.
+DISCLAIMERS = re.compile(
+    r"本公司不以任何方式向您做出不受损失或者取得最低收益的承诺|不承诺保本保收益|不保证收益|"
+    r"不保证本金|不保本|并非保本|非保本|不代表实际收益|不构成收益承诺|"
+    r"(?:is|are) not guaranteed|not guaranteed|no guarantee(?:s)?(?: against loss)?|"
+    r"does not guarantee|do not guarantee|not a promise of returns|not risk[- ]free",
+    re.IGNORECASE,
+)
+TERMS = {
+    "LANG-01": re.compile(
+        r"保本保息|保本|保证本金|本金无忧|确保本金[^，。]{0,6}不受损失|零风险|无风险|100%安全|绝对安全|"
+        r"capital[- ]guaranteed|guaranteed capital|principal[- ]guaranteed|risk[- ]free|"
+        r"can(?:'|no)t lose|zero risk",
+        re.IGNORECASE,
+    ),
+    "LANG-02": re.compile(
+        r"保收益|保证收益|承诺收益|稳赚不赔|稳赚|包赚|最低收益\s*\d*(?:\.\d+)?%?|保底收益|刚性兑付|"
+        r"固定回报|保证[^，。]{0,4}回报|"
+        r"guaranteed (?:returns?|income|yield|profits?|\d+(?:\.\d+)?%)|"
+        r"guarantees? (?:an? )?(?:return|profit)|promised returns?",
+        re.IGNORECASE,
+    ),
+    "LANG-03": re.compile(
+        r"一定会涨|肯定上涨|肯定会涨|必涨|必然上涨|必然|稳涨|翻倍|下月涨\s*\d+%|(?:将|会)涨到\s*\d+|"
+        r"will definitely (?:rise|go up|increase|gain)|sure thing|certain to (?:rise|gain|go up)|"
+        r"price will reach|will double|guaranteed to (?:rise|go up)",
+        re.IGNORECASE,
+    ),
+    "LANG-08": re.compile(
+        r"立即全仓|全仓买入|满仓|梭哈|立即买入|马上买入|赶紧买入|all[- ]in\b|buy now|"
+        r"sell everything now|go all in",
+        re.IGNORECASE,
+    ),
+}
+NEGATORS_ZH = re.compile(r"[不非无未]|并不|不得|不承诺|不代表|没有")
+NEGATORS_EN = re.compile(r"\b(?:not|no|never|without|isn't|aren't|cannot|nor)\b", re.IGNORECASE)
+PAST = re.compile(
+    r"(?:过去|过往|近|最近)\s*(?:\d+|[一二三四五六七八九十两])\s*(?:年|个月)[^。；\n]{0,20}?"
+    r"(?:收益|涨|回报|年化)[^。；\n]{0,10}?\d+(?:\.\d+)?%|"
+    r"(?:历史|过往)(?:年化)?(?:收益|业绩|回报)率?[^。；\n]{0,6}?\d+(?:\.\d+)?%|"
+    r"(?:over the (?:past|last) \w+ years?|historically|since inception)"
+    r"[^.;\n]{0,40}?\d+(?:\.\d+)?%|"
+    r"(?:past|historical) (?:returns?|performance) of \d+(?:\.\d+)?%",
+    re.IGNORECASE,
+)
+FUTURE = re.compile(r"未来|今后|将来|也能|还会|will|going forward|you can expect", re.IGNORECASE)
+BENCHMARK = re.compile(
+    r"业绩比较基准|预期(?:年化)?收益率?|expected (?:annual )?returns?|benchmark", re.IGNORECASE
+)
+CAVEAT = re.compile(
+    r"不代表实际收益|可能损失本金|not actual returns?|not a guarantee|may lose", re.IGNORECASE
+)
+NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*(%|％)?")
+
+
+def blank(text: str, pattern: re.Pattern[str]) -> tuple[str, list[str]]:
+    """The text with every match replaced by spaces (offsets kept), and the matches."""
+    found = [m.group() for m in pattern.finditer(text)]
+    return pattern.sub(lambda m: " " * len(m.group()), text), found
+
+
+def _negated(text: str, start: int) -> bool:
+    before = text[max(0, start - 6) : start]
+    words = " ".join(text[max(0, start - 40) : start].split()[-3:])
+    return bool(NEGATORS_ZH.search(before) or NEGATORS_EN.search(words))
+
+
+def prohibited(text: str, rule_id: str) -> list[str]:
+    """Matches of a prohibited-language rule outside disclaimers and not negated."""
+    scrubbed, _ = blank(text, DISCLAIMERS)
+    return [
+        m.group() for m in TERMS[rule_id].finditer(scrubbed) if not _negated(scrubbed, m.start())
+    ]
+
+
+def past_figures(text: str) -> list[str]:
+    """Historical performance figures quoted in the text."""
+    return [m.group() for m in PAST.finditer(text)]
+
+
+def sentences(text: str) -> Iterator[str]:
+    yield from (s for s in re.split(r"[。！？!?；;\n]|\.\s", text) if s.strip())
+
+
+def numbers_in(text: str) -> list[tuple[str, float, bool]]:
+    """(as written, value, is a percentage) for every number in the text."""
+    return [
+        (
+            m.group().strip(),
+            float(m.group(1).replace(",", "") + (m.group(2) or "")),
+            bool(m.group(3)),
+        )
+        for m in NUMBER.finditer(text)
+    ]
+
+
+def ungrounded(
+    text: str, fractions: list[float], plain: list[float], tolerance_pp: float
+) -> list[str]:
+    """Numbers in the text that match no given fraction (as a percentage) or plain number.
+
+    Small counts (10 or less) pass; ISO dates, level codes and T+n are not numbers here.
+    """
+    pcts = {round(f * 100, 1) for f in fractions}
+    amounts = set(plain)
+    text = re.sub(r"\d{4}-\d{2}-\d{2}|\b[CR][1-5]\b|T\+\d+|1/N", " ", text)
+    out = []
+    for written, value, percent in numbers_in(text):
+        if percent:
+            grounded = any(abs(value - p) <= tolerance_pp for p in pcts)
+        else:
+            grounded = value <= 10 or any(abs(value - a) <= max(0.5, a * 1e-3) for a in amounts)
+        if not grounded:
+            out.append(written)
+    return out
