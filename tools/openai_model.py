@@ -51,6 +51,11 @@ class ModelUnavailable(Exception):
     """The endpoint failed, refused, or gave no usable answer in time: use the fallback."""
 
 
+# What sends a call to the fallback: our own verdict, any SDK error, and a body that is not
+# JSON at all (the SDK raises json.JSONDecodeError, a ValueError, for that).
+FAILURES = (ModelUnavailable, openai.OpenAIError, ValueError)
+
+
 def strip_reasoning(text: str | None) -> str:
     """The answer without <think>…</think> blocks (an unterminated one runs to the end)."""
     return THINK.sub("", text or "").strip()
@@ -206,7 +211,7 @@ class OpenAIModel:
         timer = CallTimer(self.calls, self.name, prompt)
         try:
             value, tokens_in, tokens_out, attempts = self._structured(prompt, schema)
-        except (ModelUnavailable, openai.OpenAIError) as exc:
+        except FAILURES as exc:
             timer.done(0, 0, "fallback", error=f"{type(exc).__name__}: {exc}"[:300])
             return self.fallback.structured(prompt, schema)
         cost = self._cost(tokens_in, tokens_out)
@@ -222,7 +227,7 @@ class OpenAIModel:
         try:
             completion, attempts = self._create(messages)
             content = self._content(completion)
-        except (ModelUnavailable, openai.OpenAIError) as exc:
+        except FAILURES as exc:
             timer.done(0, 0, "fallback", error=f"{type(exc).__name__}: {exc}"[:300])
             return self.fallback.text(prompt)
         usage = completion.usage

@@ -14,6 +14,7 @@ from core.errors import InvalidInput, RunNotFound
 from core.schemas import ClientInput
 from core.services import audit
 from core.tables import Run, utcnow
+from tools.llm import usage
 
 RunStatus = Literal[
     "queued", "running", "awaiting_approval", "delivered", "rejected", "blocked", "failed"
@@ -226,6 +227,7 @@ def public(
         "feedback": feedback or [],
         "error": run.error,
         "model_calls": run.model_calls,
+        "model_usage": usage(run.model_calls),
         "created_at": run.created_at.isoformat(),
         "updated_at": run.updated_at.isoformat(),
     }
