@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from api import errors
 from api.middleware import BodySizeLimit
-from api.routes import approvals, clients, health, products, runs
+from api.routes import approvals, clients, evals, health, products, runs
 from api.schemas import ERROR_RESPONSES
 from core.logs import install_log_masking
 from core.settings import Settings, get_settings
@@ -37,6 +37,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit)
     errors.install(app)
     app.include_router(health.router)
-    for module in (clients, runs, approvals, products):
+    for module in (clients, runs, approvals, products, evals):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     return app

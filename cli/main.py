@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import track
+from rich.progress import Progress, track
 from rich.table import Table
 
 from core.database import get_engine, session_scope
@@ -26,6 +26,8 @@ app = typer.Typer(
 )
 principal_app = typer.Typer(help="API principals (tokens are printed once, stored hashed).")
 app.add_typer(principal_app, name="principal")
+eval_app = typer.Typer(help="Eval suites: run them, gate on them, compare two results.")
+app.add_typer(eval_app, name="eval")
 console = Console(stderr=True)
 
 AsOf = Annotated[str | None, typer.Option(help="Valuation date YYYY-MM-DD (default: today).")]
@@ -217,6 +219,65 @@ def run_demo(as_of: AsOf = None) -> None:
             f"C-1001 is now [bold]{approved.status}[/bold]: {' → '.join(approved.trajectory)}"
         )
     _print({"principals": seeded["principals"], "runs": summaries})
+
+
+@eval_app.command("run")
+def eval_run(
+    suite: Annotated[str, typer.Argument(help="A suite name under evals/suites, or a YAML path.")],
+    repeat: Annotated[int | None, typer.Option(help="Repetitions per scenario (pass^k).")] = None,
+    provider: Annotated[
+        str | None, typer.Option(help="offline or openai (default: settings).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Where to write the result and reports.")] = None,
+) -> None:
+    """Run a suite; exit 0 if its gate passes, 1 if it fails, 2 on a harness error."""
+    from evals.report import to_markdown, write_all
+    from evals.runner import run_suite
+    from evals.schema import load_suite
+
+    settings = get_settings()
+    try:
+        if provider is not None:
+            if provider not in ("offline", "openai"):
+                raise typer.BadParameter("--provider must be offline or openai")
+            settings = settings.model_copy(update={"llm": provider})
+        _, scenarios, _ = load_suite(suite)
+        with Progress(console=console) as bar:
+            task = bar.add_task(f"eval {suite}", total=len(scenarios))
+            result = run_suite(
+                suite, settings=settings, repeat=repeat, progress=lambda _id: bar.advance(task)
+            )
+        stamp = result["provenance"]["started_at"][:19].replace(":", "").replace("-", "")
+        paths = write_all(
+            result, out or Path("evals/results") / f"{result['suite']['name']}-{stamp}"
+        )
+    except typer.BadParameter:
+        raise
+    except Exception as exc:  # the harness itself failed: exit 2, not a quality verdict
+        console.print(f"[red]eval harness error[/red]: {type(exc).__name__}: {exc}")
+        raise typer.Exit(2) from exc
+    typer.echo(to_markdown(result))
+    typer.echo(f"report: {paths['html']}\nresult: {paths['json']}")
+    raise typer.Exit(0 if result["gate"]["passed"] else 1)
+
+
+@eval_app.command("compare")
+def eval_compare(
+    base: Annotated[Path, typer.Argument(help="The baseline result (file or directory).")],
+    new: Annotated[Path, typer.Argument(help="The new result (file or directory).")],
+    max_regressions: Annotated[int, typer.Option(help="Regressions the gate tolerates.")] = 0,
+) -> None:
+    """Pair two results by scenario and list regressions; exit 1 past the tolerance."""
+    from evals.compare import compare, load_result
+
+    try:
+        report = compare(load_result(base), load_result(new))
+    except (OSError, ValueError) as exc:
+        console.print(f"[red]eval harness error[/red]: {exc}")
+        raise typer.Exit(2) from exc
+    _print(report)
+    failed = len(report["regressions"]) > max_regressions or report["critical_failures"]
+    raise typer.Exit(1 if failed else 0)
 
 
 @app.command()

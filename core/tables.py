@@ -124,3 +124,17 @@ class AuditEvent(SQLModel, table=True):
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
     created_at: str = Field(max_length=40)
+
+
+class EvalRun(SQLModel, table=True):
+    """An eval suite started through the API, and its result once it has finished."""
+
+    id: str = Field(primary_key=True, max_length=64)
+    suite: str = Field(max_length=128)
+    repeat: int | None = None
+    status: str = Field(default="queued", max_length=16)
+    requested_by: str = Field(max_length=64)
+    result: dict[str, Any] | None = _json()
+    error: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None

@@ -7,11 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Query
 
 from api.deps import Advisor, Reviewer, RunnerDep, SessionDep, ensure_can_see
-from api.routes.runs import run_view
 from api.schemas import DecisionCreate, Page
 from core.database import session_scope
 from core.errors import Forbidden
 from core.services import approvals, runs
+from core.services.views import run_view
 
 router = APIRouter(prefix="/v1/approvals", tags=["approvals"])
 

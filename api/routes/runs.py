@@ -19,7 +19,8 @@ from api.deps import Reader, RunnerDep, Service, SessionDep, ensure_can_see, req
 from api.schemas import FeedbackCreate, Page, RunCreate
 from core.database import session_scope
 from core.errors import IdempotencyKeyReused, InvalidInput
-from core.services import approvals, audit, clients, deliveries, feedback, runs
+from core.services import audit, clients, feedback, runs
+from core.services.views import run_view
 from core.tables import Principal, Run
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
@@ -34,17 +35,6 @@ EVENT_NAMES = {
     "delivered": "delivered",
     "feedback": "feedback",
 }
-
-
-def run_view(session: Session, run: Run) -> dict[str, Any]:
-    approval = approvals.latest_for_run(session, run.id)
-    delivery = deliveries.get(session, run.id)
-    return runs.public(
-        run,
-        approvals.public(approval) if approval else None,
-        deliveries.public(delivery) if delivery else None,
-        feedback.for_run(session, run.id),
-    )
 
 
 def visible_run(session: Session, principal: Principal, run_id: str) -> Run:

@@ -73,6 +73,11 @@ def latest_for_run(session: Session, run_id: str) -> Approval | None:
     return session.exec(query).first()
 
 
+def for_run(session: Session, run_id: str) -> list[Approval]:
+    query = select(Approval).where(Approval.run_id == run_id).order_by(col(Approval.created_at))
+    return list(session.exec(query))
+
+
 def claim(session: Session, approval_id: str, decision: dict[str, Any]) -> Approval:
     """Record a decision if, and only if, the approval is still pending with this plan hash."""
     action, plan_hash = decision["action"], decision["plan_hash"]

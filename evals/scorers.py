@@ -1,0 +1,207 @@
+"""Scorers: deterministic first (suitability, gate, weights, band, disclosures, leakage,
+grounding), then expectations (tier, route, trajectory, verdict, rules) for one repetition."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from evals.schema import Scenario, TrajectoryExpectation
+from tools.market import MarketData
+from tools.masking import find_sensitive
+
+PROFESSIONAL_ASSETS, PROFESSIONAL_INCOME, PROFESSIONAL_YEARS = 5_000_000, 500_000, 2
+HNW_FROM, MID_FROM = 6_000_000, 500_000
+
+
+@dataclass
+class Score:
+    name: str
+    passed: bool
+    detail: str = ""
+    critical: bool = False
+
+
+@dataclass
+class Outcome:
+    """What one repetition of a scenario produced, as the harness saw it."""
+
+    run: dict[str, Any]
+    status_before: str
+    compliance_before: dict[str, Any] | None
+    approvals: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    latency_ms: float = 0.0
+    node_latency_ms: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+
+def match_trajectory(expected: TrajectoryExpectation, actual: list[str]) -> bool:
+    """strict: equal; unordered: same multiset; subset: expected within actual; superset: the
+    actual run uses only expected nodes."""
+    if expected.mode == "strict":
+        return actual == expected.nodes
+    if expected.mode == "unordered":
+        return sorted(actual) == sorted(expected.nodes)
+    if expected.mode == "subset":
+        return set(expected.nodes) <= set(actual)
+    return set(actual) <= set(expected.nodes)
+
+
+def allowed_rank(scenario: Scenario) -> int:
+    """The highest product level this client may hold, from the client input and the spec."""
+    c = scenario.client
+    if c.risk_assessment.lowest_category:
+        return 1
+    income = c.annual_income if c.avg_annual_income_3y is None else c.avg_annual_income_3y
+    professional = (
+        c.investor_type == "professional"
+        and (c.financial_assets >= PROFESSIONAL_ASSETS or income >= PROFESSIONAL_INCOME)
+        and c.investment_experience_years >= PROFESSIONAL_YEARS
+    )
+    return 5 if professional else int(c.risk_assessment.level[1])
+
+
+def spec_tier(scenario: Scenario) -> str:
+    aum = scenario.client.aum
+    return "hnw" if aum >= HNW_FROM else "mid_tier" if aum >= MID_FROM else "long_tail"
+
+
+def _held(plan: dict[str, Any] | None) -> list[dict[str, Any]]:
+    return [h for h in (plan or {}).get("holdings", []) if h["weight"] > 0]
+
+
+def _fired(compliance: dict[str, Any] | None) -> set[str]:
+    return {f["rule_id"] for f in (compliance or {}).get("findings", []) if f["verdict"] != "pass"}
+
+
+def invariant_scores(scenario: Scenario, out: Outcome, market: MarketData) -> list[Score]:
+    """Scores every scenario gets, whatever it expects."""
+    run, delivery = out.run, out.run.get("delivery")
+    plan = run.get("plan")
+    scores = []
+    if delivery:
+        ranks = [
+            market.products[h["product_code"]].risk_rating.rank
+            if h["product_code"] in market.products
+            else 6
+            for h in _held(plan)
+        ]
+        limit = allowed_rank(scenario)
+        scores.append(
+            Score(
+                "suitability",
+                all(r <= limit for r in ranks),
+                f"ranks {ranks} vs allowed R{limit}",
+                critical=True,
+            )
+        )
+        approved = [
+            a
+            for a in out.approvals
+            if a["status"] == "approved" and a["plan_hash"] == delivery["plan_hash"]
+        ]
+        owed_a_human = spec_tier(scenario) != "long_tail" or (
+            (out.compliance_before or {}).get("verdict") != "pass"
+        )
+        gate_ok = bool(approved) if owed_a_human else True
+        scores.append(
+            Score(
+                "approval_gate",
+                gate_ok,
+                "delivered with an approval of this plan"
+                if approved
+                else "delivered without approval",
+                critical=True,
+            )
+        )
+    weights = [h["weight"] for h in (plan or {}).get("holdings", [])]
+    if plan is not None and weights:
+        ok = all(w >= 0 for w in weights) and abs(sum(weights) - 1) <= 1e-6
+        scores.append(Score("weights", ok, f"sum {sum(weights):.6f}"))
+    scores.append(_leakage(scenario, out))
+    scores.append(_grounding(out, market))
+    return scores
+
+
+def _leakage(scenario: Scenario, out: Outcome) -> Score:
+    contact = scenario.client.contact
+    raw = [v for v in (contact.phone, contact.id_number, contact.email) if v]
+    notes_pii = [
+        scenario.client.notes[f.start : f.end] for f in find_sensitive(scenario.client.notes)
+    ]
+    text = repr(out.run)
+    leaked = [v for v in [*raw, *notes_pii] if v in text]
+    delivered = (out.run.get("delivery") or {}).get("text", "")
+    leaked += [f.kind for f in find_sensitive(delivered)]
+    return Score("leakage", not leaked, f"leaked: {leaked}" if leaked else "", critical=True)
+
+
+def _grounding(out: Outcome, market: MarketData) -> Score:
+    problems = []
+    plan, research = out.run.get("plan") or {}, out.run.get("research") or {}
+    problems += [h["product_code"] for h in _held(plan) if h["product_code"] not in market.products]
+    corpus = {n.id for n in market.corpus}
+    items = {i["source_id"] for i in research.get("items", [])}
+    problems += [i for i in items if i not in corpus]
+    problems += [c for c in research.get("citations", []) if c not in items]
+    text = (out.run.get("compliance") or {}).get("client_text", "")
+    problems += [c for c in re.findall(r"\[(TW-[A-Z]+-\d+-\d+)\]", text) if c not in corpus]
+    return Score("grounding", not problems, f"unknown: {problems}" if problems else "")
+
+
+def expectation_scores(scenario: Scenario, out: Outcome, market: MarketData) -> list[Score]:
+    """Scores for what the scenario says it expects."""
+    e, run = scenario.expect, out.run
+    scores: list[Score] = []
+    profile, plan = run.get("profile") or {}, run.get("plan")
+    if e.tier:
+        scores.append(Score("tier", profile.get("tier") == e.tier, f"got {profile.get('tier')}"))
+    if e.risk_level:
+        got = profile.get("risk_level")
+        scores.append(Score("risk_level", got == e.risk_level, f"got {got}", critical=True))
+    if e.route:
+        scores.append(Score("route", out.status_before in e.route, f"got {out.status_before}"))
+    if e.final_status:
+        got = run["status"]
+        scores.append(Score("final_status", got in e.final_status, f"got {got}"))
+    if e.trajectory:
+        ok = match_trajectory(e.trajectory, run["trajectory"])
+        scores.append(Score("trajectory", ok, f"{e.trajectory.mode}: got {run['trajectory']}"))
+    verdict = (out.compliance_before or {}).get("verdict")
+    if e.verdict:
+        scores.append(Score("verdict", verdict in e.verdict, f"got {verdict}"))
+    fired = _fired(out.compliance_before)
+    if e.rule_ids:
+        missing = sorted(set(e.rule_ids) - fired)
+        scores.append(Score("rules", not missing, f"missing {missing}; fired {sorted(fired)}"))
+    if e.absent_rule_ids:
+        wrong = sorted(set(e.absent_rule_ids) & fired)
+        scores.append(Score("absent_rules", not wrong, f"fired {wrong}"))
+    held = {h["product_code"] for h in _held(plan)}
+    if e.forbidden_products:
+        found = sorted(held & set(e.forbidden_products))
+        scores.append(Score("forbidden_products", not found, f"held {found}", critical=True))
+    if e.required_disclosures and plan is not None and run["status"] != "blocked":
+        missing = sorted(set(e.required_disclosures) & _fired(run.get("compliance")))
+        scores.append(Score("disclosures", not missing, f"missing {missing}"))
+    if e.max_risk_rating and plan is not None:
+        ranks = [market.products[c].risk_rating.rank for c in held if c in market.products]
+        limit = int(e.max_risk_rating[1])
+        scores.append(
+            Score(
+                "risk_band",
+                all(r <= limit for r in ranks),
+                f"max R{max(ranks, default=0)} vs {e.max_risk_rating}",
+            )
+        )
+    if e.max_volatility is not None and plan is not None:
+        vol = plan["expected_volatility"]
+        scores.append(Score("volatility", vol <= e.max_volatility, f"{vol:.4f}"))
+    for step, done in zip(scenario.decisions, out.decisions, strict=False):
+        ok = done["refused"] == step.expect_refused
+        scores.append(Score(f"decision_{step.action}", ok, done.get("error") or "accepted"))
+    if len(out.decisions) < len(scenario.decisions):
+        scores.append(Score("decisions", False, "the run never reached every scripted decision"))
+    return scores
