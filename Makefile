@@ -8,7 +8,7 @@ PORT ?= 8000
 # The development and CI machines run PostgreSQL here; the same tests run against it.
 POSTGRES_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install run demo serve test test-sqlite test-postgres lint bench cma clean
+.PHONY: install run demo serve test test-sqlite test-postgres eval-smoke eval lint bench cma clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,8 +34,9 @@ demo: install
 serve: install
 	$(BIN)/tierwise serve --host $(HOST) --port $(PORT)
 
-## test: install, lint, check formatting, run the tests on SQLite, then on PostgreSQL
-test: install lint test-sqlite test-postgres
+## test: install, lint, check formatting, run the tests on SQLite, then on PostgreSQL, then the
+## smoke eval suite (its gate fails the build)
+test: install lint test-sqlite test-postgres eval-smoke
 
 test-sqlite: install
 	$(BIN)/python -m pytest
@@ -47,6 +48,13 @@ test-postgres: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+eval-smoke: install
+	$(BIN)/tierwise eval run smoke --out artifacts/eval-smoke
+
+## eval: the full eval suite, offline (report in evals/results/)
+eval: install
+	$(BIN)/tierwise eval run full
 
 ## bench: latency of a full offline long-tail run against a bare 4-node graph
 bench: install

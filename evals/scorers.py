@@ -73,6 +73,11 @@ def _held(plan: dict[str, Any] | None) -> list[dict[str, Any]]:
 
 
 def _fired(compliance: dict[str, Any] | None) -> set[str]:
+    """Rules that found something, whatever their verdict (informational ones included)."""
+    return {f["rule_id"] for f in (compliance or {}).get("findings", [])}
+
+
+def _blocking(compliance: dict[str, Any] | None) -> set[str]:
     return {f["rule_id"] for f in (compliance or {}).get("findings", []) if f["verdict"] != "pass"}
 
 
@@ -169,10 +174,13 @@ def expectation_scores(scenario: Scenario, out: Outcome, market: MarketData) -> 
     if e.trajectory:
         ok = match_trajectory(e.trajectory, run["trajectory"])
         scores.append(Score("trajectory", ok, f"{e.trajectory.mode}: got {run['trajectory']}"))
-    verdict = (out.compliance_before or {}).get("verdict")
+    # The verdict is the last report's (after any advisor revision); rules may fire in any report.
+    verdict = (run.get("compliance") or {}).get("verdict")
     if e.verdict:
         scores.append(Score("verdict", verdict in e.verdict, f"got {verdict}"))
-    fired = _fired(out.compliance_before)
+    fired = _fired(out.compliance_before) | _fired(run.get("compliance"))
+    for review in out.approvals:
+        fired |= {f["rule_id"] for f in review["findings"]}
     if e.rule_ids:
         missing = sorted(set(e.rule_ids) - fired)
         scores.append(Score("rules", not missing, f"missing {missing}; fired {sorted(fired)}"))
@@ -184,7 +192,7 @@ def expectation_scores(scenario: Scenario, out: Outcome, market: MarketData) -> 
         found = sorted(held & set(e.forbidden_products))
         scores.append(Score("forbidden_products", not found, f"held {found}", critical=True))
     if e.required_disclosures and plan is not None and run["status"] != "blocked":
-        missing = sorted(set(e.required_disclosures) & _fired(run.get("compliance")))
+        missing = sorted(set(e.required_disclosures) & _blocking(run.get("compliance")))
         scores.append(Score("disclosures", not missing, f"missing {missing}"))
     if e.max_risk_rating and plan is not None:
         ranks = [market.products[c].risk_rating.rank for c in held if c in market.products]
@@ -202,6 +210,8 @@ def expectation_scores(scenario: Scenario, out: Outcome, market: MarketData) -> 
     for step, done in zip(scenario.decisions, out.decisions, strict=False):
         ok = done["refused"] == step.expect_refused
         scores.append(Score(f"decision_{step.action}", ok, done.get("error") or "accepted"))
-    if len(out.decisions) < len(scenario.decisions):
-        scores.append(Score("decisions", False, "the run never reached every scripted decision"))
+    # Decisions left over are fine when the run ended without a review (a route the scenario
+    # allows); a run still waiting for one is caught by final_status.
+    if len(out.decisions) < len(scenario.decisions) and run["status"] == "awaiting_approval":
+        scores.append(Score("decisions", False, "the run still waits for a decision"))
     return scores
