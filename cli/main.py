@@ -229,6 +229,9 @@ def eval_run(
         str | None, typer.Option(help="offline or openai (default: settings).")
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Where to write the result and reports.")] = None,
+    judge: Annotated[
+        str | None, typer.Option(help="A judge model on the OpenAI-compatible endpoint (optional).")
+    ] = None,
 ) -> None:
     """Run a suite; exit 0 if its gate passes, 1 if it fails, 2 on a harness error."""
     from evals.report import to_markdown, write_all
@@ -245,7 +248,11 @@ def eval_run(
         with Progress(console=console) as bar:
             task = bar.add_task(f"eval {suite}", total=len(scenarios))
             result = run_suite(
-                suite, settings=settings, repeat=repeat, progress=lambda _id: bar.advance(task)
+                suite,
+                settings=settings,
+                repeat=repeat,
+                judge=judge,
+                progress=lambda _id: bar.advance(task),
             )
         stamp = result["provenance"]["started_at"][:19].replace(":", "").replace("-", "")
         paths = write_all(

@@ -18,10 +18,11 @@ from core.services import approvals, audit, clients, runs
 from core.services.views import run_view
 from core.settings import Settings
 from evals import stats
+from evals.judge import judge_letter, judge_model
 from evals.schema import Scenario, load_suite
 from evals.scorers import Outcome, Score, expectation_scores, invariant_scores
 from graphs.runner import Runner, open_runner
-from tools.llm import usage
+from tools.llm import LanguageModel, usage
 
 SCHEMA = "tierwise.eval/1"
 ProgressFn = Callable[[str], None]
@@ -109,9 +110,14 @@ def run_scenario(runner: Runner, scenario: Scenario, as_of: date) -> Outcome:
     )
 
 
-def _repetition(scenario: Scenario, out: Outcome, runner: Runner) -> dict[str, Any]:
+def _repetition(
+    scenario: Scenario, out: Outcome, runner: Runner, judge: LanguageModel | None
+) -> dict[str, Any]:
     scores: list[Score] = invariant_scores(scenario, out, runner.market)
     scores += expectation_scores(scenario, out, runner.market)
+    letter = (out.run.get("compliance") or {}).get("letter")
+    if judge is not None and letter:
+        scores.append(judge_letter(letter, judge))
     use = usage(out.run.get("model_calls") or [])
     return {
         "passed": all(s.passed for s in scores) and out.error is None,
@@ -256,10 +262,12 @@ def run_suite(
     repeat: int | None = None,
     progress: ProgressFn | None = None,
     database_dir: Path | None = None,
+    judge: str | None = None,
 ) -> dict[str, Any]:
     """Run a suite end to end on a fresh SQLite database and return the versioned result."""
     suite, scenarios, suite_hash = load_suite(suite_ref)
     k = repeat or suite.repeat
+    judge_llm = judge_model(settings, judge) if judge else None
     started = datetime.now(UTC)
     with tempfile.TemporaryDirectory(dir=database_dir) as tmp:
         db = settings.model_copy(update={"database_url": f"sqlite:///{Path(tmp) / 'eval.db'}"})
@@ -269,7 +277,7 @@ def run_suite(
                 reps = []
                 for _ in range(scenario.repeat or k):
                     outcome = run_scenario(runner, scenario, date.fromisoformat(suite.as_of))
-                    reps.append(_repetition(scenario, outcome, runner))
+                    reps.append(_repetition(scenario, outcome, runner, judge_llm))
                 results[scenario.id] = _aggregate(scenario, reps)
                 if progress:
                     progress(scenario.id)
@@ -296,6 +304,7 @@ def run_suite(
             "git_dirty": dirty,
             "provider": settings.llm,
             "model": settings.model,
+            "judge_model": judge,
             "prompt_versions": prompts,
             "rule_set_version": rule_set,
             "cma_version": cma,

@@ -191,6 +191,8 @@ class OfflineModel:
             answer = extract_facts(str(prompt.variables["notes"]))
         elif prompt.task == "second_opinion":
             answer = second_opinion(prompt.variables["findings"])
+        elif prompt.task == "judge_letter":
+            answer = {"score": 3, "rationale": "offline: no judgement, a neutral grade"}
         else:
             raise ValueError(f"the offline model has no structured task {prompt.task!r}")
         result = schema.model_validate(answer)

@@ -172,3 +172,21 @@ def test_compare_lists_regressions(
     report = compare(base, new)
     assert report["paired"] == 4 and report["regressions"] == ["stale"]
     assert report["improvements"] == []
+
+
+def test_an_llm_judge_pinned_to_its_own_model_scores_the_letter(
+    tmp_path: Path, settings_eval: Settings
+) -> None:
+    from fake_openai import FakeOpenAI, ok
+
+    with FakeOpenAI(default=ok('{"score": 4, "rationale": "clear and balanced"}')) as server:
+        settings = settings_eval.model_copy(update={"openai_base_url": server.base_url})
+        result = run_suite(
+            write_suite(tmp_path, cases()[:1]), settings=settings, judge="judge-model"
+        )
+        sent = {r["body"]["model"] for r in server.requests}
+    assert sent == {"judge-model"}  # the generator stayed offline; only the judge was called
+    assert result["provenance"]["judge_model"] == "judge-model"
+    scores = result["scenarios"][0]["repetitions"][0]["scores"]
+    judge = next(s for s in scores if s["name"] == "judge")
+    assert judge["passed"] and judge["detail"] == "4/5: clear and balanced"
