@@ -90,6 +90,7 @@ class ClientProfile(BaseModel):
     behaviour_flags: list[BehaviourFlag]
     facts: NoteFacts
     experience_years: float = 0.0
+    income_3y: float = 0.0
     turnover_12m: float = 0.0
     avg_trades_per_quarter: float = 0.0
     financial_assets: float = 0.0
@@ -288,6 +289,7 @@ def profile_client(
         behaviour_flags=behaviour_flags(client, as_of, market),
         facts=facts,
         experience_years=client.investment_experience_years,
+        income_3y=income,
         turnover_12m=round(turnover, 4),
         avg_trades_per_quarter=per_quarter,
         financial_assets=client.financial_assets,

@@ -36,8 +36,8 @@ class Objectives(BaseModel):
     model_config = ConfigDict(extra="forbid")
     goal: Goal
     horizon_years: float = Field(gt=0, le=50)
-    liquidity_need: Money = 0
-    max_drawdown_tolerance_pct: float = Field(default=100, ge=0, le=100)
+    liquidity_need: Money  # required: a missing cash need is not a zero one (CN-C-05)
+    max_drawdown_tolerance_pct: float = Field(ge=0, le=100)
     sustainability_preference: str | None = Field(default=None, max_length=200)
 
 

@@ -18,7 +18,6 @@ from tools.text_checks import (
     numbers_in,
     past_figures,
     prohibited,
-    sentences,
     ungrounded,
 )
 
@@ -34,10 +33,12 @@ for _rule_id in TERMS:
 
 @evaluator("LANG-04")
 def past_as_predictive(ctx: RuleContext, rule_id: str) -> list[Hit]:
+    """A past figure with a claim about the future nearby, in the same or the next sentence."""
+    text, _ = blank(ctx.client_text, PAST_DISCLAIMER)  # the disclaimer mentions the future too
     return [
-        Hit(s.strip()[:120])
-        for s in sentences(ctx.client_text)
-        if PAST.search(s) and FUTURE.search(s)
+        Hit(text[m.start() : m.end() + 40].strip()[:120])
+        for m in PAST.finditer(text)
+        if FUTURE.search(text[max(0, m.start() - 20) : m.end() + 40])
     ]
 
 
@@ -59,11 +60,7 @@ def benchmark_without_caveat(ctx: RuleContext, rule_id: str) -> list[Hit]:
 
 @evaluator("LANG-07")
 def past_without_disclaimer(ctx: RuleContext, rule_id: str) -> list[Hit]:
-    disclaimer = re.search(
-        r"过往业绩不预示其未来表现|Past performance is not a reliable indicator",
-        ctx.client_text,
-        re.IGNORECASE,
-    )
+    disclaimer = PAST_DISCLAIMER.search(ctx.client_text)
     figures = past_figures(ctx.client_text)
     return [Hit("past figures: " + "; ".join(figures))] if figures and not disclaimer else []
 
@@ -106,7 +103,7 @@ def _strip_identifiers(text: str, ctx: RuleContext) -> str:
     tokens = [*ctx.market.products, *names, *(sid for sid, _, _ in ctx.sources), ctx.model_name]
     for token in sorted(tokens, key=len, reverse=True):
         text = text.replace(token, " ")
-    return text
+    return MASKED.sub(" ", text)  # masked contact data (139****5678) is not a figure
 
 
 @evaluator("TW-NUM-01")
@@ -132,6 +129,12 @@ def products_outside_the_plan(ctx: RuleContext, rule_id: str) -> list[Hit]:
             hits.append(Hit(f"{product.code} ({product.risk_rating.value}) is not in the plan"))
     return hits
 
+
+PAST_DISCLAIMER = re.compile(
+    r"过往业绩不预示其未来表现|Past performance is not a reliable indicator of future results",
+    re.IGNORECASE,
+)
+MASKED = re.compile(r"\S*\*{3,}\S*")
 
 PII_RULES = {
     "id_number": "PII-01",

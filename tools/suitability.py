@@ -62,7 +62,7 @@ def may_apply_for_professional(ctx: RuleContext, rule_id: str) -> list[Hit]:
     p = ctx.profile
     if p.professional or p.investor_type_claimed != "professional":
         return []
-    wealthy = p.financial_assets >= CONVERSION_ASSETS or p.qualified_investor
+    wealthy = p.financial_assets >= CONVERSION_ASSETS or p.income_3y >= CONVERSION_INCOME
     if wealthy and p.experience_years >= 1:
         return [Hit("meets the Art 11 thresholds (assets >= 3M or income >= 300k, 1 year)")]
     return []
@@ -141,8 +141,10 @@ def access_requirement(ctx: RuleContext, rule_id: str) -> list[Hit]:
 def client_request_above_level(ctx: RuleContext, rule_id: str) -> list[Hit]:
     limit = max_rank(ctx)
     products = ctx.market.products
+    # For the lowest category this is prohibited whoever asks (CN-MIS-05): refuse, never escalate.
+    verdict = "block" if ctx.profile.lowest_category else None
     return [
-        Hit(f"client asked for {code} ({products[code].risk_rating.value})")
+        Hit(f"client asked for {code} ({products[code].risk_rating.value})", verdict=verdict)
         for code in ctx.requested_products
         if code in products and products[code].risk_rating.rank > limit
     ]

@@ -40,8 +40,15 @@ TERMS = {
         re.IGNORECASE,
     ),
 }
-NEGATORS_ZH = re.compile(r"[不非无未]|并不|不得|不承诺|不代表|没有")
-NEGATORS_EN = re.compile(r"\b(?:not|no|never|without|isn't|aren't|cannot|nor)\b", re.IGNORECASE)
+# A negator must govern the term directly, in the same clause: within the last few characters
+# (zh) or words (en) before it, with no clause punctuation between. 非常, 不仅, 无需 and the
+# like contain a negating character but negate nothing.
+NEGATORS_ZH = re.compile(r"(?:并不|并非|不得|不会|不是|不|非|无|未|没有?)\s*$")
+FALSE_NEGATORS_ZH = re.compile(r"(?:非常|不仅|无需|不用|毫无|无论|不管|无疑)\s*$")
+NEGATORS_EN = re.compile(
+    r"\b(?:not|no|never|without|isn't|aren't|cannot|nor)(?:\s+\w+)?\s*$", re.IGNORECASE
+)
+CLAUSE = re.compile(r"[，。；！？、：,.;:!?\n]")
 PAST = re.compile(
     r"(?:过去|过往|近|最近)\s*(?:\d+|[一二三四五六七八九十两])\s*(?:年|个月)[^。；\n]{0,20}?"
     r"(?:收益|涨|回报|年化)[^。；\n]{0,10}?\d+(?:\.\d+)?%|"
@@ -58,7 +65,8 @@ BENCHMARK = re.compile(
 CAVEAT = re.compile(
     r"不代表实际收益|可能损失本金|not actual returns?|not a guarantee|may lose", re.IGNORECASE
 )
-NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*(%|％)?")
+# ASCII boundary: in Python \w matches Chinese, and "收益15.3%" must still yield 15.3%.
+NUMBER = re.compile(r"(?<![A-Za-z0-9_.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*(%|％)?")
 
 
 def blank(text: str, pattern: re.Pattern[str]) -> tuple[str, list[str]]:
@@ -68,9 +76,12 @@ def blank(text: str, pattern: re.Pattern[str]) -> tuple[str, list[str]]:
 
 
 def _negated(text: str, start: int) -> bool:
-    before = text[max(0, start - 6) : start]
-    words = " ".join(text[max(0, start - 40) : start].split()[-3:])
-    return bool(NEGATORS_ZH.search(before) or NEGATORS_EN.search(words))
+    """True when a negator directly governs the term starting at `start`, in its clause."""
+    clause = CLAUSE.split(text[max(0, start - 40) : start])[-1]
+    tail = clause[-4:]
+    if NEGATORS_ZH.search(tail) and not FALSE_NEGATORS_ZH.search(tail):
+        return True
+    return bool(NEGATORS_EN.search(clause))
 
 
 def prohibited(text: str, rule_id: str) -> list[str]:
@@ -109,13 +120,13 @@ def ungrounded(
 
     Small counts (10 or less) pass; ISO dates, level codes and T+n are not numbers here.
     """
-    pcts = {round(f * 100, 1) for f in fractions}
+    pcts = {f * 100 for f in fractions}  # exact: a figure printed to 0.1 is within 0.05
     amounts = set(plain)
     text = re.sub(r"\d{4}-\d{2}-\d{2}|\b[CR][1-5]\b|T\+\d+|1/N", " ", text)
     out = []
     for written, value, percent in numbers_in(text):
         if percent:
-            grounded = any(abs(value - p) <= tolerance_pp for p in pcts)
+            grounded = any(abs(value - p) <= tolerance_pp + 1e-9 for p in pcts)
         else:
             grounded = value <= 10 or any(abs(value - a) <= max(0.5, a * 1e-3) for a in amounts)
         if not grounded:
