@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -14,7 +16,21 @@ from api.routes import approvals, clients, evals, health, products, runs
 from api.schemas import ERROR_RESPONSES
 from core.logs import install_log_masking
 from core.settings import Settings, get_settings
-from graphs.runner import open_runner
+from graphs.runner import Runner, open_runner
+
+log = logging.getLogger("tierwise.api")
+
+
+def _sweep_forever(runner: Runner, stop: threading.Event) -> None:
+    """Recover runs a crashed worker left behind, now and then every sweep interval."""
+    while not stop.is_set():
+        try:
+            recovered = runner.sweep()
+            if recovered:
+                log.info("recovered %d stranded runs", len(recovered))
+        except Exception:  # a failed sweep is retried at the next interval
+            log.exception("sweep failed")
+        stop.wait(runner.settings.sweep_interval_seconds)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -26,7 +42,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with open_runner(settings) as runner, ThreadPoolExecutor(max_workers=2) as executor:
             app.state.runner, app.state.executor = runner, executor
+            stop = threading.Event()
+            sweeper = threading.Thread(target=_sweep_forever, args=(runner, stop), daemon=True)
+            sweeper.start()
             yield
+            stop.set()
+            sweeper.join(timeout=10)
 
     app = FastAPI(
         title="Tierwise",

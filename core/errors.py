@@ -3,7 +3,7 @@
 TierwiseError
 ├── NotFound (404): ClientNotFound, RunNotFound, ApprovalNotFound, NotYourClient
 ├── Conflict (409): ApprovalAlreadyDecided, PlanHashMismatch, PlanNotApprovable,
-│                   IdempotencyKeyReused, RunNotDelivered
+│                   IdempotencyKeyReused, RunNotDelivered, RunBusy
 ├── InvalidInput (422): InvalidDecision, InvalidClient
 └── Unauthorized (401), Forbidden (403)
 """
@@ -87,3 +87,7 @@ class IdempotencyKeyReused(Conflict):
 
 class RunNotDelivered(Conflict):
     """Feedback is only taken on a delivered plan."""
+
+
+class RunBusy(Conflict):
+    """Another worker holds this run's lease: one run is never executed twice at once."""

@@ -114,6 +114,8 @@ class Settings(BaseSettings):
     )
     openai: OpenAISettings = Field(default_factory=OpenAISettings)
     max_revisions: int = Field(default=2, ge=0, le=5)
+    lease_seconds: float = Field(default=60, gt=0)
+    sweep_interval_seconds: float = Field(default=15, gt=0)
     tiers: TierPolicy = Field(default_factory=TierPolicy)
     allocation: AllocationPolicy = Field(default_factory=AllocationPolicy)
     compliance: CompliancePolicy = Field(default_factory=CompliancePolicy)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -14,7 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 
 from core.database import get_engine, session_scope
-from core.errors import InvalidDecision
+from core.errors import InvalidDecision, RunBusy
 from core.schemas import ClientInput
 from core.services import approvals, runs
 from core.settings import Settings
@@ -47,6 +50,7 @@ class Runner:
         self.settings, self.engine, self.market, self.rules = settings, engine, market, rules
         self.model_factory = model_factory
         self.graph = build_graph(checkpointer)
+        self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     @staticmethod
     def config(run_id: str) -> dict[str, Any]:
@@ -116,7 +120,33 @@ class Runner:
             return self._drive(run_id, None)
         return self._sync(run_id)
 
+    def sweep(self) -> list[str]:
+        """Recover every run a dead worker left behind; returns the ids it recovered."""
+        with session_scope(self.engine) as session:
+            found = runs.stranded(session)
+        done = []
+        for run_id in found:
+            try:
+                self.recover(run_id)
+                done.append(run_id)
+            except RunBusy:
+                continue  # another worker took it meanwhile
+        return done
+
+    def _lease(self, run_id: str) -> None:
+        with session_scope(self.engine) as session:
+            if not runs.acquire_lease(session, run_id, self.worker, self.settings.lease_seconds):
+                raise RunBusy(f"run {run_id} is being executed by another worker")
+
     def _drive(self, run_id: str, graph_input: Any) -> Run:
+        self._lease(run_id)
+        try:
+            return self._drive_leased(run_id, graph_input)
+        finally:
+            with session_scope(self.engine) as session:
+                runs.release_lease(session, run_id, self.worker)
+
+    def _drive_leased(self, run_id: str, graph_input: Any) -> Run:
         model = self.model_factory()
         deps = Deps(self.settings, self.market, self.rules, model, self.engine, OfflineModel())
         with session_scope(self.engine) as session:
@@ -149,6 +179,7 @@ class Runner:
 
     def _record(self, run_id: str, chunk: dict[str, Any]) -> None:
         with session_scope(self.engine) as session:
+            runs.acquire_lease(session, run_id, self.worker, self.settings.lease_seconds)  # renew
             run = runs.get(session, run_id)
             for node, update in chunk.items():
                 if node == "__interrupt__":

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import base64
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
 from core.errors import InvalidInput, RunNotFound
 from core.schemas import ClientInput
 from core.services import audit
-from core.tables import Run, utcnow
+from core.tables import Approval, Run, utcnow
 from tools.llm import usage
 
 RunStatus = Literal[
@@ -150,6 +150,45 @@ def record_node(session: Session, run: Run, node: str, update: dict[str, Any]) -
     audit.append(
         session, run.id, f"node:{step}:{node}", "node", "system", _audit_payload(node, update)
     )
+
+
+def acquire_lease(session: Session, run_id: str, owner: str, seconds: float) -> bool:
+    """Take or renew the run's lease; False while another owner's lease is still valid."""
+    now = utcnow()
+    free = or_(col(Run.lease_owner).is_(None), col(Run.lease_until) < now, Run.lease_owner == owner)
+    result = session.execute(
+        update(Run)
+        .where(col(Run.id) == run_id, free)
+        .values(lease_owner=owner, lease_until=now + timedelta(seconds=seconds))
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def release_lease(session: Session, run_id: str, owner: str) -> None:
+    session.execute(
+        update(Run)
+        .where(col(Run.id) == run_id, Run.lease_owner == owner)
+        .values(lease_owner=None, lease_until=None)
+    )
+
+
+def stranded(session: Session, limit: int = 100) -> list[str]:
+    """Runs a dead worker left behind: queued or running, or holding a claimed decision, with
+    no valid lease."""
+    now = utcnow()
+    unleased = or_(col(Run.lease_until).is_(None), col(Run.lease_until) < now)
+    query = select(Run.id).where(unleased, col(Run.status).in_(("queued", "running")))
+    found = list(session.exec(query.order_by(col(Run.created_at)).limit(limit)))
+    waiting = select(Run.id).where(unleased, Run.status == "awaiting_approval")
+    for run_id in session.exec(waiting.limit(limit)):
+        latest = session.exec(
+            select(Approval)
+            .where(Approval.run_id == run_id)
+            .order_by(col(Approval.created_at).desc())
+        ).first()
+        if latest is not None and latest.status != "pending":
+            found.append(run_id)  # a decision was claimed but the graph never resumed
+    return found
 
 
 def record_node_started(session: Session, run: Run, task: dict[str, Any]) -> None:
