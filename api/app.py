@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
+from api.deps import TokenLimiter
 from api.middleware import BodySizeLimit
 from api.routes import approvals, clients, evals, health, products, runs
 from api.schemas import ERROR_RESPONSES
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with open_runner(settings) as runner, ThreadPoolExecutor(max_workers=2) as executor:
             app.state.runner, app.state.executor = runner, executor
+            app.state.limiter = TokenLimiter(settings.rate_limit, settings.rate_limit_storage)
             stop = threading.Event()
             sweeper = threading.Thread(target=_sweep_forever, args=(runner, stop), daemon=True)
             sweeper.start()

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from limits import parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 from sqlmodel import Session
 
 from core.database import session_scope
-from core.errors import Forbidden, NotYourClient, Unauthorized
+from core.errors import Forbidden, NotYourClient, RateLimited, Unauthorized
 from core.services import principals
 from core.tables import Principal
 from graphs.runner import Runner
@@ -32,13 +37,30 @@ RunnerDep = Annotated[Runner, Depends(get_runner)]
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+class TokenLimiter:
+    """A moving-window limit per principal, in memory or shared through Redis."""
+
+    def __init__(self, rate: str, storage: str) -> None:
+        self.rate = parse(rate)
+        self.limiter = MovingWindowRateLimiter(storage_from_string(storage))
+
+    def check(self, principal: str) -> None:
+        if not self.limiter.hit(self.rate, "token", principal):
+            reset = self.limiter.get_window_stats(self.rate, "token", principal).reset_time
+            wait = max(1, math.ceil(reset - time.time()))
+            raise RateLimited(f"over {self.rate} for this token; retry in {wait}s", wait)
+
+
 def current_principal(
+    request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("send Authorization: Bearer <token>")
-    return principals.authenticate(session, credentials.credentials)
+    principal = principals.authenticate(session, credentials.credentials)
+    request.app.state.limiter.check(principal.name)
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core.errors import TierwiseError
+from core.errors import RateLimited, TierwiseError
 
 log = logging.getLogger("tierwise.api")
 
@@ -21,7 +21,10 @@ def _body(error: str, detail: str, status: int) -> JSONResponse:
 def install(app: FastAPI) -> None:
     @app.exception_handler(TierwiseError)
     async def tierwise_error(_: Request, exc: TierwiseError) -> JSONResponse:
-        return _body(exc.error, exc.detail, exc.status_code)
+        response = _body(exc.error, exc.detail, exc.status_code)
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -33,9 +36,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        name = {404: "NotFound", 405: "MethodNotAllowed", 413: "PayloadTooLarge"}.get(
-            exc.status_code, "HTTPError"
-        )
+        name = {
+            404: "NotFound",
+            405: "MethodNotAllowed",
+            413: "PayloadTooLarge",
+            429: "RateLimited",
+        }.get(exc.status_code, "HTTPError")
         return _body(name, str(exc.detail), exc.status_code)
 
     @app.exception_handler(Exception)

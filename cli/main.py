@@ -221,6 +221,25 @@ def run_demo(as_of: AsOf = None) -> None:
     _print({"principals": seeded["principals"], "runs": summaries})
 
 
+@app.command()
+def prune(
+    older_than_days: Annotated[float, typer.Option(help="Finished runs untouched for this long.")],
+) -> None:
+    """Delete the checkpoints of finished runs older than N days; runs and audit trail stay."""
+    if older_than_days < 0:
+        raise typer.BadParameter("--older-than-days must be 0 or more")
+    with open_runner(get_settings()) as runner:
+        pruned = runner.prune(older_than_days)
+    _print({"pruned": len(pruned), "runs": pruned})
+
+
+@app.command()
+def recover() -> None:
+    """Resume or fail every run a crashed worker left queued or running (the server does this)."""
+    with open_runner(get_settings()) as runner:
+        _print({"recovered": runner.sweep()})
+
+
 @eval_app.command("run")
 def eval_run(
     suite: Annotated[str, typer.Argument(help="A suite name under evals/suites, or a YAML path.")],

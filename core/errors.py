@@ -5,7 +5,7 @@ TierwiseError
 ├── Conflict (409): ApprovalAlreadyDecided, PlanHashMismatch, PlanNotApprovable,
 │                   IdempotencyKeyReused, RunNotDelivered, RunBusy
 ├── InvalidInput (422): InvalidDecision, InvalidClient
-└── Unauthorized (401), Forbidden (403)
+└── Unauthorized (401), Forbidden (403), RateLimited (429)
 """
 
 from __future__ import annotations
@@ -91,3 +91,13 @@ class RunNotDelivered(Conflict):
 
 class RunBusy(Conflict):
     """Another worker holds this run's lease: one run is never executed twice at once."""
+
+
+class RateLimited(TierwiseError):
+    """Too many requests for this token; retry after the given number of seconds."""
+
+    status_code = 429
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after

@@ -115,6 +115,8 @@ class Settings(BaseSettings):
     openai: OpenAISettings = Field(default_factory=OpenAISettings)
     max_revisions: int = Field(default=2, ge=0, le=5)
     lease_seconds: float = Field(default=60, gt=0)
+    rate_limit: str = "600/minute"  # per token, in the `limits` notation
+    rate_limit_storage: str = "memory://"  # redis://127.0.0.1:6379 shares it across processes
     sweep_interval_seconds: float = Field(default=15, gt=0)
     tiers: TierPolicy = Field(default_factory=TierPolicy)
     allocation: AllocationPolicy = Field(default_factory=AllocationPolicy)

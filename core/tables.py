@@ -61,6 +61,7 @@ class Run(SQLModel, table=True):
     idempotency_key: str | None = Field(default=None, unique=True, max_length=200)
     lease_owner: str | None = Field(default=None, max_length=128)
     lease_until: datetime | None = Field(default=None, index=True)
+    checkpoints_pruned_at: datetime | None = None
     request_hash: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)

@@ -8,7 +8,7 @@ import socket
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -21,7 +21,7 @@ from core.errors import InvalidDecision, RunBusy
 from core.schemas import ClientInput
 from core.services import approvals, runs
 from core.settings import Settings
-from core.tables import Approval, Run
+from core.tables import Approval, Run, utcnow
 from graphs.checkpointer import open_checkpointer
 from graphs.graph import build_graph
 from graphs.state import AdvisorDecision, AdvisoryState, Deps
@@ -132,6 +132,17 @@ class Runner:
             except RunBusy:
                 continue  # another worker took it meanwhile
         return done
+
+    def prune(self, older_than_days: float) -> list[str]:
+        """Delete the checkpoints of finished runs older than N days; keep rows and audit."""
+        cutoff = utcnow() - timedelta(days=older_than_days)
+        with session_scope(self.engine) as session:
+            found = runs.prunable(session, cutoff)
+        for run_id in found:
+            self.graph.checkpointer.delete_thread(run_id)  # type: ignore[union-attr]
+            with session_scope(self.engine) as session:
+                runs.mark_pruned(session, run_id)
+        return found
 
     def _lease(self, run_id: str) -> None:
         with session_scope(self.engine) as session:

@@ -191,6 +191,31 @@ def stranded(session: Session, limit: int = 100) -> list[str]:
     return found
 
 
+def prunable(session: Session, older_than: datetime, limit: int = 1000) -> list[str]:
+    """Finished runs last touched before the cut-off whose checkpoints are still kept."""
+    query = select(Run.id).where(
+        col(Run.status).in_(sorted(FINAL_STATUSES)),
+        col(Run.updated_at) < older_than,
+        col(Run.checkpoints_pruned_at).is_(None),
+    )
+    return list(session.exec(query.order_by(col(Run.updated_at)).limit(limit)))
+
+
+def mark_pruned(session: Session, run_id: str) -> None:
+    """Record that the run's checkpoints are gone; the audit trail stays, with this event."""
+    run = get(session, run_id)
+    run.checkpoints_pruned_at = utcnow()
+    session.add(run)
+    audit.append(
+        session,
+        run_id,
+        "checkpoints_pruned",
+        "retention",
+        "system",
+        {"pruned_at": run.checkpoints_pruned_at.isoformat()},
+    )
+
+
 def record_node_started(session: Session, run: Run, task: dict[str, Any]) -> None:
     """Audit a node starting; the same task started again after a crash is recorded once."""
     audit.append(
