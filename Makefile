@@ -41,9 +41,9 @@ test: install lint test-sqlite test-postgres eval-smoke
 test-sqlite: install
 	$(BIN)/python -m pytest
 
-# Every test that touches a database, again on a fresh PostgreSQL database per test.
+# The whole suite again, every database test on a fresh PostgreSQL database of its own.
 test-postgres: install
-	TIERWISE_TEST_DATABASE_URL=$(POSTGRES_TEST_URL) $(BIN)/python -m pytest tests/graphs tests/api
+	TIERWISE_TEST_DATABASE_URL=$(POSTGRES_TEST_URL) $(BIN)/python -m pytest -q
 
 lint: install
 	$(BIN)/ruff check .

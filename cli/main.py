@@ -26,6 +26,8 @@ app = typer.Typer(
 )
 principal_app = typer.Typer(help="API principals (tokens are printed once, stored hashed).")
 app.add_typer(principal_app, name="principal")
+db_app = typer.Typer(help="Schema migrations (Alembic); every start migrates to the latest.")
+app.add_typer(db_app, name="db")
 eval_app = typer.Typer(help="Eval suites: run them, gate on them, compare two results.")
 app.add_typer(eval_app, name="eval")
 console = Console(stderr=True)
@@ -219,6 +221,21 @@ def run_demo(as_of: AsOf = None) -> None:
             f"C-1001 is now [bold]{approved.status}[/bold]: {' → '.join(approved.trajectory)}"
         )
     _print({"principals": seeded["principals"], "runs": summaries})
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the configured database to the latest schema."""
+    get_engine(get_settings().database_url)
+    typer.echo("database at the latest schema")
+
+
+@db_app.command("revision")
+def db_revision(message: Annotated[str, typer.Option("-m", help="What the change is.")]) -> None:
+    """Write a migration for what changed in core/tables.py (run against an up-to-date database)."""
+    from core.migrate import revise
+
+    revise(get_engine(get_settings().database_url), message)
 
 
 @app.command()

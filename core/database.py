@@ -9,9 +9,9 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
-import core.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from core import migrate
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -31,7 +31,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 @lru_cache(maxsize=8)
 def get_engine(url: str) -> Engine:
-    """One engine per database URL in this process, with its tables created."""
+    """One engine per database URL in this process, migrated to the latest schema."""
     if url.startswith("postgresql://"):
         url = url.replace("postgresql://", "postgresql+psycopg://", 1)
     path = sqlite_path(url)
@@ -41,7 +41,7 @@ def get_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    SQLModel.metadata.create_all(engine)
+    migrate.upgrade(engine)
     return engine
 
 
