@@ -10,6 +10,10 @@ from tools.masking import mask_text
 _installed = False
 
 
+def _mask(value: Any) -> Any:
+    return mask_text(value) if isinstance(value, str) else value
+
+
 def install_log_masking() -> None:
     """Mask ID numbers, cards, mobiles, emails and SSNs in every log record of this process."""
     global _installed
@@ -19,11 +23,14 @@ def install_log_masking() -> None:
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
-        try:
-            message = record.getMessage()
-        except (TypeError, ValueError):
-            return record  # a malformed call: leave it for logging to report
-        record.msg, record.args = mask_text(message), ()
+        # Mask the message and each argument in place: formatters such as uvicorn's access
+        # log unpack record.args, so its shape must stay.
+        if isinstance(record.msg, str):
+            record.msg = mask_text(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_mask(a) for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: _mask(v) for k, v in record.args.items()}
         return record
 
     logging.setLogRecordFactory(factory)

@@ -123,7 +123,7 @@ class Runner:
     def sweep(self) -> list[str]:
         """Recover every run a dead worker left behind; returns the ids it recovered."""
         with session_scope(self.engine) as session:
-            found = runs.stranded(session)
+            found = runs.stranded(session, quiet_seconds=self.settings.lease_seconds)
         done = []
         for run_id in found:
             try:

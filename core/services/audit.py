@@ -7,11 +7,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from core.tables import AuditEvent, utcnow
 
 GENESIS = "0" * 64
+APPEND_ATTEMPTS = 10
 
 
 def event_hash(event: AuditEvent) -> str:
@@ -38,30 +40,41 @@ def events(session: Session, run_id: str) -> list[AuditEvent]:
 def append(
     session: Session, run_id: str, key: str, kind: str, actor: str, payload: dict[str, Any]
 ) -> AuditEvent:
-    """Add an event once: a second append with the same key returns the first."""
-    existing = session.exec(
-        select(AuditEvent).where(AuditEvent.run_id == run_id, AuditEvent.key == key)
-    ).first()
-    if existing is not None:
-        return existing
-    last = session.exec(
-        select(AuditEvent).where(AuditEvent.run_id == run_id).order_by(col(AuditEvent.seq).desc())
-    ).first()
-    event = AuditEvent(
-        run_id=run_id,
-        seq=(last.seq + 1) if last else 0,
-        key=key,
-        kind=kind,
-        actor=actor,
-        payload=payload,
-        prev_hash=last.hash if last else GENESIS,
-        hash="",
-        created_at=utcnow().isoformat(),
-    )
-    event.hash = event_hash(event)
-    session.add(event)
-    session.flush()
-    return event
+    """Add an event once: a second append with the same key returns the first.
+
+    Writers in other processes may append to the same run at the same moment; the unique
+    (run_id, seq) constraint refuses the loser, which re-reads the chain and tries again.
+    """
+    for _ in range(APPEND_ATTEMPTS):
+        existing = session.exec(
+            select(AuditEvent).where(AuditEvent.run_id == run_id, AuditEvent.key == key)
+        ).first()
+        if existing is not None:
+            return existing
+        last = session.exec(
+            select(AuditEvent)
+            .where(AuditEvent.run_id == run_id)
+            .order_by(col(AuditEvent.seq).desc())
+        ).first()
+        event = AuditEvent(
+            run_id=run_id,
+            seq=(last.seq + 1) if last else 0,
+            key=key,
+            kind=kind,
+            actor=actor,
+            payload=payload,
+            prev_hash=last.hash if last else GENESIS,
+            hash="",
+            created_at=utcnow().isoformat(),
+        )
+        event.hash = event_hash(event)
+        try:
+            with session.begin_nested():
+                session.add(event)
+            return event
+        except IntegrityError:
+            continue
+    raise RuntimeError(f"audit chain of {run_id} stayed contended after {APPEND_ATTEMPTS} tries")
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import and_, or_, update
@@ -172,12 +172,16 @@ def release_lease(session: Session, run_id: str, owner: str) -> None:
     )
 
 
-def stranded(session: Session, limit: int = 100) -> list[str]:
+def stranded(session: Session, quiet_seconds: float, limit: int = 100) -> list[str]:
     """Runs a dead worker left behind: queued or running, or holding a claimed decision, with
-    no valid lease."""
+    no valid lease and nothing happening for quiet_seconds (a live worker is about to start or
+    resume them otherwise)."""
     now = utcnow()
+    quiet = now - timedelta(seconds=quiet_seconds)
     unleased = or_(col(Run.lease_until).is_(None), col(Run.lease_until) < now)
-    query = select(Run.id).where(unleased, col(Run.status).in_(("queued", "running")))
+    query = select(Run.id).where(
+        unleased, col(Run.status).in_(("queued", "running")), col(Run.updated_at) < quiet
+    )
     found = list(session.exec(query.order_by(col(Run.created_at)).limit(limit)))
     waiting = select(Run.id).where(unleased, Run.status == "awaiting_approval")
     for run_id in session.exec(waiting.limit(limit)):
@@ -186,7 +190,8 @@ def stranded(session: Session, limit: int = 100) -> list[str]:
             .where(Approval.run_id == run_id)
             .order_by(col(Approval.created_at).desc())
         ).first()
-        if latest is not None and latest.status != "pending":
+        decided = latest is not None and latest.decided_at is not None
+        if decided and _aware(latest.decided_at) < quiet:  # type: ignore[union-attr, arg-type]
             found.append(run_id)  # a decision was claimed but the graph never resumed
     return found
 
@@ -214,6 +219,11 @@ def mark_pruned(session: Session, run_id: str) -> None:
         "system",
         {"pruned_at": run.checkpoints_pruned_at.isoformat()},
     )
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands datetimes back without their zone; they were written in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def record_node_started(session: Session, run: Run, task: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ from core.database import session_scope
 from core.errors import RunBusy
 from core.services import approvals, runs
 from core.settings import Settings
-from core.tables import Run, utcnow
+from core.tables import Approval, Run, utcnow
 from graphs.runner import open_runner
 
 
@@ -42,6 +42,12 @@ def test_an_expired_lease_can_be_taken_over(settings: Settings) -> None:
             assert runs.acquire_lease(session, run.id, runner.worker, 60)
 
 
+def test_sweep_leaves_fresh_runs_to_their_live_worker(settings: Settings) -> None:
+    with open_runner(settings) as runner:
+        runner.create(long_tail_client(client_id="C-NEW"), as_of=AS_OF)
+        assert runner.sweep() == []  # just queued: its worker is about to start it
+
+
 def test_sweep_recovers_what_a_dead_worker_left(settings: Settings) -> None:
     with open_runner(settings) as runner:
         queued = runner.create(long_tail_client(client_id="C-Q"), as_of=AS_OF)
@@ -54,7 +60,8 @@ def test_sweep_recovers_what_a_dead_worker_left(settings: Settings) -> None:
                 approval.id,
                 {"action": "approve", "advisor": "adv-li", "plan_hash": approval.plan_hash},
             )
-            # the first run's worker died holding it a while ago
+            # the first run's worker died holding it a while ago; the claim is as old
+            long_ago = utcnow() - timedelta(minutes=10)
             session.execute(
                 update(Run)
                 .where(Run.id == queued.id)
@@ -62,7 +69,11 @@ def test_sweep_recovers_what_a_dead_worker_left(settings: Settings) -> None:
                     status="running",
                     lease_owner="dead",
                     lease_until=utcnow() - timedelta(seconds=5),
+                    updated_at=long_ago,
                 )
+            )
+            session.execute(
+                update(Approval).where(Approval.id == approval.id).values(decided_at=long_ago)
             )
     with open_runner(settings) as restarted:
         recovered = restarted.sweep()
