@@ -333,7 +333,15 @@ def serve(
 
     from api.app import create_app
 
-    uvicorn.run(create_app(get_settings()), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_app(get_settings()),
+        host=host,
+        port=port,
+        log_level="info",
+        timeout_keep_alive=5,  # idle connections are closed, not held
+        limit_concurrency=256,  # beyond this, 503 at once instead of a pile-up
+        timeout_graceful_shutdown=20,
+    )
 
 
 if __name__ == "__main__":
