@@ -8,7 +8,7 @@ PORT ?= 8000
 # The development and CI machines run PostgreSQL here; the same tests run against it.
 POSTGRES_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install run demo serve test test-sqlite test-postgres eval-smoke eval lint bench cma clean
+.PHONY: install run demo serve test test-sqlite test-postgres eval-smoke eval browser lint bench cma clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,7 @@ install: $(STAMP)
 run: install
 	$(BIN)/tierwise demo
 	@echo ""
+	@echo "Advisor inbox: http://$(HOST):$(PORT)/inbox (sign in with the adv-li token above)."
 	@echo "Serving the API on http://$(HOST):$(PORT) (docs at /docs). Demo tokens: the JSON above,"
 	@echo "or run '$(BIN)/tierwise seed --demo > tokens.json' in another terminal. Try:"
 	@echo "  curl -s -H 'Authorization: Bearer <adv-li token>' http://$(HOST):$(PORT)/v1/approvals"
@@ -36,7 +37,7 @@ serve: install
 
 ## test: install, lint, check formatting, run the tests on SQLite, then on PostgreSQL, then the
 ## smoke eval suite (its gate fails the build)
-test: install lint test-sqlite test-postgres eval-smoke
+test: install browser lint test-sqlite test-postgres eval-smoke
 
 test-sqlite: install
 	$(BIN)/python -m pytest
@@ -55,6 +56,12 @@ eval-smoke: install
 ## eval: the full eval suite, offline (report in evals/results/)
 eval: install
 	$(BIN)/tierwise eval run full
+
+# Debian's Chromium drives the inbox's browser tests (no browser download); the CJK fonts make
+# the screenshots readable. The machines run as root; elsewhere install these two by hand.
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && \
+		apt-get install -y -qq chromium fonts-noto-cjk)
 
 ## bench: latency of a full offline long-tail run against a bare 4-node graph
 bench: install

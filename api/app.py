@@ -9,12 +9,14 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.middleware.sessions import SessionMiddleware
 
 from api import errors
 from api.deps import TokenLimiter
 from api.middleware import BodySizeLimit
 from api.routes import approvals, clients, evals, health, products, runs
 from api.schemas import ERROR_RESPONSES
+from api.web import routes as inbox
 from core.logs import install_log_masking
 from core.settings import Settings, get_settings
 from graphs.runner import Runner, open_runner
@@ -57,9 +59,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Tiered, AI-assisted wealth advice with advisor sign-off and compliance.",
         lifespan=lifespan,
     )
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.session_secret.get_secret_value(),
+        session_cookie="tierwise_inbox",
+        same_site="strict",
+        https_only=settings.environment == "production",
+        max_age=8 * 3600,
+    )
     app.add_middleware(BodySizeLimit)
     errors.install(app)
     app.include_router(health.router)
+    app.include_router(inbox.router)
     for module in (clients, runs, approvals, products, evals):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     return app

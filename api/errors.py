@@ -6,10 +6,10 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core.errors import RateLimited, TierwiseError
+from core.errors import RateLimited, TierwiseError, Unauthorized
 
 log = logging.getLogger("tierwise.api")
 
@@ -20,7 +20,9 @@ def _body(error: str, detail: str, status: int) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(TierwiseError)
-    async def tierwise_error(_: Request, exc: TierwiseError) -> JSONResponse:
+    async def tierwise_error(request: Request, exc: TierwiseError) -> Response:
+        if request.url.path.startswith("/inbox") and isinstance(exc, Unauthorized):
+            return RedirectResponse("/inbox/login", status_code=303)  # the browser signs in
         response = _body(exc.error, exc.detail, exc.status_code)
         if isinstance(exc, RateLimited):
             response.headers["Retry-After"] = str(exc.retry_after)

@@ -123,6 +123,7 @@ class Settings(BaseSettings):
     compliance: CompliancePolicy = Field(default_factory=CompliancePolicy)
     firm_name_zh: str = "Tierwise证券"
     firm_name_en: str = "Tierwise Securities"
+    session_secret: SecretStr = SecretStr("dev-only-inbox-session-secret")
 
     @model_validator(mode="after")
     def _no_placeholder_secrets(self) -> Settings:
@@ -131,6 +132,10 @@ class Settings(BaseSettings):
             key = self.openai_api_key.get_secret_value() if self.openai_api_key else ""
             if key.strip().lower() in PLACEHOLDER_SECRETS:
                 raise ValueError("OPENAI_API_KEY is a placeholder; set the real key in production")
+        if self.environment == "production" and self.session_secret.get_secret_value().startswith(
+            "dev-only"
+        ):
+            raise ValueError("TIERWISE_SESSION_SECRET is the development default; set a real one")
         return self
 
 

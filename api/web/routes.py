@@ -1,0 +1,266 @@
+"""The advisor inbox: server-rendered pages to review and sign off plans (no JavaScript)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlmodel import Session, col, select
+
+from api.deps import RunnerDep, SessionDep
+from api.web.i18n import translator
+from core.errors import (
+    ApprovalAlreadyDecided,
+    Forbidden,
+    InvalidDecision,
+    NotYourClient,
+    PlanHashMismatch,
+    PlanNotApprovable,
+    TierwiseError,
+    Unauthorized,
+)
+from core.services import approvals, audit, principals, runs
+from core.services.views import run_view
+from core.tables import EvalRun, Principal, utcnow
+
+router = APIRouter(prefix="/inbox", include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
+LANGS = ("zh-CN", "en")
+
+
+def _lang(request: Request) -> str:
+    return request.session.get("lang", "zh-CN")
+
+
+def render(request: Request, name: str, principal: Principal | None, **context: Any) -> Response:
+    session = request.session
+    session.setdefault("csrf", secrets.token_urlsafe(24))
+    flash = session.pop("flash", None)
+    lang = _lang(request)
+    return templates.TemplateResponse(
+        request,
+        name,
+        {
+            "t": translator(lang),
+            "lang": lang,
+            "me": principal,
+            "csrf": session["csrf"],
+            "flash": flash,
+            **context,
+        },
+    )
+
+
+def signed_in(request: Request, db: SessionDep) -> Principal:
+    """The principal of this browser session; anyone else is sent to sign in."""
+    name = request.session.get("principal")
+    principal = db.exec(select(Principal).where(Principal.name == name)).first() if name else None
+    if principal is None:
+        raise Unauthorized("sign in first")
+    return principal
+
+
+Viewer = Annotated[Principal, Depends(signed_in)]
+
+
+def check_csrf(request: Request, csrf: Annotated[str, Form()]) -> None:
+    if not secrets.compare_digest(csrf, request.session.get("csrf", "")):
+        raise Forbidden("the form expired: reload the page and try again")
+
+
+Csrf = Depends(check_csrf)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request) -> Response:
+    return render(request, "login.html", None)
+
+
+@router.post("/login", dependencies=[Csrf])
+def login(request: Request, db: SessionDep, token: Annotated[str, Form()]) -> Response:
+    try:
+        principal = principals.authenticate(db, token.strip())
+    except Unauthorized:
+        request.session["flash"] = "bad_token"
+        return RedirectResponse("/inbox/login", status_code=303)
+    request.session.update(principal=principal.name, csrf=secrets.token_urlsafe(24))
+    target = "/inbox/evals" if principal.role == "engineer" else "/inbox"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/logout", dependencies=[Csrf])
+def logout(request: Request) -> Response:
+    lang = _lang(request)
+    request.session.clear()
+    request.session["lang"] = lang
+    return RedirectResponse("/inbox/login", status_code=303)
+
+
+@router.get("/lang")
+def switch_language(request: Request, to: str, back: str = "/inbox") -> Response:
+    if to in LANGS:
+        request.session["lang"] = to
+    return RedirectResponse(back if back.startswith("/inbox") else "/inbox", status_code=303)
+
+
+def _waited(created: datetime) -> str:
+    created = created if created.tzinfo else created.replace(tzinfo=utcnow().tzinfo)
+    minutes = int((utcnow() - created).total_seconds() // 60)
+    return (
+        f"{minutes // 1440}d {minutes % 1440 // 60}h"
+        if minutes >= 1440
+        else (f"{minutes // 60}h {minutes % 60}m")
+    )
+
+
+def _queue_rows(db: Session, principal: Principal) -> list[dict[str, Any]]:
+    advisor = principal.name if principal.role == "advisor" else None
+    rows = []
+    for a in approvals.pending(db, advisor):
+        run = runs.get(db, a.run_id)
+        profile = run.profile or {}
+        flags = [f["rule_id"] for f in a.findings if f["verdict"] != "pass"]
+        flags += [f["flag"] for f in profile.get("behaviour_flags", [])]
+        rows.append(
+            {
+                "approval": a,
+                "name": run.client_snapshot.get("name"),
+                "tier": run.tier,
+                "level": profile.get("risk_level"),
+                "waited": _waited(a.created_at),
+                "flags": flags,
+            }
+        )
+    return rows
+
+
+@router.get("", response_class=HTMLResponse)
+def queue(
+    request: Request, db: SessionDep, me: Viewer, tier: str = "", level: str = "", verdict: str = ""
+) -> Response:
+    if me.role not in ("advisor", "supervisor"):
+        return RedirectResponse("/inbox/evals", status_code=303)
+    rows = [
+        r
+        for r in _queue_rows(db, me)
+        if (not tier or r["tier"] == tier)
+        and (not level or r["level"] == level)
+        and (not verdict or r["approval"].verdict == verdict)
+    ]
+    return render(
+        request,
+        "queue.html",
+        me,
+        rows=rows,
+        filters={"tier": tier, "level": level, "verdict": verdict},
+    )
+
+
+def _allocation_bars(plan: dict[str, Any], snapshot: dict[str, Any]) -> list[dict[str, Any]]:
+    aum = snapshot.get("aum") or 1.0
+    current: dict[str, float] = {}
+    for h in snapshot.get("holdings", []):
+        current[h["product_code"]] = current.get(h["product_code"], 0.0) + h["market_value"] / aum
+    target = {h["product_code"]: h["weight"] for h in plan.get("holdings", [])}
+    codes = sorted(set(target) | set(current), key=lambda c: (-target.get(c, 0), c))
+    return [
+        {"code": c, "target": target.get(c, 0.0), "current": current.get(c, 0.0)} for c in codes
+    ]
+
+
+def _visible_approval(db: Session, me: Principal, approval_id: str) -> Any:
+    approval = approvals.get(db, approval_id)
+    if me.role == "advisor" and approval.advisor_id != me.name:
+        raise NotYourClient(f"no approval {approval_id!r}")
+    if me.role not in ("advisor", "supervisor"):
+        raise Forbidden("only advisors and supervisors review plans")
+    return approval
+
+
+@router.get("/approvals/{approval_id}", response_class=HTMLResponse)
+def plan_page(
+    request: Request, approval_id: str, db: SessionDep, runner: RunnerDep, me: Viewer
+) -> Response:
+    approval = _visible_approval(db, me, approval_id)
+    run = runs.get(db, approval.run_id)
+    view = run_view(db, run)
+    latest = approvals.latest_for_run(db, run.id)
+    return render(
+        request,
+        "plan.html",
+        me,
+        approval=approval,
+        run=view,
+        snapshot=run.client_snapshot,
+        bars=_allocation_bars(approval.plan, run.client_snapshot),
+        shelf=runner.market.products,
+        events=audit.events(db, run.id),
+        chain=audit.verify(db, run.id),
+        latest_id=latest.id if latest else None,
+        can_decide=me.role == "advisor" and approval.status == "pending",
+    )
+
+
+def _weights(form: dict[str, Any]) -> dict[str, float]:
+    out = {}
+    for key, value in form.items():
+        if key.startswith("weight_") and str(value).strip():
+            try:
+                percent = float(str(value))
+            except ValueError as exc:
+                raise InvalidDecision(f"{key[7:]}: {value!r} is not a number") from exc
+            if percent:
+                out[key[7:]] = round(percent / 100, 6)
+    return out
+
+
+@router.post("/approvals/{approval_id}/decide", dependencies=[Csrf])
+async def decide(request: Request, approval_id: str, runner: RunnerDep, me: Viewer) -> Response:
+    form = dict(await request.form())
+    with Session(runner.engine) as db:
+        approval = _visible_approval(db, me, approval_id)
+        run_id = approval.run_id
+    action = str(form.get("action", ""))
+    decision = {
+        "action": action,
+        "plan_hash": str(form.get("plan_hash", "")),
+        "advisor": me.name,
+        "comment": str(form.get("comment") or "") or None,
+    }
+    try:
+        if me.role != "advisor" or approval.advisor_id != me.name:
+            raise Forbidden("only the client's advisor may decide")
+        if action == "revise":
+            decision["weights"] = _weights(form)
+        result = runner.decide(approval_id, decision)
+        message = {"approve": "delivered", "reject": "rejected", "revise": "revised"}[action]
+        if result.status != "delivered" and action == "approve":
+            message = "not_approvable"
+    except PlanHashMismatch:
+        message = "stale"
+    except ApprovalAlreadyDecided:
+        message = "decided"
+    except PlanNotApprovable:
+        message = "not_approvable"
+    except TierwiseError as exc:
+        request.session["flash_detail"] = exc.detail
+        message = "error"
+    request.session["flash"] = message
+    with Session(runner.engine) as db:
+        latest = approvals.latest_for_run(db, run_id)
+    return RedirectResponse(
+        f"/inbox/approvals/{latest.id if latest else approval_id}", status_code=303
+    )
+
+
+@router.get("/evals", response_class=HTMLResponse)
+def eval_reports(request: Request, db: SessionDep, me: Viewer) -> Response:
+    if me.role not in ("engineer", "supervisor"):
+        raise Forbidden("eval reports are for engineers and supervisors")
+    rows = list(db.exec(select(EvalRun).order_by(col(EvalRun.created_at).desc()).limit(50)))
+    return render(request, "evals.html", me, rows=rows)
