@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 
 from agents.plan import Constraint
 from tools.market import Product
@@ -52,39 +53,36 @@ def single_security(ctx: RuleContext, rule_id: str) -> list[Hit]:
     return hits
 
 
-@evaluator("DIV-P-02")
-def single_issuer(ctx: RuleContext, rule_id: str) -> list[Hit]:
-    """Credit exposure to one issuer through its own securities (notes), summed across them."""
-    exposure: dict[str, list[tuple[str, float]]] = defaultdict(list)
+def _group_caps(
+    ctx: RuleContext, rule_id: str, group: Callable[[Product], str | None], cap: float
+) -> list[Hit]:
+    """Weights summed per group (an issuer, a sector) against a cap; the remedy scales each
+    member down in proportion."""
+    groups: dict[str, list[tuple[str, float]]] = defaultdict(list)
     for code, w, p in held(ctx):
-        if p is not None and p.single_security:
-            exposure[p.issuer].append((code, w))
-    cap, hits = ctx.policy.max_single_issuer, []
-    for issuer, items in exposure.items():
+        if p is not None and (key := group(p)):
+            groups[key].append((code, w))
+    hits = []
+    for key, items in groups.items():
         total = sum(w for _, w in items)
         if total > cap + 1e-9:
             hits.extend(
-                Hit(f"{issuer}: {total:.2%} > {cap:.0%}", _cap(code, cap * w / total, rule_id))
+                Hit(f"{key}: {total:.2%} > {cap:.0%}", _cap(code, cap * w / total, rule_id))
                 for code, w in items
             )
     return hits
+
+
+@evaluator("DIV-P-02")
+def single_issuer(ctx: RuleContext, rule_id: str) -> list[Hit]:
+    """Credit exposure to one issuer through its own securities (notes), summed across them."""
+    issuer = lambda p: p.issuer if p.single_security else None  # noqa: E731
+    return _group_caps(ctx, rule_id, issuer, ctx.policy.max_single_issuer)
 
 
 @evaluator("DIV-P-04")
 def single_sector(ctx: RuleContext, rule_id: str) -> list[Hit]:
-    by_sector: dict[str, list[tuple[str, float]]] = defaultdict(list)
-    for code, w, p in held(ctx):
-        if p is not None and p.sector:
-            by_sector[p.sector].append((code, w))
-    cap, hits = ctx.policy.max_single_sector, []
-    for sector, items in by_sector.items():
-        total = sum(w for _, w in items)
-        if total > cap + 1e-9:
-            hits.extend(
-                Hit(f"{sector}: {total:.2%} > {cap:.0%}", _cap(code, cap * w / total, rule_id))
-                for code, w in items
-            )
-    return hits
+    return _group_caps(ctx, rule_id, lambda p: p.sector, ctx.policy.max_single_sector)
 
 
 @evaluator("DIV-P-05")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from live import free_port
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -26,17 +26,11 @@ ROOT = Path(__file__).resolve().parents[2]
 FINAL_OR_WAITING = {"delivered", "awaiting_approval", "blocked", "rejected", "failed"}
 
 
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class Server:
     """`tierwise serve` in a child process of its own."""
 
     def __init__(self, settings: Settings, log: Path) -> None:
-        self.port, self.log = _port(), log
+        self.port, self.log = free_port(), log
         self.env = {
             **os.environ,
             "TIERWISE_DATABASE_URL": settings.database_url,

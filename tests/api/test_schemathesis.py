@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-import socket
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, given, settings
+from live import serve
 from schemathesis.checks import not_a_server_error
 
 from api.app import create_app
 from core.database import get_engine, session_scope
 from core.services import demo
 from core.settings import Settings
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -35,21 +26,8 @@ def live_api() -> Iterator[tuple[str, dict[str, str]]]:
         url = f"sqlite:///{Path(tmp) / 'fuzz.db'}"
         with session_scope(get_engine(url)) as session:
             tokens = {p["role"]: p["token"] for p in demo.seed(session)["principals"]}
-        port = _free_port()
-        config = uvicorn.Config(
-            create_app(Settings(environment="test", database_url=url)),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}", tokens
-        server.should_exit = True
-        thread.join(timeout=10)
+        with serve(create_app(Settings(environment="test", database_url=url))) as base:
+            yield base, tokens
 
 
 def _token_for(path: str, method: str, tokens: dict[str, str]) -> str:

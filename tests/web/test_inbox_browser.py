@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from factories import AS_OF
+from live import serve
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from api.app import create_app
@@ -34,12 +31,6 @@ FLAGS = [
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def site() -> Iterator[tuple[str, dict[str, str]]]:
     """A live server with the demo data and four plans waiting (three for adv-li)."""
@@ -51,17 +42,8 @@ def site() -> Iterator[tuple[str, dict[str, str]]]:
         with open_runner(settings) as runner:
             for client in waiting:
                 runner.execute(runner.create(client, as_of=AS_OF).id)
-        port = _port()
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}", tokens
-        server.should_exit = True
-        thread.join(timeout=10)
+        with serve(create_app(settings)) as base:
+            yield base, tokens
 
 
 @pytest.fixture(scope="module")
