@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,6 +33,7 @@ from tools.offline_model import OfflineModel
 from tools.rules import RuleSet, load_rules
 
 log = logging.getLogger("tierwise.runner")
+DECIDE_WAIT = 30.0  # seconds a decision waits for the worker that opened the review
 
 
 class Runner:
@@ -101,7 +103,8 @@ class Runner:
         with session_scope(self.engine) as session:
             approval = approvals.claim(session, approval_id, valid.model_dump(mode="json"))
             run_id = approval.run_id
-        return self._drive(run_id, Command(resume=valid.model_dump(mode="json")))
+        # The decision is committed: wait for a worker still finishing the pause to let go.
+        return self._drive(run_id, Command(resume=valid.model_dump(mode="json")), DECIDE_WAIT)
 
     def recover(self, run_id: str) -> Run:
         """Finish a run a crash interrupted: resume a claimed decision or the last checkpoint."""
@@ -144,13 +147,19 @@ class Runner:
                 runs.mark_pruned(session, run_id)
         return found
 
-    def _lease(self, run_id: str) -> None:
-        with session_scope(self.engine) as session:
-            if not runs.acquire_lease(session, run_id, self.worker, self.settings.lease_seconds):
+    def _lease(self, run_id: str, wait_seconds: float = 0.0) -> None:
+        """Take the run's lease, waiting up to wait_seconds for another worker to let go."""
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            with session_scope(self.engine) as session:
+                if runs.acquire_lease(session, run_id, self.worker, self.settings.lease_seconds):
+                    return
+            if time.monotonic() >= deadline:
                 raise RunBusy(f"run {run_id} is being executed by another worker")
+            time.sleep(0.05)
 
-    def _drive(self, run_id: str, graph_input: Any) -> Run:
-        self._lease(run_id)
+    def _drive(self, run_id: str, graph_input: Any, wait_seconds: float = 0.0) -> Run:
+        self._lease(run_id, wait_seconds)
         try:
             return self._drive_leased(run_id, graph_input)
         finally:

@@ -69,7 +69,10 @@ def luhn_valid(digits: str) -> bool:
 
 
 def mask_id_number(value: str) -> str:
-    return value[:6] + "*" * (len(value) - 10) + value[-4:]
+    """110105********002X for a PRC ID (15 or 18 characters); otherwise only the last 4 show."""
+    if len(value) in (15, 18):
+        return value[:6] + "*" * (len(value) - 10) + value[-4:]
+    return "*" * max(len(value) - 4, 1) + value[-4:][: max(len(value) - 1, 0)]
 
 
 def mask_bank_card(digits: str) -> str:
@@ -99,6 +102,10 @@ def _classify_digits(digits: str) -> tuple[Kind, str] | None:
     return None
 
 
+def _ascii_letter(char: str) -> bool:
+    return char.isascii() and char.isalpha()
+
+
 def _numbers(text: str) -> list[tuple[int, int, Kind, str]]:
     """Mobiles and cards: the longest valid chain of digit groups joined by one space or hyphen.
 
@@ -107,6 +114,8 @@ def _numbers(text: str) -> list[tuple[int, int, Kind, str]]:
     groups = [(m.start(), m.end()) for m in _DIGIT_GROUP_RE.finditer(text)]
     found = []
     for i, (start, _) in enumerate(groups):
+        if _ascii_letter(text[start - 1 : start]):
+            continue  # inside a token such as a hex hash or an order code: not a number
         best, digits = None, ""
         for j in range(i, len(groups)):
             joined = j == i or (

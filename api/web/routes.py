@@ -60,7 +60,9 @@ def signed_in(request: Request, db: SessionDep) -> Principal:
     """The principal of this browser session; anyone else is sent to sign in."""
     name = request.session.get("principal")
     principal = db.exec(select(Principal).where(Principal.name == name)).first() if name else None
-    if principal is None:
+    # A new token revokes the old one, and with it every browser session signed in with it.
+    if principal is None or request.session.get("token_hash") != principal.token_hash:
+        request.session.pop("principal", None)
         raise Unauthorized("sign in first")
     return principal
 
@@ -69,7 +71,8 @@ Viewer = Annotated[Principal, Depends(signed_in)]
 
 
 def check_csrf(request: Request, csrf: Annotated[str, Form()]) -> None:
-    if not secrets.compare_digest(csrf, request.session.get("csrf", "")):
+    expected = request.session.get("csrf", "")
+    if not expected or not secrets.compare_digest(csrf.encode(), expected.encode()):
         raise Forbidden("the form expired: reload the page and try again")
 
 
@@ -88,7 +91,9 @@ def login(request: Request, db: SessionDep, token: Annotated[str, Form()]) -> Re
     except Unauthorized:
         request.session["flash"] = "bad_token"
         return RedirectResponse("/inbox/login", status_code=303)
-    request.session.update(principal=principal.name, csrf=secrets.token_urlsafe(24))
+    request.session.update(
+        principal=principal.name, token_hash=principal.token_hash, csrf=secrets.token_urlsafe(24)
+    )
     target = "/inbox/evals" if principal.role == "engineer" else "/inbox"
     return RedirectResponse(target, status_code=303)
 
@@ -174,11 +179,11 @@ def _allocation_bars(plan: dict[str, Any], snapshot: dict[str, Any]) -> list[dic
 
 
 def _visible_approval(db: Session, me: Principal, approval_id: str) -> Any:
+    if me.role not in ("advisor", "supervisor"):
+        raise Forbidden("only advisors and supervisors review plans")
     approval = approvals.get(db, approval_id)
     if me.role == "advisor" and approval.advisor_id != me.name:
         raise NotYourClient(f"no approval {approval_id!r}")
-    if me.role not in ("advisor", "supervisor"):
-        raise Forbidden("only advisors and supervisors review plans")
     return approval
 
 

@@ -15,6 +15,7 @@ from core.errors import (
 )
 from core.services import audit
 from core.tables import Approval, Run, utcnow
+from tools.masking import mask_text
 
 APPROVABLE_VERDICTS = {"pass", "escalate"}
 
@@ -81,7 +82,9 @@ def for_run(session: Session, run_id: str) -> list[Approval]:
 def claim(session: Session, approval_id: str, decision: dict[str, Any]) -> Approval:
     """Record a decision if, and only if, the approval is still pending with this plan hash."""
     action, plan_hash = decision["action"], decision["plan_hash"]
-    decided_by, comment = decision["advisor"], decision.get("comment")
+    comment = mask_text(decision["comment"]) if decision.get("comment") else None
+    decision = {**decision, "comment": comment}
+    decided_by = decision["advisor"]
     approval = get(session, approval_id)
     if approval.status != "pending":
         raise ApprovalAlreadyDecided(f"approval {approval_id} was already {approval.status}")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import update
+from sqlmodel import Session, col
 
 from core.errors import ClientNotFound
 from core.schemas import ClientInput
-from core.tables import Client, utcnow
+from core.services.runs import FINAL_STATUSES
+from core.tables import Approval, Client, Run, utcnow
 from tools.masking import mask_contact, mask_text
 
 
@@ -19,10 +21,26 @@ def upsert(session: Session, client: ClientInput) -> Client:
     if row is None:
         row = Client(id=client.client_id, advisor_id=client.advisor_id, data=data)
     else:
+        if row.advisor_id != client.advisor_id:
+            _reassign(session, client.client_id, client.advisor_id)
         row.advisor_id, row.data, row.updated_at = client.advisor_id, data, utcnow()
     session.add(row)
     session.flush()
     return row
+
+
+def _reassign(session: Session, client_id: str, advisor_id: str | None) -> None:
+    """A client's new advisor takes over its open runs and pending reviews, in the same commit."""
+    session.execute(
+        update(Run)
+        .where(col(Run.client_id) == client_id, col(Run.status).not_in(sorted(FINAL_STATUSES)))
+        .values(advisor_id=advisor_id)
+    )
+    session.execute(
+        update(Approval)
+        .where(col(Approval.client_id) == client_id, col(Approval.status) == "pending")
+        .values(advisor_id=advisor_id)
+    )
 
 
 def get(session: Session, client_id: str) -> ClientInput:

@@ -9,13 +9,14 @@ from sqlmodel import Session, col, select
 from core.errors import RunNotDelivered
 from core.services import audit
 from core.tables import Feedback, Run
+from tools.masking import mask_text
 
 
 def add(session: Session, run: Run, rating: int, comment: str | None, actor: str) -> Feedback:
     """Store a rating (1-5) and comment; only a delivered plan can be rated."""
     if run.status != "delivered":
         raise RunNotDelivered(f"run {run.id} is {run.status}; feedback needs a delivered plan")
-    item = Feedback(run_id=run.id, rating=rating, comment=comment)
+    item = Feedback(run_id=run.id, rating=rating, comment=mask_text(comment) if comment else None)
     session.add(item)
     session.flush()
     audit.append(session, run.id, f"feedback:{item.id}", "feedback", actor, {"rating": rating})

@@ -15,6 +15,7 @@ from core.schemas import ClientInput
 from core.services import audit
 from core.tables import Approval, Run, utcnow
 from tools.llm import usage
+from tools.masking import mask_text
 
 RunStatus = Literal[
     "queued", "running", "awaiting_approval", "delivered", "rejected", "blocked", "failed"
@@ -43,6 +44,7 @@ def create(
     `idempotency` is (scoped key, request hash); the key is unique in the database.
     """
     key, request_hash = idempotency or (None, None)
+    request = mask_text(request) if request else request  # stored and audited masked, for good
     run = Run(
         id=run_id or new_run_id(),
         client_id=client.client_id,

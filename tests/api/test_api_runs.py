@@ -286,3 +286,54 @@ def test_no_response_or_log_carries_contact_data(
         assert found == [], (found, text[max(found[0].start - 200, 0) : found[0].end + 50])
         for raw in ("13912345678", "11010519491231002X", "6222021234567894", "w@example.com"):
             assert raw not in text
+
+
+def test_a_new_advisor_takes_over_open_reviews_and_the_old_one_loses_them(
+    api: TestClient, tokens: dict[str, str]
+) -> None:
+    put_client(api, tokens)
+    run_id = start(api, tokens)
+    wait_for(api, run_id, tokens["svc-core"], {"awaiting_approval"})
+    put_client(api, tokens, advisor_id="adv-wang")
+    assert api.get(f"/v1/runs/{run_id}", headers=auth(tokens["adv-li"])).status_code == 404
+    queue = api.get("/v1/approvals", headers=auth(tokens["adv-wang"])).json()["items"]
+    assert [a["run_id"] for a in queue] == [run_id]
+    approval = queue[0]
+    url = f"/v1/approvals/{approval['id']}/decision"
+    body = {"action": "approve", "plan_hash": approval["plan_hash"]}
+    assert api.post(url, json=body, headers=auth(tokens["adv-li"])).status_code == 404
+    decided = api.post(url, json=body, headers=auth(tokens["adv-wang"]))
+    assert decided.json()["delivery"]["approved_by"] == "adv-wang"
+
+
+def test_free_text_is_masked_before_it_is_stored(api: TestClient, tokens: dict[str, str]) -> None:
+    put_client(api, tokens)
+    raw = "请回电 13912345678，卡号 6222021234567894"
+    created = api.post(
+        "/v1/runs", json={"client_id": "C-1001", "request": raw}, headers=auth(tokens["svc-core"])
+    )
+    run_id = created.json()["id"]
+    wait_for(api, run_id, tokens["svc-core"], {"awaiting_approval"})
+    approval = api.get("/v1/approvals", headers=auth(tokens["adv-li"])).json()["items"][0]
+    api.post(
+        f"/v1/approvals/{approval['id']}/decision",
+        headers=auth(tokens["adv-li"]),
+        json={
+            "action": "approve",
+            "plan_hash": approval["plan_hash"],
+            "comment": "客户手机13912345678",
+        },
+    )
+    api.post(
+        f"/v1/runs/{run_id}/feedback",
+        headers=auth(tokens["svc-core"]),
+        json={"rating": 5, "comment": "联系我 w@example.com"},
+    )
+    texts = [
+        api.get(f"/v1/runs/{run_id}", headers=auth(tokens["sup-zhao"])).text,
+        api.get(f"/v1/runs/{run_id}/audit", headers=auth(tokens["sup-zhao"])).text,
+        json.dumps(events(api, run_id, tokens["sup-zhao"]), ensure_ascii=False),
+    ]
+    for text in texts:
+        for secret in ("13912345678", "6222021234567894", "w@example.com"):
+            assert secret not in text

@@ -195,3 +195,12 @@ def test_masking_is_idempotent_and_leaves_nothing_to_find(doc: tuple[str, list[s
     assert find_sensitive(masked) == []
     for item in items:
         assert item not in masked
+
+
+def test_digits_inside_a_hex_token_are_not_a_phone_number() -> None:
+    # A SHA-256 in an audit payload once contained "16103484307", which looks like a mobile.
+    assert (
+        find_sensitive("hash b286b16103484307ea03ebc34de6d8cdbfd58c690fd9800aff370891be5e4a5c")
+        == []
+    )
+    assert mask_text("手机13912345678") == "手机139****5678"

@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from api.app import create_app
 from core.database import get_engine, session_scope
-from core.services import clients, demo
+from core.services import clients, demo, principals
 from core.settings import Settings
 from graphs.runner import open_runner
 
@@ -28,6 +28,7 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+DATABASES: dict[str, str] = {}
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 
@@ -36,6 +37,7 @@ def site() -> Iterator[tuple[str, dict[str, str]]]:
     """A live server with the demo data and four plans waiting (three for adv-li)."""
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(environment="test", database_url=f"sqlite:///{Path(tmp) / 'web.db'}")
+        DATABASES["site"] = settings.database_url
         with session_scope(get_engine(settings.database_url)) as session:
             tokens = {p["name"]: p["token"] for p in demo.seed(session)["principals"]}
             waiting = [clients.get(session, c) for c in ("C-1001", "C-1006", "C-1009", "C-1007")]
@@ -146,3 +148,16 @@ def test_forms_need_the_session_csrf_token(site: tuple[str, dict[str, str]]) -> 
     with httpx.Client(base_url=base) as http:
         refused = http.post("/inbox/login", data={"token": tokens["adv-li"], "csrf": "forged"})
     assert refused.status_code == 403 and refused.json()["error"] == "Forbidden"
+
+
+def test_a_new_token_signs_the_old_browser_session_out(
+    site: tuple[str, dict[str, str]], browser: Browser
+) -> None:
+    base, tokens = site
+    page = browser.new_page()
+    sign_in(page, base, tokens["adv-wang"])
+    expect(page).to_have_url(f"{base}/inbox")
+    with session_scope(get_engine(DATABASES["site"])) as session:
+        principals.create(session, "adv-wang", "advisor")  # rotates the token
+    page.goto(f"{base}/inbox")
+    expect(page).to_have_url(f"{base}/inbox/login")
