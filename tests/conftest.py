@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from pydantic import BaseModel
 
 from core.database import get_engine
@@ -22,6 +23,11 @@ from tools.offline_model import OfflineModel
 from tools.rules import RuleSet, load_rules
 
 ROOT = Path(__file__).resolve().parents[1]
+# CI runs the same examples every time (a new one cannot fail a merge by chance); developers
+# get fresh random examples on every run.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 _real_connect = socket.socket.connect
 
 
