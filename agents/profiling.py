@@ -132,11 +132,16 @@ def tier_for(aum: float, policy: TierPolicy) -> Tier:
     return "mid_tier" if aum >= policy.mid_tier_from else "long_tail"
 
 
+def average_income(client: ClientInput) -> float:
+    """The 3-year average income; the latest annual income stands in when it is not given."""
+    if client.avg_annual_income_3y is None:
+        return client.annual_income
+    return client.avg_annual_income_3y
+
+
 def professional_basis(client: ClientInput) -> list[str]:
     """The Measures Art 8(5) criteria the client meets; empty unless both limbs hold."""
-    income = client.avg_annual_income_3y
-    if income is None:
-        income = client.annual_income
+    income = average_income(client)
     wealth = []
     if client.financial_assets >= PROFESSIONAL_ASSETS:
         wealth.append(f"financial_assets {client.financial_assets:,.0f} >= 5,000,000")
@@ -257,9 +262,7 @@ def profile_client(
         reserve = client.aum
     if client.investor_type == "professional" and not basis:
         constraints.append("professional_claim_not_verified")
-    income = (
-        client.annual_income if client.avg_annual_income_3y is None else client.avg_annual_income_3y
-    )
+    income = average_income(client)
     return ClientProfile(
         client_id=client.client_id,
         locale=client.locale,

@@ -153,13 +153,9 @@ def _aggregate(scenario: Scenario, reps: list[dict[str, Any]]) -> dict[str, Any]
         "tags": scenario.tags,
         "critical": scenario.critical,
         "counterfactual_of": scenario.counterfactual_of,
-        "passed": c == n,
         "n": n,
         "c": c,
-        "pass_at_k": stats.pass_at_k(n, c, n),
-        "pass_hat_k": stats.pass_hat_k(n, c, n),
-        "pass_at_1": stats.pass_at_k(n, c, 1),
-        "classification": stats.classify(n, c),
+        **_aggregate_counts(n, c),
         "latency_ms_p50": stats.percentile([r["latency_ms"] for r in reps], 50),
         "tokens": sum(r["tokens_in"] + r["tokens_out"] for r in reps) / n,
         "repetitions": reps,
@@ -187,11 +183,11 @@ def _counterfactuals(results: dict[str, dict[str, Any]]) -> None:
             rep["scores"].append(score)
             rep["passed"] = rep["passed"] and same
         result["c"] = sum(r["passed"] for r in result["repetitions"])
-        result.update(_aggregate_counts(result))
+        result.update(_aggregate_counts(result["n"], result["c"]))
 
 
-def _aggregate_counts(result: dict[str, Any]) -> dict[str, Any]:
-    n, c = result["n"], result["c"]
+def _aggregate_counts(n: int, c: int) -> dict[str, Any]:
+    """Pass figures of a scenario from its n repetitions, c of which passed."""
     return {
         "passed": c == n,
         "pass_at_k": stats.pass_at_k(n, c, n),

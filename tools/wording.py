@@ -11,7 +11,7 @@ import yaml
 from agents.plan import Plan
 from tools.market import DATA_DIR, Product
 from tools.rules import Hit, RuleContext, evaluator
-from tools.suitability import is_professional
+from tools.suitability import held, is_professional
 from tools.text_checks import past_figures
 
 GOALS_ZH = {
@@ -36,11 +36,8 @@ def say(key: str, ctx: RuleContext, **values: Any) -> str:
 
 
 def _held(ctx: RuleContext) -> list[Product]:
-    return [
-        ctx.market.products[h.product_code]
-        for h in ctx.plan.holdings
-        if h.weight > 0 and h.product_code in ctx.market.products
-    ]
+    """The shelf products the plan holds (unknown codes are CN-R-04's business)."""
+    return [p for _, _, p in held(ctx) if p is not None]
 
 
 def max_rating(plan: Plan) -> str:
