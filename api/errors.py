@@ -10,12 +10,14 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import RateLimited, TierwiseError, Unauthorized
+from tools.masking import mask_text
 
 log = logging.getLogger("tierwise.api")
 
 
 def _body(error: str, detail: str, status: int) -> JSONResponse:
-    return JSONResponse({"error": error, "detail": detail}, status_code=status)
+    # Details echo ids from the path and keys from the body: a phone sent as an id comes back.
+    return JSONResponse({"error": error, "detail": mask_text(detail)}, status_code=status)
 
 
 def install(app: FastAPI) -> None:

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import unquote_plus
 
 from tools.masking import mask_text
 
 _installed = False
 
 
-def _mask(value: Any) -> Any:
-    return mask_text(value) if isinstance(value, str) else value
+def mask_logged(value: Any) -> Any:
+    """A logged string masked, URL-encoded parts included; anything else as it is."""
+    if not isinstance(value, str):
+        return value
+    masked = mask_text(value)
+    if "%" in value or "+" in value:
+        # Access logs hold the path and query as sent (/v1/clients/%2B86%20139...); masking sees
+        # only the decoded form, so that form is what gets logged when it hid anything.
+        decoded = unquote_plus(value)
+        decoded_masked = mask_text(decoded)
+        if decoded_masked != decoded:
+            return decoded_masked
+    return masked
 
 
 def install_log_masking() -> None:
@@ -24,13 +36,14 @@ def install_log_masking() -> None:
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
         # Mask the message and each argument in place: formatters such as uvicorn's access
-        # log unpack record.args, so its shape must stay.
+        # log unpack record.args, so its shape must stay. A message with arguments is a format
+        # string, which URL-decoding would break ("%2d" is both).
         if isinstance(record.msg, str):
-            record.msg = mask_text(record.msg)
+            record.msg = mask_logged(record.msg) if not record.args else mask_text(record.msg)
         if isinstance(record.args, tuple):
-            record.args = tuple(_mask(a) for a in record.args)
+            record.args = tuple(mask_logged(a) for a in record.args)
         elif isinstance(record.args, dict):
-            record.args = {k: _mask(v) for k, v in record.args.items()}
+            record.args = {k: mask_logged(v) for k, v in record.args.items()}
         return record
 
     logging.setLogRecordFactory(factory)

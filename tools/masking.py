@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import Literal, cast
+
+from tools.masking_scan import normalise, numbers
 
 Kind = Literal["id_number", "bank_card", "mobile", "email", "ssn"]
 
@@ -23,14 +25,20 @@ _PROVINCES = {
     82,
     91,
 }
-_ID_RE = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
-_DIGIT_GROUP_RE = re.compile(r"[0-9]+")
-MAX_NUMBER_DIGITS = 21  # a 19-digit card, or +86/0086 and an 11-digit mobile
-_EMAIL_RE = re.compile(
-    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+"
-)
+_CJK = ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xAC00, 0xD7AF), (0xF900, 0xFAFF))
+# Internationalised addresses (RFC 6531): Unicode letters and digits in the local part and the
+# domain, combining accents included for text typed in decomposed form.
+_LOCAL_CHAR = r"[\w.%+\-\u0300-\u036f]"
+_LABEL = r"[^\W_][\w\-\u0300-\u036f]{0,62}"
+_EMAIL_RE = re.compile(rf"(?<!{_LOCAL_CHAR})({_LOCAL_CHAR}{{1,64}})@({_LABEL}(?:\.{_LABEL})+)")
 _SSN_RE = re.compile(r"(?<!\d)(?!000|666|9\d\d)(\d{3})-(?!00)(\d{2})-(?!0000)(\d{4})(?!\d)")
 _MOBILE_RE = re.compile(r"^(?:(?:\+|00)?86)?(1[3-9]\d{9})$")
+_ID18_RE = re.compile(r"\d{17}[\dXx]")
+_ID15_RE = re.compile(r"\d{15}")
+_CARD_LABEL = re.compile(
+    r"(?:card|acct|account|卡号|银行卡|卡|账号|帐号|账户)\s*(?:no|num|number)?[\s.:#=]{0,3}$",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -43,15 +51,28 @@ class Finding:
     masked: str
 
 
-def valid_id_number(value: str) -> bool:
-    """GB 11643: province code, real birth date not in the future, ISO 7064 MOD 11-2 check."""
-    if not re.fullmatch(r"\d{17}[\dXx]", value) or int(value[:2]) not in _PROVINCES:
-        return False
+def _born(year: int, month: int, day: int) -> bool:
     try:
-        born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+        born = date(year, month, day)
     except ValueError:
         return False
-    if born > date.today() or born.year < 1800:
+    return born.year >= 1800 and born <= date.today()
+
+
+def id_like(value: str) -> bool:
+    """A PRC ID's shape: a real province and birth date, in 18 characters or 15 (first issue)."""
+    if _ID18_RE.fullmatch(value):
+        born = (int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    elif _ID15_RE.fullmatch(value):
+        born = (1900 + int(value[6:8]), int(value[8:10]), int(value[10:12]))
+    else:
+        return False
+    return int(value[:2]) in _PROVINCES and _born(*born)
+
+
+def valid_id_number(value: str) -> bool:
+    """GB 11643: province code, real birth date not in the future, ISO 7064 MOD 11-2 check."""
+    if len(value) != 18 or not id_like(value):
         return False
     total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS, strict=True))
     return _ID_CHECK[total % 11] == value[17].upper()
@@ -68,20 +89,29 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+def _compact(value: str, keep: str) -> str:
+    """The value normalised (full-width, Unicode digits) with everything but `keep` dropped."""
+    return re.sub(rf"[^{keep}]", "", normalise(value)[0])
+
+
 def mask_id_number(value: str) -> str:
     """110105********002X for a PRC ID (15 or 18 characters); otherwise only the last 4 show."""
-    if len(value) in (15, 18):
-        return value[:6] + "*" * (len(value) - 10) + value[-4:]
+    compact = _compact(value, "0-9Xx").upper()
+    if len(compact) in (15, 18):
+        return compact[:6] + "*" * (len(compact) - 10) + compact[-4:]
+    value = compact or value
     return "*" * max(len(value) - 4, 1) + value[-4:][: max(len(value) - 1, 0)]
 
 
 def mask_bank_card(digits: str) -> str:
+    """6222 **** **** 1234: the first and last four digits."""
+    digits = _compact(digits, "0-9")
     return f"{digits[:4]} **** **** {digits[-4:]}"
 
 
 def mask_phone(value: str) -> str:
     """139****5678 for a mainland mobile; other numbers keep only their last 4 digits."""
-    digits = re.sub(r"\D", "", value)
+    digits = _compact(value, "0-9")
     match = _MOBILE_RE.match(digits)
     if match:
         number = match.group(1)
@@ -90,78 +120,87 @@ def mask_phone(value: str) -> str:
 
 
 def mask_email(value: str) -> str:
-    local, _, domain = value.partition("@")
+    """w***@example.com: one character of the local part."""
+    local, _, domain = normalise(value)[0].partition("@")
     return f"{local[:1]}***@{domain}"
 
 
-def _classify_digits(digits: str) -> tuple[Kind, str] | None:
-    if _MOBILE_RE.match(digits):
-        return "mobile", mask_phone(digits)
-    if 16 <= len(digits) <= 19 and luhn_valid(digits):
-        return "bank_card", mask_bank_card(digits)
+def _classify(value: str, before: str) -> tuple[str, str] | None:
+    """The kind and masked form of a chain of digits that is certainly a number of its kind."""
+    if valid_id_number(value) or (len(value) == 15 and id_like(value)):
+        return "id_number", mask_id_number(value)
+    if not value.isdigit():
+        return None
+    if _MOBILE_RE.match(value):
+        return "mobile", mask_phone(value)
+    if 16 <= len(value) <= 19 and luhn_valid(value):
+        return "bank_card", mask_bank_card(value)
     return None
 
 
-def _ascii_letter(char: str) -> bool:
-    return char.isascii() and char.isalpha()
-
-
-def _numbers(text: str) -> list[tuple[int, int, Kind, str]]:
-    """Mobiles and cards: the longest valid chain of digit groups joined by one space or hyphen.
-
-    Every start is tried, so a number next to a date or another number is still found.
-    """
-    groups = [(m.start(), m.end()) for m in _DIGIT_GROUP_RE.finditer(text)]
-    found = []
-    for i, (start, _) in enumerate(groups):
-        if _ascii_letter(text[start - 1 : start]):
-            continue  # inside a token such as a hex hash or an order code: not a number
-        best, digits = None, ""
-        for j in range(i, len(groups)):
-            joined = j == i or (
-                groups[j][0] - groups[j - 1][1] == 1 and text[groups[j - 1][1]] in " -"
-            )
-            digits += text[groups[j][0] : groups[j][1]]
-            if not joined or len(digits) > MAX_NUMBER_DIGITS:
-                break
-            end = groups[j][1]
-            if text[end : end + 1] in ("X", "x"):
-                continue  # the body of an ID number ending in X, not a card
-            kind_and_mask = _classify_digits(digits)
-            if kind_and_mask:
-                best = (start - (text[start - 1 : start] == "+"), end, *kind_and_mask)
-        if best:
-            found.append(best)
+def _classify_near_miss(value: str, before: str) -> tuple[str, str] | None:
+    """As _classify, and numbers one typo away: what masking hides."""
+    # A mistyped check digit leaves an ID just as identifying, so masking trusts the province
+    # and birth date; the check digit and Luhn only keep the PII rules from blocking a letter
+    # over a number that merely looks like one.
+    found = _classify(value, before)
+    if found is None and id_like(value):
+        return "id_number", mask_id_number(value)
+    if found is None and value.isdigit() and 16 <= len(value) <= 19 and _CARD_LABEL.search(before):
+        return "bank_card", mask_bank_card(value)
     return found
 
 
-def find_sensitive(text: str) -> list[Finding]:
-    """Every sensitive item in the text, longest and most specific first, without overlaps."""
+def _cjk(char: str) -> bool:
+    return any(lo <= ord(char) <= hi for lo, hi in _CJK)
+
+
+def _emails(norm: str) -> list[tuple[int, int, str]]:
+    """Addresses with their spans; Chinese glued to a Latin address (邮箱w@…) stays text."""
+    found = []
+    for m in _EMAIL_RE.finditer(norm):
+        start, local = m.start(), m.group(1)
+        scripts = [_cjk(c) for c in local if c.isalnum()]
+        if scripts and not scripts[-1] and any(scripts):
+            cut = max(i for i, c in enumerate(local) if _cjk(c)) + 1
+            start, local = start + cut, local[cut:]
+        found.append((start, m.end(), f"{local}@{m.group(2)}"))
+    return found
+
+
+def _in_norm(norm: str, near_misses: bool) -> list[tuple[Kind, int, int, str]]:
+    """Every candidate in the normalised text, most specific first: emails, SSNs, numbers."""
+    found: list[tuple[Kind, int, int, str]] = []
+    for start, end, address in _emails(norm):
+        found.append(("email", start, end, mask_email(address)))
+    for m in _SSN_RE.finditer(norm):
+        found.append(("ssn", m.start(), m.end(), f"***-**-{m.group(3)}"))
+    for start, end, kind, masked in numbers(
+        norm, _classify_near_miss if near_misses else _classify
+    ):
+        found.append((cast(Kind, kind), start, end, masked))
+    return found
+
+
+def find_sensitive(text: str, *, near_misses: bool = False) -> list[Finding]:
+    """Every sensitive item in the text, longest and most specific first, without overlaps.
+
+    With near_misses, also an ID with a wrong check digit and a labelled card failing Luhn.
+    """
+    norm, origin = normalise(text)
     found: list[Finding] = []
-    taken: list[tuple[int, int]] = []
-
-    def add(kind: Kind, start: int, end: int, masked: str) -> None:
-        if any(s < end and start < e for s, e in taken):
-            return
-        taken.append((start, end))
+    for kind, start, end, masked in _in_norm(norm, near_misses):
+        start, end = origin[start], origin[end - 1] + 1
+        if any(f.start < end and start < f.end for f in found):
+            continue
         found.append(Finding(kind, start, end, masked))
-
-    for m in _ID_RE.finditer(text):
-        if valid_id_number(m.group()):
-            add("id_number", m.start(), m.end(), mask_id_number(m.group()))
-    for m in _EMAIL_RE.finditer(text):
-        add("email", m.start(), m.end(), mask_email(m.group()))
-    for m in _SSN_RE.finditer(text):
-        add("ssn", m.start(), m.end(), f"***-**-{m.group(3)}")
-    for start, end, kind, masked in _numbers(text):
-        add(kind, start, end, masked)
     return sorted(found, key=lambda f: f.start)
 
 
 def mask_text(text: str) -> str:
     """The text with every sensitive item replaced by its masked form."""
     out, last = [], 0
-    for f in find_sensitive(text):
+    for f in find_sensitive(text, near_misses=True):
         out.append(text[last : f.start])
         out.append(f.masked)
         last = f.end

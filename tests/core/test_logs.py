@@ -28,3 +28,26 @@ def test_installing_twice_masks_once(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO):
         logging.getLogger("tierwise.test").info("13912345678")
     assert caplog.records[-1].getMessage() == "139****5678"
+
+
+def test_url_encoded_values_in_access_logs_are_masked(caplog: pytest.LogCaptureFixture) -> None:
+    install_log_masking()
+    path = "/v1/clients/%2B86%20139%201234%205678?q=139%2F1234%2F5678&id=110105%2019491231%20002X"
+    with caplog.at_level(logging.INFO):
+        # uvicorn's access line: the path as sent, with its query string
+        logging.getLogger("uvicorn.access").info(
+            '%s - "%s %s HTTP/%s" %d', "127.0.0.1:50000", "GET", path, "1.1", 404
+        )
+        logging.getLogger("tierwise.test").info("GET /v1/runs?q=%E7%94%B5%E8%AF%9D13912345678")
+    line, plain = caplog.records[-2].getMessage(), caplog.records[-1].getMessage()
+    assert "1234" not in line and "19491231" not in line and "%2B86" not in line
+    assert line.count("139****5678") == 2 and "110105********002X" in line
+    assert line.startswith('127.0.0.1:50000 - "GET /v1/clients/') and line.endswith('" 404')
+    assert plain == "GET /v1/runs?q=电话139****5678"
+
+
+def test_a_format_string_is_never_url_decoded(caplog: pytest.LogCaptureFixture) -> None:
+    install_log_masking()
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("tierwise.test").info("%2d%% of %s", 5, "x%20y")
+    assert caplog.records[-1].getMessage() == " 5% of x%20y"

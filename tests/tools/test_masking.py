@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 
 import pytest
+from formats import (
+    Typed,
+    cards,
+    digits_of,
+    ids,
+    normalised,
+    typed_emails,
+    typed_numbers,
+    typed_secrets,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,10 +26,6 @@ from tools.masking import (
     mask_text,
     valid_id_number,
 )
-
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_PROVINCES = [11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44]
-_PROVINCES += [45, 46, 50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 91]
 
 
 def kinds(text: str) -> list[str]:
@@ -35,7 +42,6 @@ def test_valid_id_numbers_are_masked_keeping_six_and_four(number: str) -> None:
 @pytest.mark.parametrize(
     "number",
     [
-        "110105194912310021",  # wrong check character (should be X)
         "110105200002300015",  # check digit right, but 30 February
         "990105194912310023",  # check digit right, but province 99 does not exist
     ],
@@ -43,6 +49,13 @@ def test_valid_id_numbers_are_masked_keeping_six_and_four(number: str) -> None:
 def test_near_miss_id_numbers_are_not_ids(number: str) -> None:
     assert not valid_id_number(number)
     assert "id_number" not in kinds(number)
+    assert "id_number" not in [f.kind for f in find_sensitive(number, near_misses=True)]
+
+
+def test_a_mistyped_check_digit_is_masked_but_not_proof_of_an_id() -> None:
+    number = "110105194912310021"  # the check character should be X
+    assert not valid_id_number(number) and kinds(number) == []
+    assert mask_text(f"身份证 {number}") == "身份证 110105********0021"
 
 
 def test_an_order_number_failing_id_and_card_checks_is_left_alone() -> None:
@@ -135,31 +148,22 @@ def test_mask_contact_masks_every_field_and_keeps_missing_ones() -> None:
     }
 
 
+def test_mask_contact_reads_contact_fields_as_typed() -> None:
+    contact = {
+        "phone": "＋８６ １３９-１２３４-５６７８",
+        "id_number": "110105 19491231 002x",
+        "email": "ｗａｎｇ＠ｅｘａｍｐｌｅ．ｃｏｍ",
+    }
+    assert mask_contact(contact) == {
+        "phone": "139****5678",
+        "id_number": "110105********002X",
+        "email": "w***@example.com",
+    }
+
+
 # ---------------------------------------------------------------- properties
 
 
-def _id_number(province: int, area: int, born: date, seq: int) -> str:
-    body = f"{province:02d}{area:04d}{born:%Y%m%d}{seq:03d}"
-    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, _WEIGHTS, strict=True)) % 11]
-
-
-def _with_luhn(body: str) -> str:
-    return next(body + c for c in "0123456789" if luhn_valid(body + c))
-
-
-ids = st.builds(
-    _id_number,
-    st.sampled_from(_PROVINCES),
-    st.integers(0, 9999),
-    st.dates(date(1900, 1, 1), date(2020, 12, 31)),
-    st.integers(0, 999),
-)
-cards = st.builds(
-    lambda prefix, digits, length: _with_luhn((prefix + digits)[: length - 1]),
-    st.sampled_from(["62", "4", "51"]),
-    st.text("0123456789", min_size=18, max_size=18),
-    st.integers(16, 19),
-)
 phones = st.builds(
     lambda second, rest, fmt: fmt.format(f"1{second}{rest[:1]}", rest[1:5], rest[5:]),
     st.sampled_from("3456789"),
@@ -204,3 +208,135 @@ def test_digits_inside_a_hex_token_are_not_a_phone_number() -> None:
         == []
     )
     assert mask_text("手机13912345678") == "手机139****5678"
+
+
+# ------------------------------------------------ formats people type (issue 11 §4)
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        pytest.param("电话：１３９１２３４５６７８。", "电话：139****5678。", id="full-width"),
+        pytest.param("١٣٩١٢٣٤٥٦٧٨", "139****5678", id="arabic-indic-digits"),
+        pytest.param("139.1234.5678", "139****5678", id="dots"),
+        pytest.param("139/1234/5678", "139****5678", id="slashes"),
+        pytest.param("139 — 1234 — 5678", "139****5678", id="dash-run"),
+        pytest.param("139\u00a01234\u30005678", "139****5678", id="nbsp-ideographic-space"),
+        pytest.param("139\u200b1234\ufeff5678", "139****5678", id="zero-width"),
+        pytest.param("+86 (139) 1234-5678", "139****5678", id="country-code-parentheses"),
+        pytest.param("tel13912345678", "tel139****5678", id="tel-prefix"),
+        pytest.param("Mobile#139 1234 5678", "Mobile#139****5678", id="mobile-hash"),
+        pytest.param("ID11010519491231002X", "ID110105********002X", id="id-prefix"),
+        pytest.param("110105 1949 1231 002X", "110105********002X", id="id-6-4-4-4"),
+        pytest.param("110105-19491231-002x", "110105********002X", id="id-6-8-4-dashes"),
+        pytest.param("110105 1949-12-31 002X", "110105********002X", id="id-typed-birth-date"),
+        pytest.param(
+            "１１０１０５１９４９１２３１００２Ｘ", "110105********002X", id="id-full-width"
+        ),
+        pytest.param("老身份证110105491231002", "老身份证110105*****1002", id="id-15-digits"),
+        pytest.param("card6222021234567894", "card6222 **** **** 7894", id="card-prefix"),
+        pytest.param(
+            "卡号：6222-0212-3456-7895", "卡号：6222 **** **** 7895", id="card-label-no-luhn"
+        ),
+        pytest.param("6222.0212.3456.7894", "6222 **** **** 7894", id="card-dots"),
+        pytest.param("用户@例子.中国", "用***@例子.中国", id="email-chinese"),
+        pytest.param("josé@exämple.com", "j***@exämple.com", id="email-accents"),
+        pytest.param("ｗａｎｇ＠ｅｘａｍｐｌｅ．ｃｏｍ", "w***@example.com", id="email-full-width"),
+        pytest.param("邮箱wang@example.com", "邮箱w***@example.com", id="email-after-chinese"),
+    ],
+)
+def test_formats_people_type_are_masked(text: str, masked: str) -> None:
+    assert mask_text(text) == masked
+    assert mask_text(masked) == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "AUM 1,200,000，现金 850000.00 元",
+        "2026-11-25 与 2026/11/26、2026.11.27",
+        "比率 0.13912345678",
+        "plan_hash " + "a" * 53 + "13912345678",
+        "13912345678" + "ab" * 26 + "c",
+        "510300 / 512480 / 159915",
+        "订单 6222021234567895",
+    ],
+)
+def test_look_alikes_are_left_alone(text: str) -> None:
+    assert mask_text(text) == text
+
+
+def test_dates_beside_a_number_stay_dates() -> None:
+    assert mask_text("2026-11-25 13912345678") == "2026-11-25 139****5678"
+    assert mask_text("13912345678 20261125") == "139****5678 20261125"
+
+
+# ------------------------------------------------ properties over formats
+
+
+@settings(max_examples=400, deadline=None)
+@given(typed_numbers)
+def test_typed_numbers_never_keep_their_hidden_digits(typed: Typed) -> None:
+    masked = mask_text(typed.text)
+    # Whatever the format, only the first 3 (mobile), 4 (card) or 6 (ID) digits and the last 4
+    # remain, after a country code the masker left outside the number.
+    value = typed.secret
+    shown = {lead + value[:k] + value[-4:] for lead in {"", typed.lead} for k in (3, 4, 6)}
+    assert digits_of(masked) in shown, (typed.text, masked)
+    assert mask_text(masked) == masked
+
+
+@settings(max_examples=200, deadline=None)
+@given(typed_emails())
+def test_international_emails_never_keep_their_local_part(typed: Typed) -> None:
+    local, _, domain = typed.secret.partition("@")
+    masked = normalised(mask_text(f"{typed.text}。"))
+    assert f"{local}@" not in masked
+    assert f"{local[0]}***@{domain}" in masked
+
+
+hashes = st.builds(lambda b: hashlib.sha256(b).hexdigest(), st.binary())
+hex_tokens = st.text("0123456789abcdef", min_size=64, max_size=64)
+dates = st.builds(
+    lambda d, fmt: d.strftime(fmt),
+    st.dates(date(1950, 1, 1), date(2030, 12, 31)),
+    st.sampled_from(
+        ["%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d", "%Y-%m-%d %H:%M"]
+    ),
+)
+amounts = st.builds(
+    lambda n, cents, fmt: fmt.format(n=n, c=cents, f=n + cents / 100),
+    st.integers(0, 9_999_999_999),
+    st.integers(0, 99),
+    st.sampled_from(["{n:,}", "{n}.{c:02d}", "¥{f:,.2f}", "{n} 元", "RMB {f:,.2f}", "AUM {n}"]),
+)
+harmless = st.one_of(hashes, hex_tokens, dates, amounts)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(harmless, min_size=1, max_size=5), st.sampled_from(["，", "；", "、", " and ", "\n"])
+)
+def test_hashes_dates_and_amounts_are_untouched(items: list[str], joiner: str) -> None:
+    text = joiner.join(items)
+    assert mask_text(text) == text
+
+
+@st.composite
+def typed_documents(draw: st.DrawFn) -> list[str]:
+    """Typed secrets and look-alikes in Chinese and English text, as a list of parts."""
+    parts = []
+    for _ in range(draw(st.integers(1, 5))):
+        item = draw(st.one_of(typed_secrets.map(lambda t: t.text), harmless))
+        parts += [draw(filler), draw(separators), item, draw(separators)]
+    return [*parts, draw(filler)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(typed_documents())
+def test_in_chinese_and_english_text_each_item_is_masked_as_alone(parts: list[str]) -> None:
+    text = "".join(parts)
+    masked = mask_text(text)
+    assert masked == "".join(mask_text(p) for p in parts)
+    assert mask_text(masked) == masked
+    assert find_sensitive(masked, near_misses=True) == []
