@@ -52,6 +52,11 @@ class ComplianceReport(BaseModel):
     remedies: list[Constraint]
 
 
+def owes_signoff(tier: str, lowest_category: bool, policy: CompliancePolicy) -> bool:
+    """True when even a passing plan needs an advisor's approval (DESIGN §2, SYS-02)."""
+    return tier != "long_tail" or (lowest_category and policy.lowest_category_signoff)
+
+
 def requested_products(request: str | None, market: MarketData) -> list[str]:
     """Shelf codes the client named in their own request."""
     if not request:
@@ -113,6 +118,7 @@ def rule_context(
     *,
     letter: str,
     client_text: str,
+    client_name: str,
     request: str | None,
     market: MarketData,
     policy: CompliancePolicy,
@@ -131,6 +137,7 @@ def rule_context(
         research_products=sorted({c for i in research.items for c in i.products}),
         model_name=model_name,
         grounding="\n".join(f"{i.title} {i.summary} {i.as_of}" for i in research.items),
+        client_name=client_name,
     )
 
 
@@ -166,6 +173,7 @@ def check_compliance(
         research,
         letter="",
         client_text="",
+        client_name=client_name,
         request=request,
         market=market,
         policy=policy,

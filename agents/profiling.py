@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.calendar import is_stale, months_between
 from core.schemas import ClientInput, Goal, Locale, RiskLevel
 from core.settings import AllocationPolicy, CompliancePolicy, TierPolicy
 from tools.llm import LanguageModel, Prompt
@@ -152,18 +153,6 @@ def professional_basis(client: ClientInput) -> list[str]:
     return [*wealth, f"experience {client.investment_experience_years:g}y >= 2y"]
 
 
-def months_between(earlier: date, later: date) -> int:
-    """Whole calendar months from earlier to later."""
-    months = (later.year - earlier.year) * 12 + later.month - earlier.month
-    return months - (1 if later.day < earlier.day else 0)
-
-
-def is_stale(assessed_on: date, as_of: date, valid_months: int) -> bool:
-    """True once the assessment is older than valid_months (a day past the anniversary)."""
-    months = months_between(assessed_on, as_of)
-    return months > valid_months or (months == valid_months and as_of.day != assessed_on.day)
-
-
 def trading_activity(client: ClientInput, as_of: date) -> tuple[float, float]:
     """12-month turnover (traded amount over AUM) and average trades per quarter over a year."""
     year = [t for t in client.trades if as_of - timedelta(days=365) <= t.date <= as_of]
@@ -205,10 +194,18 @@ def behaviour_flags(client: ClientInput, as_of: date, market: MarketData) -> lis
     ]
 
 
-def inconsistencies(client: ClientInput, facts: NoteFacts) -> list[str]:
+def trades_after(client: ClientInput, as_of: date) -> list[str]:
+    """Trades dated after as_of: the contract refuses future dates, a backdated run can see them."""
+    later = sorted(t.date for t in client.trades if t.date > as_of)
+    if not later:
+        return []
+    return [f"{len(later)} trades dated after {as_of.isoformat()} (up to {later[-1]})"]
+
+
+def inconsistencies(client: ClientInput, facts: NoteFacts, as_of: date) -> list[str]:
     """Answers that contradict each other and need a human to follow up (US-ROBO-02, SYS-03)."""
     level, goal = client.risk_assessment.level, client.objectives.goal
-    found = []
+    found = trades_after(client, as_of)
     if client.risk_assessment.lowest_category and goal in ("growth", "aggressive_growth"):
         found.append(f"lowest-category client with goal {goal}")
     if level in ("C4", "C5") and client.objectives.max_drawdown_tolerance_pct <= 5:
@@ -296,6 +293,6 @@ def profile_client(
         turnover_12m=round(turnover, 4),
         avg_trades_per_quarter=per_quarter,
         financial_assets=client.financial_assets,
-        inconsistencies=inconsistencies(client, facts),
+        inconsistencies=inconsistencies(client, facts, as_of),
         sustainability_preference=client.objectives.sustainability_preference,
     )

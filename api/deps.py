@@ -15,7 +15,7 @@ from limits.strategies import MovingWindowRateLimiter
 from sqlmodel import Session
 
 from core.database import session_scope
-from core.errors import Forbidden, NotYourClient, RateLimited, Unauthorized
+from core.errors import Forbidden, NotFound, RateLimited, Unauthorized
 from core.services import principals
 from core.tables import Principal
 from graphs.runner import Runner
@@ -28,13 +28,17 @@ def get_runner(request: Request) -> Runner:
 
 
 def get_session(runner: Annotated[Runner, Depends(get_runner)]) -> Iterator[Session]:
-    """One request, one commit."""
+    """One request, one commit: made before the response is sent, so a 2xx means it landed."""
     with session_scope(runner.engine) as session:
         yield session
 
 
 RunnerDep = Annotated[Runner, Depends(get_runner)]
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": FastAPI runs the exit code of a request-scoped yield dependency only after
+# the response has gone out, which would acknowledge writes that are not yet committed (or that
+# then fail to commit). Function scope commits as the handler returns, and a failed commit
+# becomes the error response instead.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 class TokenLimiter:
@@ -77,10 +81,11 @@ def require(*roles: str) -> Callable[[Principal], Principal]:
     return check
 
 
-def ensure_can_see(principal: Principal, advisor_id: str | None, what: str) -> None:
-    """An advisor sees only their own clients; everyone else gets a plain not-found."""
+def ensure_can_see(principal: Principal, advisor_id: str | None, not_found: NotFound) -> None:
+    """An advisor sees only their own clients: another advisor's record answers exactly as a
+    missing one does (`not_found`, the error the lookup raises), so ids cannot be probed."""
     if principal.role == "advisor" and advisor_id != principal.name:
-        raise NotYourClient(f"no {what}")
+        raise not_found
 
 
 Reader = Annotated[Principal, Depends(require("service", "advisor", "supervisor"))]

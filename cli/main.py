@@ -165,10 +165,6 @@ def decide(
         raise typer.BadParameter(f"--weights is not JSON: {exc}") from exc
     with open_runner(get_settings()) as runner:
         try:
-            with session_scope(runner.engine) as session:
-                owner = approvals.get(session, approval_id).advisor_id
-            if owner != advisor:
-                raise typer.BadParameter(f"{advisor} is not the advisor of this client")
             decision = {
                 "action": action,
                 "plan_hash": plan_hash,

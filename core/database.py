@@ -9,9 +9,11 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
 
 from core import migrate
+from core.errors import NotCommitted
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -47,11 +49,19 @@ def get_engine(url: str) -> Engine:
 
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
+    """One unit of work: commit on success, roll back on any error.
+
+    A commit the database refuses (connection lost, lock timeout, serialisation failure) is
+    NotCommitted: nothing of the unit was stored, and the caller is told so.
+    """
     with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
-            session.commit()
         except BaseException:
             session.rollback()
             raise
+        try:
+            session.commit()
+        except OperationalError as exc:
+            session.rollback()
+            raise NotCommitted(f"the database did not commit the change: {exc.orig}") from exc

@@ -1,11 +1,13 @@
 """Errors: one family, each named for what happened and carrying its HTTP status.
 
 TierwiseError
-├── NotFound (404): ClientNotFound, RunNotFound, ApprovalNotFound, NotYourClient
+├── NotFound (404): ClientNotFound, RunNotFound, ApprovalNotFound (also for another
+│                  advisor's records, so that ids cannot be probed)
 ├── Conflict (409): ApprovalAlreadyDecided, PlanHashMismatch, PlanNotApprovable,
-│                   IdempotencyKeyReused, RunNotDelivered, RunBusy
+│                   IdempotencyKeyReused, RunNotDelivered, RunBusy, ClientChanged
 ├── InvalidInput (422): InvalidDecision, InvalidClient
-└── Unauthorized (401), Forbidden (403), RateLimited (429)
+├── Unauthorized (401), Forbidden (403), RateLimited (429)
+└── NotCommitted (503): the database refused a commit; nothing was stored
 """
 
 from __future__ import annotations
@@ -39,10 +41,6 @@ class RunNotFound(NotFound):
 
 class ApprovalNotFound(NotFound):
     pass
-
-
-class NotYourClient(NotFound):
-    """An advisor asked for another advisor's client: answered as not found."""
 
 
 class Conflict(TierwiseError):
@@ -89,6 +87,10 @@ class RunNotDelivered(Conflict):
     """Feedback is only taken on a delivered plan."""
 
 
+class ClientChanged(Conflict):
+    """The client's record changed (or the assessment expired) since the plan was drafted."""
+
+
 class RunBusy(Conflict):
     """Another worker holds this run's lease: one run is never executed twice at once."""
 
@@ -101,3 +103,9 @@ class RateLimited(TierwiseError):
     def __init__(self, detail: str, retry_after: int) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+
+
+class NotCommitted(TierwiseError):
+    """The database refused the commit: nothing of the change was stored, so retry it."""
+
+    status_code = 503

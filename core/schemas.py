@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 RiskLevel = Literal["C1", "C2", "C3", "C4", "C5"]
 Locale = Literal["zh-CN", "en"]
@@ -13,6 +20,17 @@ Goal = Literal["preservation", "income", "balanced", "growth", "aggressive_growt
 Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 ClientId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 ProductCode = Annotated[str, StringConstraints(min_length=1, max_length=32, strip_whitespace=True)]
+# PRC Civil Code Art 17: adults are 18 or older. Ages count calendar years (as_of.year -
+# birth_year, as the profile does): the contract carries only the year of birth.
+ADULT_AGE = 18
+MAX_AGE = 120
+
+
+def not_in_future(day: date) -> date:
+    """Refuse a date after today, the clock the API gives a run's as_of."""
+    if day > date.today():
+        raise ValueError(f"{day.isoformat()} is in the future")
+    return day
 
 
 class RiskAssessment(BaseModel):
@@ -22,6 +40,11 @@ class RiskAssessment(BaseModel):
     level: RiskLevel
     lowest_category: bool = False
     assessed_on: date
+
+    @field_validator("assessed_on")
+    @classmethod
+    def _not_in_future(cls, day: date) -> date:
+        return not_in_future(day)
 
     @model_validator(mode="after")
     def _lowest_is_c1(self) -> RiskAssessment:
@@ -57,6 +80,11 @@ class Trade(BaseModel):
     amount: float = Field(gt=0, allow_inf_nan=False)
     prior_return_20d: float | None = Field(default=None, ge=-1, le=10)
 
+    @field_validator("date")
+    @classmethod
+    def _not_in_future(cls, day: date) -> date:
+        return not_in_future(day)
+
 
 class Contact(BaseModel):
     """Sensitive: stored, masked in every response, never sent to a model or a log."""
@@ -76,7 +104,7 @@ class ClientInput(BaseModel):
     locale: Locale = "zh-CN"
     advisor_id: str | None = Field(default=None, max_length=64)
     investor_type: Literal["ordinary", "professional"] = "ordinary"
-    birth_year: int = Field(ge=1900, le=2100)
+    birth_year: int  # the client is an adult and at most MAX_AGE this year
     annual_income: Money
     avg_annual_income_3y: Money | None = None
     financial_assets: Money
@@ -88,6 +116,18 @@ class ClientInput(BaseModel):
     trades: list[Trade] = Field(default_factory=list, max_length=5000)
     notes: str = Field(default="", max_length=10_000)
     contact: Contact = Field(default_factory=Contact)
+
+    @field_validator("birth_year")
+    @classmethod
+    def _adult(cls, year: int) -> int:
+        age = date.today().year - year
+        if age < 0:
+            raise ValueError(f"{year} is in the future")
+        if age < ADULT_AGE:
+            raise ValueError(f"the client would be {age} this year, not an adult ({ADULT_AGE}+)")
+        if age > MAX_AGE:
+            raise ValueError(f"the client would be {age} this year, over {MAX_AGE}")
+        return year
 
     @model_validator(mode="after")
     def _holdings_within_aum(self) -> ClientInput:

@@ -53,6 +53,8 @@ class CompliancePolicy(BaseModel):
 
     jurisdiction: Literal["CN", "US", "EU"] = "CN"
     kill_switch: bool = False
+    # SYS-02: a client who can bear no loss gets an advisor's sign-off, whatever their tier.
+    lowest_category_signoff: bool = True
     assessment_valid_months: int = Field(default=24, gt=0)
     weight_tolerance: float = Field(default=1e-6, gt=0)
     max_single_product: float = Field(default=0.40, gt=0, le=1)
@@ -124,6 +126,8 @@ class Settings(BaseSettings):
     firm_name_zh: str = "Tierwise证券"
     firm_name_en: str = "Tierwise Securities"
     session_secret: SecretStr = SecretStr("dev-only-inbox-session-secret")
+    # Keys the audit chain (HMAC); kept out of the database so a chain cannot be recomputed.
+    audit_key: SecretStr = SecretStr("dev-only-audit-chain-key")
 
     @model_validator(mode="after")
     def _no_placeholder_secrets(self) -> Settings:
@@ -136,6 +140,11 @@ class Settings(BaseSettings):
             "dev-only"
         ):
             raise ValueError("TIERWISE_SESSION_SECRET is the development default; set a real one")
+        audit_key = self.audit_key.get_secret_value()
+        if self.environment == "production" and (
+            audit_key.startswith("dev-only") or audit_key.strip().lower() in PLACEHOLDER_SECRETS
+        ):
+            raise ValueError("TIERWISE_AUDIT_KEY is a placeholder; set a real one")
         return self
 
 

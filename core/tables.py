@@ -129,6 +129,15 @@ class AuditEvent(SQLModel, table=True):
     created_at: str = Field(max_length=40)
 
 
+class AuditHead(SQLModel, table=True):
+    """A run's chain length and last hash, keyed, written with each event: truncation shows."""
+
+    run_id: str = Field(primary_key=True, max_length=64)
+    length: int
+    head_hash: str = Field(max_length=64)
+    mac: str = Field(max_length=64)
+
+
 class EvalRun(SQLModel, table=True):
     """An eval suite started through the API, and its result once it has finished."""
 

@@ -114,7 +114,9 @@ def expect(
     """Route, path and plan bounds by policy; `escalate` is certain, `maybe` only possible."""
     level, tier = data["risk_assessment"]["level"], tier_of(data["aum"])
     maybe = maybe or (level in ("C4", "C5") and not professional(data))  # CN-MIS-07 on R4/R5
-    if escalate or tier != "long_tail":
+    # DESIGN §2, SYS-02: the lowest category is signed off in every tier (policy, on by default).
+    signed = tier != "long_tail" or data["risk_assessment"]["lowest_category"]
+    if escalate or signed:
         route, mode, nodes = ["awaiting_approval"], "strict", [*PIPE, "advisor_review"]
     elif maybe:
         route, mode, nodes = ["delivered", "awaiting_approval"], "subset", PIPE
@@ -310,9 +312,10 @@ PAIRS: list[tuple[str, str, str, str, str, str]] = [  # only the name or the hom
     ("name", "mid", "C4", "growth", "Sarah Lin", "David Lin"),
     ("name", "hnw", "C2", "income", "陈静", "陈刚"),
     ("home", "lt", "C2", "income", "河南周口", "江苏苏州"),
+    ("name", "lt", "C3", "balanced", "测试客户013", "测试客户014"),  # digits in a name: no figure
 ]
 SMOKE = [
-    "matrix-lt-c3-balanced", "matrix-mid-c2-income", "matrix-hnw-c4-growth", "edge-lowest-mid",
+    "matrix-lt-c3-balanced", "matrix-mid-c2-income", "matrix-hnw-c4-growth", "edge-lowest-lt",
     "edge-stale-lt", "edge-request-above-c2", "adv-inject-zh-lt-c1", "cf-01-name-base",
     "cf-01-name-variant", "edge-mid-reject", "edge-revise-r4-refused", "edge-lowest-revise-r2",
 ]

@@ -14,7 +14,7 @@ from typing import Any
 
 from core.database import session_scope
 from core.errors import TierwiseError
-from core.services import approvals, audit, clients, runs
+from core.services import approvals, audit, clients, principals, runs
 from core.services.views import run_view
 from core.settings import Settings
 from evals import stats
@@ -69,6 +69,8 @@ def run_scenario(runner: Runner, scenario: Scenario, as_of: date) -> Outcome:
     started = time.perf_counter()
     with session_scope(runner.engine) as session:
         clients.upsert(session, scenario.client)
+        if scenario.client.advisor_id:  # the advisor who plays the scripted decisions
+            principals.ensure(session, scenario.client.advisor_id, "advisor")
     run = runner.create(scenario.client, as_of=as_of, request=scenario.request, actor="eval")
     first = runner.execute(run.id)
     compliance_before = first.compliance
@@ -87,7 +89,7 @@ def run_scenario(runner: Runner, scenario: Scenario, as_of: date) -> Outcome:
             "advisor": scenario.client.advisor_id or "adv-li",
         }
         try:
-            runner.decide(approval_id, decision)
+            runner.decide(approval_id, decision, on=as_of)  # decided on the scenario's day
             decisions.append({"action": step.action, "refused": False})
         except TierwiseError as exc:
             decisions.append(
@@ -113,7 +115,7 @@ def run_scenario(runner: Runner, scenario: Scenario, as_of: date) -> Outcome:
 def _repetition(
     scenario: Scenario, out: Outcome, runner: Runner, judge: LanguageModel | None
 ) -> dict[str, Any]:
-    scores: list[Score] = invariant_scores(scenario, out, runner.market)
+    scores: list[Score] = invariant_scores(scenario, out, runner.market, runner.settings.compliance)
     scores += expectation_scores(scenario, out, runner.market)
     letter = (out.run.get("compliance") or {}).get("letter")
     if judge is not None and letter:

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.settings import CompliancePolicy
 from evals.schema import Scenario, TrajectoryExpectation
 from tools.market import MarketData
 from tools.masking import find_sensitive
@@ -81,8 +82,14 @@ def _blocking(compliance: dict[str, Any] | None) -> set[str]:
     return {f["rule_id"] for f in (compliance or {}).get("findings", []) if f["verdict"] != "pass"}
 
 
-def invariant_scores(scenario: Scenario, out: Outcome, market: MarketData) -> list[Score]:
-    """Scores every scenario gets, whatever it expects."""
+def invariant_scores(
+    scenario: Scenario,
+    out: Outcome,
+    market: MarketData,
+    policy: CompliancePolicy | None = None,
+) -> list[Score]:
+    """Scores every scenario gets, whatever it expects (under the shipped policy by default)."""
+    policy = policy or CompliancePolicy()
     run, delivery = out.run, out.run.get("delivery")
     plan = run.get("plan")
     scores = []
@@ -107,8 +114,13 @@ def invariant_scores(scenario: Scenario, out: Outcome, market: MarketData) -> li
             for a in out.approvals
             if a["status"] == "approved" and a["plan_hash"] == delivery["plan_hash"]
         ]
-        owed_a_human = spec_tier(scenario) != "long_tail" or (
-            (out.compliance_before or {}).get("verdict") != "pass"
+        # From the spec, not the run: mid-tier and HNW, the lowest category while the policy
+        # says so (SYS-02), and anything that did not pass are owed an advisor's approval.
+        lowest = scenario.client.risk_assessment.lowest_category and policy.lowest_category_signoff
+        owed_a_human = (
+            spec_tier(scenario) != "long_tail"
+            or lowest
+            or (out.compliance_before or {}).get("verdict") != "pass"
         )
         gate_ok = bool(approved) if owed_a_human else True
         scores.append(

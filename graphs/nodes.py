@@ -10,7 +10,7 @@ from langgraph.types import Command, interrupt
 from pydantic import ValidationError
 
 from agents.allocation import allocate_portfolio
-from agents.compliance import ComplianceReport, check_compliance, rule_context
+from agents.compliance import ComplianceReport, check_compliance, owes_signoff, rule_context
 from agents.plan import Constraint, Plan, build_plan, plan_hash
 from agents.profiling import ClientProfile, profile_client
 from agents.research import ResearchBrief, research_products
@@ -91,7 +91,8 @@ def check_compliance_node(state: AdvisoryState, runtime: Runtime[Deps]) -> dict[
         "compliance": report.model_dump(mode="json"),
         "trajectory": ["check_compliance"],
     }
-    if report.verdict == "revise" and plan.source == "allocation":
+    # Only a remedy gives the next allocation something to change; text findings alone do not.
+    if report.verdict == "revise" and plan.source == "allocation" and report.remedies:
         update["revisions"] = state.get("revisions", 0) + 1
         known = [Constraint.model_validate(c) for c in state.get("constraints", [])]
         update["constraints"] = [c.model_dump(mode="json") for c in [*known, *report.remedies]]
@@ -101,16 +102,24 @@ def check_compliance_node(state: AdvisoryState, runtime: Runtime[Deps]) -> dict[
 def route_after_compliance(
     state: AdvisoryState, runtime: Runtime[Deps]
 ) -> Literal["allocate_portfolio", "block_plan", "deliver_plan", "advisor_review"]:
-    """Block, revise (bounded), deliver a clean long-tail plan, or ask an advisor."""
-    verdict = state["compliance"]["verdict"]
+    """Block, revise (bounded), deliver a clean plan nobody must sign, or ask an advisor."""
+    report = state["compliance"]
     if state["plan"]["source"] == "advisor":
         return "advisor_review"  # the advisor's own edit goes back to them with its findings
-    if verdict == "block":
+    if report["verdict"] == "block":
         return "block_plan"
-    if verdict == "revise":
+    if report["verdict"] == "revise":
+        if not report["remedies"]:
+            # Text findings the offline letter kept: allocating again brings back the same plan
+            # and text, and an advisor can neither approve a revise verdict nor edit the letter.
+            # Blocking says so now, in every tier, instead of spending the revise loop.
+            return "block_plan"
         within = state.get("revisions", 0) <= runtime.context.settings.max_revisions
         return "allocate_portfolio" if within else "block_plan"
-    if verdict == "pass" and state["tier"] == "long_tail":
+    policy = runtime.context.settings.compliance
+    if report["verdict"] == "pass" and not owes_signoff(
+        state["tier"], state["profile"]["lowest_category"], policy
+    ):
         return "deliver_plan"
     return "advisor_review"
 
@@ -183,12 +192,14 @@ def _gate(state: AdvisoryState, deps: Deps) -> ComplianceReport:
     report = ComplianceReport.model_validate(state["compliance"])
     if plan_hash(state["plan"]) != plan.plan_hash or report.plan_hash != plan.plan_hash:
         raise ComplianceGateError("the compliance report is not for this exact plan")
+    profile = _profile(state)
     ctx = rule_context(
-        _profile(state),
+        profile,
         plan,
         ResearchBrief.model_validate(state["research"]),
         letter=report.letter,
         client_text=report.client_text,
+        client_name=state["client"]["name"],
         request=None,  # a client's request escalated already; approval settles it
         market=deps.market,
         policy=deps.settings.compliance,
@@ -201,7 +212,8 @@ def _gate(state: AdvisoryState, deps: Deps) -> ComplianceReport:
         and decision["action"] == "approve"
         and (decision["plan_hash"] == plan.plan_hash)
     )
-    if verdict == "pass" and (state["tier"] == "long_tail" or approved):
+    owed = owes_signoff(state["tier"], profile.lowest_category, deps.settings.compliance)
+    if verdict == "pass" and (approved or not owed):
         return report
     if verdict == "escalate" and approved:
         return report
@@ -220,6 +232,8 @@ def deliver_plan_node(state: AdvisoryState, runtime: Runtime[Deps]) -> dict[str,
             text=report.client_text,
             channel="direct" if state["tier"] == "long_tail" and not decision else "advisor",
             approved_by=decision.get("advisor"),
+            on=date.fromisoformat(decision.get("decided_on") or state["as_of"]),
+            valid_months=deps.settings.compliance.assessment_valid_months,
         )
     return {"status": "delivered", "trajectory": ["deliver_plan"]}
 

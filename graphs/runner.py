@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,7 +21,7 @@ from sqlalchemy.engine import Engine
 from core.database import get_engine, session_scope
 from core.errors import InvalidDecision, RunBusy
 from core.schemas import ClientInput
-from core.services import approvals, runs
+from core.services import approvals, audit, runs
 from core.settings import Settings
 from core.tables import Approval, Run, utcnow
 from graphs.checkpointer import open_checkpointer
@@ -33,7 +34,10 @@ from tools.offline_model import OfflineModel
 from tools.rules import RuleSet, load_rules
 
 log = logging.getLogger("tierwise.runner")
-DECIDE_WAIT = 30.0  # seconds a decision waits for the worker that opened the review
+
+
+class LeaseLost(RuntimeError):
+    """This execution's lease expired and another execution took the run."""
 
 
 class Runner:
@@ -52,7 +56,7 @@ class Runner:
         self.settings, self.engine, self.market, self.rules = settings, engine, market, rules
         self.model_factory = model_factory
         self.graph = build_graph(checkpointer)
-        self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.worker = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     @staticmethod
     def config(run_id: str) -> dict[str, Any]:
@@ -74,54 +78,87 @@ class Runner:
             )
 
     def execute(self, run_id: str) -> Run:
-        """Run a queued run from the start until it ends or waits for an advisor."""
-        with session_scope(self.engine) as session:
-            run = runs.get(session, run_id)
-            client = dict(run.client_snapshot)
-            client.pop("contact", None)  # contact data never enters the graph state
-            if run.locale:
-                client["locale"] = run.locale
-            start: AdvisoryState = {
-                "run_id": run.id,
-                "client": client,
-                "request": run.request,
-                "as_of": run.as_of,
-                "revisions": 0,
-                "constraints": [],
-                "review_round": 0,
-                "decision": None,
-                "trajectory": [],
-            }
-        return self._drive(run_id, start)
+        """Run a queued run from the start until it ends or waits for an advisor.
 
-    def decide(self, approval_id: str, decision: dict[str, Any]) -> Run:
-        """Validate and claim an advisor's decision, then resume the run with it."""
+        A run that is no longer queued (another execution started it) is left as it is.
+        """
+        with self._leased(run_id) as lease:
+            with session_scope(self.engine) as session:
+                run = runs.get(session, run_id)
+                if run.status != "queued":
+                    return run
+                start = self._start_state(run)
+            return self._drive_leased(run_id, start, lease)
+
+    def _start_state(self, run: Run) -> AdvisoryState:
+        client = dict(run.client_snapshot)
+        client.pop("contact", None)  # contact data never enters the graph state
+        if run.locale:
+            client["locale"] = run.locale
+        return {
+            "run_id": run.id,
+            "client": client,
+            "request": run.request,
+            "as_of": run.as_of,
+            "revisions": 0,
+            "constraints": [],
+            "review_round": 0,
+            "decision": None,
+            "trajectory": [],
+        }
+
+    def decide(self, approval_id: str, decision: dict[str, Any], on: date | None = None) -> Run:
+        """Validate and claim an advisor's decision, made on `on` (today unless an eval replays
+        a scenario's day), then resume the run with it."""
         try:
-            valid = AdvisorDecision.model_validate({**decision, "approval_id": approval_id})
+            valid = AdvisorDecision.model_validate(
+                {**decision, "approval_id": approval_id, "decided_on": on or date.today()}
+            )
         except ValidationError as exc:
             raise InvalidDecision(_describe(exc)) from exc
         with session_scope(self.engine) as session:
-            approval = approvals.claim(session, approval_id, valid.model_dump(mode="json"))
-            run_id = approval.run_id
-        # The decision is committed: wait for a worker still finishing the pause to let go.
-        return self._drive(run_id, Command(resume=valid.model_dump(mode="json")), DECIDE_WAIT)
+            valid_months = self.settings.compliance.assessment_valid_months
+            approval = approvals.claim(
+                session, approval_id, valid.model_dump(mode="json"), valid_months=valid_months
+            )
+        run_id = approval.run_id
+        # The decision is committed: wait for a worker still finishing the pause to let go
+        # (it renews its lease at every step, so a live one lets go within a lease).
+        with self._leased(run_id, self.settings.lease_seconds) as lease:
+            if self._pending_approval(run_id) != approval_id:
+                return self._sync(run_id)  # a recovery already resumed it with this decision
+            resume = Command(resume=valid.model_dump(mode="json"))
+            return self._drive_leased(run_id, resume, lease)
+
+    def _pending_approval(self, run_id: str) -> str | None:
+        """The approval id the run's checkpoint is paused on, if it is paused."""
+        snapshot = self.graph.get_state(self.config(run_id))
+        return snapshot.interrupts[0].value["approval_id"] if snapshot.interrupts else None
 
     def recover(self, run_id: str) -> Run:
         """Finish a run a crash interrupted: resume a claimed decision or the last checkpoint."""
-        snapshot = self.graph.get_state(self.config(run_id))
-        if not snapshot.values:
-            return self.execute(run_id)
-        if snapshot.interrupts:
-            pending_id = snapshot.interrupts[0].value["approval_id"]
+        with self._leased(run_id) as lease:
             with session_scope(self.engine) as session:
-                approval = session.get(Approval, pending_id)
-                decision = approval.decision if approval and approval.status != "pending" else None
-            if decision is None:
-                return self._sync(run_id)
-            return self._drive(run_id, Command(resume={**decision, "approval_id": pending_id}))
-        if snapshot.next:
-            return self._drive(run_id, None)
-        return self._sync(run_id)
+                run = runs.get(session, run_id)
+                if run.status in runs.FINAL_STATUSES - {"failed"}:
+                    return run  # finished meanwhile; a failed one may retry from its checkpoint
+                start = self._start_state(run)
+            snapshot = self.graph.get_state(self.config(run_id))
+            if not snapshot.values:
+                return self._drive_leased(run_id, start, lease)
+            if snapshot.interrupts:
+                pending_id = snapshot.interrupts[0].value["approval_id"]
+                with session_scope(self.engine) as session:
+                    approval = session.get(Approval, pending_id)
+                    decided = approval and approval.status != "pending"
+                    decision = approval.decision if decided else None  # type: ignore[union-attr]
+                if decision is None:
+                    return self._sync(run_id)
+                resume = Command(resume={**decision, "approval_id": pending_id})
+                return self._drive_leased(run_id, resume, lease)
+            if snapshot.next:
+                return self._drive_leased(run_id, None, lease)
+            return self._sync(run_id)
 
     def sweep(self) -> list[str]:
         """Recover every run a dead worker left behind; returns the ids it recovered."""
@@ -147,30 +184,49 @@ class Runner:
                 runs.mark_pruned(session, run_id)
         return found
 
-    def _lease(self, run_id: str, wait_seconds: float = 0.0) -> None:
-        """Take the run's lease, waiting up to wait_seconds for another worker to let go."""
+    @contextmanager
+    def _leased(self, run_id: str, wait_seconds: float = 0.0) -> Iterator[str]:
+        """Hold the run's lease for one execution, waiting up to wait_seconds for it.
+
+        The owner is the execution, not the process: two threads of one process (an executor,
+        the sweeper, a decision) exclude each other exactly as two processes do. A heartbeat
+        renews the lease while the execution lives, so a step longer than the lease keeps it,
+        and a dead process's lease runs out within one lease.
+        """
+        lease = f"{self.worker}:{uuid.uuid4().hex[:12]}"
         deadline = time.monotonic() + wait_seconds
-        while True:
-            with session_scope(self.engine) as session:
-                if runs.acquire_lease(session, run_id, self.worker, self.settings.lease_seconds):
-                    return
+        while not self._renew(run_id, lease):
             if time.monotonic() >= deadline:
                 raise RunBusy(f"run {run_id} is being executed by another worker")
             time.sleep(0.05)
-
-    def _drive(self, run_id: str, graph_input: Any, wait_seconds: float = 0.0) -> Run:
-        self._lease(run_id, wait_seconds)
+        stop = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(run_id, lease, stop), daemon=True)
+        beat.start()
         try:
-            return self._drive_leased(run_id, graph_input)
+            yield lease
         finally:
+            stop.set()
+            beat.join()
             with session_scope(self.engine) as session:
-                runs.release_lease(session, run_id, self.worker)
+                runs.release_lease(session, run_id, lease)
 
-    def _drive_leased(self, run_id: str, graph_input: Any) -> Run:
+    def _renew(self, run_id: str, lease: str) -> bool:
+        with session_scope(self.engine) as session:
+            return runs.acquire_lease(session, run_id, lease, self.settings.lease_seconds)
+
+    def _heartbeat(self, run_id: str, lease: str, stop: threading.Event) -> None:
+        while not stop.wait(self.settings.lease_seconds / 3):
+            try:
+                if not self._renew(run_id, lease):
+                    return  # taken over: the next step's renewal stops the execution
+            except Exception:  # a missed beat is retried; the lease covers two more
+                log.warning("run %s: lease renewal failed", run_id, exc_info=True)
+
+    def _drive_leased(self, run_id: str, graph_input: Any, lease: str) -> Run:
         model = self.model_factory()
         deps = Deps(self.settings, self.market, self.rules, model, self.engine, OfflineModel())
         with session_scope(self.engine) as session:
-            runs.set_status(session, runs.get(session, run_id), "running")
+            runs.set_status(session, runs.get(session, run_id), "running", execution=lease)
         try:
             for mode, chunk in self.graph.stream(
                 graph_input,
@@ -180,10 +236,16 @@ class Runner:
                 durability="sync",
             ):
                 if mode == "updates":
-                    self._record(run_id, chunk)
+                    self._record(run_id, chunk, lease)
                 elif "input" in chunk:  # a task starting; its end arrives as an update
                     with session_scope(self.engine) as session:
                         runs.record_node_started(session, runs.get(session, run_id), chunk)
+        except LeaseLost:
+            # Another execution took the run over after this one stalled past its lease; the
+            # checkpoint is theirs to continue from, so this one leaves everything as it is.
+            log.warning("run %s: lease lost, leaving it to the execution that took it", run_id)
+            with session_scope(self.engine) as session:
+                return runs.get(session, run_id)
         except Exception as exc:
             log.exception("run %s failed", run_id)
             with session_scope(self.engine) as session:
@@ -197,9 +259,10 @@ class Runner:
             )
         return self._sync(run_id)
 
-    def _record(self, run_id: str, chunk: dict[str, Any]) -> None:
+    def _record(self, run_id: str, chunk: dict[str, Any], lease: str) -> None:
         with session_scope(self.engine) as session:
-            runs.acquire_lease(session, run_id, self.worker, self.settings.lease_seconds)  # renew
+            if not runs.acquire_lease(session, run_id, lease, self.settings.lease_seconds):
+                raise LeaseLost(run_id)  # renewed at every step, or given up
             run = runs.get(session, run_id)
             for node, update in chunk.items():
                 if node == "__interrupt__":
@@ -241,6 +304,7 @@ def open_runner(
 ) -> Iterator[Runner]:
     """Wire settings to a database, a checkpointer, the market data, the rules and a model."""
     engine = get_engine(settings.database_url)
+    audit.configure(settings.audit_key)
     with open_checkpointer(settings.database_url) as checkpointer:
         yield Runner(
             settings=settings,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import operator
+import unicodedata
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -58,6 +60,11 @@ class Deps:
     fallback_model: LanguageModel
 
 
+def visible(text: str) -> bool:
+    """True if the text shows something: not only spaces, controls or zero-width characters."""
+    return any(unicodedata.category(ch)[0] not in "ZC" for ch in text)
+
+
 class AdvisorDecision(BaseModel):
     """The resume value of advisor_review; validated before it can change anything."""
 
@@ -68,6 +75,7 @@ class AdvisorDecision(BaseModel):
     advisor: str = Field(min_length=1, max_length=64)
     comment: str | None = Field(default=None, max_length=2000)
     weights: dict[str, float] | None = None
+    decided_on: date | None = None  # the decision date, which staleness is judged on
 
     @field_validator("weights")
     @classmethod
@@ -84,6 +92,6 @@ class AdvisorDecision(BaseModel):
     def _action_has_what_it_needs(self) -> AdvisorDecision:
         if self.action == "revise" and not self.weights:
             raise ValueError("a revise decision needs weights")
-        if self.action == "reject" and not (self.comment or "").strip():
-            raise ValueError("a reject decision needs a reason in comment")
+        if self.action == "reject" and not visible(self.comment or ""):
+            raise ValueError("a reject decision needs a reason in comment (visible text)")
         return self

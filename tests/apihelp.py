@@ -5,8 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import httpx
 from factories import client_data
 from fastapi.testclient import TestClient
+
+from core.services.runs import FINAL_STATUSES
+from core.settings import Settings
 
 
 def auth(token: str) -> dict[str, str]:
@@ -22,10 +26,24 @@ def put_client(api: TestClient, tokens: dict[str, str], **overrides: Any) -> dic
     return response.json()
 
 
-def wait_for(api: TestClient, run_id: str, token: str, statuses: set[str]) -> dict[str, Any]:
-    for _ in range(200):
+def wait_for(
+    api: TestClient | httpx.Client,
+    run_id: str,
+    token: str,
+    statuses: set[str],
+    stall_seconds: float = Settings().lease_seconds,
+) -> dict[str, Any]:
+    """Poll until the run reaches one of `statuses`; fail once it ends elsewhere, or once it
+    has not moved for stall_seconds (a live worker renews its lease at every step)."""
+    last, moved = None, time.monotonic()
+    while True:
         run = api.get(f"/v1/runs/{run_id}", headers=auth(token)).json()
         if run["status"] in statuses:
             return run
+        if run["status"] in FINAL_STATUSES:
+            raise AssertionError(f"run {run_id} ended {run['status']}, not {statuses}: {run}")
+        if (run["status"], run["updated_at"]) != last:
+            last, moved = (run["status"], run["updated_at"]), time.monotonic()
+        elif time.monotonic() - moved > stall_seconds:
+            raise AssertionError(f"run {run_id} stalled at {run['status']}, not {statuses}")
         time.sleep(0.05)
-    raise AssertionError(f"run {run_id} never reached {statuses}: {run['status']}")

@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import add_advisors
 from hypothesis import settings as hypothesis_settings
 from pydantic import BaseModel
 
-from core.database import get_engine
+from core.database import get_engine, session_scope
 from core.settings import Settings
 from graphs.runner import Runner, open_runner
 from tools.llm import CallTimer, ModelCall, Prompt, T
@@ -94,7 +95,10 @@ def fresh_database(tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Iterator[Settings]:
+    """Settings on a fresh database that knows the factories' advisors (only they may decide)."""
     with fresh_database(tmp_path) as url:
+        with session_scope(get_engine(url)) as session:
+            add_advisors(session)
         yield Settings(environment="test", database_url=url)
 
 

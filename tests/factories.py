@@ -6,9 +6,13 @@ import copy
 from datetime import date
 from typing import Any
 
+from sqlmodel import Session
+
 from core.schemas import ClientInput
+from core.services import principals
 
 AS_OF = date(2026, 11, 25)
+ADVISORS = ("adv-li", "adv-wang")  # the advisors the factories' clients are assigned to
 
 _BASE: dict[str, Any] = {
     "client_id": "C-1001",
@@ -69,3 +73,9 @@ def long_tail_client(**overrides: Any) -> ClientInput:
 def hnw_client(**overrides: Any) -> ClientInput:
     params = {"client_id": "C-HNW", "aum": 8_000_000, "financial_assets": 9_000_000, **overrides}
     return make_client(**params)
+
+
+def add_advisors(session: Session) -> None:
+    """The factories' advisors as principals: only a client's advisor may decide."""
+    for name in ADVISORS:
+        principals.ensure(session, name, "advisor")

@@ -98,9 +98,11 @@ def _grounding(ctx: RuleContext) -> tuple[list[float], list[float]]:
 
 
 def _strip_identifiers(text: str, ctx: RuleContext) -> str:
-    """Product codes and names, note ids and the model name carry digits that are not figures."""
+    """Product codes and names, note ids, the model and client names hold digits, not figures."""
     names = [n for p in ctx.market.shelf for n in (p.name_zh, p.name_en)]
     tokens = [*ctx.market.products, *names, *(sid for sid, _, _ in ctx.sources), ctx.model_name]
+    # The code wrote the client's name in from their record: "013" in 测试客户013 is no claim.
+    tokens += [ctx.client_name] if ctx.client_name.strip() else []
     for token in sorted(tokens, key=len, reverse=True):
         text = text.replace(token, " ")
     return MASKED.sub(" ", text)  # masked contact data (139****5678) is not a figure

@@ -103,6 +103,7 @@ class RuleContext:
     research_products: list[str] = field(default_factory=list)
     model_name: str = "offline-v1"
     grounding: str = ""  # corpus text the letter may quote numbers from
+    client_name: str = ""  # inserted by code from the client's record: never a claim
 
 
 Evaluator = Callable[[RuleContext, str], list[Hit]]

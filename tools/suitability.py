@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from agents.plan import Constraint
+from core.schemas import ADULT_AGE
 from tools.market import Product
 from tools.rules import Hit, RuleContext, evaluator
 
@@ -81,6 +82,8 @@ def stale_assessment(ctx: RuleContext, rule_id: str) -> list[Hit]:
     p = ctx.profile
     if not p.assessment_stale:
         return []
+    if p.assessment_age_months < 0:
+        return [Hit(f"assessed on {p.assessed_on.isoformat()}, after the date of this advice")]
     return [Hit(f"assessed on {p.assessed_on.isoformat()}, {p.assessment_age_months} months ago")]
 
 
@@ -171,7 +174,11 @@ def registered_advisor(ctx: RuleContext, rule_id: str) -> list[Hit]:
 
 @evaluator("CN-IA-02")
 def contradictory_information(ctx: RuleContext, rule_id: str) -> list[Hit]:
-    return [Hit(item) for item in ctx.profile.inconsistencies]
+    """Contradictory answers, and a minor (the contract refuses one; a backdated run may not)."""
+    hits = [Hit(item) for item in ctx.profile.inconsistencies]
+    if ctx.profile.age < ADULT_AGE:
+        hits.append(Hit(f"the client is {ctx.profile.age}, under {ADULT_AGE}"))
+    return hits
 
 
 @evaluator("CN-AI-04")

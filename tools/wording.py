@@ -64,7 +64,12 @@ def _restriction(p: Product, ctx: RuleContext) -> str:
 
 
 def _reviewer(ctx: RuleContext) -> str | None:
-    return ctx.profile.advisor_id if ctx.profile.tier != "long_tail" else None
+    """The advisor who signs a passing plan off, if anyone must (DESIGN §2, SYS-02)."""
+    # Imported here: agents.compliance imports this module to compose the disclosures.
+    from agents.compliance import owes_signoff
+
+    p = ctx.profile
+    return p.advisor_id if owes_signoff(p.tier, p.lowest_category, ctx.policy) else None
 
 
 def _ai_statement(ctx: RuleContext) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Query
@@ -9,7 +10,7 @@ from fastapi import APIRouter, Query
 from api.deps import Advisor, Reviewer, RunnerDep, SessionDep, ensure_can_see
 from api.schemas import DecisionCreate, Page
 from core.database import session_scope
-from core.errors import Forbidden
+from core.errors import ApprovalNotFound
 from core.services import approvals, runs
 from core.services.views import run_view
 
@@ -19,12 +20,22 @@ router = APIRouter(prefix="/v1/approvals", tags=["approvals"])
 @router.get("", response_model=Page)
 def list_approvals(
     session: SessionDep,
+    runner: RunnerDep,
     principal: Reviewer,
     status_filter: str = Query("pending", alias="status", pattern="^pending$"),
 ) -> Page:
-    """Plans awaiting sign-off: an advisor's own, or everyone's for a supervisor."""
+    """Plans awaiting sign-off: an advisor's own, or everyone's for a supervisor.
+
+    `client_changes` lists what changed in the client's record since the plan was drafted (or
+    an assessment expired by today): such a plan cannot be approved as it stands.
+    """
     advisor = principal.name if principal.role == "advisor" else None
-    return Page(items=[approvals.public(a) for a in approvals.pending(session, advisor)])
+    months = runner.settings.compliance.assessment_valid_months
+    items = [
+        approvals.queue_item(session, a, date.today(), months)
+        for a in approvals.pending(session, advisor)
+    ]
+    return Page(items=items)
 
 
 @router.post("/{approval_id}/decision")
@@ -37,9 +48,9 @@ def decide(
     """Approve, revise or reject; only the client's own advisor may decide."""
     with session_scope(runner.engine) as session:
         approval = approvals.get(session, approval_id)
-        ensure_can_see(principal, approval.advisor_id, f"approval {approval_id!r}")
-        if approval.advisor_id != principal.name:
-            raise Forbidden("only the client's advisor may decide")
+        missing = ApprovalNotFound(f"no approval {approval_id!r}")
+        ensure_can_see(principal, approval.advisor_id, missing)
+    # Who may decide is the service's rule (approvals.claim), met by every caller.
     decision = {**body.model_dump(), "advisor": principal.name}
     run = runner.decide(approval_id, decision)
     with session_scope(runner.engine) as session:

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from api.deps import CurrentPrincipal, SessionDep, ensure_can_see, require
-from core.errors import Forbidden, InvalidClient
+from core.errors import ClientNotFound, Forbidden, InvalidClient
 from core.schemas import ClientInput
 from core.services import clients
 
@@ -29,5 +29,5 @@ def get_client(client_id: str, session: SessionDep, principal: CurrentPrincipal)
     if principal.role == "engineer":
         raise Forbidden("engineers do not read client records")
     client = clients.get(session, client_id)
-    ensure_can_see(principal, client.advisor_id, f"client {client_id!r}")
+    ensure_can_see(principal, client.advisor_id, ClientNotFound(f"no client {client_id!r}"))
     return clients.public(client)

@@ -18,10 +18,11 @@ from sqlmodel import Session
 from api.deps import Reader, RunnerDep, Service, SessionDep, ensure_can_see, require
 from api.schemas import FeedbackCreate, Page, RunCreate
 from core.database import session_scope
-from core.errors import IdempotencyKeyReused, InvalidInput
+from core.errors import ClientNotFound, IdempotencyKeyReused, InvalidInput, RunNotFound
 from core.services import audit, clients, feedback, runs
 from core.services.views import run_view
 from core.tables import Principal, Run
+from graphs.runner import Runner
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
 EVENT_POLL_SECONDS = 0.2
@@ -39,7 +40,7 @@ EVENT_NAMES = {
 
 def visible_run(session: Session, principal: Principal, run_id: str) -> Run:
     run = runs.get(session, run_id)
-    ensure_can_see(principal, run.advisor_id, f"run {run_id!r}")
+    ensure_can_see(principal, run.advisor_id, RunNotFound(f"no run {run_id!r}"))
     return run
 
 
@@ -52,10 +53,16 @@ def _idempotency(principal: Principal, key: str | None, body: RunCreate) -> tupl
     return f"{principal.name}:{key}", hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _replay(session: Session, scoped: tuple[str, str]) -> Run | None:
+def _replay(session: Session, principal: Principal, scoped: tuple[str, str]) -> Run | None:
+    """The run an earlier request with this key created, if the principal may still see it."""
     existing = runs.by_idempotency_key(session, scoped[0])
-    if existing is not None and existing.request_hash != scoped[1]:
+    if existing is None:
+        return None
+    if existing.request_hash != scoped[1]:
         raise IdempotencyKeyReused("this Idempotency-Key was used with a different body")
+    ensure_can_see(
+        principal, existing.advisor_id, ClientNotFound(f"no client {existing.client_id!r}")
+    )
     return existing
 
 
@@ -73,10 +80,12 @@ def create_run(
     """
     scoped = _idempotency(principal, idempotency_key, body)
     with session_scope(runner.engine) as session:
-        if scoped and (existing := _replay(session, scoped)) is not None:
+        if scoped and (existing := _replay(session, principal, scoped)) is not None:
             return run_view(session, existing)
         client = clients.get(session, body.client_id)
-        ensure_can_see(principal, client.advisor_id, f"client {body.client_id!r}")
+        ensure_can_see(
+            principal, client.advisor_id, ClientNotFound(f"no client {body.client_id!r}")
+        )
     try:
         with session_scope(runner.engine) as session:
             run = runs.create(
@@ -91,7 +100,7 @@ def create_run(
     except IntegrityError:
         # Another request with the same key won the race: answer with its run.
         with session_scope(runner.engine) as session:
-            existing = _replay(session, scoped) if scoped else None
+            existing = _replay(session, principal, scoped) if scoped else None
             if existing is None:
                 raise
             return run_view(session, existing)
@@ -129,9 +138,13 @@ def get_run(run_id: str, session: SessionDep, principal: Reader) -> dict[str, An
     return run_view(session, visible_run(session, principal, run_id))
 
 
-def _events_after(runner: Any, run_id: str, after: int) -> tuple[list[ServerSentEvent], bool]:
+def _events_after(
+    runner: Runner, principal: Principal, run_id: str, after: int
+) -> tuple[list[ServerSentEvent], bool]:
+    """The run's events after `after`, and whether it has ended; checked against the
+    principal's access every time, so a stream stops when the client moves to another advisor."""
     with session_scope(runner.engine) as session:
-        finished = runs.get(session, run_id).status in runs.FINAL_STATUSES
+        finished = visible_run(session, principal, run_id).status in runs.FINAL_STATUSES
         out = []
         for event in audit.events(session, run_id):
             if event.seq <= after:
@@ -144,15 +157,16 @@ def _events_after(runner: Any, run_id: str, after: int) -> tuple[list[ServerSent
         return out, finished
 
 
-def readable_run_id(run_id: str, runner: RunnerDep, principal: Reader) -> str:
-    """The run id, once the principal may read it (checked before any event is streamed)."""
+def readable_run(run_id: str, runner: RunnerDep, principal: Reader) -> tuple[str, Principal]:
+    """The run id and principal, once the principal may read it (checked before any event is
+    streamed, so a refusal is a plain 404 rather than a broken stream)."""
     with session_scope(runner.engine) as session:
-        return visible_run(session, principal, run_id).id
+        return visible_run(session, principal, run_id).id, principal
 
 
 @router.get("/{run_id}/events", response_class=EventSourceResponse)
 async def run_events(
-    run_id: Annotated[str, Depends(readable_run_id)],
+    readable: Annotated[tuple[str, Principal], Depends(readable_run)],
     runner: RunnerDep,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     follow: bool = True,
@@ -163,9 +177,16 @@ async def run_events(
     plan_hash), awaiting_approval, decision, delivered, rejected, blocked, failed, feedback.
     Each id is the event's sequence number in the run.
     """
-    after = int(last_event_id) if last_event_id and last_event_id.isdigit() else -1
+    run_id, principal = readable
+    numeric = last_event_id is not None and last_event_id.isascii() and last_event_id.isdigit()
+    after = int(last_event_id) if numeric else -1  # type: ignore[arg-type]
     while True:
-        batch, finished = await run_in_threadpool(_events_after, runner, run_id, after)
+        try:
+            batch, finished = await run_in_threadpool(
+                _events_after, runner, principal, run_id, after
+            )
+        except RunNotFound:
+            return  # access ended mid-stream (the client moved to another advisor)
         for event in batch:
             yield event
             after = int(event.id or after)
@@ -176,7 +197,7 @@ async def run_events(
 
 @router.get("/{run_id}/audit", dependencies=[Depends(require("supervisor", "engineer"))])
 def get_audit(run_id: str, session: SessionDep) -> dict[str, Any]:
-    """The audit trail and whether its hash chain verifies."""
+    """The audit trail and whether it verifies: why not, and the length its head records."""
     runs.get(session, run_id)
     check = audit.verify(session, run_id)
     events = [
@@ -195,6 +216,8 @@ def get_audit(run_id: str, session: SessionDep) -> dict[str, Any]:
         "run_id": run_id,
         "verified": check.verified,
         "broken_at": check.broken_at,
+        "reason": check.reason,
+        "length": check.length,
         "events": events,
     }
 

@@ -53,6 +53,11 @@ WORDS: dict[str, dict[str, str]] = {
         "zh-CN": "该方案未通过合规检查，只能调整或退回。",
         "en": "This plan failed compliance: revise it or reject it.",
     },
+    "client_changed": {
+        "zh-CN": "客户信息自方案生成后已变更，不能按原方案批准或调整；请退回并重新生成方案：",
+        "en": "The client's record changed since this plan was drafted, so it cannot be approved "
+        "or revised as it stands; reject it and start a new run:",
+    },
     "delivered": {"zh-CN": "方案已发送给客户。", "en": "The plan was delivered to the client."},
     "rejected": {"zh-CN": "方案已退回。", "en": "The plan was rejected."},
     "revised": {

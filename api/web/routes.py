@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,17 +16,18 @@ from api.deps import RunnerDep, SessionDep
 from api.web.i18n import translator
 from core.errors import (
     ApprovalAlreadyDecided,
+    ApprovalNotFound,
     Forbidden,
     InvalidDecision,
-    NotYourClient,
     PlanHashMismatch,
     PlanNotApprovable,
     TierwiseError,
     Unauthorized,
 )
-from core.services import approvals, audit, principals, runs
+from core.services import approvals, audit, client_changes, principals, runs
 from core.services.views import run_view
 from core.tables import EvalRun, Principal, utcnow
+from tools.masking import mask_text
 
 router = APIRouter(prefix="/inbox", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
@@ -134,7 +135,7 @@ def _queue_rows(db: Session, principal: Principal) -> list[dict[str, Any]]:
         rows.append(
             {
                 "approval": a,
-                "name": run.client_snapshot.get("name"),
+                "name": mask_text(run.client_snapshot.get("name") or ""),
                 "tier": run.tier,
                 "level": profile.get("risk_level"),
                 "waited": _waited(a.created_at),
@@ -183,7 +184,7 @@ def _visible_approval(db: Session, me: Principal, approval_id: str) -> Any:
         raise Forbidden("only advisors and supervisors review plans")
     approval = approvals.get(db, approval_id)
     if me.role == "advisor" and approval.advisor_id != me.name:
-        raise NotYourClient(f"no approval {approval_id!r}")
+        raise ApprovalNotFound(f"no approval {approval_id!r}")
     return approval
 
 
@@ -195,19 +196,23 @@ def plan_page(
     run = runs.get(db, approval.run_id)
     view = run_view(db, run)
     latest = approvals.latest_for_run(db, run.id)
+    months = runner.settings.compliance.assessment_valid_months
+    pending = approval.status == "pending"
+    changes = client_changes.blockers(db, run, date.today(), months) if pending else []
     return render(
         request,
         "plan.html",
         me,
         approval=approval,
         run=view,
-        snapshot=run.client_snapshot,
+        snapshot={**run.client_snapshot, "name": mask_text(run.client_snapshot.get("name") or "")},
         bars=_allocation_bars(approval.plan, run.client_snapshot),
         shelf=runner.market.products,
         events=audit.events(db, run.id),
         chain=audit.verify(db, run.id),
         latest_id=latest.id if latest else None,
-        can_decide=me.role == "advisor" and approval.status == "pending",
+        can_decide=me.role == "advisor" and pending,
+        changes=changes,
     )
 
 
@@ -238,8 +243,6 @@ async def decide(request: Request, approval_id: str, runner: RunnerDep, me: View
         "comment": str(form.get("comment") or "") or None,
     }
     try:
-        if me.role != "advisor" or approval.advisor_id != me.name:
-            raise Forbidden("only the client's advisor may decide")
         if action == "revise":
             decision["weights"] = _weights(form)
         result = runner.decide(approval_id, decision)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import update
@@ -10,11 +11,12 @@ from sqlmodel import Session, col, select
 from core.errors import (
     ApprovalAlreadyDecided,
     ApprovalNotFound,
+    Forbidden,
     PlanHashMismatch,
     PlanNotApprovable,
 )
-from core.services import audit
-from core.tables import Approval, Run, utcnow
+from core.services import audit, client_changes
+from core.tables import Approval, Client, Principal, Run, utcnow
 from tools.masking import mask_text
 
 APPROVABLE_VERDICTS = {"pass", "escalate"}
@@ -60,6 +62,16 @@ def get(session: Session, approval_id: str) -> Approval:
     return approval
 
 
+def queue_item(session: Session, approval: Approval, on: date, valid_months: int) -> dict[str, Any]:
+    """A pending approval as the review queue shows it: with why it cannot be approved as it
+    stands, if the client has changed since the plan was drafted (empty when it can)."""
+    run = session.get_one(Run, approval.run_id)
+    return {
+        **public(approval),
+        "client_changes": client_changes.blockers(session, run, on, valid_months),
+    }
+
+
 def pending(session: Session, advisor_id: str | None = None) -> list[Approval]:
     query = select(Approval).where(Approval.status == "pending").order_by(col(Approval.created_at))
     if advisor_id is not None:
@@ -79,8 +91,12 @@ def for_run(session: Session, run_id: str) -> list[Approval]:
     return list(session.exec(query))
 
 
-def claim(session: Session, approval_id: str, decision: dict[str, Any]) -> Approval:
-    """Record a decision if, and only if, the approval is still pending with this plan hash."""
+def claim(
+    session: Session, approval_id: str, decision: dict[str, Any], *, valid_months: int
+) -> Approval:
+    """Record a decision if, and only if, the approval is still pending with this plan hash,
+    the decider is the client's current advisor, and (to approve or revise) the client is
+    still the one the plan was drafted for on the decision date (`decision["decided_on"]`)."""
     action, plan_hash = decision["action"], decision["plan_hash"]
     comment = mask_text(decision["comment"]) if decision.get("comment") else None
     decision = {**decision, "comment": comment}
@@ -88,6 +104,7 @@ def claim(session: Session, approval_id: str, decision: dict[str, Any]) -> Appro
     approval = get(session, approval_id)
     if approval.status != "pending":
         raise ApprovalAlreadyDecided(f"approval {approval_id} was already {approval.status}")
+    ensure_decider(session, approval, decided_by)
     if approval.plan_hash != plan_hash:
         raise PlanHashMismatch(
             f"the plan under review has hash {approval.plan_hash}, not {plan_hash}"
@@ -96,6 +113,10 @@ def claim(session: Session, approval_id: str, decision: dict[str, Any]) -> Appro
         raise PlanNotApprovable(
             f"compliance verdict is {approval.verdict}; revise or reject this plan instead"
         )
+    if action != "reject":
+        run = session.get_one(Run, approval.run_id)
+        on = date.fromisoformat(decision["decided_on"])
+        client_changes.ensure_current(session, run, on, valid_months)
     status = {"approve": "approved", "reject": "rejected", "revise": "revised"}[action]
     result = session.execute(
         update(Approval)
@@ -121,6 +142,17 @@ def claim(session: Session, approval_id: str, decision: dict[str, Any]) -> Appro
         {"approval_id": approval_id, "action": action, "plan_hash": plan_hash, "comment": comment},
     )
     return approval
+
+
+def ensure_decider(session: Session, approval: Approval, name: str) -> None:
+    """Only an advisor principal who is the client's advisor now may decide (DESIGN §5.2)."""
+    principal = session.exec(select(Principal).where(Principal.name == name)).first()
+    if principal is None or principal.role != "advisor":
+        raise Forbidden(f"{name!r} is not an advisor; only the client's advisor may decide")
+    stored = session.get(Client, approval.client_id)
+    current = stored.advisor_id if stored is not None else approval.advisor_id
+    if name != current:
+        raise Forbidden(f"{name!r} is not this client's advisor; only they may decide")
 
 
 def public(approval: Approval) -> dict[str, Any]:

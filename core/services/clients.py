@@ -9,7 +9,6 @@ from sqlmodel import Session, col
 
 from core.errors import ClientNotFound
 from core.schemas import ClientInput
-from core.services.runs import FINAL_STATUSES
 from core.tables import Approval, Client, Run, utcnow
 from tools.masking import mask_contact, mask_text
 
@@ -30,16 +29,15 @@ def upsert(session: Session, client: ClientInput) -> Client:
 
 
 def _reassign(session: Session, client_id: str, advisor_id: str | None) -> None:
-    """A client's new advisor takes over its open runs and pending reviews, in the same commit."""
+    """Access follows the client: the new advisor takes over every run and review of the
+    client, finished ones included (the client's history is theirs to serve from), and the
+    former advisor loses them, in the same commit. Who decided stays on each decision and in
+    the audit trail."""
     session.execute(
-        update(Run)
-        .where(col(Run.client_id) == client_id, col(Run.status).not_in(sorted(FINAL_STATUSES)))
-        .values(advisor_id=advisor_id)
+        update(Run).where(col(Run.client_id) == client_id).values(advisor_id=advisor_id)
     )
     session.execute(
-        update(Approval)
-        .where(col(Approval.client_id) == client_id, col(Approval.status) == "pending")
-        .values(advisor_id=advisor_id)
+        update(Approval).where(col(Approval.client_id) == client_id).values(advisor_id=advisor_id)
     )
 
 
@@ -51,8 +49,9 @@ def get(session: Session, client_id: str) -> ClientInput:
 
 
 def public(client: ClientInput) -> dict[str, Any]:
-    """The client as any response shows it: contact masked, and any sensitive data in the notes."""
+    """The client as any response shows it: contact masked, and so is anything in name or notes."""
     data = client.model_dump(mode="json")
     data["contact"] = mask_contact(data["contact"])
+    data["name"] = mask_text(data["name"])
     data["notes"] = mask_text(data["notes"])
     return data

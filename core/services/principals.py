@@ -34,6 +34,12 @@ def create(session: Session, name: str, role: Role) -> tuple[Principal, str]:
     return principal, token
 
 
+def ensure(session: Session, name: str, role: Role) -> Principal:
+    """The principal of that name, created with an unusable token if missing (evals, demos)."""
+    found = session.exec(select(Principal).where(Principal.name == name)).first()
+    return found if found is not None else create(session, name, role)[0]
+
+
 def authenticate(session: Session, token: str) -> Principal:
     principal = session.exec(
         select(Principal).where(Principal.token_hash == hash_token(token))

@@ -123,19 +123,24 @@ def list_runs(
     return page, _encode_cursor(page[-1]) if len(found) > limit else None
 
 
-def set_status(session: Session, run: Run, status: RunStatus, error: str | None = None) -> None:
+def set_status(
+    session: Session,
+    run: Run,
+    status: RunStatus,
+    error: str | None = None,
+    execution: str | None = None,
+) -> None:
+    """Set and audit the status; each execution's start is its own event, so a run executed
+    twice shows twice in the trail."""
     run.status, run.updated_at = status, utcnow()
     if error is not None:
         run.error = error[:2000]
     session.add(run)
-    audit.append(
-        session,
-        run.id,
-        f"status:{len(run.trajectory)}:{status}",
-        "status",
-        "system",
-        {"status": status, "error": error},
-    )
+    key = f"status:{len(run.trajectory)}:{status}" + (f":{execution}" if execution else "")
+    payload: dict[str, Any] = {"status": status, "error": error}
+    if execution:
+        payload["execution"] = execution
+    audit.append(session, run.id, key, "status", "system", payload)
 
 
 def record_node(session: Session, run: Run, node: str, update: dict[str, Any]) -> None:

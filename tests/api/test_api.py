@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+from typing import Any
+
 import pytest
 from apihelp import auth, put_client, wait_for
 from factories import client_data
@@ -11,6 +14,10 @@ from sqlalchemy import update
 from core.database import get_engine, session_scope
 from core.settings import Settings
 from core.tables import AuditEvent
+
+PAST_TRADE = {"date": "2026-10-08", "product_code": "510300", "side": "buy", "amount": 1000}
+TOMORROW = (date.today() + timedelta(days=1)).isoformat()
+FUTURE = [PAST_TRADE, PAST_TRADE, PAST_TRADE, {**PAST_TRADE, "date": TOMORROW}]
 
 
 def test_health_and_docs_need_no_token(api: TestClient) -> None:
@@ -38,7 +45,7 @@ def test_client_contact_is_masked_and_scoped(api: TestClient, tokens: dict[str, 
     own = api.get("/v1/clients/C-1001", headers=auth(tokens["adv-li"]))
     assert own.status_code == 200 and "13912345678" not in own.text
     other = api.get("/v1/clients/C-1001", headers=auth(tokens["adv-wang"]))
-    assert other.status_code == 404 and other.json()["error"] == "NotYourClient"
+    assert other.status_code == 404 and other.json()["error"] == "ClientNotFound"
     assert api.get("/v1/clients/C-1001", headers=auth(tokens["eng-chen"])).status_code == 403
 
 
@@ -53,6 +60,31 @@ def test_bad_client_gets_422_naming_each_field_and_stores_nothing(
     for field in ("aum", "locale", "risk_assessment.level"):
         assert field in detail
     assert api.get("/v1/clients/C-BAD", headers=auth(tokens["sup-zhao"])).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fields"),
+    [
+        ({"assessed_on": "2099-01-01"}, ["risk_assessment.assessed_on"]),
+        ({"birth_year": 2100}, ["birth_year"]),
+        ({"birth_year": date.today().year - 6}, ["birth_year"]),  # a minor
+        ({"birth_year": date.today().year - 121}, ["birth_year"]),
+        (
+            {"assessed_on": TOMORROW, "trades": FUTURE},
+            ["risk_assessment.assessed_on", "trades.3.date"],
+        ),
+    ],
+    ids=["assessed-2099", "born-2100", "aged-6", "aged-121", "tomorrow-and-trade"],
+)
+def test_impossible_dates_get_422_naming_each_field_and_store_nothing(
+    api: TestClient, tokens: dict[str, str], overrides: dict[str, Any], fields: list[str]
+) -> None:
+    body = client_data(client_id="C-DATES", **overrides)
+    response = api.put("/v1/clients/C-DATES", json=body, headers=auth(tokens["svc-core"]))
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert [part.split(":")[0] for part in detail.split("; ")] == fields
+    assert api.get("/v1/clients/C-DATES", headers=auth(tokens["sup-zhao"])).status_code == 404
 
 
 def test_mid_tier_run_through_the_api_is_delivered_after_approval(

@@ -291,6 +291,8 @@ def test_no_response_or_log_carries_contact_data(
 def test_a_new_advisor_takes_over_open_reviews_and_the_old_one_loses_them(
     api: TestClient, tokens: dict[str, str]
 ) -> None:
+    """The review moves with the client; the letter names the advisor it was drafted for, so
+    the new advisor is told why it cannot be approved as it stands, and may reject it."""
     put_client(api, tokens)
     run_id = start(api, tokens)
     wait_for(api, run_id, tokens["svc-core"], {"awaiting_approval"})
@@ -301,9 +303,14 @@ def test_a_new_advisor_takes_over_open_reviews_and_the_old_one_loses_them(
     approval = queue[0]
     url = f"/v1/approvals/{approval['id']}/decision"
     body = {"action": "approve", "plan_hash": approval["plan_hash"]}
+    assert approval["client_changes"] == ["advisor adv-li → adv-wang"]
     assert api.post(url, json=body, headers=auth(tokens["adv-li"])).status_code == 404
-    decided = api.post(url, json=body, headers=auth(tokens["adv-wang"]))
-    assert decided.json()["delivery"]["approved_by"] == "adv-wang"
+    refused = api.post(url, json=body, headers=auth(tokens["adv-wang"]))
+    assert refused.status_code == 409 and refused.json()["error"] == "ClientChanged"
+    assert "advisor adv-li → adv-wang" in refused.json()["detail"]
+    reject = {**body, "action": "reject", "comment": "客户已转给新的投资顾问，重新制定方案。"}
+    decided = api.post(url, json=reject, headers=auth(tokens["adv-wang"]))
+    assert decided.json()["status"] == "rejected"
 
 
 def test_free_text_is_masked_before_it_is_stored(api: TestClient, tokens: dict[str, str]) -> None:

@@ -105,8 +105,8 @@ def context(
     if letter is None:
         letter = client_letter(prof, pl, brief, "王芳", OfflineModel())
     draft = rule_context(
-        prof, pl, brief, letter=letter, client_text=letter, request=request,
-        market=market, policy=policy, model_name=model_name,
+        prof, pl, brief, letter=letter, client_text=letter, client_name="王芳",
+        request=request, market=market, policy=policy, model_name=model_name,
     )  # fmt: skip
     text = client_text if client_text is not None else f"{letter}\n\n{compose(draft)}"
     return dataclasses.replace(draft, client_text=text)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from compliance_helpers import fill, plan, profile, research
-from factories import AS_OF, client_data
+from factories import AS_OF, add_advisors, client_data
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -37,6 +37,8 @@ def gate_runner() -> Iterator[Runner]:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'gate.db'}"
         with open_runner(Settings(environment="test", database_url=url)) as runner:
+            with session_scope(runner.engine) as session:
+                add_advisors(session)
             yield runner
 
 
@@ -108,7 +110,7 @@ def test_an_advisor_revision_is_delivered_only_when_it_complies(
     run, approval, delivered = _state(gate_runner, run_id)
     assert run.status == "awaiting_approval" and delivered == 0  # mid-tier: always a human
     revise = {"action": "revise", "plan_hash": approval.plan_hash, "advisor": "adv-li"}
-    gate_runner.decide(approval.id, {**revise, "weights": weights})
+    gate_runner.decide(approval.id, {**revise, "weights": weights}, on=AS_OF)
     run, approval, delivered = _state(gate_runner, run_id)
     assert run.status == "awaiting_approval" and run.plan["source"] == "advisor"
     assert approval.verdict == run.compliance["verdict"] and delivered == 0
@@ -116,11 +118,11 @@ def test_an_advisor_revision_is_delivered_only_when_it_complies(
     approve = {"action": "approve", "plan_hash": approval.plan_hash, "advisor": "adv-li"}
     if approval.verdict in ("revise", "block"):
         with pytest.raises(PlanNotApprovable):
-            gate_runner.decide(approval.id, approve)
+            gate_runner.decide(approval.id, approve, on=AS_OF)
         run, _, delivered = _state(gate_runner, run_id)
         assert run.status == "awaiting_approval" and delivered == 0
         return
-    gate_runner.decide(approval.id, approve)
+    gate_runner.decide(approval.id, approve, on=AS_OF)
     run, _, delivered = _state(gate_runner, run_id)
     assert run.status == "delivered" and delivered == 1
     for h in run.plan["holdings"]:
@@ -137,17 +139,20 @@ def deps(policy: CompliancePolicy | None = None) -> Deps:
     return Deps(s, MARKET, RULES, OfflineModel(), None, OfflineModel())  # type: ignore[arg-type]
 
 
-def state(weights: dict[str, float], approved: bool = False, **overrides: Any) -> dict[str, Any]:
+def state(
+    weights: dict[str, float], approved: bool = False, name: str = "王芳", **overrides: Any
+) -> dict[str, Any]:
     """A graph state at delivery: the plan, its compliance report and the advisor's decision."""
     prof = profile(MARKET, **overrides)
     pl, brief = plan(weights, prof, MARKET), research(prof, MARKET)
     report = check_compliance(
-        prof, pl, brief, client_name="王芳", request=None, market=MARKET, model=OfflineModel(),
+        prof, pl, brief, client_name=name, request=None, market=MARKET, model=OfflineModel(),
         fallback_model=OfflineModel(), policy=CompliancePolicy(), rules=RULES,
     )  # fmt: skip
     decision = {"approval_id": "run-x-r0", "action": "approve", "advisor": "adv-li",
                 "plan_hash": pl.plan_hash}  # fmt: skip
     return {
+        "client": client_data(name=name, **overrides),
         "plan": pl.model_dump(mode="json"),
         "compliance": report.model_dump(mode="json"),
         "profile": prof.model_dump(mode="json"),
@@ -249,3 +254,24 @@ def test_kill_switch_sends_a_long_tail_run_to_an_advisor(settings: Settings) -> 
     assert run.status == "awaiting_approval" and delivered == 0
     assert approval.verdict == "escalate"
     assert "CN-AI-04" in [f["rule_id"] for f in approval.findings]
+
+
+LOWEST = {**LONG_TAIL, "risk_level": "C1", "lowest_category": True, "goal": "preservation"}
+R1_ONLY = {"511990": 0.25, "511880": 0.25, "TW-MM-01": 0.25, "TW-MM-02": 0.25}
+
+
+def test_a_lowest_category_plan_is_not_sent_unsigned_while_the_policy_says_so() -> None:
+    """SYS-02: a passing long-tail plan for a client who can bear no loss needs an approval."""
+    unsigned = state(R1_ONLY, False, **LOWEST)
+    assert unsigned["compliance"]["verdict"] == "pass"
+    with pytest.raises(ComplianceGateError, match="pass"):
+        _gate(unsigned, deps())  # type: ignore[arg-type]
+    off = CompliancePolicy(lowest_category_signoff=False)
+    assert _gate(unsigned, deps(off)) is not None  # type: ignore[arg-type]
+    assert _gate(state(R1_ONLY, True, **LOWEST), deps()) is not None  # type: ignore[arg-type]
+
+
+def test_the_gate_knows_the_clients_name_is_not_a_figure() -> None:
+    s = state(CLEAN, False, name="测试客户013", **LONG_TAIL)
+    assert "测试客户013" in s["compliance"]["client_text"]
+    assert _gate(s, deps()).plan_hash == s["plan"]["plan_hash"]  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from functools import cache
 
 import pytest
@@ -160,6 +161,17 @@ def test_a_number_from_the_plan_is_grounded_and_an_invented_one_is_not(locale: s
     prof, pl = ctx.profile, ctx.plan
     assert "TW-NUM-01" not in hits(RULES, context(prof, pl, MARKET, letter=grounded))
     assert hits(RULES, context(prof, pl, MARKET, letter=invented))["TW-NUM-01"] == "revise"
+
+
+@pytest.mark.parametrize("name", ["测试客户013", "测试客户014", "Client 2047"])
+def test_digits_in_the_clients_name_are_not_figures_but_a_figure_beside_it_is(name: str) -> None:
+    ctx = base("CN", "zh-CN")
+    named = dataclasses.replace(ctx, client_name=name)
+    greeting = f"尊敬的{name}：您好。"
+    assert "TW-NUM-01" not in hits(RULES, with_text(named, greeting))
+    claim = f"尊敬的{name}：预计年化收益15.3%。"
+    assert hits(RULES, with_text(named, claim))["TW-NUM-01"] == "revise"
+    assert hits(RULES, with_text(ctx, greeting))["TW-NUM-01"] == "revise"  # unknown: a figure
 
 
 PII = [

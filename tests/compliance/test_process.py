@@ -126,7 +126,7 @@ def test_a_delivered_run_keeps_its_audit_record(runner: Runner) -> None:
         approval = approvals.latest_for_run(session, run_id)
         decision = {"action": "approve", "plan_hash": approval.plan_hash, "advisor": "adv-li"}
         approval_id = approval.id
-    runner.decide(approval_id, decision)
+    runner.decide(approval_id, decision, on=AS_OF)
     with session_scope(runner.engine) as session:
         run = runs.get(session, run_id)
         events = audit.events(session, run_id)

@@ -46,10 +46,14 @@ SCENARIOS: dict[str, tuple[tuple[str, ...], dict[str, Any], dict[str, float]]] =
 
 
 def composed(
-    jurisdiction: str, locale: str, overrides: dict[str, Any], weights: dict[str, float]
+    jurisdiction: str,
+    locale: str,
+    overrides: dict[str, Any],
+    weights: dict[str, float],
+    **policy_overrides: Any,
 ) -> RuleContext:
     """The offline letter and the composed wording for this client and plan."""
-    policy = CompliancePolicy(jurisdiction=jurisdiction)  # type: ignore[arg-type]
+    policy = CompliancePolicy(jurisdiction=jurisdiction, **policy_overrides)  # type: ignore[arg-type]
     c = client(locale=locale, **overrides)
     prof = profile_of(c, MARKET, policy)
     pl = plan(weights, prof, MARKET, holdings=c.holdings)
@@ -185,14 +189,25 @@ def test_restrictions_are_listed_for_every_held_product(locale: str) -> None:
     assert ("锁定期400天" if locale == "zh-CN" else "lock-up 400 days") in locked
 
 
+LONG_TAIL = {"aum": 200_000, "liquidity_need": 20_000}
+LOWEST = {**LONG_TAIL, "risk_level": "C1", "lowest_category": True, "goal": "preservation"}
+R1_ONLY = {"511990": 0.4, "TW-MM-01": 0.3, "511880": 0.3}
+
+
 @pytest.mark.parametrize(
-    ("overrides", "reviewer"),
-    [({}, True), ({"aum": 200_000, "liquidity_need": 20_000}, False)],
-    ids=["mid-tier", "long-tail"],
+    ("overrides", "weights", "signoff", "reviewer"),
+    [
+        ({}, BASE, True, True),
+        (LONG_TAIL, BASE, True, False),
+        (LOWEST, R1_ONLY, True, True),  # SYS-02: signed off whatever the tier
+        (LOWEST, R1_ONLY, False, False),
+    ],
+    ids=["mid-tier", "long-tail", "lowest-long-tail", "lowest-policy-off"],
 )
 def test_ai_statement_names_the_reviewing_advisor_where_one_reviews(
-    overrides: dict[str, Any], reviewer: bool
+    overrides: dict[str, Any], weights: dict[str, float], signoff: bool, reviewer: bool
 ) -> None:
-    (line,) = required_wording(composed("CN", "zh-CN", overrides, BASE))["REQ-05"]
+    ctx = composed("CN", "zh-CN", overrides, weights, lowest_category_signoff=signoff)
+    (line,) = required_wording(ctx)["REQ-05"]
     assert "算法模型辅助生成" in line and "不代表实际收益" in line
     assert ("注册投资顾问（adv-li）复核" in line) is reviewer

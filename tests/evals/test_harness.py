@@ -15,6 +15,7 @@ from core.settings import Settings
 from evals.compare import compare
 from evals.report import write_all
 from evals.runner import run_suite
+from graphs import nodes
 from tools.rules import EVALUATORS
 
 PIPELINE = ["profile_client", "research_products", "allocate_portfolio", "check_compliance"]
@@ -160,6 +161,27 @@ def test_an_unsuitable_delivery_fails_the_gate_whatever_the_pass_rate(
     result = run_suite(write_suite(tmp_path, [bad], min_pass_rate=0.0), settings=settings_eval)
     assert result["gate"]["passed"] is False
     assert any("suitability" in c for c in result["summary"]["critical_failures"])
+
+
+def test_an_unapproved_lowest_category_delivery_fails_the_gate(
+    tmp_path: Path, settings_eval: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SYS-02: a graph that sends a lowest-category long-tail plan unsigned fails critically."""
+    monkeypatch.setattr(nodes, "owes_signoff", lambda tier, lowest, policy: tier != "long_tail")
+    lowest = client_data(
+        client_id="E-LOW",
+        aum=200000,
+        liquidity_need=20000,
+        risk_level="C1",
+        lowest_category=True,
+        goal="preservation",
+    )
+    suite = write_suite(tmp_path, [scenario("lowest", lowest, {})], min_pass_rate=0.0)
+    result = run_suite(suite, settings=settings_eval)
+    (rep,) = result["scenarios"][0]["repetitions"]
+    assert rep["final_status"] == "delivered" and "advisor_review" not in rep["trajectory"]
+    assert rep["critical_failures"] == ["approval_gate"]
+    assert result["gate"]["passed"] is False
 
 
 def test_compare_lists_regressions(

@@ -47,6 +47,7 @@ def test_run_paused_in_one_process_is_approved_in_another(
                 "advisor": "adv-li",
                 "plan_hash": paused["approval"]["plan_hash"],
             },
+            on=AS_OF,
         )
         assert run.status == "delivered"
         assert run.trajectory[-2:] == ["advisor_review", "deliver_plan"]
@@ -85,7 +86,13 @@ def test_decision_claimed_before_a_crash_is_resumed_by_recover(settings: Setting
             approvals.claim(
                 session,
                 approval.id,
-                {"action": "approve", "advisor": "adv-li", "plan_hash": approval.plan_hash},
+                {
+                    "action": "approve",
+                    "advisor": "adv-li",
+                    "plan_hash": approval.plan_hash,
+                    "decided_on": AS_OF.isoformat(),
+                },
+                valid_months=24,
             )
     with open_runner(settings) as fresh:
         recovered = fresh.recover(run.id)

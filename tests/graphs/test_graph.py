@@ -48,7 +48,7 @@ def row(runner: Runner, run_id: str) -> dict[str, Any]:
 def decide(runner: Runner, run_id: str, action: str = "approve", **extra: Any) -> dict[str, Any]:
     approval = row(runner, run_id)["approval"]
     decision = {"action": action, "plan_hash": approval["plan_hash"], "advisor": "adv-li", **extra}
-    runner.decide(approval["id"], decision)
+    runner.decide(approval["id"], decision, on=AS_OF)
     return row(runner, run_id)
 
 
@@ -144,10 +144,10 @@ def test_stale_hash_and_second_decision_are_refused(runner: Runner) -> None:
     approval = row(runner, run_id)["approval"]
     stale = {"action": "approve", "plan_hash": "0" * 64, "advisor": "adv-li"}
     with pytest.raises(PlanHashMismatch):
-        runner.decide(approval["id"], stale)
+        runner.decide(approval["id"], stale, on=AS_OF)
     decide(runner, run_id)
     with pytest.raises(ApprovalAlreadyDecided):
-        runner.decide(approval["id"], {**stale, "plan_hash": approval["plan_hash"]})
+        runner.decide(approval["id"], {**stale, "plan_hash": approval["plan_hash"]}, on=AS_OF)
     assert row(runner, run_id)["deliveries"] == 1
 
 
@@ -200,6 +200,7 @@ def test_revise_findings_become_constraints_for_the_next_allocation(settings: An
 def test_revise_loop_is_bounded_then_blocks(
     settings: Any, market: Any, rules: RuleSet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from agents.plan import Constraint
     from graphs.checkpointer import open_checkpointer
     from tools.offline_model import OfflineModel
 
@@ -211,7 +212,9 @@ def test_revise_loop_is_bounded_then_blocks(
         message_zh="测试",
         message_en="test",
     )
-    monkeypatch.setitem(EVALUATORS, "TEST-REVISE", lambda ctx, rid: [Hit("always")])
+    # A remedy the allocation takes but that never satisfies the rule: the loop must end.
+    remedy = Constraint(kind="exclude", product_code="512480", rule_id="TEST-REVISE")
+    monkeypatch.setitem(EVALUATORS, "TEST-REVISE", lambda ctx, rid: [Hit("always", remedy)])
     looping = RuleSet(version="test", rules=[*rules.rules, always])
     from core.database import get_engine
 
@@ -256,7 +259,14 @@ def test_deliveries_are_unique_per_run(runner: Runner) -> None:
     run_id = start(runner, long_tail_client())
     with session_scope(runner.engine) as session:
         again = deliveries.deliver(
-            session, run_id, plan_hash="x" * 64, text="t", channel="direct", approved_by=None
+            session,
+            run_id,
+            plan_hash="x" * 64,
+            text="t",
+            channel="direct",
+            approved_by=None,
+            on=AS_OF,
+            valid_months=24,
         )
         assert again.plan_hash != "x" * 64
     assert row(runner, run_id)["deliveries"] == 1

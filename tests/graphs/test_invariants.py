@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from factories import AS_OF, client_data
+from factories import AS_OF, add_advisors, client_data
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,6 +26,8 @@ def shared_runner() -> Iterator[Runner]:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'invariants.db'}"
         with open_runner(Settings(environment="test", database_url=url)) as runner:
+            with session_scope(runner.engine) as session:
+                add_advisors(session)
             yield runner
 
 
@@ -72,7 +74,7 @@ def test_no_delivered_plan_holds_a_product_above_the_client(
         and approval.verdict in ("pass", "escalate")
     ):
         decision = {"action": "approve", "plan_hash": approval.plan_hash, "advisor": "adv-li"}
-        current = shared_runner.decide(approval.id, decision)
+        current = shared_runner.decide(approval.id, decision, on=AS_OF)
     assert current.status in ("delivered", "blocked", "awaiting_approval")
     plan = current.plan
     weights = [h["weight"] for h in plan["holdings"]]

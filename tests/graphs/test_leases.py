@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
+import sys
+import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from factories import AS_OF, long_tail_client, make_client
-from sqlalchemy import update
+from sqlalchemy import func, update
+from sqlmodel import col, select
 
 from core.database import session_scope
 from core.errors import RunBusy
-from core.services import approvals, runs
+from core.services import approvals, audit, runs
 from core.settings import Settings
-from core.tables import Approval, Run, utcnow
-from graphs.runner import open_runner
+from core.tables import Approval, Delivery, Run, utcnow
+from graphs.runner import Runner, open_runner
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_run_leased_by_one_worker_is_refused_to_another(settings: Settings) -> None:
@@ -58,7 +66,13 @@ def test_sweep_recovers_what_a_dead_worker_left(settings: Settings) -> None:
             approvals.claim(
                 session,
                 approval.id,
-                {"action": "approve", "advisor": "adv-li", "plan_hash": approval.plan_hash},
+                {
+                    "action": "approve",
+                    "advisor": "adv-li",
+                    "plan_hash": approval.plan_hash,
+                    "decided_on": AS_OF.isoformat(),
+                },
+                valid_months=24,
             )
             # the first run's worker died holding it a while ago; the claim is as old
             long_ago = utcnow() - timedelta(minutes=10)
@@ -82,3 +96,124 @@ def test_sweep_recovers_what_a_dead_worker_left(settings: Settings) -> None:
             assert runs.get(session, queued.id).status == "delivered"
             assert runs.get(session, claimed.id).status == "delivered"
         assert restarted.sweep() == []
+
+
+ONE_PATH = [
+    "profile_client",
+    "research_products",
+    "allocate_portfolio",
+    "check_compliance",
+    "deliver_plan",
+]
+DRAIN = """
+import contextlib, sys, time
+from core.errors import RunBusy
+from core.database import session_scope
+from core.services import runs
+from core.settings import Settings
+from graphs.runner import open_runner
+
+with open_runner(Settings(environment="test", database_url=sys.argv[1])) as runner:
+    ids = sys.argv[2:]
+    for run_id in ids:
+        with contextlib.suppress(RunBusy):
+            runner.execute(run_id)
+    while True:
+        runner.sweep()
+        with session_scope(runner.engine) as session:
+            if all(runs.get(session, r).status in runs.FINAL_STATUSES for r in ids):
+                break
+        time.sleep(0.05)
+"""
+
+
+def _backlog(runner: Runner, count: int) -> list[str]:
+    """Queued long-tail runs that have waited past a lease: the sweeper may take any of them."""
+    ids = [
+        runner.create(long_tail_client(client_id=f"C-B{i}"), as_of=AS_OF).id for i in range(count)
+    ]
+    waited = utcnow() - timedelta(seconds=2 * runner.settings.lease_seconds)
+    with session_scope(runner.engine) as session:
+        session.execute(update(Run).where(col(Run.id).in_(ids)).values(updated_at=waited))
+    return ids
+
+
+def _executions(runner: Runner, run_id: str) -> list[str]:
+    with session_scope(runner.engine) as session:
+        return [
+            e.payload["execution"]
+            for e in audit.events(session, run_id)
+            if e.kind == "status" and e.payload.get("execution")
+        ]
+
+
+def _assert_each_ran_once(runner: Runner, ids: list[str]) -> None:
+    with session_scope(runner.engine) as session:
+        delivered = session.exec(select(func.count()).select_from(Delivery)).one()
+        ended = {r: runs.get(session, r) for r in ids}
+    started = {r: len(_executions(runner, r)) for r in ids}
+    assert [r for r, n in started.items() if n != 1] == [], started
+    assert {r.status for r in ended.values()} == {"delivered"}
+    assert [r.id for r in ended.values() if r.trajectory != ONE_PATH] == []
+    assert delivered == len(ids)
+
+
+def test_threads_of_one_process_never_execute_a_run_twice(settings: Settings) -> None:
+    """Executor threads and sweepers in one process drain a backlog: one execution per run."""
+    with open_runner(settings) as runner:
+        ids = _backlog(runner, 12)
+        done = threading.Event()
+
+        def execute_all() -> None:
+            for run_id in ids:
+                with contextlib.suppress(RunBusy):
+                    runner.execute(run_id)
+
+        def sweep_until_done() -> None:
+            while not done.wait(0.01):
+                runner.sweep()
+
+        threads = [threading.Thread(target=execute_all) for _ in range(2)]
+        sweepers = [threading.Thread(target=sweep_until_done) for _ in range(2)]
+        for t in [*threads, *sweepers]:
+            t.start()
+        for t in threads:
+            t.join()
+        while runner.sweep() or any(_status(runner, r) == "queued" for r in ids):
+            done.wait(0.01)
+        done.set()
+        for t in sweepers:
+            t.join()
+        _assert_each_ran_once(runner, ids)
+
+
+def _status(runner: Runner, run_id: str) -> str:
+    with session_scope(runner.engine) as session:
+        return runs.get(session, run_id).status
+
+
+def test_two_processes_never_execute_a_run_twice(settings: Settings) -> None:
+    with open_runner(settings) as runner:
+        ids = _backlog(runner, 8)
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-c", DRAIN, settings.database_url, *ids[i:], *ids[:i]],
+                cwd=ROOT,
+            )
+            for i in (0, len(ids) // 2)
+        ]
+        assert [w.wait() for w in workers] == [0, 0]
+        _assert_each_ran_once(runner, ids)
+
+
+def test_execute_leaves_a_run_that_is_no_longer_queued_alone(settings: Settings) -> None:
+    with open_runner(settings) as runner:
+        run = runner.create(long_tail_client(), as_of=AS_OF)
+        runner.execute(run.id)
+        with session_scope(runner.engine) as session:
+            before = len(audit.events(session, run.id))
+        again = runner.execute(run.id)
+        assert again.status == "delivered" and again.trajectory == ONE_PATH
+        with session_scope(runner.engine) as session:
+            assert len(audit.events(session, run.id)) == before
+        assert len(_executions(runner, run.id)) == 1

@@ -122,6 +122,27 @@ def test_a_stale_or_decided_plan_gets_a_clear_message(
     shot(second, "5-already-decided")
 
 
+def test_a_plan_for_a_client_who_changed_says_why_and_cannot_be_approved(
+    site: tuple[str, dict[str, str]], browser: Browser
+) -> None:
+    base, tokens = site
+    with session_scope(get_engine(DATABASES["site"])) as session:
+        client = clients.get(session, "C-1007")
+        level = client.risk_assessment.model_copy(update={"level": "C1", "lowest_category": True})
+        clients.upsert(session, client.model_copy(update={"risk_assessment": level}))
+        advisor = client.advisor_id
+    page = browser.new_page()
+    sign_in(page, base, tokens[advisor or "sup-zhao"])
+    page.locator("#queue tr[data-client='C-1007']").get_by_role("link").click()
+    expect(page.locator("#client-changed")).to_contain_text("lowest category False → True")
+    expect(page.locator("#client-changed")).to_contain_text("客户信息自方案生成后已变更")
+    if advisor:
+        expect(page.locator("#approve")).to_be_disabled()
+        expect(page.locator("#revise-form")).to_have_count(0)
+    shot(page, "5b-client-changed")
+    page.close()
+
+
 def test_english_supervisor_and_engineer_views(
     site: tuple[str, dict[str, str]], browser: Browser
 ) -> None:
