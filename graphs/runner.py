@@ -156,7 +156,9 @@ class Runner:
                     return self._sync(run_id)
                 resume = Command(resume={**decision, "approval_id": pending_id})
                 return self._drive_leased(run_id, resume, lease)
-            if snapshot.next:
+            # A task that finished just before the crash leaves its writes pending and `next`
+            # empty until the next checkpoint: resuming applies them and carries on.
+            if snapshot.next or snapshot.tasks:
                 return self._drive_leased(run_id, None, lease)
             return self._sync(run_id)
 
@@ -264,7 +266,12 @@ class Runner:
             if not runs.acquire_lease(session, run_id, lease, self.settings.lease_seconds):
                 raise LeaseLost(run_id)  # renewed at every step, or given up
             run = runs.get(session, run_id)
+            # Writes a crash left pending come back on resume marked cached; the node is
+            # recorded already unless the crash came between its checkpoint and its record.
+            replayed = bool(chunk.get("__metadata__", {}).get("cached"))
             for node, update in chunk.items():
+                if node == "__metadata__" or (replayed and run.trajectory[-1:] == [node]):
+                    continue
                 if node == "__interrupt__":
                     approvals.open_review(session, run, update[0].value)
                 else:

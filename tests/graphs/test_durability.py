@@ -123,3 +123,53 @@ def test_failed_node_is_retried_from_the_last_checkpoint(settings: Settings) -> 
         assert recovered.trajectory[-1] == "check_compliance"
         with session_scope(fresh.engine) as session:
             assert runs.get(session, run.id).trajectory.count("allocate_portfolio") == 1
+
+
+DIE_BEFORE_THE_CHECKPOINT = """
+import os, sys, time
+from core.settings import Settings
+from graphs.runner import open_runner
+
+with open_runner(Settings(environment="test", database_url=sys.argv[1])) as runner:
+    saver = runner.graph.checkpointer
+    put = saver.put
+
+    def die_before_the_allocation_checkpoint(config, checkpoint, metadata, versions):
+        if "plan" in checkpoint["channel_values"]:
+            # The task's writes are saved in the background: let them land, then die like
+            # SIGKILL (no cleanup) before the step's checkpoint is written.
+            for _ in range(1000):
+                if any(w[1] == "plan" for w in saver.get_tuple(config).pending_writes):
+                    os._exit(17)
+                time.sleep(0.01)
+            os._exit(18)
+        return put(config, checkpoint, metadata, versions)
+
+    saver.put = die_before_the_allocation_checkpoint
+    runner.execute(sys.argv[2])
+"""
+
+
+def test_a_crash_between_a_task_and_its_checkpoint_is_resumed(settings: Settings) -> None:
+    """The task's writes were saved but not the step's checkpoint: `next` is empty then, and
+    recovery must still carry on from those writes rather than take the run as finished."""
+    with open_runner(settings) as runner:
+        run = runner.create(make_client(), as_of=AS_OF)
+    died = subprocess.run(
+        [sys.executable, "-c", DIE_BEFORE_THE_CHECKPOINT, settings.database_url, run.id],
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert died.returncode == 17
+    with open_runner(settings) as fresh:
+        snapshot = fresh.graph.get_state(fresh.config(run.id))
+        assert [t.name for t in snapshot.tasks] == ["allocate_portfolio"]  # done, not saved
+        with session_scope(fresh.engine) as session:
+            runs.release_lease(session, run.id, runs.get(session, run.id).lease_owner or "")
+        recovered = fresh.recover(run.id)
+    assert recovered.status == "awaiting_approval"
+    assert recovered.trajectory == [
+        "profile_client",
+        "research_products",
+        "allocate_portfolio",
+        "check_compliance",
+    ]
