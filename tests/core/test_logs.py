@@ -30,16 +30,35 @@ def test_installing_twice_masks_once(caplog: pytest.LogCaptureFixture) -> None:
     assert caplog.records[-1].getMessage() == "139****5678"
 
 
-def test_url_encoded_values_in_access_logs_are_masked(caplog: pytest.LogCaptureFixture) -> None:
+class Collected(logging.Handler):
+    """The records a logger emits, whatever propagation a live server's log config left."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_url_encoded_values_in_access_logs_are_masked() -> None:
     install_log_masking()
     path = "/v1/clients/%2B86%20139%201234%205678?q=139%2F1234%2F5678&id=110105%2019491231%20002X"
-    with caplog.at_level(logging.INFO):
+    collected = Collected()
+    loggers = [logging.getLogger("uvicorn.access"), logging.getLogger("tierwise.test")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(collected)
+        logger.setLevel(logging.INFO)
+    try:
         # uvicorn's access line: the path as sent, with its query string
-        logging.getLogger("uvicorn.access").info(
-            '%s - "%s %s HTTP/%s" %d', "127.0.0.1:50000", "GET", path, "1.1", 404
-        )
-        logging.getLogger("tierwise.test").info("GET /v1/runs?q=%E7%94%B5%E8%AF%9D13912345678")
-    line, plain = caplog.records[-2].getMessage(), caplog.records[-1].getMessage()
+        loggers[0].info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:50000", "GET", path, "1.1", 404)
+        loggers[1].info("GET /v1/runs?q=%E7%94%B5%E8%AF%9D13912345678")
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(collected)
+            logger.setLevel(level)
+    line, plain = (r.getMessage() for r in collected.records)
     assert "1234" not in line and "19491231" not in line and "%2B86" not in line
     assert line.count("139****5678") == 2 and "110105********002X" in line
     assert line.startswith('127.0.0.1:50000 - "GET /v1/clients/') and line.endswith('" 404')
