@@ -64,4 +64,7 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             session.commit()
         except OperationalError as exc:
             session.rollback()
-            raise NotCommitted(f"the database did not commit the change: {exc.orig}") from exc
+            raise NotCommitted(
+                f"the database did not confirm the commit ({exc.orig}); the change may not have "
+                "been stored: check before retrying, or retry with an Idempotency-Key"
+            ) from exc

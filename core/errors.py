@@ -7,7 +7,7 @@ TierwiseError
 │                   IdempotencyKeyReused, RunNotDelivered, RunBusy, ClientChanged
 ├── InvalidInput (422): InvalidDecision, InvalidClient
 ├── Unauthorized (401), Forbidden (403), RateLimited (429)
-└── NotCommitted (503): the database refused a commit; nothing was stored
+└── NotCommitted (503): the database did not confirm a commit
 """
 
 from __future__ import annotations
@@ -106,6 +106,6 @@ class RateLimited(TierwiseError):
 
 
 class NotCommitted(TierwiseError):
-    """The database refused the commit: nothing of the change was stored, so retry it."""
+    """The database did not confirm the commit: never answered as a success."""
 
     status_code = 503

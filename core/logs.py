@@ -11,10 +11,18 @@ from tools.masking import mask_text
 _installed = False
 
 
+MAX_LOGGED_CHARS = 4096  # a request path can be long, and masking runs on every access line
+
+
 def mask_logged(value: Any) -> Any:
-    """A logged string masked, URL-encoded parts included; anything else as it is."""
+    """A logged string masked, URL-encoded parts included; anything else as it is.
+
+    Over MAX_LOGGED_CHARS it is cut first: an unauthenticated caller choosing a huge path
+    must not buy seconds of masking work on the event loop."""
     if not isinstance(value, str):
         return value
+    if len(value) > MAX_LOGGED_CHARS:
+        value = value[:MAX_LOGGED_CHARS] + "…[truncated]"
     masked = mask_text(value)
     if "%" in value or "+" in value:
         # Access logs hold the path and query as sent (/v1/clients/%2B86%20139...); masking sees

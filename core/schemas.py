@@ -10,6 +10,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -24,6 +25,15 @@ ProductCode = Annotated[str, StringConstraints(min_length=1, max_length=32, stri
 # birth_year, as the profile does): the contract carries only the year of birth.
 ADULT_AGE = 18
 MAX_AGE = 120
+
+
+STORED = {"stored": True}  # validation context for a record read back, not received
+
+
+def _received(info: ValidationInfo) -> bool:
+    """True when validating input as received; a stored record was checked on its way in, and
+    its dates and age must not turn it invalid as the calendar moves on."""
+    return not (info.context or {}).get("stored")
 
 
 def not_in_future(day: date) -> date:
@@ -43,8 +53,8 @@ class RiskAssessment(BaseModel):
 
     @field_validator("assessed_on")
     @classmethod
-    def _not_in_future(cls, day: date) -> date:
-        return not_in_future(day)
+    def _not_in_future(cls, day: date, info: ValidationInfo) -> date:
+        return not_in_future(day) if _received(info) else day
 
     @model_validator(mode="after")
     def _lowest_is_c1(self) -> RiskAssessment:
@@ -82,8 +92,8 @@ class Trade(BaseModel):
 
     @field_validator("date")
     @classmethod
-    def _not_in_future(cls, day: date) -> date:
-        return not_in_future(day)
+    def _not_in_future(cls, day: date, info: ValidationInfo) -> date:
+        return not_in_future(day) if _received(info) else day
 
 
 class Contact(BaseModel):
@@ -119,7 +129,9 @@ class ClientInput(BaseModel):
 
     @field_validator("birth_year")
     @classmethod
-    def _adult(cls, year: int) -> int:
+    def _adult(cls, year: int, info: ValidationInfo) -> int:
+        if not _received(info):
+            return year
         age = date.today().year - year
         if age < 0:
             raise ValueError(f"{year} is in the future")

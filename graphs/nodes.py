@@ -15,7 +15,7 @@ from agents.plan import Constraint, Plan, build_plan, plan_hash
 from agents.profiling import ClientProfile, profile_client
 from agents.research import ResearchBrief, research_products
 from core.database import session_scope
-from core.schemas import ClientInput
+from core.schemas import STORED, ClientInput
 from core.services import deliveries
 from graphs.state import AdvisorDecision, AdvisoryState, Deps
 from tools.rules import evaluate, overall_verdict
@@ -26,7 +26,7 @@ class ComplianceGateError(RuntimeError):
 
 
 def _client(state: AdvisoryState) -> ClientInput:
-    return ClientInput.model_validate(state["client"])
+    return ClientInput.model_validate(state["client"], context=STORED)
 
 
 def _profile(state: AdvisoryState) -> ClientProfile:

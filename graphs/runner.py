@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -38,6 +39,14 @@ log = logging.getLogger("tierwise.runner")
 
 class LeaseLost(RuntimeError):
     """This execution's lease expired and another execution took the run."""
+
+
+@dataclass
+class Lease:
+    """One execution's hold on a run, and when it last made progress (a step recorded)."""
+
+    owner: str
+    progress: float = field(default_factory=time.monotonic)
 
 
 class Runner:
@@ -121,14 +130,19 @@ class Runner:
             approval = approvals.claim(
                 session, approval_id, valid.model_dump(mode="json"), valid_months=valid_months
             )
-        run_id = approval.run_id
+        run_id, claimed = approval.run_id, approval.decision
         # The decision is committed: wait for a worker still finishing the pause to let go
         # (it renews its lease at every step, so a live one lets go within a lease).
-        with self._leased(run_id, self.settings.lease_seconds) as lease:
-            if self._pending_approval(run_id) != approval_id:
-                return self._sync(run_id)  # a recovery already resumed it with this decision
-            resume = Command(resume=valid.model_dump(mode="json"))
-            return self._drive_leased(run_id, resume, lease)
+        try:
+            with self._leased(run_id, self.settings.lease_seconds) as lease:
+                if self._pending_approval(run_id) != approval_id:
+                    return self._sync(run_id)  # a recovery already resumed it with this
+                # The stored decision, comment masked: the checkpoint keeps no raw text either.
+                return self._drive_leased(run_id, Command(resume=claimed), lease)
+        except RunBusy:
+            log.warning("run %s: decision recorded; the sweeper resumes it when free", run_id)
+            with session_scope(self.engine) as session:
+                return runs.get(session, run_id)
 
     def _pending_approval(self, run_id: str) -> str | None:
         """The approval id the run's checkpoint is paused on, if it is paused."""
@@ -187,17 +201,21 @@ class Runner:
         return found
 
     @contextmanager
-    def _leased(self, run_id: str, wait_seconds: float = 0.0) -> Iterator[str]:
+    def _leased(self, run_id: str, wait_seconds: float = 0.0) -> Iterator[Lease]:
         """Hold the run's lease for one execution, waiting up to wait_seconds for it.
 
         The owner is the execution, not the process: two threads of one process (an executor,
         the sweeper, a decision) exclude each other exactly as two processes do. A heartbeat
-        renews the lease while the execution lives, so a step longer than the lease keeps it,
-        and a dead process's lease runs out within one lease.
+        renews the lease while the execution makes progress, so a step longer than the lease
+        keeps it, while a dead process's lease, or a hung one's, runs out.
         """
-        lease = f"{self.worker}:{uuid.uuid4().hex[:12]}"
+        lease = Lease(f"{self.worker}:{uuid.uuid4().hex[:12]}")
         deadline = time.monotonic() + wait_seconds
-        while not self._renew(run_id, lease):
+        while True:
+            with session_scope(self.engine) as session:
+                seconds = self.settings.lease_seconds
+                if runs.acquire_lease(session, run_id, lease.owner, seconds):
+                    break
             if time.monotonic() >= deadline:
                 raise RunBusy(f"run {run_id} is being executed by another worker")
             time.sleep(0.05)
@@ -210,25 +228,33 @@ class Runner:
             stop.set()
             beat.join()
             with session_scope(self.engine) as session:
-                runs.release_lease(session, run_id, lease)
+                runs.release_lease(session, run_id, lease.owner)
 
-    def _renew(self, run_id: str, lease: str) -> bool:
+    def _renew(self, run_id: str, lease: Lease) -> bool:
         with session_scope(self.engine) as session:
-            return runs.acquire_lease(session, run_id, lease, self.settings.lease_seconds)
+            return runs.renew_lease(session, run_id, lease.owner, self.settings.lease_seconds)
 
-    def _heartbeat(self, run_id: str, lease: str, stop: threading.Event) -> None:
+    def _heartbeat(self, run_id: str, lease: Lease, stop: threading.Event) -> None:
+        # A step waits on the model at most until the run's deadline, then falls back offline;
+        # one that has made no progress for longer than that (and two leases) is hung.
+        stalled = self.settings.openai.run_deadline_seconds + 2 * self.settings.lease_seconds
         while not stop.wait(self.settings.lease_seconds / 3):
+            if time.monotonic() - lease.progress > stalled:
+                log.warning(
+                    "run %s: no progress for %.0fs, letting the lease lapse", run_id, stalled
+                )
+                return
             try:
                 if not self._renew(run_id, lease):
                     return  # taken over: the next step's renewal stops the execution
             except Exception:  # a missed beat is retried; the lease covers two more
                 log.warning("run %s: lease renewal failed", run_id, exc_info=True)
 
-    def _drive_leased(self, run_id: str, graph_input: Any, lease: str) -> Run:
+    def _drive_leased(self, run_id: str, graph_input: Any, lease: Lease) -> Run:
         model = self.model_factory()
         deps = Deps(self.settings, self.market, self.rules, model, self.engine, OfflineModel())
         with session_scope(self.engine) as session:
-            runs.set_status(session, runs.get(session, run_id), "running", execution=lease)
+            runs.set_status(session, runs.get(session, run_id), "running", execution=lease.owner)
         try:
             for mode, chunk in self.graph.stream(
                 graph_input,
@@ -252,6 +278,8 @@ class Runner:
             log.exception("run %s failed", run_id)
             with session_scope(self.engine) as session:
                 run = runs.get(session, run_id)
+                if not runs.renew_lease(session, run_id, lease.owner, self.settings.lease_seconds):
+                    return run  # no longer this execution's run to mark
                 runs.record_model_calls(session, run, [c.as_dict() for c in model.calls])
                 runs.set_status(session, run, "failed", f"{type(exc).__name__}: {exc}")
                 return run
@@ -261,10 +289,11 @@ class Runner:
             )
         return self._sync(run_id)
 
-    def _record(self, run_id: str, chunk: dict[str, Any], lease: str) -> None:
+    def _record(self, run_id: str, chunk: dict[str, Any], lease: Lease) -> None:
         with session_scope(self.engine) as session:
-            if not runs.acquire_lease(session, run_id, lease, self.settings.lease_seconds):
+            if not runs.renew_lease(session, run_id, lease.owner, self.settings.lease_seconds):
                 raise LeaseLost(run_id)  # renewed at every step, or given up
+            lease.progress = time.monotonic()
             run = runs.get(session, run_id)
             # Writes a crash left pending come back on resume marked cached; the node is
             # recorded already unless the crash came between its checkpoint and its record.

@@ -60,9 +60,14 @@ class Deps:
     fallback_model: LanguageModel
 
 
+# Letters that render as nothing: Hangul fillers and the braille blank.
+_BLANK_LETTERS = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800"}
+
+
 def visible(text: str) -> bool:
-    """True if the text shows something: not only spaces, controls or zero-width characters."""
-    return any(unicodedata.category(ch)[0] not in "ZC" for ch in text)
+    """True if the text shows something: not only spaces, controls, zero-width characters,
+    lone combining marks or blank letters."""
+    return any(unicodedata.category(ch)[0] not in "ZCM" and ch not in _BLANK_LETTERS for ch in text)
 
 
 class AdvisorDecision(BaseModel):

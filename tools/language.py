@@ -102,7 +102,8 @@ def _strip_identifiers(text: str, ctx: RuleContext) -> str:
     names = [n for p in ctx.market.shelf for n in (p.name_zh, p.name_en)]
     tokens = [*ctx.market.products, *names, *(sid for sid, _, _ in ctx.sources), ctx.model_name]
     # The code wrote the client's name in from their record: "013" in 测试客户013 is no claim.
-    tokens += [ctx.client_name] if ctx.client_name.strip() else []
+    # A "name" with no letters in it ("1", "%") is not stripped: it would hide real figures.
+    tokens += [ctx.client_name] if any(ch.isalpha() for ch in ctx.client_name) else []
     for token in sorted(tokens, key=len, reverse=True):
         text = text.replace(token, " ")
     return MASKED.sub(" ", text)  # masked contact data (139****5678) is not a figure

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session, col, select
@@ -245,7 +246,8 @@ async def decide(request: Request, approval_id: str, runner: RunnerDep, me: View
     try:
         if action == "revise":
             decision["weights"] = _weights(form)
-        result = runner.decide(approval_id, decision)
+        # The resume runs the graph: off the event loop, which serves everyone else meanwhile.
+        result = await run_in_threadpool(runner.decide, approval_id, decision)
         message = {"approve": "delivered", "reject": "rejected", "revise": "revised"}[action]
         if result.status != "delivered" and action == "approve":
             message = "not_approvable"

@@ -120,7 +120,13 @@ def claim(
     status = {"approve": "approved", "reject": "rejected", "revise": "revised"}[action]
     result = session.execute(
         update(Approval)
-        .where(col(Approval.id) == approval_id, col(Approval.status) == "pending")
+        .where(
+            col(Approval.id) == approval_id,
+            col(Approval.status) == "pending",
+            # A reassignment committed since the checks above moves the review to another
+            # advisor (in the same commit as the client): then this decision does not land.
+            col(Approval.advisor_id) == decided_by,
+        )
         .values(
             status=status,
             action=action,

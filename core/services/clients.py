@@ -8,7 +8,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col
 
 from core.errors import ClientNotFound
-from core.schemas import ClientInput
+from core.schemas import STORED, ClientInput
 from core.tables import Approval, Client, Run, utcnow
 from tools.masking import mask_contact, mask_text
 
@@ -45,7 +45,7 @@ def get(session: Session, client_id: str) -> ClientInput:
     row = session.get(Client, client_id)
     if row is None:
         raise ClientNotFound(f"no client {client_id!r}")
-    return ClientInput.model_validate(row.data)
+    return ClientInput.model_validate(row.data, context=STORED)
 
 
 def public(client: ClientInput) -> dict[str, Any]:

@@ -35,7 +35,7 @@ def create(session: Session, name: str, role: Role) -> tuple[Principal, str]:
 
 
 def ensure(session: Session, name: str, role: Role) -> Principal:
-    """The principal of that name, created with an unusable token if missing (evals, demos)."""
+    """The principal of that name, created if missing; its new token is not shown (evals)."""
     found = session.exec(select(Principal).where(Principal.name == name)).first()
     return found if found is not None else create(session, name, role)[0]
 

@@ -134,7 +134,8 @@ def set_status(
     twice shows twice in the trail."""
     run.status, run.updated_at = status, utcnow()
     if error is not None:
-        run.error = error[:2000]
+        error = mask_text(error[:2000])  # an exception may quote client text; the trail is forever
+        run.error = error
     session.add(run)
     key = f"status:{len(run.trajectory)}:{status}" + (f":{execution}" if execution else "")
     payload: dict[str, Any] = {"status": status, "error": error}
@@ -167,6 +168,17 @@ def acquire_lease(session: Session, run_id: str, owner: str, seconds: float) -> 
         update(Run)
         .where(col(Run.id) == run_id, free)
         .values(lease_owner=owner, lease_until=now + timedelta(seconds=seconds))
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def renew_lease(session: Session, run_id: str, owner: str, seconds: float) -> bool:
+    """Extend the lease only while this owner still holds it: an execution that lost its lease
+    (another took the run after it stalled) never takes it back, even once it is free again."""
+    result = session.execute(
+        update(Run)
+        .where(col(Run.id) == run_id, Run.lease_owner == owner)
+        .values(lease_until=utcnow() + timedelta(seconds=seconds))
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 

@@ -12,7 +12,7 @@ from factories import AS_OF, client_data
 from pydantic import ValidationError
 
 from agents.profiling import is_stale
-from core.schemas import ADULT_AGE, MAX_AGE, ClientInput, Trade
+from core.schemas import ADULT_AGE, MAX_AGE, STORED, ClientInput, Trade
 from tools.market import MarketData
 from tools.rules import RuleSet
 
@@ -94,3 +94,11 @@ def test_trades_after_as_of_are_escalated(market: MarketData, rules: RuleSet) ->
     assert any("after 2026-11-25" in item for item in prof.inconsistencies)
     found = hits(rules, context(prof, plan(fill({}), prof, market), market))
     assert found["CN-IA-02"] == "escalate"
+
+
+def test_a_stored_record_stays_readable_as_the_calendar_moves_on() -> None:
+    """The checks are on input: a record stored earlier (or a run's snapshot) is read back."""
+    data = client_data(birth_year=TODAY.year - MAX_AGE - 1, assessed_on="2099-01-01")
+    assert ClientInput.model_validate(data, context=STORED).birth_year == TODAY.year - MAX_AGE - 1
+    with pytest.raises(ValidationError):
+        ClientInput.model_validate(data)

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from core.logs import install_log_masking
+from core.logs import MAX_LOGGED_CHARS, install_log_masking, mask_logged
 
 
 def test_every_log_record_is_masked(caplog: pytest.LogCaptureFixture) -> None:
@@ -70,3 +70,10 @@ def test_a_format_string_is_never_url_decoded(caplog: pytest.LogCaptureFixture) 
     with caplog.at_level(logging.INFO):
         logging.getLogger("tierwise.test").info("%2d%% of %s", 5, "x%20y")
     assert caplog.records[-1].getMessage() == " 5% of x%20y"
+
+
+def test_a_huge_logged_value_is_cut_before_it_is_masked() -> None:
+    huge = "/v1/clients/" + "1%20" * 20_000 + "13912345678"
+    logged = mask_logged(huge)
+    assert len(logged) <= MAX_LOGGED_CHARS + len("…[truncated]")
+    assert logged.endswith("…[truncated]")

@@ -217,3 +217,18 @@ def test_execute_leaves_a_run_that_is_no_longer_queued_alone(settings: Settings)
         with session_scope(runner.engine) as session:
             assert len(audit.events(session, run.id)) == before
         assert len(_executions(runner, run.id)) == 1
+
+
+def test_an_execution_that_lost_its_lease_never_takes_it_back(settings: Settings) -> None:
+    """A stalls past its lease, B takes the run over and lets go: A's renewal still fails."""
+    with open_runner(settings) as runner:
+        run = runner.create(long_tail_client(), as_of=AS_OF)
+        with session_scope(runner.engine) as session:
+            assert runs.acquire_lease(session, run.id, "exec-a", 60)
+            session.execute(
+                update(Run).where(Run.id == run.id).values(lease_until=utcnow() - timedelta(1))
+            )
+            assert runs.acquire_lease(session, run.id, "exec-b", 60)
+            runs.release_lease(session, run.id, "exec-b")
+            assert not runs.renew_lease(session, run.id, "exec-a", 60)
+            assert runs.get(session, run.id).lease_owner is None

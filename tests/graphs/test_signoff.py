@@ -126,7 +126,10 @@ def test_the_advisor_must_be_the_clients_advisor_now(runner: Runner) -> None:
     )
 
 
-@pytest.mark.parametrize("reason", ["", "   ", "\u200b", "\u200b\u200c\ufeff", "\u3000\n\t"])
+@pytest.mark.parametrize(
+    "reason",
+    ["", "   ", "\u200b", "\u200b\u200c\ufeff", "\u3000\n\t", "\u3164\uffa0", "\u2800", "\u0301"],
+)
 def test_a_reject_reason_has_visible_text(runner: Runner, reason: str) -> None:
     run_id, _ = paused(runner)
     with pytest.raises(InvalidDecision):
