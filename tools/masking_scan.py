@@ -80,7 +80,9 @@ def _may_start(norm: str, start: int, token: tuple[int, int]) -> bool:
 
 def _joins(norm: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
     gap = norm[a[1] : b[0]]
-    if not 1 <= len(gap) <= MAX_SEPARATORS or not all(c in SEPARATORS for c in gap):
+    # A comma before a 4-digit group is no thousands separator: 139,1234,5678 is a mobile.
+    allowed = SEPARATORS | {","} if b[1] - b[0] == 4 else SEPARATORS
+    if not 1 <= len(gap) <= MAX_SEPARATORS or not all(c in allowed for c in gap):
         return False
     # A dot beside a short group is a decimal point (850000.00, 1.39), not a separator.
     return "." not in gap or min(a[1] - a[0], b[1] - b[0]) >= 3

@@ -220,6 +220,8 @@ def test_digits_inside_a_hex_token_are_not_a_phone_number() -> None:
         pytest.param("١٣٩١٢٣٤٥٦٧٨", "139****5678", id="arabic-indic-digits"),
         pytest.param("139.1234.5678", "139****5678", id="dots"),
         pytest.param("139/1234/5678", "139****5678", id="slashes"),
+        pytest.param("139,1234,5678", "139****5678", id="commas-3-4-4"),
+        pytest.param("电话139，1234，5678", "电话139****5678", id="full-width-commas"),
         pytest.param("139 — 1234 — 5678", "139****5678", id="dash-run"),
         pytest.param("139\u00a01234\u30005678", "139****5678", id="nbsp-ideographic-space"),
         pytest.param("139\u200b1234\ufeff5678", "139****5678", id="zero-width"),
