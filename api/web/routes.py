@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session, col, select
 
-from api.deps import RunnerDep, SessionDep
+from api.deps import RunnerDep, SessionDep, ensure_can_see
 from api.web.i18n import translator
 from core.errors import (
     ApprovalAlreadyDecided,
@@ -25,10 +25,9 @@ from core.errors import (
     TierwiseError,
     Unauthorized,
 )
-from core.services import approvals, audit, client_changes, principals, runs
+from core.services import approvals, audit, client_changes, clients, principals, runs
 from core.services.views import run_view
 from core.tables import EvalRun, Principal, utcnow
-from tools.masking import mask_text
 
 router = APIRouter(prefix="/inbox", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
@@ -61,7 +60,7 @@ def render(request: Request, name: str, principal: Principal | None, **context: 
 def signed_in(request: Request, db: SessionDep) -> Principal:
     """The principal of this browser session; anyone else is sent to sign in."""
     name = request.session.get("principal")
-    principal = db.exec(select(Principal).where(Principal.name == name)).first() if name else None
+    principal = principals.by_name(db, name) if name else None
     # A new token revokes the old one, and with it every browser session signed in with it.
     if principal is None or request.session.get("token_hash") != principal.token_hash:
         request.session.pop("principal", None)
@@ -136,7 +135,7 @@ def _queue_rows(db: Session, principal: Principal) -> list[dict[str, Any]]:
         rows.append(
             {
                 "approval": a,
-                "name": mask_text(run.client_snapshot.get("name") or ""),
+                "name": clients.shown_name(run.client_snapshot),
                 "tier": run.tier,
                 "level": profile.get("risk_level"),
                 "waited": _waited(a.created_at),
@@ -184,8 +183,7 @@ def _visible_approval(db: Session, me: Principal, approval_id: str) -> Any:
     if me.role not in ("advisor", "supervisor"):
         raise Forbidden("only advisors and supervisors review plans")
     approval = approvals.get(db, approval_id)
-    if me.role == "advisor" and approval.advisor_id != me.name:
-        raise ApprovalNotFound(f"no approval {approval_id!r}")
+    ensure_can_see(me, approval.advisor_id, ApprovalNotFound(f"no approval {approval_id!r}"))
     return approval
 
 
@@ -206,7 +204,7 @@ def plan_page(
         me,
         approval=approval,
         run=view,
-        snapshot={**run.client_snapshot, "name": mask_text(run.client_snapshot.get("name") or "")},
+        snapshot={**run.client_snapshot, "name": clients.shown_name(run.client_snapshot)},
         bars=_allocation_bars(approval.plan, run.client_snapshot),
         shelf=runner.market.products,
         events=audit.events(db, run.id),

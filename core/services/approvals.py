@@ -15,8 +15,8 @@ from core.errors import (
     PlanHashMismatch,
     PlanNotApprovable,
 )
-from core.services import audit, client_changes
-from core.tables import Approval, Client, Principal, Run, utcnow
+from core.services import audit, client_changes, principals
+from core.tables import Approval, Client, Run, utcnow
 from tools.masking import mask_text
 
 APPROVABLE_VERDICTS = {"pass", "escalate"}
@@ -152,7 +152,7 @@ def claim(
 
 def ensure_decider(session: Session, approval: Approval, name: str) -> None:
     """Only an advisor principal who is the client's advisor now may decide (DESIGN §5.2)."""
-    principal = session.exec(select(Principal).where(Principal.name == name)).first()
+    principal = principals.by_name(session, name)
     if principal is None or principal.role != "advisor":
         raise Forbidden(f"{name!r} is not an advisor; only the client's advisor may decide")
     stored = session.get(Client, approval.client_id)

@@ -40,8 +40,8 @@ def _mac(key: bytes, message: str) -> str:
     return hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def event_hash(event: AuditEvent, key: bytes | None = None) -> str:
-    """The HMAC of an event's content and the hash before it."""
+def canonical(event: AuditEvent) -> str:
+    """An event's content and the hash before it, serialised as the chain seals it."""
     body = {
         "run_id": event.run_id,
         "seq": event.seq,
@@ -52,8 +52,12 @@ def event_hash(event: AuditEvent, key: bytes | None = None) -> str:
         "prev_hash": event.prev_hash,
         "created_at": event.created_at,
     }
-    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return _mac(current_key() if key is None else key, canonical)
+    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def event_hash(event: AuditEvent, key: bytes | None = None) -> str:
+    """The HMAC of an event's content and the hash before it."""
+    return _mac(current_key() if key is None else key, canonical(event))
 
 
 def head_mac(run_id: str, length: int, head_hash: str, key: bytes | None = None) -> str:

@@ -48,10 +48,15 @@ def get(session: Session, client_id: str) -> ClientInput:
     return ClientInput.model_validate(row.data, context=STORED)
 
 
+def shown_name(record: dict[str, Any]) -> str:
+    """A client's name as any page or response shows it: a name may hold a phone number."""
+    return mask_text(record.get("name") or "")
+
+
 def public(client: ClientInput) -> dict[str, Any]:
     """The client as any response shows it: contact masked, and so is anything in name or notes."""
     data = client.model_dump(mode="json")
     data["contact"] = mask_contact(data["contact"])
-    data["name"] = mask_text(data["name"])
+    data["name"] = shown_name(data)
     data["notes"] = mask_text(data["notes"])
     return data

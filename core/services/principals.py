@@ -19,12 +19,16 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def by_name(session: Session, name: str) -> Principal | None:
+    return session.exec(select(Principal).where(Principal.name == name)).first()
+
+
 def create(session: Session, name: str, role: Role) -> tuple[Principal, str]:
     """A principal with a fresh token; an existing name gets a new token and role."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     token = f"tw_{secrets.token_urlsafe(24)}"
-    principal = session.exec(select(Principal).where(Principal.name == name)).first()
+    principal = by_name(session, name)
     if principal is None:
         principal = Principal(name=name, role=role, token_hash=hash_token(token))
     else:
@@ -36,7 +40,7 @@ def create(session: Session, name: str, role: Role) -> tuple[Principal, str]:
 
 def ensure(session: Session, name: str, role: Role) -> Principal:
     """The principal of that name, created if missing; its new token is not shown (evals)."""
-    found = session.exec(select(Principal).where(Principal.name == name)).first()
+    found = by_name(session, name)
     return found if found is not None else create(session, name, role)[0]
 
 

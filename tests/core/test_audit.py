@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import multiprocessing
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -103,21 +102,6 @@ def test_a_deleted_delivery_or_an_unaudited_one_breaks_the_trail(
     assert verify(runner, queued).reason == "a delivery has no delivered event"
 
 
-def _canonical(event: AuditEvent) -> str:
-    """The event's content, serialised as the chain does (the code is public; the key is not)."""
-    body = {
-        "run_id": event.run_id,
-        "seq": event.seq,
-        "key": event.key,
-        "kind": event.kind,
-        "actor": event.actor,
-        "payload": event.payload,
-        "prev_hash": event.prev_hash,
-        "created_at": event.created_at,
-    }
-    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
 def _rewrite_and_reseal(session: Session, run_id: str, seal: Seal) -> None:
     """Promise 15% in the delivered letter, then rebuild the chain and head to match it."""
     row = deliveries.get(session, run_id)
@@ -132,7 +116,7 @@ def _rewrite_and_reseal(session: Session, run_id: str, seal: Seal) -> None:
                 "approved_by": "adv-li",
             }
         event.prev_hash = prev
-        event.hash = prev = seal(_canonical(event))
+        event.hash = prev = seal(audit.canonical(event))
     head = session.get(AuditHead, run_id)
     assert head is not None
     head.head_hash = prev
