@@ -120,6 +120,17 @@ class Settings(BaseSettings):
     rate_limit: str = "600/minute"  # per token, in the `limits` notation
     rate_limit_storage: str = "memory://"  # redis://127.0.0.1:6379 shares it across processes
     sweep_interval_seconds: float = Field(default=15, gt=0)
+    # Serving under load (README "Limits"): every bound below is one of these settings.
+    request_threads: int = Field(default=40, ge=1, le=1000)  # sync handlers run on these
+    run_workers: int = Field(default=2, ge=1, le=64)  # runs and resumes executed in-process
+    pool_timeout_seconds: float = Field(default=30, gt=0)  # wait for a database connection
+    max_in_flight: int = Field(default=256, ge=1)  # requests being handled; beyond, 503
+    max_streams_per_token: int = Field(default=8, ge=1)  # open event streams; beyond, 429
+    header_timeout_seconds: float = Field(default=5, gt=0)  # a request's head must arrive in this
+    keep_alive_seconds: float = Field(default=5, gt=0)  # an idle kept-alive connection closes
+    auth_failure_limit: str = "30/minute"  # bad tokens per client address; beyond, 429
+    sign_in_limit: str = "10/minute"  # inbox sign-in attempts per client address; beyond, 429
+    inbox_session_hours: float = Field(default=8, gt=0)
     tiers: TierPolicy = Field(default_factory=TierPolicy)
     allocation: AllocationPolicy = Field(default_factory=AllocationPolicy)
     compliance: CompliancePolicy = Field(default_factory=CompliancePolicy)

@@ -1,4 +1,5 @@
-"""SQLModel tables: principals, clients, runs, approvals, deliveries, feedback, audit trail."""
+"""SQLModel tables: principals, clients, runs, approvals, deliveries, feedback, audit trail,
+workers and inbox sessions."""
 
 from __future__ import annotations
 
@@ -61,6 +62,9 @@ class Run(SQLModel, table=True):
     idempotency_key: str | None = Field(default=None, unique=True, max_length=200)
     lease_owner: str | None = Field(default=None, max_length=128)
     lease_until: datetime | None = Field(default=None, index=True)
+    # The process answerable for the run: the one that queued it, then the one holding its
+    # lease. Once that process is known to be dead, another takes the run at once.
+    worker: str | None = Field(default=None, index=True, max_length=96)
     checkpoints_pruned_at: datetime | None = None
     request_hash: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, index=True)
@@ -150,3 +154,27 @@ class EvalRun(SQLModel, table=True):
     error: str | None = Field(default=None, max_length=2000)
     created_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
+
+
+class Worker(SQLModel, table=True):
+    """A process that executes runs: it beats every lease/3 and says when it stops, so its runs
+    are taken over as soon as it is known to be dead rather than when its leases run out."""
+
+    id: str = Field(primary_key=True, max_length=96)
+    host: str = Field(max_length=64)
+    pid: int
+    started_at: datetime = Field(default_factory=utcnow)
+    seen_at: datetime = Field(default_factory=utcnow, index=True)
+    stopped_at: datetime | None = None
+
+
+class InboxSession(SQLModel, table=True):
+    """A browser's signed-in inbox session. The cookie carries only a random id; the row, found
+    by the id's hash, is what signs the browser in, and signing out ends it for every copy."""
+
+    id_hash: str = Field(primary_key=True, max_length=64)
+    principal: str = Field(index=True, max_length=64)
+    token_hash: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+    ended_at: datetime | None = None

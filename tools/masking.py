@@ -187,10 +187,10 @@ def find_sensitive(text: str, *, near_misses: bool = False) -> list[Finding]:
 
     With near_misses, also an ID with a wrong check digit and a labelled card failing Luhn.
     """
-    norm, origin = normalise(text)
+    norm, origin, until = normalise(text)
     found: list[Finding] = []
     for kind, start, end, masked in _in_norm(norm, near_misses):
-        start, end = origin[start], origin[end - 1] + 1
+        start, end = origin[start], until[end - 1]
         if any(f.start < end and start < f.end for f in found):
             continue
         found.append(Finding(kind, start, end, masked))

@@ -39,22 +39,36 @@ def _piece(char: str) -> str:
     return str(digit) if digit is not None else unicodedata.normalize("NFKC", char)
 
 
-def normalise(text: str) -> tuple[str, list[int]]:
-    """The text to detect on, and for each of its characters the index it came from."""
-    if text.isascii():
-        return text, list(range(len(text)))
+# A character written as a Python or JSON escape (repr() of an id in an error, a log line): read
+# as the character itself, so "+86\\u2060130..." is a phone number as "+86\u2060130..." is.
+_SPECIAL = re.compile(r"[^\x00-\x7f]|\\(?:u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|U[0-9a-fA-F]{8})")
+
+
+def _escaped(escape: str) -> str:
+    code = int(escape[2:], 16)
+    return _piece(chr(code)) if code <= 0x10FFFF else escape
+
+
+def normalise(text: str) -> tuple[str, list[int], list[int]]:
+    """The text to detect on, and for each of its characters the span of the original it came
+    from (start index, end index)."""
+    if text.isascii() and "\\" not in text:
+        return text, list(range(len(text))), list(range(1, len(text) + 1))
     out: list[str] = []
     origin: list[int] = []
+    until: list[int] = []
     last = 0
-    for m in _NON_ASCII.finditer(text):
-        i = m.start()
-        piece = _piece(text[i])
+    for m in _SPECIAL.finditer(text):
+        i, j = m.start(), m.end()
+        piece = _piece(text[i]) if j == i + 1 else _escaped(m.group())
         out += [text[last:i], piece]
         origin += [*range(last, i), *[i] * len(piece)]
-        last = i + 1
+        until += [*range(last + 1, i + 1), *[j] * len(piece)]
+        last = j
     out.append(text[last:])
     origin += range(last, len(text))
-    return "".join(out), origin
+    until += range(last + 1, len(text) + 1)
+    return "".join(out), origin, until
 
 
 def _alnum(char: str) -> bool:

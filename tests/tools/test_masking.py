@@ -342,3 +342,20 @@ def test_in_chinese_and_english_text_each_item_is_masked_as_alone(parts: list[st
     assert masked == "".join(mask_text(p) for p in parts)
     assert mask_text(masked) == masked
     assert find_sensitive(masked, near_misses=True) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "hidden"),
+    [
+        (r"no client '+86\u206013812345678'", "13812345678"),  # repr() of an invisible joiner
+        (r"id 11010519491231002\uff38 here", "11010519491231002"),  # a full-width X, escaped
+        (r"card 6222\x200212\u00a03456\U00002060789012", "3456"),  # three escape forms
+    ],
+)
+def test_items_written_with_escapes_are_masked_as_the_characters_themselves(
+    text: str, hidden: str
+) -> None:
+    """An id shown with repr() in an error or a log line escapes its invisible characters; the
+    digits around the escapes are still one item."""
+    assert hidden not in mask_text(text)
+    assert mask_text(r"a\path and \x41 stay") == r"a\path and \x41 stay"
