@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -24,6 +24,10 @@ from core.tables import Delivery, Run
 
 ROOT = Path(__file__).resolve().parents[2]
 FINAL_OR_WAITING = {"delivered", "awaiting_approval", "blocked", "rejected", "failed"}
+# A lease far longer than recovery takes: a restart that waited for the dead process's leases
+# to run out would make no progress for a whole lease, and the test allows half of one.
+LEASE_SECONDS = 30.0
+SWEEP_SECONDS = 0.5
 
 
 class Server:
@@ -34,8 +38,8 @@ class Server:
         self.env = {
             **os.environ,
             "TIERWISE_DATABASE_URL": settings.database_url,
-            "TIERWISE_LEASE_SECONDS": "2",
-            "TIERWISE_SWEEP_INTERVAL_SECONDS": "0.5",
+            "TIERWISE_LEASE_SECONDS": str(LEASE_SECONDS),
+            "TIERWISE_SWEEP_INTERVAL_SECONDS": str(SWEEP_SECONDS),
         }
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -89,6 +93,18 @@ def _runs(settings: Settings) -> list[Run]:
         return list(session.exec(select(Run)))
 
 
+def _until(settings: Settings, done: Callable[[list[Run]], bool], stall: float) -> None:
+    """Wait until `done` holds for the runs, failing once no run has changed for `stall`
+    seconds: progress, not a wall clock, bounds the wait."""
+    last, moved = None, time.monotonic()
+    while not done(everything := _runs(settings)):
+        seen = sorted((r.id, r.status, str(r.updated_at)) for r in everything)
+        if seen != last:
+            last, moved = seen, time.monotonic()
+        assert time.monotonic() - moved < stall, [r.status for r in everything]
+        time.sleep(0.1)
+
+
 def test_sigkill_loses_nothing_strands_nothing_and_delivers_once(
     settings: Settings, seeded: dict[str, str], server: Server
 ) -> None:
@@ -99,10 +115,11 @@ def test_sigkill_loses_nothing_strands_nothing_and_delivers_once(
         pending = [
             http.post("/v1/runs", json={"client_id": "C-1001"}).json()["id"] for _ in range(3)
         ]
-        deadline = time.monotonic() + 60
-        while any(r.status != "awaiting_approval" for r in _runs(settings) if r.id in pending):
-            assert time.monotonic() < deadline, "the first runs never reached sign-off"
-            time.sleep(0.1)
+        _until(
+            settings,
+            lambda rs: all(r.status == "awaiting_approval" for r in rs if r.id in pending),
+            LEASE_SECONDS,
+        )
         burst = [
             http.post("/v1/runs", json={"client_id": clients[i % len(clients)]}).json()["id"]
             for i in range(30)
@@ -112,11 +129,12 @@ def test_sigkill_loses_nothing_strands_nothing_and_delivers_once(
     assert in_flight, "the kill came too late to test anything"
 
     restarted = time.monotonic()
-    server.start()  # the sweeper resumes what the dead process left
-    deadline = time.monotonic() + 120
-    while any(r.status in ("queued", "running") for r in _runs(settings)):
-        assert time.monotonic() < deadline, [r.status for r in _runs(settings)]
-        time.sleep(0.2)
+    server.start()  # its sweeper takes what the dead process left, at once: it is known dead
+    _until(
+        settings,
+        lambda rs: not any(r.status in ("queued", "running") for r in rs),
+        LEASE_SECONDS / 2,
+    )
     recovered_in = time.monotonic() - restarted
     everything = _runs(settings)
     assert {r.id for r in everything} >= set(pending + burst)  # nothing lost
