@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -238,12 +238,20 @@ def db_revision(message: Annotated[str, typer.Option("-m", help="What the change
 def prune(
     older_than_days: Annotated[float, typer.Option(help="Finished runs untouched for this long.")],
 ) -> None:
-    """Delete the checkpoints of finished runs older than N days; runs and audit trail stay."""
+    """Delete the checkpoints of finished runs older than N days (runs and audit trail stay),
+    and the inbox sessions and stopped workers' rows that ended before then."""
     if older_than_days < 0:
         raise typer.BadParameter("--older-than-days must be 0 or more")
+    from core.services import inbox_sessions, workers
+    from core.tables import utcnow
+
     with open_runner(get_settings()) as runner:
         pruned = runner.prune(older_than_days)
-    _print({"pruned": len(pruned), "runs": pruned})
+        cutoff = utcnow() - timedelta(days=older_than_days)
+        with session_scope(runner.engine) as session:
+            sessions = inbox_sessions.prune(session, cutoff)
+            stopped = workers.prune(session, cutoff)
+    _print({"pruned": len(pruned), "runs": pruned, "inbox_sessions": sessions, "workers": stopped})
 
 
 @app.command()
@@ -324,20 +332,15 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
-    """Serve the HTTP API."""
-    import uvicorn
-
+    """Serve the HTTP API (beyond loopback only once the development secrets are replaced)."""
+    from api import server
     from api.app import create_app
 
-    uvicorn.run(
-        create_app(get_settings()),
-        host=host,
-        port=port,
-        log_level="info",
-        timeout_keep_alive=5,  # idle connections are closed, not held
-        limit_concurrency=256,  # beyond this, 503 at once instead of a pile-up
-        timeout_graceful_shutdown=20,
-    )
+    settings = get_settings()
+    try:
+        server.serve(create_app(settings), settings, host, port)
+    except TierwiseError as exc:
+        _fail(exc)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import uvicorn
-from fastapi import FastAPI
+from starlette.types import ASGIApp
+
+from api import server as http_server
+from core.settings import Settings
 
 
 def free_port() -> int:
@@ -19,13 +22,23 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """Serve the app until the block ends; yields its base URL."""
+def serve(app: ASGIApp, settings: Settings | None = None) -> Iterator[str]:
+    """Serve the app as `tierwise serve` does until the block ends; yields its base URL.
+
+    The timeouts come from `settings`, else the app's `state.settings`, else the defaults.
+    """
+    if settings is None:
+        settings = getattr(getattr(app, "state", None), "settings", None)
+    if settings is None:
+        settings = Settings(environment="test")
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    config = http_server.config(app, settings, "127.0.0.1", port, log_level="warning")
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError(f"the test server on port {port} failed to start; see its log")
         time.sleep(0.05)
     try:
         yield f"http://127.0.0.1:{port}"

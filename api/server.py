@@ -1,0 +1,169 @@
+"""The one place Tierwise configures uvicorn: request-head and keep-alive timeouts, a safe bind.
+
+Why not uvicorn's own knobs alone: `timeout_keep_alive` only starts after a first response, so a
+connection that never sends a request (or trickles its head one byte at a time) was held
+forever; and `limit_concurrency` counts connections, so a few hundred silent sockets made every
+request answer 503. Here a request's head must arrive within `header_timeout_seconds`, and the
+request cap lives in `api.middleware.InFlightLimit`, which counts requests, not sockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import sys
+from contextlib import suppress
+from typing import Any
+
+import h11
+import uvicorn
+from starlette.types import ASGIApp
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.server import ServerState
+
+from core.errors import TierwiseError
+from core.settings import Settings
+
+GRACEFUL_SHUTDOWN_SECONDS = 20  # requests in flight at a stop get this long to finish
+DEV_SECRET_PREFIX = "dev-only"  # the defaults in core/settings.py, public in this repository
+
+
+class UnsafeBind(TierwiseError):
+    """A bind beyond loopback while a development secret, which anyone can read, is in use."""
+
+
+class ServerConfig(uvicorn.Config):
+    """uvicorn's Config plus the request-head timeout that HeaderTimeoutProtocol reads."""
+
+    def __init__(self, app: ASGIApp, *, header_timeout: float, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self.header_timeout = header_timeout
+
+
+class HeaderTimeoutProtocol(H11Protocol):
+    """uvicorn's h11 protocol, closing any connection whose request head arrives late.
+
+    The timer runs while the connection waits for a request head, that is while h11's
+    `their_state` is IDLE: from `connection_made`, and again once a kept-alive connection is
+    back to IDLE after a response. Data does not restart it (a slowloris gains nothing), and it
+    is cancelled once h11 has parsed a whole head, so a slow handler or body is never cut off.
+
+    Relies on these uvicorn 0.54 `H11Protocol` internals (pyproject pins the minor version):
+    the constructor's keywords; `self.conn` (the h11.Connection), `self.transport` and
+    `self.loop`; and `handle_events` being where every h11 event is consumed, called from
+    `data_received` and, after a response, from `on_response_complete`.
+    """
+
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        if not isinstance(config, ServerConfig):
+            raise TypeError("HeaderTimeoutProtocol needs the ServerConfig api.server.config builds")
+        super().__init__(config, server_state, app_state, _loop)
+        self.header_timeout = config.header_timeout
+        self.head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._watch_head()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        super().connection_lost(exc)
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        self._watch_head()
+
+    def _watch_head(self) -> None:
+        """Run the timer exactly while a request head is awaited and the connection is open."""
+        awaiting = self.conn.their_state is h11.IDLE and not self.transport.is_closing()
+        if awaiting and self.head_timer is None:
+            self.head_timer = self.loop.call_later(self.header_timeout, self._head_timed_out)
+        elif not awaiting:
+            self._cancel_head_timer()
+
+    def _cancel_head_timer(self) -> None:
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+            self.head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self.head_timer = None
+        if not self.transport.is_closing():
+            self.logger.debug("closing a connection whose request head did not arrive in time")
+            self.transport.close()  # connection_lost tells h11 and uvicorn's own state
+
+
+def config(
+    app: ASGIApp, settings: Settings, host: str, port: int, log_level: str = "info"
+) -> ServerConfig:
+    """uvicorn's Config for Tierwise: both timeouts from settings, and no connection cap."""
+    return ServerConfig(
+        app,
+        header_timeout=settings.header_timeout_seconds,
+        host=host,
+        port=port,
+        log_level=log_level,
+        http=HeaderTimeoutProtocol,
+        # uvicorn hands this to loop.call_later, which takes a float despite the int annotation.
+        timeout_keep_alive=settings.keep_alive_seconds,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        # No limit_concurrency: it counts idle connections, so silent sockets would 503 every
+        # request. InFlightLimit (api/middleware.py) caps requests being handled instead.
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    name = host.strip().strip("[]").lower().rstrip(".")
+    if name == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False  # any other name may resolve anywhere
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def check_bind(settings: Settings, host: str) -> None:
+    """Refuse to serve beyond loopback while a secret is still its public development default.
+
+    The inbox session cookie is signed with `session_secret` and the audit chain keyed with
+    `audit_key`; with the defaults, anyone who can reach the port could forge a session.
+    """
+    if _is_loopback(host):
+        return
+    defaults = [
+        variable
+        for variable, secret in (
+            ("TIERWISE_SESSION_SECRET", settings.session_secret),
+            ("TIERWISE_AUDIT_KEY", settings.audit_key),
+        )
+        if secret.get_secret_value().startswith(DEV_SECRET_PREFIX)
+    ]
+    if defaults:
+        names = " and ".join(defaults)
+        still = "is still the public development default"
+        if len(defaults) > 1:
+            still = "are still the public development defaults"
+        raise UnsafeBind(
+            f"refusing to serve on {host!r}: {names} {still}; set {names} to a long random "
+            "secret, or bind to 127.0.0.1"
+        )
+
+
+def serve(app: ASGIApp, settings: Settings, host: str, port: int) -> None:
+    """Check the bind, then serve until stopped; exits 3 as uvicorn does if the start failed."""
+    check_bind(settings, host)
+    server = uvicorn.Server(config(app, settings, host, port))
+    with suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)  # port in use, or the lifespan failed; uvicorn logged why
