@@ -8,6 +8,10 @@ WORDS: dict[str, dict[str, str]] = {
     "sign_out": {"zh-CN": "退出", "en": "Sign out"},
     "token": {"zh-CN": "访问令牌", "en": "Access token"},
     "bad_token": {"zh-CN": "令牌无效或已失效。", "en": "That token is invalid or revoked."},
+    "too_many_sign_ins": {
+        "zh-CN": "登录尝试次数过多，请 {seconds} 秒后重试。",
+        "en": "Too many sign-in attempts: retry in {seconds} s.",
+    },
     "queue": {"zh-CN": "待审核方案", "en": "Plans awaiting sign-off"},
     "client": {"zh-CN": "客户", "en": "Client"},
     "tier": {"zh-CN": "客户层级", "en": "Tier"},

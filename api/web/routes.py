@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session, col, select
 
-from api.deps import RunnerDep, SessionDep, ensure_can_see
+from api.deps import Route, RunnerDep, SessionDep, client_address, ensure_can_see
 from api.web.i18n import translator
+from api.web.security import inbox_path, same_origin
+from core.database import session_scope
 from core.errors import (
     ApprovalAlreadyDecided,
     ApprovalNotFound,
@@ -22,14 +23,24 @@ from core.errors import (
     InvalidDecision,
     PlanHashMismatch,
     PlanNotApprovable,
+    RateLimited,
     TierwiseError,
     Unauthorized,
 )
-from core.services import approvals, audit, client_changes, clients, principals, runs
+from core.services import (
+    approvals,
+    audit,
+    client_changes,
+    clients,
+    inbox_sessions,
+    principals,
+    runs,
+)
 from core.services.views import run_view
 from core.tables import EvalRun, Principal, utcnow
+from graphs.runner import Runner
 
-router = APIRouter(prefix="/inbox", include_in_schema=False)
+router = APIRouter(prefix="/inbox", include_in_schema=False, route_class=Route)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 LANGS = ("zh-CN", "en")
 
@@ -38,7 +49,9 @@ def _lang(request: Request) -> str:
     return request.session.get("lang", "zh-CN")
 
 
-def render(request: Request, name: str, principal: Principal | None, **context: Any) -> Response:
+def render(
+    request: Request, name: str, principal: Principal | None, status_code: int = 200, **context: Any
+) -> Response:
     session = request.session
     session.setdefault("csrf", secrets.token_urlsafe(24))
     flash = session.pop("flash", None)
@@ -54,24 +67,33 @@ def render(request: Request, name: str, principal: Principal | None, **context: 
             "flash": flash,
             **context,
         },
+        status_code=status_code,
     )
 
 
-def signed_in(request: Request, db: SessionDep) -> Principal:
-    """The principal of this browser session; anyone else is sent to sign in."""
-    name = request.session.get("principal")
-    principal = principals.by_name(db, name) if name else None
-    # A new token revokes the old one, and with it every browser session signed in with it.
-    if principal is None or request.session.get("token_hash") != principal.token_hash:
-        request.session.pop("principal", None)
-        raise Unauthorized("sign in first")
-    return principal
+def signed_in(request: Request, runner: RunnerDep) -> Principal:
+    """The principal of this browser's live inbox session; anyone else is sent to sign in.
+
+    A plain function, so FastAPI runs it off the event loop; it uses a short session of its own
+    so that the lookup holds no database connection for the rest of the request.
+    """
+    raw_id = request.session.get("sid")
+    try:
+        if not isinstance(raw_id, str):
+            raise Unauthorized("sign in first")
+        with session_scope(runner.engine) as db:
+            return inbox_sessions.resolve(db, raw_id)
+    except Unauthorized:
+        request.session.pop("sid", None)
+        raise
 
 
 Viewer = Annotated[Principal, Depends(signed_in)]
 
 
 def check_csrf(request: Request, csrf: Annotated[str, Form()]) -> None:
+    if not same_origin(request):
+        raise Forbidden("this form was sent from another site")
     expected = request.session.get("csrf", "")
     if not expected or not secrets.compare_digest(csrf.encode(), expected.encode()):
         raise Forbidden("the form expired: reload the page and try again")
@@ -80,30 +102,62 @@ def check_csrf(request: Request, csrf: Annotated[str, Form()]) -> None:
 Csrf = Depends(check_csrf)
 
 
+async def form_fields(request: Request) -> dict[str, str]:
+    """The posted form as text fields: a revision's weight_<code> fields are not known ahead.
+
+    Reading the body is the only awaiting; everything after it runs in the threadpool.
+    """
+    form = await request.form()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+FormFields = Annotated[dict[str, str], Depends(form_fields)]
+
+
+def _start_over(request: Request) -> None:
+    """Empty the cookie but keep its language (sign-in and sign-out both start afresh)."""
+    lang = _lang(request)
+    request.session.clear()
+    request.session["lang"] = lang
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request) -> Response:
     return render(request, "login.html", None)
 
 
 @router.post("/login", dependencies=[Csrf])
-def login(request: Request, db: SessionDep, token: Annotated[str, Form()]) -> Response:
+def login(
+    request: Request, db: SessionDep, runner: RunnerDep, token: Annotated[str, Form()]
+) -> Response:
+    try:
+        # Counted before the token is looked at: guesses are limited whether they are right.
+        request.app.state.sign_ins.hit(client_address(request))
+    except RateLimited as exc:
+        response = render(request, "login.html", None, status_code=429, retry=exc.retry_after)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     try:
         principal = principals.authenticate(db, token.strip())
     except Unauthorized:
         request.session["flash"] = "bad_token"
         return RedirectResponse("/inbox/login", status_code=303)
-    request.session.update(
-        principal=principal.name, token_hash=principal.token_hash, csrf=secrets.token_urlsafe(24)
-    )
+    previous = request.session.get("sid")
+    if isinstance(previous, str):
+        inbox_sessions.end(db, previous)
+    sid = inbox_sessions.start(db, principal, runner.settings.inbox_session_hours)
+    _start_over(request)
+    request.session.update(sid=sid, csrf=secrets.token_urlsafe(24))
     target = "/inbox/evals" if principal.role == "engineer" else "/inbox"
     return RedirectResponse(target, status_code=303)
 
 
 @router.post("/logout", dependencies=[Csrf])
-def logout(request: Request) -> Response:
-    lang = _lang(request)
-    request.session.clear()
-    request.session["lang"] = lang
+def logout(request: Request, db: SessionDep) -> Response:
+    sid = request.session.get("sid")
+    if isinstance(sid, str):
+        inbox_sessions.end(db, sid)  # every copy of this cookie is signed out with it
+    _start_over(request)
     return RedirectResponse("/inbox/login", status_code=303)
 
 
@@ -111,7 +165,7 @@ def logout(request: Request) -> Response:
 def switch_language(request: Request, to: str, back: str = "/inbox") -> Response:
     if to in LANGS:
         request.session["lang"] = to
-    return RedirectResponse(back if back.startswith("/inbox") else "/inbox", status_code=303)
+    return RedirectResponse(inbox_path(back), status_code=303)
 
 
 def _waited(created: datetime) -> str:
@@ -228,38 +282,49 @@ def _weights(form: dict[str, Any]) -> dict[str, float]:
     return out
 
 
+def _resume(runner: Runner, approval_id: str, decision: dict[str, Any]) -> tuple[str, str | None]:
+    """Run the decision through the graph; the flash message (and detail) it leaves."""
+    action = decision["action"]
+    try:
+        result = runner.decide(approval_id, decision)
+    except PlanHashMismatch:
+        return "stale", None
+    except ApprovalAlreadyDecided:
+        return "decided", None
+    except PlanNotApprovable:
+        return "not_approvable", None
+    except TierwiseError as exc:
+        return "error", exc.detail
+    if action == "approve" and result.status != "delivered":
+        return "not_approvable", None
+    return {"approve": "delivered", "reject": "rejected", "revise": "revised"}[action], None
+
+
+# A plain function: FastAPI runs it in its threadpool, so the database work and the graph's
+# resume (model calls included) never hold the event loop that serves everyone else.
 @router.post("/approvals/{approval_id}/decide", dependencies=[Csrf])
-async def decide(request: Request, approval_id: str, runner: RunnerDep, me: Viewer) -> Response:
-    form = dict(await request.form())
-    with Session(runner.engine) as db:
-        approval = _visible_approval(db, me, approval_id)
-        run_id = approval.run_id
-    action = str(form.get("action", ""))
-    decision = {
+def decide(
+    request: Request, approval_id: str, runner: RunnerDep, me: Viewer, form: FormFields
+) -> Response:
+    with session_scope(runner.engine) as db:
+        run_id = _visible_approval(db, me, approval_id).run_id
+    action = form.get("action", "")
+    decision: dict[str, Any] = {
         "action": action,
-        "plan_hash": str(form.get("plan_hash", "")),
+        "plan_hash": form.get("plan_hash", ""),
         "advisor": me.name,
-        "comment": str(form.get("comment") or "") or None,
+        "comment": form.get("comment") or None,
     }
     try:
         if action == "revise":
             decision["weights"] = _weights(form)
-        # The resume runs the graph: off the event loop, which serves everyone else meanwhile.
-        result = await run_in_threadpool(runner.decide, approval_id, decision)
-        message = {"approve": "delivered", "reject": "rejected", "revise": "revised"}[action]
-        if result.status != "delivered" and action == "approve":
-            message = "not_approvable"
-    except PlanHashMismatch:
-        message = "stale"
-    except ApprovalAlreadyDecided:
-        message = "decided"
-    except PlanNotApprovable:
-        message = "not_approvable"
-    except TierwiseError as exc:
-        request.session["flash_detail"] = exc.detail
-        message = "error"
+        message, detail = _resume(runner, approval_id, decision)
+    except InvalidDecision as exc:
+        message, detail = "error", exc.detail
+    if detail is not None:
+        request.session["flash_detail"] = detail
     request.session["flash"] = message
-    with Session(runner.engine) as db:
+    with session_scope(runner.engine) as db:
         latest = approvals.latest_for_run(db, run_id)
     return RedirectResponse(
         f"/inbox/approvals/{latest.id if latest else approval_id}", status_code=303

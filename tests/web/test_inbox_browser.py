@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 from factories import AS_OF
 from live import serve
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from sqlmodel import select
 
 from api.app import create_app
 from core.database import get_engine, session_scope
 from core.services import clients, demo, principals
 from core.settings import Settings
+from core.tables import Approval
 from graphs.runner import open_runner
 
 CHROMIUM = "/usr/bin/chromium"
@@ -36,7 +38,9 @@ SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 def site() -> Iterator[tuple[str, dict[str, str]]]:
     """A live server with the demo data and four plans waiting (three for adv-li)."""
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(environment="test", database_url=f"sqlite:///{Path(tmp) / 'web.db'}")
+        url = f"sqlite:///{Path(tmp) / 'web.db'}"
+        # Every test signs in from 127.0.0.1; the sign-in limit has a test of its own.
+        settings = Settings(environment="test", database_url=url, sign_in_limit="10000/minute")
         DATABASES["site"] = settings.database_url
         with session_scope(get_engine(settings.database_url)) as session:
             tokens = {p["name"]: p["token"] for p in demo.seed(session)["principals"]}
@@ -160,6 +164,33 @@ def test_english_supervisor_and_engineer_views(
     expect(page.locator("h1")).to_have_text("Eval reports")
     page.goto(f"{base}/inbox")  # engineers review no plans
     expect(page).to_have_url(f"{base}/inbox/evals")
+
+
+def test_the_pages_render_their_styles_and_chart_under_the_content_security_policy(
+    site: tuple[str, dict[str, str]], browser: Browser
+) -> None:
+    base, tokens = site
+    with session_scope(get_engine(DATABASES["site"])) as session:
+        approval_id = session.exec(select(Approval.id)).first()
+    page = browser.new_page()
+    console: list[ConsoleMessage] = []
+    page.on("console", lambda message: console.append(message))
+    login = page.goto(f"{base}/inbox/login")
+    assert login is not None and "default-src 'none'" in login.headers["content-security-policy"]
+    expect(page.locator(".card")).to_have_css("max-width", "420px")  # a style attribute
+    sign_in(page, base, tokens["sup-zhao"])
+    expect(page.locator("header")).to_have_css("background-color", "rgb(20, 50, 92)")  # <style>
+    plan = page.goto(f"{base}/inbox/approvals/{approval_id}")
+    assert plan is not None and plan.headers["x-frame-options"] == "DENY"
+    chart = page.locator("#allocation-chart")
+    expect(chart.locator("rect")).not_to_have_count(0)
+    expect(chart.locator("rect").first).to_have_css("fill", "rgb(20, 50, 92)")
+    box = chart.bounding_box()
+    assert box is not None and box["width"] > 200 and box["height"] > 20
+    expect(page.locator(".grid").first).to_have_css("display", "grid")
+    blocked = [m.text for m in console if "Content Security Policy" in m.text]
+    assert blocked == []
+    page.close()
 
 
 def test_forms_need_the_session_csrf_token(site: tuple[str, dict[str, str]]) -> None:
