@@ -5,6 +5,7 @@ from __future__ import annotations
 import platform
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -26,6 +27,10 @@ from tools.llm import LanguageModel, usage
 
 SCHEMA = "tierwise.eval/1"
 ProgressFn = Callable[[str], None]
+
+
+class EvalCancelled(Exception):
+    """The suite was told to stop (the server is shutting down) before it finished."""
 
 
 def git_commit() -> tuple[str | None, bool]:
@@ -253,6 +258,30 @@ def _by(scenarios: list[dict[str, Any]], key: str) -> dict[str, dict[str, float]
     return {k: {"n": len(v), "pass_rate": sum(v) / len(v)} for k, v in sorted(groups.items())}
 
 
+def _run_scenarios(
+    runner: Runner,
+    scenarios: list[Scenario],
+    as_of: date,
+    k: int,
+    judge: LanguageModel | None,
+    progress: ProgressFn | None,
+    stop: threading.Event | None,
+) -> dict[str, dict[str, Any]]:
+    """Every scenario k times (or its own repeat), checking `stop` before each repetition."""
+    results: dict[str, dict[str, Any]] = {}
+    for scenario in scenarios:
+        reps = []
+        for _ in range(scenario.repeat or k):
+            if stop is not None and stop.is_set():
+                raise EvalCancelled(f"stopped after {len(results)} of {len(scenarios)} scenarios")
+            outcome = run_scenario(runner, scenario, as_of)
+            reps.append(_repetition(scenario, outcome, runner, judge))
+        results[scenario.id] = _aggregate(scenario, reps)
+        if progress:
+            progress(scenario.id)
+    return results
+
+
 def run_suite(
     suite_ref: str,
     *,
@@ -261,8 +290,13 @@ def run_suite(
     progress: ProgressFn | None = None,
     database_dir: Path | None = None,
     judge: str | None = None,
+    stop: threading.Event | None = None,
 ) -> dict[str, Any]:
-    """Run a suite end to end on a fresh SQLite database and return the versioned result."""
+    """Run a suite end to end on a fresh SQLite database and return the versioned result.
+
+    Once `stop` is set the suite ends at the next repetition with EvalCancelled, so a server
+    shutting down waits for one scenario, not for the whole suite.
+    """
     suite, scenarios, suite_hash = load_suite(suite_ref)
     k = repeat or suite.repeat
     judge_llm = judge_model(settings, judge) if judge else None
@@ -270,15 +304,8 @@ def run_suite(
     with tempfile.TemporaryDirectory(dir=database_dir) as tmp:
         db = settings.model_copy(update={"database_url": f"sqlite:///{Path(tmp) / 'eval.db'}"})
         with open_runner(db) as runner:
-            results: dict[str, dict[str, Any]] = {}
-            for scenario in scenarios:
-                reps = []
-                for _ in range(scenario.repeat or k):
-                    outcome = run_scenario(runner, scenario, date.fromisoformat(suite.as_of))
-                    reps.append(_repetition(scenario, outcome, runner, judge_llm))
-                results[scenario.id] = _aggregate(scenario, reps)
-                if progress:
-                    progress(scenario.id)
+            as_of = date.fromisoformat(suite.as_of)
+            results = _run_scenarios(runner, scenarios, as_of, k, judge_llm, progress, stop)
             rule_set, cma = runner.rules.version, runner.market.cma.version
     _counterfactuals(results)
     ordered = [results[s.id] for s in scenarios]

@@ -14,6 +14,11 @@ from core.schemas import ClientInput
 Route = Literal["delivered", "awaiting_approval", "blocked", "rejected", "failed"]
 MatchMode = Literal["strict", "unordered", "subset", "superset"]
 EVALS_DIR = Path(__file__).resolve().parent
+SUITES_DIR = EVALS_DIR / "suites"
+
+
+class UnknownSuite(FileNotFoundError):
+    """A suite name that is not under evals/suites; its message lists the ones that are."""
 
 
 class TrajectoryExpectation(BaseModel):
@@ -90,13 +95,28 @@ class Suite(BaseModel):
     gate: Gate = Field(default_factory=Gate)
 
 
+def known_suites() -> list[str]:
+    """The names of the suites shipped under evals/suites."""
+    return sorted(p.stem for p in SUITES_DIR.glob("*.yaml"))
+
+
+def suite_file(name: str) -> Path:
+    """The file of a shipped suite, by name only: a caller's text never becomes a path here, and
+    the error names the suite and the known ones, never where the server keeps them."""
+    if name not in known_suites():
+        raise UnknownSuite(f"no suite {name!r}; known suites: {', '.join(known_suites())}")
+    return SUITES_DIR / f"{name}.yaml"
+
+
 def load_suite(path_or_name: str) -> tuple[Suite, list[Scenario], str]:
     """A suite by file path or by name under evals/suites, its scenarios, and a content hash."""
     path = Path(path_or_name)
-    if not path.exists():
-        path = EVALS_DIR / "suites" / f"{path_or_name}.yaml"
-    if not path.exists():
-        raise FileNotFoundError(f"no suite {path_or_name!r} (looked in {path.parent})")
+    if not path.is_file() and path.suffix in (".yaml", ".yml"):  # the user's own path: say so
+        raise UnknownSuite(
+            f"no suite file {path_or_name!r}; known suites: {', '.join(known_suites())}"
+        )
+    if not path.is_file():
+        path = suite_file(path_or_name)
     suite = Suite.model_validate(yaml.safe_load(path.read_text("utf-8")))
     digest = hashlib.sha256(path.read_bytes())
     scenarios: list[Scenario] = []
