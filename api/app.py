@@ -8,15 +8,17 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
 from api import errors
-from api.deps import TokenLimiter
-from api.middleware import BodySizeLimit
+from api.deps import Limiter, StreamSlots
+from api.middleware import BodySizeLimit, InFlightLimit
 from api.routes import approvals, clients, evals, health, products, runs
 from api.schemas import ERROR_RESPONSES
 from api.web import routes as inbox
+from api.web.security import InboxSecurityHeaders
 from core.logs import install_log_masking
 from core.settings import Settings, get_settings
 from graphs.runner import Runner, open_runner
@@ -25,9 +27,10 @@ log = logging.getLogger("tierwise.api")
 
 
 def _sweep_forever(runner: Runner, stop: threading.Event) -> None:
-    """Recover runs a crashed worker left behind, now and then every sweep interval."""
+    """Recover runs a dead worker left behind, now and then every sweep interval."""
     while not stop.is_set():
         try:
+            runner.beat()
             recovered = runner.sweep()
             if recovered:
                 log.info("recovered %d stranded runs", len(recovered))
@@ -43,31 +46,59 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        with open_runner(settings) as runner, ThreadPoolExecutor(max_workers=2) as executor:
-            app.state.runner, app.state.executor = runner, executor
-            app.state.limiter = TokenLimiter(settings.rate_limit, settings.rate_limit_storage)
-            stop = threading.Event()
-            sweeper = threading.Thread(target=_sweep_forever, args=(runner, stop), daemon=True)
+        # Sync handlers and dependencies run on these threads; the database pool is sized to
+        # them (Settings.db_connections), so a request waits for a thread, never a connection.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
+        storage = settings.rate_limit_storage
+        app.state.limiter = Limiter(settings.rate_limit, storage, "requests for this token")
+        app.state.auth_failures = Limiter(
+            settings.auth_failure_limit, storage, "invalid tokens from this address"
+        )
+        app.state.sign_ins = Limiter(
+            settings.sign_in_limit, storage, "sign-in attempts from this address"
+        )
+        app.state.streams = StreamSlots(settings.max_streams_per_token)
+        app.state.stopping = stopping = threading.Event()
+        with open_runner(settings) as runner:
+            # Runs and evals on pools of their own, so a long eval never holds up a run.
+            executor = ThreadPoolExecutor(settings.run_workers, thread_name_prefix="tw-run")
+            evals = ThreadPoolExecutor(1, thread_name_prefix="tw-eval")
+            app.state.runner, app.state.executor, app.state.eval_executor = runner, executor, evals
+            sweeper = threading.Thread(
+                target=_sweep_forever, args=(runner, stopping), name="tw-sweep", daemon=True
+            )
             sweeper.start()
-            yield
-            stop.set()
-            sweeper.join(timeout=10)
+            try:
+                yield
+            finally:
+                # Stop taking work; a running eval stops at its next scenario, and runs still
+                # queued here stay queued in the database, for the next worker (this one says it
+                # stopped, so they are taken at once).
+                stopping.set()
+                evals.shutdown(wait=True, cancel_futures=True)
+                executor.shutdown(wait=True, cancel_futures=True)
+                sweeper.join(timeout=settings.sweep_interval_seconds + settings.lease_seconds)
 
     app = FastAPI(
         title="Tierwise",
         version="0.1.0",
         description="Tiered, AI-assisted wealth advice with advisor sign-off and compliance.",
         lifespan=lifespan,
+        # Starlette's trailing-slash redirect builds an absolute URL from the Host header.
+        redirect_slashes=False,
     )
+    app.state.settings = settings  # what tests/live.py serves it with
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.session_secret.get_secret_value(),
         session_cookie="tierwise_inbox",
         same_site="strict",
         https_only=settings.environment == "production",
-        max_age=8 * 3600,
+        max_age=int(settings.inbox_session_hours * 3600),
     )
+    app.add_middleware(InFlightLimit, limit=settings.max_in_flight)
     app.add_middleware(BodySizeLimit)
+    app.add_middleware(InboxSecurityHeaders)  # outermost: even a refusal gets them
     errors.install(app)
     app.include_router(health.router)
     app.include_router(inbox.router)

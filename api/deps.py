@@ -2,25 +2,63 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+import logging
 import math
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
-from typing import Annotated
+from concurrent.futures import Executor, Future
+from contextlib import contextmanager
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from sqlmodel import Session
 
-from core.database import session_scope
+from core.database import commit, session_scope
 from core.errors import Forbidden, NotFound, RateLimited, Unauthorized
 from core.services import principals
 from core.tables import Principal
 from graphs.runner import Runner
 
+log = logging.getLogger("tierwise.api")
 bearer = HTTPBearer(auto_error=False, description="A Tierwise token: tierwise principal create")
+
+
+class Route(APIRoute):
+    """Every API and inbox route: a sync handler commits its request session as it returns.
+
+    FastAPI validates a sync handler's response on a worker thread, after the handler and
+    before a function-scoped dependency's exit. A session still open then holds a connection
+    while it waits for a thread, and under load every thread can be waiting for a connection
+    held that way: a deadlock that lasts until the pool times out. Committing in the handler's
+    own thread gives the connection back first (the dependency's exit then only closes).
+    """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, _committing(endpoint), **kwargs)
+
+
+def _committing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    if inspect.iscoroutinefunction(endpoint) or inspect.isasyncgenfunction(endpoint):
+        return endpoint  # on the event loop: its serialisation waits for no thread
+
+    @functools.wraps(endpoint)
+    def handler(*args: Any, **kwargs: Any) -> Any:
+        result = endpoint(*args, **kwargs)
+        for value in kwargs.values():
+            if isinstance(value, Session):
+                commit(value)
+        return result
+
+    return handler
 
 
 def get_runner(request: Request) -> Runner:
@@ -41,29 +79,87 @@ RunnerDep = Annotated[Runner, Depends(get_runner)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-class TokenLimiter:
-    """A moving-window limit per principal, in memory or shared through Redis."""
+class Limiter:
+    """A moving-window limit per key (a token, a client address), in memory or through Redis."""
 
-    def __init__(self, rate: str, storage: str) -> None:
-        self.rate = parse(rate)
+    def __init__(self, rate: str, storage: str, what: str) -> None:
+        self.rate, self.what = parse(rate), what
         self.limiter = MovingWindowRateLimiter(storage_from_string(storage))
 
-    def check(self, principal: str) -> None:
-        if not self.limiter.hit(self.rate, "token", principal):
-            reset = self.limiter.get_window_stats(self.rate, "token", principal).reset_time
-            wait = max(1, math.ceil(reset - time.time()))
-            raise RateLimited(f"over {self.rate} for this token; retry in {wait}s", wait)
+    def _refuse(self, key: str) -> RateLimited:
+        reset = self.limiter.get_window_stats(self.rate, self.what, key).reset_time
+        wait = max(1, math.ceil(reset - time.time()))
+        return RateLimited(f"over {self.rate} {self.what}; retry in {wait}s", wait)
+
+    def hit(self, key: str) -> None:
+        """Count one more for `key`; RateLimited once over the rate."""
+        if not self.limiter.hit(self.rate, self.what, key):
+            raise self._refuse(key)
+
+    def check(self, key: str) -> None:
+        """RateLimited if `key` is over the rate already; counts nothing."""
+        if not self.limiter.test(self.rate, self.what, key):
+            raise self._refuse(key)
+
+
+class StreamSlots:
+    """Event streams open per token in this process, capped: a stream holds no database
+    connection, but each costs a poll every interval, so no one token may open without end."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap, self.open, self.lock = cap, Counter[str](), threading.Lock()
+
+    @contextmanager
+    def slot(self, principal: str) -> Iterator[None]:
+        with self.lock:
+            if self.open[principal] >= self.cap:
+                raise RateLimited(
+                    f"{self.cap} event streams are open for this token; close one first", 1
+                )
+            self.open[principal] += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.open[principal] -= 1
+
+
+def submit(executor: Executor, fn: Callable[..., object], *args: object) -> None:
+    """Hand work to a background pool; what it raises is logged (the database still holds the
+    work, so the sweeper retries it), never lost in an unread future."""
+
+    def report(future: Future[object]) -> None:
+        if not future.cancelled() and (exc := future.exception()) is not None:
+            log.warning("background %s failed: %s", getattr(fn, "__name__", fn), exc)
+
+    executor.submit(fn, *args).add_done_callback(report)
+
+
+def client_address(request: Request) -> str:
+    """The peer's address as the server sees it (behind a proxy, see uvicorn's
+    --forwarded-allow-ips)."""
+    return request.client.host if request.client else "unknown"
 
 
 def current_principal(
     request: Request,
-    session: SessionDep,
+    runner: RunnerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
+    """The caller, from a session of its own that is closed before the handler runs, so a
+    request (or an event stream) never holds a connection for authentication."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("send Authorization: Bearer <token>")
-    principal = principals.authenticate(session, credentials.credentials)
-    request.app.state.limiter.check(principal.name)
+    failures = request.app.state.auth_failures
+    address = client_address(request)
+    failures.check(address)  # over the limit, no token is even looked at
+    with session_scope(runner.engine) as session:
+        try:
+            principal = principals.authenticate(session, credentials.credentials)
+        except Unauthorized:
+            failures.hit(address)
+            raise
+    request.app.state.limiter.hit(principal.name)
     return principal
 
 

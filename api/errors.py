@@ -9,7 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core.errors import RateLimited, TierwiseError, Unauthorized
+from core.database import is_transient
+from core.errors import RateLimited, TierwiseError, Unauthorized, Unavailable
 from tools.masking import mask_text
 
 log = logging.getLogger("tierwise.api")
@@ -20,11 +21,19 @@ def _body(error: str, detail: str, status: int) -> JSONResponse:
     return JSONResponse({"error": error, "detail": mask_text(detail)}, status_code=status)
 
 
+def _unavailable(detail: str) -> JSONResponse:
+    response = _body("Unavailable", detail, 503)
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(TierwiseError)
     async def tierwise_error(request: Request, exc: TierwiseError) -> Response:
         if request.url.path.startswith("/inbox") and isinstance(exc, Unauthorized):
             return RedirectResponse("/inbox/login", status_code=303)  # the browser signs in
+        if isinstance(exc, Unavailable):
+            return _unavailable(exc.detail)
         response = _body(exc.error, exc.detail, exc.status_code)
         if isinstance(exc, RateLimited):
             response.headers["Retry-After"] = str(exc.retry_after)
@@ -50,5 +59,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        if is_transient(exc):  # busy, not broken: the caller may retry
+            log.warning("database busy: %s", type(exc).__name__)
+            return _unavailable("the database is busy; retry in a moment")
         log.error("unhandled %s", type(exc).__name__)
         return _body("InternalError", "something went wrong; it has been logged", 500)

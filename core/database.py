@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
+import psycopg
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, create_engine
 
 from core import migrate
@@ -31,18 +34,38 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
+# Connections one process needs at most: a request thread holds one at a time, and so does each
+# run worker, each lease heartbeat and the sweeper (Settings.db_connections computes it).
+DEFAULT_CONNECTIONS = 48
+DEFAULT_POOL_TIMEOUT = 30.0
+
+
+def get_engine(
+    url: str, connections: int = DEFAULT_CONNECTIONS, timeout: float = DEFAULT_POOL_TIMEOUT
+) -> Engine:
+    """One engine per database URL and pool size in this process, migrated to the latest schema.
+
+    The pool holds up to `connections` (a few kept open, the rest opened on demand), sized to
+    the threads that can use it at once, so a request waits for a connection rather than fails
+    for want of one; `timeout` bounds that wait.
+    """
+    return _engine(url, connections, timeout)
+
+
 @lru_cache(maxsize=8)
-def get_engine(url: str) -> Engine:
-    """One engine per database URL in this process, migrated to the latest schema."""
+def _engine(url: str, connections: int, timeout: float) -> Engine:
     if url.startswith("postgresql://"):
         url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+    kept = min(connections, 10)
+    pool = {"pool_size": kept, "max_overflow": connections - kept, "pool_timeout": timeout}
     path = sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        args = {"check_same_thread": False, "timeout": 30}
+        engine = create_engine(url, connect_args=args, **pool)  # type: ignore[arg-type]
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True, **pool)  # type: ignore[arg-type]
     migrate.upgrade(engine)
     return engine
 
@@ -60,11 +83,31 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
-        try:
-            session.commit()
-        except OperationalError as exc:
-            session.rollback()
-            raise NotCommitted(
-                f"the database did not confirm the commit ({exc.orig}); the change may not have "
-                "been stored: check before retrying, or retry with an Idempotency-Key"
-            ) from exc
+        commit(session)
+
+
+def commit(session: Session) -> None:
+    """Commit the session's unit of work, which gives its connection back to the pool; a
+    commit the database refuses is NotCommitted, with everything rolled back."""
+    try:
+        session.commit()
+    except OperationalError as exc:
+        session.rollback()
+        raise NotCommitted(
+            f"the database did not confirm the commit ({exc.orig}); the change may not have "
+            "been stored: check before retrying, or retry with an Idempotency-Key"
+        ) from exc
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A database that is busy or briefly unreachable, as opposed to a fault in the code: no
+    connection free in time, a lock held too long, a connection lost, a commit unconfirmed.
+    Work that meets one waits and is retried; it never fails for it."""
+    if isinstance(exc, PoolTimeout | NotCommitted | psycopg.OperationalError):
+        return True
+    cause = exc.orig if isinstance(exc, OperationalError) else exc
+    if isinstance(cause, psycopg.OperationalError):
+        return True
+    return isinstance(cause, sqlite3.OperationalError) and any(
+        word in str(cause) for word in ("locked", "busy")
+    )

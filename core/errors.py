@@ -7,7 +7,8 @@ TierwiseError
 │                   IdempotencyKeyReused, RunNotDelivered, RunBusy, ClientChanged
 ├── InvalidInput (422): InvalidDecision, InvalidClient
 ├── Unauthorized (401), Forbidden (403), RateLimited (429)
-└── NotCommitted (503): the database did not confirm a commit
+├── NotCommitted (503): the database did not confirm a commit
+└── Unavailable (503): the database is busy or out of reach; retry shortly
 """
 
 from __future__ import annotations
@@ -107,5 +108,11 @@ class RateLimited(TierwiseError):
 
 class NotCommitted(TierwiseError):
     """The database did not confirm the commit: never answered as a success."""
+
+    status_code = 503
+
+
+class Unavailable(TierwiseError):
+    """The database is busy or out of reach: nothing was done, and a retry shortly may work."""
 
     status_code = 503

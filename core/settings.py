@@ -140,6 +140,14 @@ class Settings(BaseSettings):
     # Keys the audit chain (HMAC); kept out of the database so a chain cannot be recomputed.
     audit_key: SecretStr = SecretStr("dev-only-audit-chain-key")
 
+    @property
+    def db_connections(self) -> int:
+        """Database connections this process may use at once: one per request thread, two per
+        run worker (the run and its lease heartbeat) and four for the sweeper, its heartbeat, the
+        worker beat and an eval. A decision's heartbeat waits briefly for one; none is held
+        while waiting for another, so a wait is never a deadlock."""
+        return self.request_threads + 2 * self.run_workers + 4
+
     @model_validator(mode="after")
     def _no_placeholder_secrets(self) -> Settings:
         """Outside development, a real provider needs a real key."""

@@ -9,12 +9,15 @@ from contextlib import contextmanager
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from core.database import sqlite_path
+from core.database import DEFAULT_CONNECTIONS, DEFAULT_POOL_TIMEOUT, sqlite_path
 
 
 @contextmanager
-def open_checkpointer(database_url: str) -> Iterator[BaseCheckpointSaver]:
-    """A durable checkpointer for the URL, closed on exit."""
+def open_checkpointer(
+    database_url: str, connections: int = DEFAULT_CONNECTIONS, timeout: float = DEFAULT_POOL_TIMEOUT
+) -> Iterator[BaseCheckpointSaver]:
+    """A durable checkpointer for the URL, closed on exit; on PostgreSQL its pool is sized like
+    the engine's, so every thread that runs a graph finds a connection in time."""
     path = sqlite_path(database_url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -34,7 +37,14 @@ def open_checkpointer(database_url: str) -> Iterator[BaseCheckpointSaver]:
         from psycopg_pool import ConnectionPool
 
         kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
-        with ConnectionPool(database_url, kwargs=kwargs, max_size=8, open=True) as pool:
+        with ConnectionPool(
+            database_url,
+            kwargs=kwargs,
+            min_size=min(4, connections),
+            max_size=connections,
+            timeout=timeout,
+            open=True,
+        ) as pool:
             saver = PostgresSaver(pool)  # type: ignore[arg-type]
             saver.setup()
             yield saver

@@ -19,10 +19,10 @@ from langgraph.types import Command
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 
-from core.database import get_engine, session_scope
+from core.database import get_engine, is_transient, session_scope
 from core.errors import InvalidDecision, RunBusy
 from core.schemas import ClientInput
-from core.services import approvals, audit, runs
+from core.services import approvals, audit, runs, workers
 from core.settings import Settings
 from core.tables import Approval, Run, utcnow
 from graphs.checkpointer import open_checkpointer
@@ -66,6 +66,21 @@ class Runner:
         self.model_factory = model_factory
         self.graph = build_graph(checkpointer)
         self.worker = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.host = workers.this_host()
+
+    def start(self) -> None:
+        """Register this process as a worker, answerable for the runs it queues and leases."""
+        with session_scope(self.engine) as session:
+            workers.register(session, self.worker, self.host, os.getpid())
+
+    def beat(self) -> None:
+        with session_scope(self.engine) as session:
+            workers.beat(session, self.worker)
+
+    def stop(self) -> None:
+        """A clean shutdown: the runs still queued here are taken by another worker at once."""
+        with session_scope(self.engine) as session:
+            workers.stop(session, self.worker)
 
     @staticmethod
     def config(run_id: str) -> dict[str, Any]:
@@ -83,7 +98,13 @@ class Runner:
         """Write the queued run row; the graph has not started yet."""
         with session_scope(self.engine) as session:
             return runs.create(
-                session, client, as_of=as_of, request=request, locale=locale, actor=actor
+                session,
+                client,
+                as_of=as_of,
+                request=request,
+                locale=locale,
+                actor=actor,
+                worker=self.worker,
             )
 
     def execute(self, run_id: str) -> Run:
@@ -149,9 +170,12 @@ class Runner:
         snapshot = self.graph.get_state(self.config(run_id))
         return snapshot.interrupts[0].value["approval_id"] if snapshot.interrupts else None
 
-    def recover(self, run_id: str) -> Run:
-        """Finish a run a crash interrupted: resume a claimed decision or the last checkpoint."""
-        with self._leased(run_id) as lease:
+    def recover(self, run_id: str, dead: frozenset[str] = frozenset()) -> Run:
+        """Finish a run a crash interrupted: resume a claimed decision or the last checkpoint.
+
+        `dead` are workers known to be dead; a lease one of them still holds is taken at once.
+        """
+        with self._leased(run_id, dead=dead) as lease:
             with session_scope(self.engine) as session:
                 run = runs.get(session, run_id)
                 if run.status in runs.FINAL_STATUSES - {"failed"}:
@@ -177,13 +201,18 @@ class Runner:
             return self._sync(run_id)
 
     def sweep(self) -> list[str]:
-        """Recover every run a dead worker left behind; returns the ids it recovered."""
+        """Recover every run a dead worker left behind; returns the ids it recovered.
+
+        A worker known to be dead (services.workers) gives up its runs at once; any other run
+        is recovered once its lease has run out and it has been quiet for a lease.
+        """
         with session_scope(self.engine) as session:
-            found = runs.stranded(session, quiet_seconds=self.settings.lease_seconds)
+            dead = frozenset(workers.dead(session, self.host))
+            found = runs.stranded(session, quiet_seconds=self.settings.lease_seconds, dead=dead)
         done = []
         for run_id in found:
             try:
-                self.recover(run_id)
+                self.recover(run_id, dead)
                 done.append(run_id)
             except RunBusy:
                 continue  # another worker took it meanwhile
@@ -201,7 +230,9 @@ class Runner:
         return found
 
     @contextmanager
-    def _leased(self, run_id: str, wait_seconds: float = 0.0) -> Iterator[Lease]:
+    def _leased(
+        self, run_id: str, wait_seconds: float = 0.0, dead: frozenset[str] = frozenset()
+    ) -> Iterator[Lease]:
         """Hold the run's lease for one execution, waiting up to wait_seconds for it.
 
         The owner is the execution, not the process: two threads of one process (an executor,
@@ -214,7 +245,7 @@ class Runner:
         while True:
             with session_scope(self.engine) as session:
                 seconds = self.settings.lease_seconds
-                if runs.acquire_lease(session, run_id, lease.owner, seconds):
+                if runs.acquire_lease(session, run_id, lease.owner, seconds, self.worker, dead):
                     break
             if time.monotonic() >= deadline:
                 raise RunBusy(f"run {run_id} is being executed by another worker")
@@ -275,6 +306,12 @@ class Runner:
             with session_scope(self.engine) as session:
                 return runs.get(session, run_id)
         except Exception as exc:
+            if is_transient(exc):
+                # The database was busy or out of reach: not the run's fault. It keeps its
+                # checkpoint and its status, and is resumed once its lease is given back.
+                log.warning("run %s: database busy (%s); it will be resumed", run_id, exc)
+                with session_scope(self.engine) as session:
+                    return runs.get(session, run_id)
             log.exception("run %s failed", run_id)
             with session_scope(self.engine) as session:
                 run = runs.get(session, run_id)
@@ -339,10 +376,11 @@ def open_runner(
     settings: Settings, model_factory: Callable[[], LanguageModel] | None = None
 ) -> Iterator[Runner]:
     """Wire settings to a database, a checkpointer, the market data, the rules and a model."""
-    engine = get_engine(settings.database_url)
+    connections, timeout = settings.db_connections, settings.pool_timeout_seconds
+    engine = get_engine(settings.database_url, connections, timeout)
     audit.configure(settings.audit_key)
-    with open_checkpointer(settings.database_url) as checkpointer:
-        yield Runner(
+    with open_checkpointer(settings.database_url, connections, timeout) as checkpointer:
+        runner = Runner(
             settings=settings,
             engine=engine,
             checkpointer=checkpointer,
@@ -350,3 +388,8 @@ def open_runner(
             rules=load_rules(),
             model_factory=model_factory or (lambda: make_model(settings)),
         )
+        runner.start()
+        try:
+            yield runner
+        finally:
+            runner.stop()

@@ -7,14 +7,14 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from api.deps import Advisor, Reviewer, RunnerDep, SessionDep, ensure_can_see
+from api.deps import Advisor, Reviewer, Route, RunnerDep, SessionDep, ensure_can_see
 from api.schemas import DecisionCreate, Page
 from core.database import session_scope
 from core.errors import ApprovalNotFound
 from core.services import approvals, runs
 from core.services.views import run_view
 
-router = APIRouter(prefix="/v1/approvals", tags=["approvals"])
+router = APIRouter(prefix="/v1/approvals", tags=["approvals"], route_class=Route)
 
 
 @router.get("", response_model=Page)

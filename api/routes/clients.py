@@ -6,12 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from api.deps import CurrentPrincipal, SessionDep, ensure_can_see, require
+from api.deps import CurrentPrincipal, Route, SessionDep, ensure_can_see, require
 from core.errors import ClientNotFound, Forbidden, InvalidClient
 from core.schemas import ClientInput
 from core.services import clients
 
-router = APIRouter(prefix="/v1/clients", tags=["clients"])
+router = APIRouter(prefix="/v1/clients", tags=["clients"], route_class=Route)
 
 
 @router.put("/{client_id}", dependencies=[Depends(require("service", "supervisor"))])

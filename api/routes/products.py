@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.deps import CurrentPrincipal, RunnerDep
+from api.deps import CurrentPrincipal, Route, RunnerDep
 
-router = APIRouter(prefix="/v1/products", tags=["products"])
+router = APIRouter(prefix="/v1/products", tags=["products"], route_class=Route)
 
 
 @router.get("")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from typing import Annotated, Any
 
@@ -15,7 +15,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from api.deps import Reader, RunnerDep, Service, SessionDep, ensure_can_see, require
+from api.deps import Reader, Route, RunnerDep, Service, SessionDep, ensure_can_see, require, submit
 from api.schemas import FeedbackCreate, Page, RunCreate
 from core.database import session_scope
 from core.errors import ClientNotFound, IdempotencyKeyReused, InvalidInput, RunNotFound
@@ -24,7 +24,7 @@ from core.services.views import run_view
 from core.tables import Principal, Run
 from graphs.runner import Runner
 
-router = APIRouter(prefix="/v1/runs", tags=["runs"])
+router = APIRouter(prefix="/v1/runs", tags=["runs"], route_class=Route)
 EVENT_POLL_SECONDS = 0.2
 # How audit events show in the run's event stream.
 EVENT_NAMES = {
@@ -96,6 +96,7 @@ def create_run(
                 locale=body.locale,
                 actor=principal.name,
                 idempotency=scoped,
+                worker=runner.worker,
             )
     except IntegrityError:
         # Another request with the same key won the race: answer with its run.
@@ -106,7 +107,9 @@ def create_run(
             return run_view(session, existing)
     with session_scope(runner.engine) as session:
         view = run_view(session, runs.get(session, run.id))
-    request.app.state.executor.submit(runner.execute, run.id)
+    # Queued in the database first: if this process cannot run it (busy, stopping, dead), the
+    # sweeper of this or another process does.
+    submit(request.app.state.executor, runner.execute, run.id)
     return view
 
 
@@ -157,11 +160,16 @@ def _events_after(
         return out, finished
 
 
-def readable_run(run_id: str, runner: RunnerDep, principal: Reader) -> tuple[str, Principal]:
+def readable_run(
+    request: Request, run_id: str, runner: RunnerDep, principal: Reader
+) -> Iterator[tuple[str, Principal]]:
     """The run id and principal, once the principal may read it (checked before any event is
-    streamed, so a refusal is a plain 404 rather than a broken stream)."""
+    streamed, so a refusal is a plain 404 rather than a broken stream), holding one of the
+    token's stream slots until the stream ends."""
     with session_scope(runner.engine) as session:
-        return visible_run(session, principal, run_id).id, principal
+        run_id = visible_run(session, principal, run_id).id
+    with request.app.state.streams.slot(principal.name):
+        yield run_id, principal
 
 
 @router.get("/{run_id}/events", response_class=EventSourceResponse)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import uuid
+from collections.abc import Collection
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import ColumnElement, and_, false, or_, update
 from sqlmodel import Session, col, select
 
 from core.errors import InvalidInput, RunNotFound
@@ -38,10 +40,12 @@ def create(
     run_id: str | None = None,
     actor: str = "system",
     idempotency: tuple[str, str] | None = None,
+    worker: str | None = None,
 ) -> Run:
     """A queued run with the client snapshot it will use; audited as created.
 
-    `idempotency` is (scoped key, request hash); the key is unique in the database.
+    `idempotency` is (scoped key, request hash); the key is unique in the database. `worker` is
+    the process that will execute it, answerable for it until another takes its lease.
     """
     key, request_hash = idempotency or (None, None)
     request = mask_text(request) if request else request  # stored and audited masked, for good
@@ -56,6 +60,7 @@ def create(
         client_snapshot=client.model_dump(mode="json"),
         idempotency_key=key,
         request_hash=request_hash,
+        worker=worker,
     )
     session.add(run)
     session.flush()
@@ -87,11 +92,27 @@ def _encode_cursor(run: Run) -> str:
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The (created_at, id) a cursor continues after; anything else is the caller's mistake.
+
+    Every check happens here, before the query: a naive or out-of-range datetime or an id with
+    a NUL byte would otherwise fail inside the database driver, as a 500.
+    """
     try:
-        created, run_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
-        return datetime.fromisoformat(created), run_id
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"cursor {cursor!r} is not one this API returned") from exc
+        raw = base64.b64decode(cursor.encode("ascii"), altchars=b"-_", validate=True)
+        created_text, run_id = raw.decode("utf-8").split("|", 1)
+        created = datetime.fromisoformat(created_text)
+        if created.utcoffset() is None:
+            raise ValueError("the cursor's time has no UTC offset")
+        created = created.astimezone(UTC)  # overflows near year 1 and 9999: caught below
+        if not (0 < len(run_id) <= 64 and run_id.isprintable()):
+            raise ValueError("the cursor's run id is not one a run can have")
+    except (ValueError, OverflowError, binascii.Error) as exc:  # incl. Unicode errors
+        shown = cursor if len(cursor) <= 80 else f"{cursor[:77]}..."
+        raise InvalidInput(
+            f"cursor: {shown!r} is not a cursor this API returned; pass the `next` value of "
+            "the previous page, or leave cursor out to start from the newest run"
+        ) from exc
+    return created, run_id
 
 
 def list_runs(
@@ -160,14 +181,31 @@ def record_node(session: Session, run: Run, node: str, update: dict[str, Any]) -
     )
 
 
-def acquire_lease(session: Session, run_id: str, owner: str, seconds: float) -> bool:
-    """Take or renew the run's lease; False while another owner's lease is still valid."""
+def acquire_lease(
+    session: Session,
+    run_id: str,
+    owner: str,
+    seconds: float,
+    worker: str | None = None,
+    dead: Collection[str] = (),
+) -> bool:
+    """Take or renew the run's lease for `owner`, an execution of `worker`; False while another
+    owner's lease is still valid, unless the worker answerable for the run is in `dead`."""
     now = utcnow()
-    free = or_(col(Run.lease_owner).is_(None), col(Run.lease_until) < now, Run.lease_owner == owner)
+    free = or_(
+        col(Run.lease_owner).is_(None),
+        col(Run.lease_until) < now,
+        Run.lease_owner == owner,
+        _answerable_dead(dead),
+    )
     result = session.execute(
         update(Run)
         .where(col(Run.id) == run_id, free)
-        .values(lease_owner=owner, lease_until=now + timedelta(seconds=seconds))
+        .values(
+            lease_owner=owner,
+            lease_until=now + timedelta(seconds=seconds),
+            **({"worker": worker} if worker else {}),
+        )
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -191,26 +229,38 @@ def release_lease(session: Session, run_id: str, owner: str) -> None:
     )
 
 
-def stranded(session: Session, quiet_seconds: float, limit: int = 100) -> list[str]:
-    """Runs a dead worker left behind: queued or running, or holding a claimed decision, with
-    no valid lease and nothing happening for quiet_seconds (a live worker is about to start or
-    resume them otherwise)."""
+def _answerable_dead(dead: Collection[str]) -> ColumnElement[bool]:
+    return col(Run.worker).in_(sorted(dead)) if dead else false()
+
+
+def stranded(
+    session: Session, quiet_seconds: float, dead: Collection[str] = (), limit: int = 100
+) -> list[str]:
+    """Runs a dead worker left behind: queued or running, or holding a claimed decision.
+
+    A run whose answerable worker is in `dead` (known dead: see services.workers) is stranded
+    at once, lease or not. Any other run is stranded once it has no valid lease and nothing
+    has happened for quiet_seconds (a live worker is about to start or resume it otherwise).
+    """
     now = utcnow()
     quiet = now - timedelta(seconds=quiet_seconds)
-    unleased = or_(col(Run.lease_until).is_(None), col(Run.lease_until) < now)
+    orphaned = _answerable_dead(dead)
+    unleased = or_(col(Run.lease_until).is_(None), col(Run.lease_until) < now, orphaned)
     query = select(Run.id).where(
-        unleased, col(Run.status).in_(("queued", "running")), col(Run.updated_at) < quiet
+        unleased,
+        col(Run.status).in_(("queued", "running")),
+        or_(orphaned, col(Run.updated_at) < quiet),
     )
     found = list(session.exec(query.order_by(col(Run.created_at)).limit(limit)))
-    waiting = select(Run.id).where(unleased, Run.status == "awaiting_approval")
-    for run_id in session.exec(waiting.limit(limit)):
+    waiting = select(Run.id, Run.worker).where(unleased, Run.status == "awaiting_approval")
+    for run_id, worker in session.exec(waiting.limit(limit)):
         latest = session.exec(
             select(Approval)
             .where(Approval.run_id == run_id)
             .order_by(col(Approval.created_at).desc())
         ).first()
         decided = latest is not None and latest.decided_at is not None
-        if decided and _aware(latest.decided_at) < quiet:  # type: ignore[union-attr, arg-type]
+        if decided and (worker in dead or _aware(latest.decided_at) < quiet):  # type: ignore[union-attr, arg-type]
             found.append(run_id)  # a decision was claimed but the graph never resumed
     return found
 
