@@ -18,6 +18,8 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -39,6 +41,21 @@ Timings = dict[str, list[float]]
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round((len(ordered) - 1) * q / 100))] if ordered else 0.0
+
+
+@contextmanager
+def scratch_database(base: str, prefix: str) -> Iterator[str]:
+    """A fresh PostgreSQL database beside `base`, dropped afterwards; yields its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = base.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield url
+    finally:
+        get_engine(url).dispose()
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def start_server(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -114,16 +131,17 @@ def main() -> None:
     parser.add_argument("--servers", type=int, default=2, help="API processes")
     parser.add_argument("--database", default="postgresql://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
-    name = f"tw_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(args.database, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = args.database.rsplit("/", 1)[0] + f"/{name}"
+    with scratch_database(args.database, "tw_bench") as url:
+        drive(args, url)
+
+
+def drive(args: argparse.Namespace, url: str) -> None:
     servers: list[subprocess.Popen[bytes]] = []
     try:
         with session_scope(get_engine(url)) as session:
             tokens = {p["name"]: p["token"] for p in demo.seed(session)["principals"]}
         ports = [18_000 + i for i in range(args.servers)]
-        log = Path("/tmp") / f"{name}.log"
+        log = Path("/tmp") / f"{url.rsplit('/', 1)[1]}.log"
         servers = [start_server(url, port, log) for port in ports]
         timings: Timings = defaultdict(list)
         errors: list[str] = []
@@ -173,9 +191,6 @@ def main() -> None:
         for s in servers:
             s.terminate()
             s.wait(timeout=20)
-        get_engine(url).dispose()
-        with psycopg.connect(args.database, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":
