@@ -96,8 +96,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         https_only=settings.environment == "production",
         max_age=int(settings.inbox_session_hours * 3600),
     )
-    app.add_middleware(InFlightLimit, limit=settings.max_in_flight)
     app.add_middleware(BodySizeLimit)
+    # Outside the body reader: a request counts from its head, while its body arrives too.
+    app.add_middleware(InFlightLimit, limit=settings.max_in_flight)
     app.add_middleware(InboxSecurityHeaders)  # outermost: even a refusal gets them
     errors.install(app)
     app.include_router(health.router)

@@ -68,8 +68,8 @@ class InFlightLimit:
 
     It counts requests, not connections: an idle or half-open socket holds no slot (uvicorn's
     limit_concurrency counted those, so silent sockets could refuse everyone). Lifespan and
-    websocket scopes pass through uncounted. One event loop runs every call, so a plain int is
-    enough.
+    websocket scopes and /healthz pass through uncounted. One event loop runs every call, so a
+    plain int is enough.
     """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
@@ -78,7 +78,9 @@ class InFlightLimit:
         self.app, self.limit, self.in_flight = app, limit, 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        # /healthz answers from the event loop and holds nothing: a liveness probe must see a
+        # server that is busy, not be refused by it.
+        if scope["type"] != "http" or scope["path"] == "/healthz":
             await self.app(scope, receive, send)
             return
         if self.in_flight >= self.limit:

@@ -41,13 +41,18 @@ class ServerConfig(uvicorn.Config):
         self.header_timeout = header_timeout
 
 
+# The client is still sending its request: waiting for the head, or reading the body.
+RECEIVING = (h11.IDLE, h11.SEND_BODY)
+
+
 class HeaderTimeoutProtocol(H11Protocol):
     """uvicorn's h11 protocol, closing any connection whose request head arrives late.
 
     The timer runs while the connection waits for a request head, that is while h11's
-    `their_state` is IDLE: from `connection_made`, and again once a kept-alive connection is
-    back to IDLE after a response. Data does not restart it (a slowloris gains nothing), and it
-    is cancelled once h11 has parsed a whole head, so a slow handler or body is never cut off.
+    `their_state` is IDLE or SEND_BODY (the head or the body still arriving): from
+    `connection_made`, and again once a kept-alive connection is back to IDLE after a response.
+    Data does not restart it (a slowloris, on the head or on the body, gains nothing), and it is
+    cancelled once h11 has the whole request, so a slow handler is never cut off.
 
     Relies on these uvicorn 0.54 `H11Protocol` internals (pyproject pins the minor version):
     the constructor's keywords; `self.conn` (the h11.Connection), `self.transport` and
@@ -82,7 +87,7 @@ class HeaderTimeoutProtocol(H11Protocol):
 
     def _watch_head(self) -> None:
         """Run the timer exactly while a request head is awaited and the connection is open."""
-        awaiting = self.conn.their_state is h11.IDLE and not self.transport.is_closing()
+        awaiting = self.conn.their_state in RECEIVING and not self.transport.is_closing()
         if awaiting and self.head_timer is None:
             self.head_timer = self.loop.call_later(self.header_timeout, self._head_timed_out)
         elif not awaiting:

@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import psycopg
+import psycopg_pool
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
@@ -99,15 +100,24 @@ def commit(session: Session) -> None:
         ) from exc
 
 
+# SQLSTATEs a retry may clear: connection exceptions (class 08), serialisation failure,
+# deadlock, lock not available, too many connections, the server shutting down or starting.
+TRANSIENT_SQLSTATES = ("08", "40001", "40P01", "55P03", "53300", "57P01", "57P02", "57P03")
+
+
 def is_transient(exc: BaseException) -> bool:
-    """A database that is busy or briefly unreachable, as opposed to a fault in the code: no
-    connection free in time, a lock held too long, a connection lost, a commit unconfirmed.
-    Work that meets one waits and is retried; it never fails for it."""
-    if isinstance(exc, PoolTimeout | NotCommitted | psycopg.OperationalError):
+    """A database that is busy or briefly out of reach, as opposed to a fault that will recur:
+    no connection free in time, a lock held too long, a connection lost, a serialisation
+    failure. Work that meets one waits and is retried; it never fails for it. A statement
+    timeout, a full disk or a bad query is not transient."""
+    if isinstance(exc, PoolTimeout | psycopg_pool.PoolTimeout):
         return True
     cause = exc.orig if isinstance(exc, OperationalError) else exc
+    if isinstance(exc, NotCommitted) and isinstance(exc.__cause__, OperationalError):
+        cause = exc.__cause__.orig
     if isinstance(cause, psycopg.OperationalError):
-        return True
+        state = cause.sqlstate
+        return state is None or state.startswith(TRANSIENT_SQLSTATES)  # None: no connection
     return isinstance(cause, sqlite3.OperationalError) and any(
         word in str(cause) for word in ("locked", "busy")
     )

@@ -67,6 +67,10 @@ class Runner:
         self.graph = build_graph(checkpointer)
         self.worker = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.host = workers.this_host()
+        # Leases this process holds now; once it stops, it takes no more. It says it stopped
+        # (so others take its runs at once) only when it holds none: a decision still resuming
+        # on a request thread keeps its run until its lease runs out.
+        self._held, self._stopping, self._holding = 0, False, threading.Lock()
 
     def start(self) -> None:
         """Register this process as a worker, answerable for the runs it queues and leases."""
@@ -78,7 +82,13 @@ class Runner:
             workers.beat(session, self.worker)
 
     def stop(self) -> None:
-        """A clean shutdown: the runs still queued here are taken by another worker at once."""
+        """A clean shutdown: take no more runs, and once none is held here, say so, so that the
+        runs still queued here are taken by another worker at once."""
+        with self._holding:
+            self._stopping, held = True, self._held
+        if held:
+            log.warning("stopping with %d runs still leased; they are taken when leases end", held)
+            return
         with session_scope(self.engine) as session:
             workers.stop(session, self.worker)
 
@@ -241,15 +251,16 @@ class Runner:
         keeps it, while a dead process's lease, or a hung one's, runs out.
         """
         lease = Lease(f"{self.worker}:{uuid.uuid4().hex[:12]}")
-        deadline = time.monotonic() + wait_seconds
-        while True:
-            with session_scope(self.engine) as session:
-                seconds = self.settings.lease_seconds
-                if runs.acquire_lease(session, run_id, lease.owner, seconds, self.worker, dead):
-                    break
-            if time.monotonic() >= deadline:
-                raise RunBusy(f"run {run_id} is being executed by another worker")
-            time.sleep(0.05)
+        with self._holding:
+            if self._stopping:
+                raise RunBusy(f"run {run_id}: this worker is stopping; another will take it")
+            self._held += 1
+        try:
+            self._acquire(run_id, lease, wait_seconds, dead)
+        except BaseException:
+            with self._holding:
+                self._held -= 1
+            raise
         stop = threading.Event()
         beat = threading.Thread(target=self._heartbeat, args=(run_id, lease, stop), daemon=True)
         beat.start()
@@ -258,8 +269,25 @@ class Runner:
         finally:
             stop.set()
             beat.join()
+            try:
+                with session_scope(self.engine) as session:
+                    runs.release_lease(session, run_id, lease.owner)
+            finally:
+                with self._holding:
+                    self._held -= 1
+
+    def _acquire(
+        self, run_id: str, lease: Lease, wait_seconds: float, dead: frozenset[str]
+    ) -> None:
+        deadline = time.monotonic() + wait_seconds
+        while True:
             with session_scope(self.engine) as session:
-                runs.release_lease(session, run_id, lease.owner)
+                seconds = self.settings.lease_seconds
+                if runs.acquire_lease(session, run_id, lease.owner, seconds, self.worker, dead):
+                    return
+            if time.monotonic() >= deadline:
+                raise RunBusy(f"run {run_id} is being executed by another worker")
+            time.sleep(0.05)
 
     def _renew(self, run_id: str, lease: Lease) -> bool:
         with session_scope(self.engine) as session:

@@ -9,8 +9,9 @@ import time
 import anyio.to_thread
 from anyio import CapacityLimiter
 from fastapi import APIRouter, Request
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
 
 from api.deps import Route
 from api.schemas import Health
@@ -21,14 +22,16 @@ FRESH_SECONDS = 1.0  # a database check this recent answers for every caller
 
 
 class DatabaseCheck:
-    """`SELECT 1` at most once a second, shared by every caller, on a thread of its own.
+    """`SELECT 1` at most once a second, shared by every caller, on a thread and a connection
+    of its own.
 
     A probe must not queue behind the request threads it is meant to watch (under load, all of
     them may be busy), nor multiply the load: concurrent callers await the same check.
     """
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+        # A connection of its own each time, outside the request pool it is meant to watch.
+        self.engine = create_engine(engine.url, poolclass=NullPool)
         self.checked_at = -math.inf
         self.lock = asyncio.Lock()
         self.thread = CapacityLimiter(1)

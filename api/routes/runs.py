@@ -98,6 +98,8 @@ def create_run(
                 idempotency=scoped,
                 worker=runner.worker,
             )
+            # Built in the same unit of work: once it commits, the answer is 202 with the run.
+            view = run_view(session, run)
     except IntegrityError:
         # Another request with the same key won the race: answer with its run.
         with session_scope(runner.engine) as session:
@@ -105,8 +107,6 @@ def create_run(
             if existing is None:
                 raise
             return run_view(session, existing)
-    with session_scope(runner.engine) as session:
-        view = run_view(session, runs.get(session, run.id))
     # Queued in the database first: if this process cannot run it (busy, stopping, dead), the
     # sweeper of this or another process does.
     submit(request.app.state.executor, runner.execute, run.id)

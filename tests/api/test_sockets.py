@@ -100,10 +100,16 @@ def read_response(sock: socket.socket, within: float) -> tuple[int, dict[str, st
     return int(status_line.split()[1]), headers, body
 
 
-def trickle_until_closed(sock: socket.socket, header_timeout: float) -> bool:
-    """Send an endless head one byte per fifth of the timeout; whether the server closed it."""
+def trickle_until_closed(sock: socket.socket, header_timeout: float, body: bool = False) -> bool:
+    """Send an endless head (or a head at once, then a long body) one byte per fifth of the
+    timeout; whether the server closed it."""
     interval = header_timeout / 5  # each byte well inside the timeout: only a per-head timer fires
     head = b"GET /healthz HTTP/1.1\r\nHost: tierwise\r\nX-Slow: " + b"a" * (5 * SLACK)
+    if body:
+        length = 5 * SLACK
+        sock.sendall(b"PUT /v1/clients/C-1 HTTP/1.1\r\nHost: tierwise\r\n")
+        sock.sendall(f"Content-Length: {length}\r\n\r\n".encode())
+        head = b"{" * length
     selector = selectors.DefaultSelector()
     selector.register(sock, selectors.EVENT_READ)
     try:
@@ -143,6 +149,13 @@ def test_a_head_sent_one_byte_at_a_time_is_closed(settings: Settings) -> None:
     s = with_timeouts(settings, header_timeout_seconds=0.5, keep_alive_seconds=60)
     with serve(create_app(s), s) as base, connections(base, 1) as (sock,):
         assert trickle_until_closed(sock, s.header_timeout_seconds)
+
+
+def test_a_body_sent_one_byte_at_a_time_is_closed(settings: Settings) -> None:
+    """The whole request, body included, must arrive within the timeout."""
+    s = with_timeouts(settings, header_timeout_seconds=0.5, keep_alive_seconds=60)
+    with serve(create_app(s), s) as base, connections(base, 1) as (sock,):
+        assert trickle_until_closed(sock, s.header_timeout_seconds, body=True)
 
 
 def test_a_kept_alive_connection_trickling_its_next_head_is_closed(settings: Settings) -> None:

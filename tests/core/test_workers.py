@@ -4,16 +4,22 @@ out; a worker that is merely out of sight keeps its runs until they do."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import date, timedelta
 
+import psycopg
+import psycopg.errors
 import pytest
 from factories import client_data
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import select
 
-from core.database import get_engine, session_scope
+from core.database import get_engine, is_transient, session_scope
+from core.errors import RunBusy
 from core.schemas import ClientInput
 from core.services import runs, workers
 from core.settings import Settings
@@ -123,3 +129,38 @@ def test_prune_deletes_only_stopped_workers_that_answer_for_nothing(patient: Run
     assert "old-idle" not in left and "old-busy" in left
     with session_scope(patient.engine) as session:
         assert workers.prune(session, utcnow() - timedelta(days=1)) == 0
+
+
+def test_a_worker_stopping_with_a_lease_held_does_not_say_it_stopped(settings: Settings) -> None:
+    """A decision still resuming on a request thread keeps its run: the worker stops taking
+    leases, and leaves the one it holds to run out rather than hand it over live."""
+    with open_runner(settings) as runner:
+        run_id = _queued(runner, runner.worker, lease=False)
+        with runner._leased(run_id):
+            runner.stop()
+            another = _queued(runner, runner.worker, lease=False)
+            with pytest.raises(RunBusy), runner._leased(another):
+                pass
+            with session_scope(runner.engine) as session:
+                assert runner.worker not in workers.dead(session, runner.host)
+        runner.stop()  # nothing held now: it says so
+        with session_scope(runner.engine) as session:
+            assert runner.worker in workers.dead(session, runner.host)
+
+
+@pytest.mark.parametrize(
+    ("exc", "transient"),
+    [
+        (PoolTimeout("QueuePool limit reached"), True),
+        (psycopg.OperationalError("connection refused"), True),
+        (psycopg.errors.SerializationFailure("retry"), True),
+        (OperationalError("SELECT 1", {}, psycopg.errors.AdminShutdown("bye")), True),
+        (OperationalError("UPDATE", {}, sqlite3.OperationalError("database is locked")), True),
+        (psycopg.errors.QueryCanceled("statement timeout"), False),
+        (psycopg.errors.DiskFull("no space"), False),
+        (OperationalError("SELECT", {}, sqlite3.OperationalError("no such table: run")), False),
+        (ValueError("a bug"), False),
+    ],
+)
+def test_only_a_busy_or_unreachable_database_is_transient(exc: Exception, transient: bool) -> None:
+    assert is_transient(exc) is transient
