@@ -11,7 +11,6 @@ from anyio import CapacityLimiter
 from fastapi import APIRouter, Request
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.pool import NullPool
 
 from api.deps import Route
 from api.schemas import Health
@@ -30,8 +29,8 @@ class DatabaseCheck:
     """
 
     def __init__(self, engine: Engine) -> None:
-        # A connection of its own each time, outside the request pool it is meant to watch.
-        self.engine = create_engine(engine.url, poolclass=NullPool)
+        # One connection of its own, kept, outside the request pool it is meant to watch.
+        self.engine = create_engine(engine.url, pool_size=1, max_overflow=0, pool_pre_ping=True)
         self.checked_at = -math.inf
         self.lock = asyncio.Lock()
         self.thread = CapacityLimiter(1)
