@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             executor = ThreadPoolExecutor(settings.run_workers, thread_name_prefix="tw-run")
             evals = ThreadPoolExecutor(1, thread_name_prefix="tw-eval")
             app.state.runner, app.state.executor, app.state.eval_executor = runner, executor, evals
+            app.state.database_check = health.DatabaseCheck(runner.engine)
             sweeper = threading.Thread(
                 target=_sweep_forever, args=(runner, stopping), name="tw-sweep", daemon=True
             )

@@ -55,8 +55,5 @@ class DatabaseCheck:
 async def healthz(request: Request) -> Health:
     """ok when the server answers and its database did within the last second; a database that
     does not answer is 503 Unavailable."""
-    state = request.app.state
-    if not hasattr(state, "database_check"):
-        state.database_check = DatabaseCheck(state.runner.engine)
-    await state.database_check.check()
+    await request.app.state.database_check.check()
     return Health(status="ok", database="ok")

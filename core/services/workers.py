@@ -21,6 +21,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, or_, update
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from core.tables import Run, Worker, utcnow
 
@@ -53,6 +54,11 @@ def stop(session: Session, worker_id: str) -> None:
     session.execute(update(Worker).where(col(Worker.id) == worker_id).values(stopped_at=utcnow()))
 
 
+def _answerable() -> Select[tuple[str | None]]:
+    """The workers named by an active run."""
+    return select(Run.worker).where(col(Run.status).in_(ACTIVE), col(Run.worker).is_not(None))
+
+
 def _process_gone(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -65,8 +71,7 @@ def _process_gone(pid: int) -> bool:
 
 def dead(session: Session, host: str) -> set[str]:
     """The workers answerable for an active run that are known to be dead (see the module)."""
-    answerable = select(Run.worker).where(col(Run.status).in_(ACTIVE), col(Run.worker).is_not(None))
-    found = session.exec(select(Worker).where(col(Worker.id).in_(answerable.distinct())))
+    found = session.exec(select(Worker).where(col(Worker.id).in_(_answerable().distinct())))
     return {
         w.id
         for w in found
@@ -78,11 +83,10 @@ def dead(session: Session, host: str) -> set[str]:
 def prune(session: Session, before: datetime) -> int:
     """Delete the rows of workers stopped, or last seen, before `before` that answer for no
     active run; returns how many went."""
-    answerable = select(Run.worker).where(col(Run.status).in_(ACTIVE), col(Run.worker).is_not(None))
     result = session.execute(
         delete(Worker).where(
             or_(col(Worker.stopped_at) < before, col(Worker.seen_at) < before),
-            col(Worker.id).not_in(answerable),
+            col(Worker.id).not_in(_answerable()),
         )
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

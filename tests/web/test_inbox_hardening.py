@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -181,6 +182,22 @@ def test_an_inbox_crash_is_answered_with_the_headers_too() -> None:
     assert_hardened(crashed, "crash")
 
 
+def _decide(
+    inbox: TestClient,
+    staff: dict[str, str],
+    waiting: Waiting,
+    headers: dict[str, str],
+    **fields: str,
+) -> tuple[str, httpx.Response]:
+    """Sign adv-li in, then post a decision on the waiting plan with these headers; returns the
+    page's CSRF token and the answer."""
+    sign_in(inbox, staff["adv-li"])
+    csrf = csrf_in(inbox.get(f"/inbox/approvals/{waiting.approval_id}").text)
+    form = {"csrf": csrf, "plan_hash": waiting.plan_hash, **fields}
+    url = f"/inbox/approvals/{waiting.approval_id}/decide"
+    return csrf, inbox.post(url, data=form, headers=headers)
+
+
 @pytest.mark.parametrize(
     "headers",
     [
@@ -199,11 +216,7 @@ def test_a_cross_origin_decision_is_refused_even_with_the_csrf_token(
     waiting: Waiting,
     headers: dict[str, str],
 ) -> None:
-    sign_in(inbox, staff["adv-li"])
-    csrf = csrf_in(inbox.get(f"/inbox/approvals/{waiting.approval_id}").text)
-    form = {"csrf": csrf, "plan_hash": waiting.plan_hash, "action": "approve"}
-    url = f"/inbox/approvals/{waiting.approval_id}/decide"
-    refused = inbox.post(url, data=form, headers=headers)
+    csrf, refused = _decide(inbox, staff, waiting, headers, action="approve")
     assert refused.status_code == 403 and refused.json()["error"] == "Forbidden"
     assert approval_status(settings, waiting.approval_id) == "pending"
     login = inbox.post(
@@ -227,10 +240,6 @@ def test_a_same_origin_decision_goes_through(
     waiting: Waiting,
     headers: dict[str, str],
 ) -> None:
-    sign_in(inbox, staff["adv-li"])
-    csrf = csrf_in(inbox.get(f"/inbox/approvals/{waiting.approval_id}").text)
-    form = {"csrf": csrf, "plan_hash": waiting.plan_hash, "action": "reject", "comment": "wait"}
-    url = f"/inbox/approvals/{waiting.approval_id}/decide"
-    decided = inbox.post(url, data=form, headers=headers)
+    _, decided = _decide(inbox, staff, waiting, headers, action="reject", comment="wait")
     assert decided.status_code == 303
     assert approval_status(settings, waiting.approval_id) == "rejected"
