@@ -46,9 +46,11 @@ test-sqlite: install
 test-postgres: install
 	TIERWISE_TEST_DATABASE_URL=$(POSTGRES_TEST_URL) $(BIN)/python -m pytest -q
 
+## lint: ruff (style) and import-linter (the layering, no cycles)
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 eval-smoke: install
 	$(BIN)/tierwise eval run smoke --out artifacts/eval-smoke

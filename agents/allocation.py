@@ -7,14 +7,15 @@ from dataclasses import replace
 
 import numpy as np
 
-from agents.plan import Constraint, Fallback, Plan, build_plan
-from agents.profiling import ClientProfile
-from agents.research import eligible_products
-from core.schemas import Holding
+from agents.plan import build_plan
+from core.schemas.client import Holding
+from core.schemas.plan import Constraint, Fallback, Plan
+from core.schemas.profile import ClientProfile
 from core.settings import AllocationPolicy
-from tools.llm import LanguageModel
-from tools.market import MarketData, Product
-from tools.optimiser import (
+from tools.llm.port import LanguageModel
+from tools.market.eligibility import eligible_products
+from tools.market.market_data import MarketData
+from tools.market.optimiser import (
     Infeasible,
     Problem,
     Solution,
@@ -22,6 +23,7 @@ from tools.optimiser import (
     portfolio_performance,
     round_weights,
 )
+from tools.market.shelf import Product
 
 GOAL_VOLATILITY_CAP = {
     "preservation": 0.02,

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.plan import Constraint, Plan
-from agents.profiling import ClientProfile
 from agents.research import ResearchBrief
+from core.masking import mask_text
+from core.schemas.plan import Constraint, Plan
+from core.schemas.profile import ClientProfile
+from core.schemas.vocabulary import Verdict
 from core.settings import CompliancePolicy
-from tools.llm import LanguageModel, Prompt
-from tools.market import MarketData
-from tools.masking import mask_text
-from tools.rules import Finding, RuleContext, RuleSet, Verdict, evaluate, overall_verdict
-from tools.wording import compose
+from tools.compliance.disclosures import compose
+from tools.compliance.engine import (
+    Evaluators,
+    Finding,
+    RuleContext,
+    RuleSet,
+    evaluate,
+    overall_verdict,
+)
+from tools.llm.port import LanguageModel, Prompt
+from tools.market.market_data import MarketData
 
 LETTER_PROMPT = """Write a short, warm letter in {locale} presenting this plan to the client,
 addressed as {{client_name}}. Use only the rationale, education topics and research below;
@@ -50,11 +59,6 @@ class ComplianceReport(BaseModel):
     text_regenerated: bool = False
     second_opinion: SecondOpinion | None = None
     remedies: list[Constraint]
-
-
-def owes_signoff(tier: str, lowest_category: bool, policy: CompliancePolicy) -> bool:
-    """True when even a passing plan needs an advisor's approval (DESIGN §2, SYS-02)."""
-    return tier != "long_tail" or (lowest_category and policy.lowest_category_signoff)
 
 
 def requested_products(request: str | None, market: MarketData) -> list[str]:
@@ -141,11 +145,13 @@ def rule_context(
     )
 
 
-def _check_text(letter: str, base: dict, rules: RuleSet) -> tuple[RuleContext, list[Finding]]:
+def _check_text(
+    letter: str, base: dict[str, Any], rules: RuleSet, evaluators: Evaluators
+) -> tuple[RuleContext, list[Finding]]:
     draft = RuleContext(**{**base, "letter": letter, "client_text": letter})
     text = f"{letter}\n\n{compose(draft)}"
     ctx = RuleContext(**{**base, "letter": letter, "client_text": text})
-    return ctx, evaluate(rules, ctx)
+    return ctx, evaluate(rules, evaluators, ctx)
 
 
 def check_compliance(
@@ -160,6 +166,7 @@ def check_compliance(
     fallback_model: LanguageModel,
     policy: CompliancePolicy,
     rules: RuleSet,
+    evaluators: Evaluators,
 ) -> ComplianceReport:
     """Compose the letter and the required wording, run every rule, and fix text findings.
 
@@ -179,11 +186,11 @@ def check_compliance(
         policy=policy,
         model_name=model.name,
     ).__dict__
-    ctx, findings = _check_text(letter, base, rules)
+    ctx, findings = _check_text(letter, base, rules, evaluators)
     regenerated = False
     if any(TEXT_RULES.match(f.rule_id) for f in findings) and fallback_model is not model:
         letter = client_letter(profile, plan, research, client_name, fallback_model)
-        ctx, findings = _check_text(letter, base, rules)
+        ctx, findings = _check_text(letter, base, rules, evaluators)
         regenerated = True
     verdict = overall_verdict(findings)
     return ComplianceReport(

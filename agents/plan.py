@@ -2,94 +2,25 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, Field
 
-from agents.profiling import ClientProfile
-from agents.research import eligible_products
-from core.schemas import Holding
+from core.schemas.client import Holding
+from core.schemas.plan import Baseline, Constraint, Fallback, Plan, PlanHolding, Trade, seal
+from core.schemas.profile import ClientProfile
 from core.settings import AllocationPolicy
-from tools.llm import LanguageModel, Prompt
-from tools.market import MarketData
-from tools.offline_model import rationale as offline_rationale
-from tools.optimiser import portfolio_performance
-from tools.text_checks import prohibited, ungrounded
+from tools.compliance.text_checks import prohibited, ungrounded
+from tools.llm.offline import rationale as offline_rationale
+from tools.llm.port import LanguageModel, Prompt
+from tools.market.eligibility import eligible_products
+from tools.market.market_data import MarketData
+from tools.market.optimiser import portfolio_performance
 
 RATIONALE_PROMPT = """Explain this portfolio to a {risk_level} client in {locale}, in plain words.
 Goal: {goal}; horizon {horizon_years} years. Use only these figures, and promise nothing:
 {figures}"""
-
-
-class PlanHolding(BaseModel):
-    product_code: str
-    weight: float = Field(ge=0, le=1)
-    risk_rating: str
-    asset_class: str
-
-
-class Trade(BaseModel):
-    product_code: str
-    side: Literal["buy", "sell"]
-    amount: float = Field(gt=0)
-
-
-class Baseline(BaseModel):
-    method: Literal["1/N"] = "1/N"
-    products: int
-    expected_return: float
-    expected_volatility: float
-
-
-class Fallback(BaseModel):
-    reason: str
-    method: Literal["min_volatility", "reserve_only"]
-
-
-class Constraint(BaseModel):
-    """A limit the compliance agent asks the next allocation to respect."""
-
-    kind: Literal["exclude", "cap", "min_reserve"]
-    product_code: str | None = None
-    value: float | None = None
-    rule_id: str
-
-
-class Plan(BaseModel):
-    """The plan contract of DESIGN §3, plus how it was built."""
-
-    holdings: list[PlanHolding]
-    expected_return: float
-    expected_volatility: float
-    baseline: Baseline
-    trades: list[Trade]
-    rationale: str
-    plan_hash: str = ""
-    source: Literal["allocation", "advisor"] = "allocation"
-    method: str
-    target_volatility: float
-    feasible_volatility: tuple[float, float]
-    fallback: Fallback | None = None
-    constraints: list[Constraint] = Field(default_factory=list)
-    cma_version: str
-
-    def weights(self) -> dict[str, float]:
-        return {h.product_code: h.weight for h in self.holdings}
-
-
-def plan_hash(plan: dict[str, Any]) -> str:
-    """SHA-256 of the canonical JSON of a plan, without its own hash."""
-    body = {k: v for k, v in plan.items() if k != "plan_hash"}
-    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def seal(plan: Plan) -> Plan:
-    """The plan with its plan_hash filled in."""
-    return plan.model_copy(update={"plan_hash": plan_hash(plan.model_dump(mode="json"))})
 
 
 def trades_for(

@@ -7,10 +7,11 @@ from datetime import date
 
 from pydantic import BaseModel
 
-from agents.profiling import ClientProfile
-from tools.llm import LanguageModel, Prompt
-from tools.market import MarketData, Product
-from tools.offline_model import research_summary as offline_summary
+from core.schemas.profile import ClientProfile
+from tools.llm.offline import research_summary as offline_summary
+from tools.llm.port import LanguageModel, Prompt
+from tools.market.eligibility import eligible_products
+from tools.market.market_data import MarketData
 
 SUMMARY_PROMPT = """Summarise these research notes for a client whose risk level is {risk_level},
 in {locale}. Cite every note you use as [note id]. Use only the notes below; make no forecast
@@ -57,21 +58,6 @@ class ResearchBrief(BaseModel):
     summary: str
     citations: list[str]
     summary_fallback: bool = False
-
-
-def eligible_products(profile: ClientProfile, market: MarketData) -> list[Product]:
-    """Products this client may hold: level, access and lock-up against horizon."""
-    max_rank = 1 if profile.lowest_category else profile.level_rank
-    out = []
-    for p in market.shelf:
-        if p.risk_rating.rank > max_rank or p.lockup_days > profile.max_lockup_days:
-            continue
-        if p.access == "qualified_investor" and not profile.qualified_investor:
-            continue
-        if p.access == "professional_investor" and not profile.professional:
-            continue
-        out.append(p)
-    return out
 
 
 def _relevance(

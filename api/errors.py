@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.database import is_transient
 from core.errors import RateLimited, TierwiseError, Unauthorized, Unavailable
-from tools.masking import mask_text
+from core.masking import mask_text
 
 log = logging.getLogger("tierwise.api")
 

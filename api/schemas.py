@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.schemas import Locale
+from core.schemas.vocabulary import Locale
 
 
 class RunCreate(BaseModel):

@@ -23,19 +23,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote_plus
 
-ROOT = Path.cwd() if (Path.cwd() / "tools" / "masking.py").is_file() else Path(__file__).parents[1]
+ROOT = Path.cwd() if (Path.cwd() / "core" / "masking.py").is_file() else Path(__file__).parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from factories import client_data  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from uvicorn.protocols.utils import get_path_with_query_string  # noqa: E402
 
-import tools.masking  # noqa: E402
+import core.masking  # noqa: E402
 from api.app import create_app  # noqa: E402
 from core.database import get_engine, session_scope  # noqa: E402
 from core.services import principals  # noqa: E402
 from core.settings import Settings  # noqa: E402
-from tools.offline_model import OfflineModel  # noqa: E402
+from tools.llm.offline import OfflineModel  # noqa: E402
 
 _SEPARATORS = set(" \t\u00a0\u3000-./\\_()·,:#\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fb")
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -288,7 +288,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="print every leak")
     args = parser.parse_args()
-    print(f"measuring {tools.masking.__file__}")
+    print(f"measuring {core.masking.__file__}")
     prompts: list[str] = []
     log = BufferingHandler(capacity=100)
     for name in ("tierwise.bench", "uvicorn.access"):

@@ -15,7 +15,7 @@ from rich.table import Table
 from core.database import get_engine, session_scope
 from core.errors import TierwiseError
 from core.logs import install_log_masking
-from core.schemas import ClientInput
+from core.schemas.client import ClientInput
 from core.services import approvals, clients, deliveries, demo, principals, runs
 from core.settings import get_settings
 from graphs.runner import Runner, open_runner

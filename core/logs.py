@@ -6,7 +6,7 @@ import logging
 from typing import Any
 from urllib.parse import unquote_plus
 
-from tools.masking import mask_text
+from core.masking import mask_text
 
 _installed = False
 

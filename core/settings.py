@@ -8,7 +8,8 @@ from typing import Literal
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-RiskLevel = Literal["C1", "C2", "C3", "C4", "C5"]
+from core.schemas.vocabulary import Jurisdiction, RiskLevel
+
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "sk-xxx", "your-api-key", "none", "empty"}
 
 
@@ -51,7 +52,7 @@ class AllocationPolicy(BaseModel):
 class CompliancePolicy(BaseModel):
     """Thresholds the compliance rules check against (COMPLIANCE.md §2-§8 defaults, [P] policy)."""
 
-    jurisdiction: Literal["CN", "US", "EU"] = "CN"
+    jurisdiction: Jurisdiction = "CN"
     kill_switch: bool = False
     # SYS-02: a client who can bear no loss gets an advisor's sign-off, whatever their tier.
     lowest_category_signoff: bool = True

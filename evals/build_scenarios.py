@@ -13,7 +13,7 @@ from evals.schema import DecisionStep, Expectation, Scenario, TrajectoryExpectat
 Row = tuple[str, str, str, str, str, dict[str, Any], dict[str, Any]]
 EVALS = Path(__file__).resolve().parent
 SHELF: list[dict[str, Any]] = yaml.safe_load(
-    (EVALS.parent / "tools" / "data" / "products.yaml").read_text("utf-8")
+    (EVALS.parent / "tools" / "market" / "data" / "products.yaml").read_text("utf-8")
 )
 RANK = {str(p["code"]): int(p["risk_rating"][1]) for p in SHELF}
 QUALIFIED_ONLY = {str(p["code"]) for p in SHELF if p["access"] == "qualified_investor"}

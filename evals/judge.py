@@ -6,9 +6,9 @@ from pydantic import BaseModel, Field
 
 from core.settings import Settings
 from evals.scorers import Score
-from tools.llm import LanguageModel, Prompt
-from tools.offline_model import OfflineModel
-from tools.openai_model import OpenAIModel
+from tools.llm.offline import OfflineModel
+from tools.llm.openai import OpenAIModel
+from tools.llm.port import LanguageModel, Prompt
 
 RUBRIC = """Grade this letter from a securities firm to its client from 1 (poor) to 5 (excellent)
 on clarity, fair and balanced tone (no promises, no hype), and whether it explains the plan's

@@ -16,6 +16,7 @@ from typing import Any
 from core.database import session_scope
 from core.errors import TierwiseError
 from core.services import approvals, audit, clients, principals, runs
+from core.services.runs import usage
 from core.services.views import run_view
 from core.settings import Settings
 from evals import stats
@@ -23,7 +24,7 @@ from evals.judge import judge_letter, judge_model
 from evals.schema import Scenario, load_suite
 from evals.scorers import Outcome, Score, expectation_scores, invariant_scores
 from graphs.runner import Runner, open_runner
-from tools.llm import LanguageModel, usage
+from tools.llm.port import LanguageModel
 
 SCHEMA = "tierwise.eval/1"
 ProgressFn = Callable[[str], None]

@@ -9,7 +9,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.schemas import ClientInput
+from core.schemas.client import ClientInput
 
 Route = Literal["delivered", "awaiting_approval", "blocked", "rejected", "failed"]
 MatchMode = Literal["strict", "unordered", "subset", "superset"]

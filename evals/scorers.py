@@ -7,10 +7,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.masking import find_sensitive
 from core.settings import CompliancePolicy
 from evals.schema import Scenario, TrajectoryExpectation
-from tools.market import MarketData
-from tools.masking import find_sensitive
+from tools.market.market_data import MarketData
 
 PROFESSIONAL_ASSETS, PROFESSIONAL_INCOME, PROFESSIONAL_YEARS = 5_000_000, 500_000, 2
 HNW_FROM, MID_FROM = 6_000_000, 500_000

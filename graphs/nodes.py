@@ -10,15 +10,18 @@ from langgraph.types import Command, interrupt
 from pydantic import ValidationError
 
 from agents.allocation import allocate_portfolio
-from agents.compliance import ComplianceReport, check_compliance, owes_signoff, rule_context
-from agents.plan import Constraint, Plan, build_plan, plan_hash
-from agents.profiling import ClientProfile, profile_client
+from agents.compliance import ComplianceReport, check_compliance, rule_context
+from agents.plan import build_plan
+from agents.profiling import profile_client
 from agents.research import ResearchBrief, research_products
 from core.database import session_scope
-from core.schemas import STORED, ClientInput
+from core.schemas.client import STORED, ClientInput
+from core.schemas.plan import Constraint, Plan, plan_hash
+from core.schemas.profile import ClientProfile
 from core.services import deliveries
 from graphs.state import AdvisorDecision, AdvisoryState, Deps
-from tools.rules import evaluate, overall_verdict
+from tools.compliance.engine import evaluate, overall_verdict
+from tools.compliance.facts import owes_signoff
 
 
 class ComplianceGateError(RuntimeError):
@@ -86,6 +89,7 @@ def check_compliance_node(state: AdvisoryState, runtime: Runtime[Deps]) -> dict[
         fallback_model=deps.fallback_model,
         policy=deps.settings.compliance,
         rules=deps.rules,
+        evaluators=deps.evaluators,
     )
     update: dict[str, Any] = {
         "compliance": report.model_dump(mode="json"),
@@ -205,7 +209,7 @@ def _gate(state: AdvisoryState, deps: Deps) -> ComplianceReport:
         policy=deps.settings.compliance,
         model_name=report.model,
     )
-    verdict = overall_verdict(evaluate(deps.rules, ctx))
+    verdict = overall_verdict(evaluate(deps.rules, deps.evaluators, ctx))
     decision = state.get("decision")
     approved = (
         decision is not None

@@ -21,18 +21,20 @@ from sqlalchemy.engine import Engine
 
 from core.database import get_engine, is_transient, session_scope
 from core.errors import InvalidDecision, RunBusy
-from core.schemas import ClientInput
+from core.schemas.client import ClientInput
 from core.services import approvals, audit, runs, workers
 from core.settings import Settings
 from core.tables import Approval, Run, utcnow
 from graphs.checkpointer import open_checkpointer
 from graphs.graph import build_graph
 from graphs.state import AdvisorDecision, AdvisoryState, Deps
-from tools.llm import LanguageModel
-from tools.market import MarketData, load_market
-from tools.models import make_model
-from tools.offline_model import OfflineModel
-from tools.rules import RuleSet, load_rules
+from tools.compliance.engine import Evaluators, RuleSet
+from tools.compliance.evaluators.registry import REGISTRY
+from tools.compliance.rulebook import shipped_rules
+from tools.llm.factory import make_model
+from tools.llm.offline import OfflineModel
+from tools.llm.port import LanguageModel
+from tools.market.market_data import MarketData, load_market
 
 log = logging.getLogger("tierwise.runner")
 
@@ -60,9 +62,11 @@ class Runner:
         checkpointer: BaseCheckpointSaver,
         market: MarketData,
         rules: RuleSet,
+        evaluators: Evaluators,
         model_factory: Callable[[], LanguageModel],
     ) -> None:
-        self.settings, self.engine, self.market, self.rules = settings, engine, market, rules
+        self.settings, self.engine, self.market = settings, engine, market
+        self.rules, self.evaluators = rules, evaluators
         self.model_factory = model_factory
         self.graph = build_graph(checkpointer)
         self.worker = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -311,7 +315,15 @@ class Runner:
 
     def _drive_leased(self, run_id: str, graph_input: Any, lease: Lease) -> Run:
         model = self.model_factory()
-        deps = Deps(self.settings, self.market, self.rules, model, self.engine, OfflineModel())
+        deps = Deps(
+            self.settings,
+            self.market,
+            self.rules,
+            self.evaluators,
+            model,
+            self.engine,
+            OfflineModel(),
+        )
         with session_scope(self.engine) as session:
             runs.set_status(session, runs.get(session, run_id), "running", execution=lease.owner)
         try:
@@ -413,7 +425,8 @@ def open_runner(
             engine=engine,
             checkpointer=checkpointer,
             market=load_market(),
-            rules=load_rules(),
+            rules=shipped_rules(),
+            evaluators=REGISTRY,
             model_factory=model_factory or (lambda: make_model(settings)),
         )
         runner.start()

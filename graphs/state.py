@@ -12,9 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sqlalchemy.engine import Engine
 
 from core.settings import Settings
-from tools.llm import LanguageModel
-from tools.market import MarketData
-from tools.rules import RuleSet
+from tools.compliance.engine import Evaluators, RuleSet
+from tools.llm.port import LanguageModel
+from tools.market.market_data import MarketData
 
 NODES = (
     "profile_client",
@@ -55,6 +55,7 @@ class Deps:
     settings: Settings
     market: MarketData
     rules: RuleSet
+    evaluators: Evaluators
     model: LanguageModel
     engine: Engine
     fallback_model: LanguageModel

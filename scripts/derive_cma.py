@@ -1,4 +1,4 @@
-"""Derive tools/data/cma.json from the shared ETF price file: python scripts/derive_cma.py."""
+"""Derive tools/market/data/cma.json from the shared ETF prices: python scripts/derive_cma.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tools.cma import (  # noqa: E402
+from tools.market.derive import (  # noqa: E402
     PRIOR_SHARPE,
     RISK_FREE_RATE,
     SHRINKAGE,
@@ -19,7 +19,7 @@ from tools.cma import (  # noqa: E402
 )
 
 DEFAULT_PRICES = ROOT.parent / "shared" / "data" / "allweather_cn_etf_prices_7etf.csv"
-DEFAULT_OUT = ROOT / "tools" / "data" / "cma.json"
+DEFAULT_OUT = ROOT / "tools" / "market" / "data" / "cma.json"
 
 
 def main(argv: list[str] | None = None) -> int:

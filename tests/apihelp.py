@@ -9,7 +9,7 @@ import httpx
 from factories import client_data
 from fastapi.testclient import TestClient
 
-from core.services.runs import FINAL_STATUSES
+from core.schemas.vocabulary import FINAL_STATUSES
 from core.settings import Settings
 
 

@@ -18,10 +18,11 @@ from pydantic import BaseModel
 from core.database import get_engine, session_scope
 from core.settings import Settings
 from graphs.runner import Runner, open_runner
-from tools.llm import CallTimer, ModelCall, Prompt, T
-from tools.market import MarketData, load_market
-from tools.offline_model import OfflineModel
-from tools.rules import RuleSet, load_rules
+from tools.compliance.engine import RuleSet
+from tools.compliance.rulebook import shipped_rules
+from tools.llm.offline import OfflineModel
+from tools.llm.port import CallTimer, ModelCall, Prompt, T
+from tools.market.market_data import MarketData, load_market
 
 ROOT = Path(__file__).resolve().parents[1]
 # CI runs the same examples every time (a new one cannot fail a merge by chance); developers
@@ -69,7 +70,7 @@ def market() -> MarketData:
 
 @pytest.fixture(scope="session")
 def rules() -> RuleSet:
-    return load_rules()
+    return shipped_rules()
 
 
 @contextmanager

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from core.schemas import ClientInput
+from core.schemas.client import ClientInput
 from core.services import principals
 
 AS_OF = date(2026, 11, 25)

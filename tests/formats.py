@@ -8,7 +8,7 @@ from datetime import date
 
 from hypothesis import strategies as st
 
-from tools.masking import luhn_valid
+from core.masking import luhn_valid
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 PROVINCES = [11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44]

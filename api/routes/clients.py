@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 
 from api.deps import CurrentPrincipal, Route, SessionDep, ensure_can_see, require
 from core.errors import ClientNotFound, Forbidden, InvalidClient
-from core.schemas import ClientInput
+from core.schemas.client import ClientInput
 from core.services import clients
 
 router = APIRouter(prefix="/v1/clients", tags=["clients"], route_class=Route)

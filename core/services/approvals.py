@@ -15,9 +15,9 @@ from core.errors import (
     PlanHashMismatch,
     PlanNotApprovable,
 )
+from core.masking import mask_text
 from core.services import audit, client_changes, principals
 from core.tables import Approval, Client, Run, utcnow
-from tools.masking import mask_text
 
 APPROVABLE_VERDICTS = {"pass", "escalate"}
 

@@ -8,9 +8,9 @@ from sqlalchemy import update
 from sqlmodel import Session, col
 
 from core.errors import ClientNotFound
-from core.schemas import STORED, ClientInput
+from core.masking import mask_contact, mask_text
+from core.schemas.client import STORED, ClientInput
 from core.tables import Approval, Client, Run, utcnow
-from tools.masking import mask_contact, mask_text
 
 
 def upsert(session: Session, client: ClientInput) -> Client:

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from core.schemas import ClientInput
+from core.schemas.client import ClientInput
 from core.services import clients, principals
 
 DEMO_CLIENTS = Path(__file__).resolve().parents[1] / "data" / "demo_clients.jsonl"

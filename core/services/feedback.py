@@ -7,9 +7,9 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from core.errors import RunNotDelivered
+from core.masking import mask_text
 from core.services import audit
 from core.tables import Feedback, Run
-from tools.masking import mask_text
 
 
 def add(session: Session, run: Run, rating: int, comment: str | None, actor: str) -> Feedback:

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Literal
 
 from sqlmodel import Session, select
 
 from core.errors import Unauthorized
+from core.schemas.vocabulary import ROLES, Role
 from core.tables import Principal
-
-Role = Literal["advisor", "supervisor", "engineer", "service"]
-ROLES: tuple[Role, ...] = ("advisor", "supervisor", "engineer", "service")
 
 
 def hash_token(token: str) -> str:

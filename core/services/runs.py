@@ -7,23 +7,33 @@ import binascii
 import uuid
 from collections.abc import Collection
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_, update
 from sqlmodel import Session, col, select
 
 from core.errors import InvalidInput, RunNotFound
-from core.schemas import ClientInput
+from core.masking import mask_text
+from core.schemas.client import ClientInput
+from core.schemas.vocabulary import FINAL_STATUSES, RunStatus
 from core.services import audit
 from core.tables import Approval, Run, utcnow
-from tools.llm import usage
-from tools.masking import mask_text
 
-RunStatus = Literal[
-    "queued", "running", "awaiting_approval", "delivered", "rejected", "blocked", "failed"
-]
-FINAL_STATUSES = {"delivered", "rejected", "blocked", "failed"}
 NODE_FIELDS = ("profile", "research", "plan", "compliance")
+
+
+def usage(calls: list[dict[str, Any]]) -> dict[str, Any]:
+    """Totals of a run's model calls: count, tokens, latency, cost and fallbacks."""
+    costs = [c["cost"] for c in calls if c.get("cost") is not None]
+    return {
+        "calls": len(calls),
+        "tokens_in": sum(c["tokens_in"] for c in calls),
+        "tokens_out": sum(c["tokens_out"] for c in calls),
+        "latency_ms": round(sum(c["latency_ms"] for c in calls), 3),
+        "cost": round(sum(costs), 6) if costs else None,
+        "fallbacks": sum(1 for c in calls if c.get("outcome") == "fallback"),
+        "models": sorted({c["model"] for c in calls}),
+    }
 
 
 def new_run_id() -> str:

@@ -12,12 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agents.allocation import allocate_portfolio
-from agents.plan import Constraint, Plan, plan_hash, seal
-from agents.profiling import ClientProfile, profile_client
-from core.schemas import ClientInput
+from agents.profiling import profile_client
+from core.schemas.client import ClientInput
+from core.schemas.plan import Constraint, Plan, plan_hash, seal
+from core.schemas.profile import ClientProfile
 from core.settings import AllocationPolicy, CompliancePolicy, TierPolicy
-from tools.market import MarketData
-from tools.offline_model import OfflineModel
+from tools.llm.offline import OfflineModel
+from tools.market.market_data import MarketData
 
 POLICY = AllocationPolicy()
 LEVELS = ["C1", "C2", "C3", "C4", "C5"]

@@ -10,13 +10,14 @@ import pytest
 from factories import AS_OF, make_client
 from pydantic import ValidationError
 
-from agents.profiling import ClientProfile, profile_client, tier_for
-from core.schemas import ClientInput
+from agents.profiling import profile_client, tier_for
+from core.masking import find_sensitive
+from core.schemas.client import ClientInput
+from core.schemas.profile import ClientProfile
 from core.settings import AllocationPolicy, CompliancePolicy, TierPolicy
-from tools.llm import LanguageModel
-from tools.market import MarketData
-from tools.masking import find_sensitive
-from tools.offline_model import OfflineModel
+from tools.llm.offline import OfflineModel
+from tools.llm.port import LanguageModel
+from tools.market.market_data import MarketData
 
 
 def profile(

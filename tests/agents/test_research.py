@@ -8,12 +8,15 @@ from typing import Any
 import pytest
 from factories import AS_OF, make_client
 
-from agents.profiling import ClientProfile, profile_client
-from agents.research import ResearchBrief, eligible_products, research_products
+from agents.profiling import profile_client
+from agents.research import ResearchBrief, research_products
+from core.schemas.profile import ClientProfile
 from core.settings import AllocationPolicy, CompliancePolicy, TierPolicy
-from tools.llm import LanguageModel
-from tools.market import Access, MarketData
-from tools.offline_model import OfflineModel
+from tools.llm.offline import OfflineModel
+from tools.llm.port import LanguageModel
+from tools.market.eligibility import eligible_products
+from tools.market.market_data import MarketData
+from tools.market.shelf import Access
 
 LEVELS = [
     pytest.param({"risk_level": "C1", "lowest_category": True}, id="C1-lowest"),

@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 import evals.runner
 from api.app import create_app
 from core.database import get_engine, session_scope
+from core.schemas.vocabulary import FINAL_STATUSES
 from core.services import evals as eval_rows
 from core.services import principals
-from core.services.runs import FINAL_STATUSES
 from core.settings import Settings
 from evals.schema import Scenario
 from graphs.runner import Runner

@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import func, select
 
 from core.database import get_engine, session_scope
+from core.masking import find_sensitive
 from core.settings import Settings
 from core.tables import Delivery, Run
-from tools.masking import find_sensitive
 
 
 def start(api: TestClient, tokens: dict[str, str], client_id: str = "C-1001", **kw: Any) -> str:

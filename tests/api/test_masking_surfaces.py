@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from live import serve
 
 from api.app import create_app
+from core.masking import find_sensitive
 from core.settings import Settings
-from tools.masking import find_sensitive
-from tools.offline_model import OfflineModel
+from tools.llm.offline import OfflineModel
 
 # One of each format the issue lists, each with what must never be readable back.
 TYPED = [

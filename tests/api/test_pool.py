@@ -24,7 +24,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from api.app import create_app
 from core.database import session_scope
-from core.schemas import ClientInput
+from core.schemas.client import ClientInput
 from core.services import runs
 from core.settings import Settings
 from graphs.runner import open_runner

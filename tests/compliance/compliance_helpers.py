@@ -10,16 +10,21 @@ from typing import Any
 from factories import AS_OF, client_data
 
 from agents.compliance import client_letter, rule_context
-from agents.plan import Fallback, Plan, build_plan
-from agents.profiling import ClientProfile, profile_client
+from agents.plan import build_plan
+from agents.profiling import profile_client
 from agents.research import ResearchBrief, research_products
-from core.schemas import ClientInput, Holding
+from core.schemas.client import ClientInput, Holding
+from core.schemas.plan import Fallback, Plan
+from core.schemas.profile import ClientProfile
+from core.schemas.vocabulary import RiskRating, Verdict
 from core.settings import AllocationPolicy, CompliancePolicy, TierPolicy
-from tools.llm import LanguageModel
-from tools.market import Access, MarketData, Product, RiskRating, load_market
-from tools.offline_model import OfflineModel
-from tools.rules import VERDICT_ORDER, RuleContext, RuleSet, Verdict, evaluate, overall_verdict
-from tools.wording import compose
+from tools.compliance.disclosures import compose
+from tools.compliance.engine import VERDICT_ORDER, RuleContext, RuleSet, evaluate, overall_verdict
+from tools.compliance.evaluators.registry import REGISTRY
+from tools.llm.offline import OfflineModel
+from tools.llm.port import LanguageModel
+from tools.market.market_data import MarketData, load_market
+from tools.market.shelf import Access, Product
 
 EMPTY_BRIEF = ResearchBrief(items=[], product_facts=[], summary="", citations=[])
 QUIET = {"trades": [], "holdings": [], "notes": ""}
@@ -122,7 +127,7 @@ def with_text(ctx: RuleContext, client_text: str, letter: str | None = None) -> 
 def hits(rules: RuleSet, ctx: RuleContext) -> dict[str, Verdict]:
     """Every rule that produced a finding, with its highest verdict (pass findings included)."""
     out: dict[str, Verdict] = {}
-    for f in evaluate(rules, ctx):
+    for f in evaluate(rules, REGISTRY, ctx):
         if f.rule_id not in out or VERDICT_ORDER[f.verdict] > VERDICT_ORDER[out[f.rule_id]]:
             out[f.rule_id] = f.verdict
     return out
@@ -134,7 +139,7 @@ def fired(rules: RuleSet, ctx: RuleContext) -> set[str]:
 
 
 def verdict_of(rules: RuleSet, ctx: RuleContext) -> Verdict:
-    return overall_verdict(evaluate(rules, ctx))
+    return overall_verdict(evaluate(rules, REGISTRY, ctx))
 
 
 def shelf_with(market: MarketData, *products: Product) -> MarketData:

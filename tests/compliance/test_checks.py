@@ -19,11 +19,13 @@ from compliance_helpers import (
     variant_market,
 )
 
-from agents.plan import Constraint, Fallback
+from core.schemas.plan import Constraint, Fallback
 from core.settings import CompliancePolicy
-from tools.rules import RuleContext, evaluate, load_rules
+from tools.compliance.engine import RuleContext, evaluate
+from tools.compliance.evaluators.registry import REGISTRY
+from tools.compliance.rulebook import shipped_rules
 
-RULES = load_rules()
+RULES = shipped_rules()
 MARKET = variant_market()
 CASH = {"TW-MM-01": 0.3, "511990": 0.3}  # R1 only, under every single-product cap
 C4 = {"risk_level": "C4", "goal": "growth", "max_drawdown_tolerance_pct": 30}
@@ -179,7 +181,7 @@ WITH_REMEDY = [c for c in CASES if c.remedy]
 @pytest.mark.parametrize(("case", "jurisdiction"), _params(WITH_REMEDY))
 def test_revise_finding_carries_the_constraint_that_fixes_it(case: Case, jurisdiction: str) -> None:
     ctx = build(case.fails, jurisdiction)
-    found = [f for f in evaluate(RULES, ctx) if f.rule_id == case.rule]
+    found = [f for f in evaluate(RULES, REGISTRY, ctx) if f.rule_id == case.rule]
     kind, code, value = case.remedy or ("", None, None)
     remedies = {(f.remedy.kind, f.remedy.product_code): f.remedy for f in found if f.remedy}
     remedy = remedies[(kind, code)]
@@ -195,7 +197,7 @@ def test_every_revise_check_rule_names_its_remedy() -> None:
     revise = {c.rule for c in CASES if c.verdict == "revise"}
     assert revise - {c.rule for c in WITH_REMEDY} == {"CN-R-03", "TW-PLAN-01"}
     (case,) = [c for c in CASES if c.rule == "CN-R-03"]
-    found = evaluate(RULES, build(case.fails, "CN"))
+    found = evaluate(RULES, REGISTRY, build(case.fails, "CN"))
     assert [f.remedy.kind for f in found if f.rule_id == "CN-MIS-03" and f.remedy] == ["exclude"]
 
 

@@ -12,9 +12,9 @@ from factories import AS_OF, client_data
 from pydantic import ValidationError
 
 from agents.profiling import is_stale
-from core.schemas import ADULT_AGE, MAX_AGE, STORED, ClientInput, Trade
-from tools.market import MarketData
-from tools.rules import RuleSet
+from core.schemas.client import ADULT_AGE, MAX_AGE, STORED, ClientInput, Trade
+from tools.compliance.engine import RuleSet
+from tools.market.market_data import MarketData
 
 TODAY = date.today()
 

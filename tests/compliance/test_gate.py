@@ -17,18 +17,19 @@ from hypothesis import strategies as st
 from agents.compliance import check_compliance
 from core.database import session_scope
 from core.errors import PlanNotApprovable
-from core.schemas import ClientInput
+from core.schemas.client import ClientInput
 from core.services import approvals, deliveries, runs
 from core.settings import CompliancePolicy, Settings
 from graphs.nodes import ComplianceGateError, _gate
 from graphs.runner import Runner, open_runner
 from graphs.state import Deps
-from tools.market import load_market
-from tools.offline_model import OfflineModel
-from tools.rules import load_rules
+from tools.compliance.evaluators.registry import REGISTRY
+from tools.compliance.rulebook import shipped_rules
+from tools.llm.offline import OfflineModel
+from tools.market.market_data import load_market
 
 MARKET = load_market()
-RULES = load_rules()
+RULES = shipped_rules()
 CODES = sorted(MARKET.products)
 
 
@@ -136,7 +137,7 @@ def test_an_advisor_revision_is_delivered_only_when_it_complies(
 
 def deps(policy: CompliancePolicy | None = None) -> Deps:
     s = Settings(environment="test", compliance=policy or CompliancePolicy())
-    return Deps(s, MARKET, RULES, OfflineModel(), None, OfflineModel())  # type: ignore[arg-type]
+    return Deps(s, MARKET, RULES, REGISTRY, OfflineModel(), None, OfflineModel())  # type: ignore[arg-type]
 
 
 def state(
@@ -148,6 +149,7 @@ def state(
     report = check_compliance(
         prof, pl, brief, client_name=name, request=None, market=MARKET, model=OfflineModel(),
         fallback_model=OfflineModel(), policy=CompliancePolicy(), rules=RULES,
+        evaluators=REGISTRY,
     )  # fmt: skip
     decision = {"approval_id": "run-x-r0", "action": "approve", "advisor": "adv-li",
                 "plan_hash": pl.plan_hash}  # fmt: skip

@@ -10,13 +10,14 @@ import pytest
 from compliance_helpers import context, fill, fired, hits, plan, profile, research, with_text
 from factories import AS_OF
 
+from core.masking import mask_text
 from core.settings import CompliancePolicy
-from tools.language import past_figures, prohibited
-from tools.market import load_market
-from tools.masking import mask_text
-from tools.rules import RuleContext, load_rules
+from tools.compliance.engine import RuleContext
+from tools.compliance.evaluators.language import past_figures, prohibited
+from tools.compliance.rulebook import shipped_rules
+from tools.market.market_data import load_market
 
-RULES = load_rules()
+RULES = shipped_rules()
 MARKET = load_market()
 REQ_03_ZH = "本建议不构成收益承诺，本公司不以任何方式向您做出不受损失或者取得最低收益的承诺。"
 

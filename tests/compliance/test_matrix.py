@@ -18,9 +18,11 @@ from compliance_helpers import (
 )
 
 from core.settings import CompliancePolicy
-from tools.rules import RuleContext, evaluate, load_rules
+from tools.compliance.engine import RuleContext, evaluate
+from tools.compliance.evaluators.registry import REGISTRY
+from tools.compliance.rulebook import shipped_rules
 
-RULES = load_rules()
+RULES = shipped_rules()
 MARKET = variant_market()
 CASH = {"TW-MM-01": 0.3, "511990": 0.3}
 
@@ -50,7 +52,11 @@ def test_matching_matrix(
 ) -> None:
     code = f"MATCH-R{rating}"
     ctx = build(overrides, {**CASH, code: 0.4}, jurisdiction)
-    findings, found, verdict = evaluate(RULES, ctx), hits(RULES, ctx), verdict_of(RULES, ctx)
+    findings, found, verdict = (
+        evaluate(RULES, REGISTRY, ctx),
+        hits(RULES, ctx),
+        verdict_of(RULES, ctx),
+    )
     if rating <= limit:
         assert "CN-MIS-03" not in found and "CN-MIS-05" not in found
         assert verdict in ("pass", "escalate")

@@ -15,18 +15,21 @@ from pydantic import ValidationError
 from sqlmodel import select
 
 from agents.compliance import check_compliance
-from agents.profiling import NoteFacts
 from core.database import session_scope
-from core.schemas import ClientInput, RiskAssessment
+from core.schemas.client import ClientInput, RiskAssessment
+from core.schemas.profile import NoteFacts
 from core.services import approvals, audit, deliveries, runs
 from core.settings import CompliancePolicy
 from core.tables import AuditEvent
 from graphs.runner import Runner
-from tools.market import DATA_DIR, Product, load_market, load_shelf
-from tools.offline_model import OfflineModel
-from tools.rules import EVALUATORS, Hit, Rule, RuleSet, load_rules
+from tools.compliance.engine import Hit, Rule, RuleSet
+from tools.compliance.evaluators.registry import REGISTRY
+from tools.compliance.rulebook import shipped_rules
+from tools.llm.offline import OfflineModel
+from tools.market.market_data import DATA_DIR, load_market
+from tools.market.shelf import Product, load_shelf
 
-RULES = load_rules()
+RULES = shipped_rules()
 MARKET = load_market()
 
 # US-BI-06 / CN-C-05 / EU-SUIT-04: the investment profile the firm must send, field by field.
@@ -105,7 +108,7 @@ def test_a_rule_a_compliance_officer_adds_is_enforced_at_once(
     """CN-MIS-09 catch-all: a new rule in the set gates the same plan that passed before."""
     catch_all = Rule(id="TEST-CATCH-ALL", source="test", severity="high", verdict="block",
                      message_zh="测试", message_en="test")  # fmt: skip
-    monkeypatch.setitem(EVALUATORS, "TEST-CATCH-ALL", lambda ctx, rid: [Hit("caught")])
+    monkeypatch.setitem(REGISTRY, "TEST-CATCH-ALL", lambda ctx, rid: [Hit("caught")])
     extended = RuleSet(version="test", rules=[*RULES.rules, catch_all])
     prof = profile(MARKET)
     pl = plan(fill({"510300": 0.3}), prof, MARKET)
@@ -113,8 +116,14 @@ def test_a_rule_a_compliance_officer_adds_is_enforced_at_once(
         client_name="王芳", request=None, market=MARKET, model=OfflineModel(),
         fallback_model=OfflineModel(), policy=CompliancePolicy(),
     )  # fmt: skip
-    assert check_compliance(prof, pl, EMPTY_BRIEF, rules=RULES, **args).verdict == "pass"
-    assert check_compliance(prof, pl, EMPTY_BRIEF, rules=extended, **args).verdict == "block"
+    assert (
+        check_compliance(prof, pl, EMPTY_BRIEF, rules=RULES, evaluators=REGISTRY, **args).verdict
+        == "pass"
+    )
+    assert (
+        check_compliance(prof, pl, EMPTY_BRIEF, rules=extended, evaluators=REGISTRY, **args).verdict
+        == "block"
+    )
 
 
 def test_a_delivered_run_keeps_its_audit_record(runner: Runner) -> None:

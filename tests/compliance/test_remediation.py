@@ -12,15 +12,17 @@ from factories import hnw_client
 
 from agents.allocation import allocate_portfolio
 from agents.compliance import TEXT_RULES, ComplianceReport, check_compliance, client_letter
-from agents.plan import Constraint, Plan, build_plan
-from agents.profiling import ClientProfile
+from agents.plan import build_plan
+from core.schemas.plan import Constraint, Plan
+from core.schemas.profile import ClientProfile
 from core.settings import AllocationPolicy, CompliancePolicy
-from tools.llm import LanguageModel
-from tools.market import MarketData, load_market
-from tools.offline_model import OfflineModel
-from tools.rules import load_rules
+from tools.compliance.evaluators.registry import REGISTRY
+from tools.compliance.rulebook import shipped_rules
+from tools.llm.offline import OfflineModel
+from tools.llm.port import LanguageModel
+from tools.market.market_data import MarketData, load_market
 
-RULES = load_rules()
+RULES = shipped_rules()
 MARKET = load_market()  # the shipped shelf: the allocator must not pick the test variants
 
 
@@ -36,6 +38,7 @@ def check(
         prof, pl, research(prof, market), client_name="王芳", request=None, market=market,
         model=model, fallback_model=fallback or OfflineModel(),
         policy=policy or CompliancePolicy(), rules=RULES,
+        evaluators=REGISTRY,
     )  # fmt: skip
 
 

@@ -13,9 +13,11 @@ from pydantic import ValidationError
 
 from agents.compliance import check_compliance
 from core.settings import CompliancePolicy
-from tools.market import DATA_DIR, MarketData
-from tools.offline_model import OfflineModel
-from tools.rules import EVALUATORS, Rule, RuleSet, check_rule_set, load_rules
+from tools.compliance.engine import Rule, RuleSet, check_rule_set, load_rules
+from tools.compliance.evaluators.registry import REGISTRY
+from tools.compliance.rulebook import RULES_FILE, shipped_rules
+from tools.llm.offline import OfflineModel
+from tools.market.market_data import MarketData
 
 
 def ids(prefix: str, last: int, first: int = 1) -> list[str]:
@@ -37,7 +39,7 @@ DOC_RULE_IDS = [
     *ids("DIV-L", 4), *ids("DIV-P", 10),
     *ids("PII", 5),
 ]  # fmt: skip
-RULES = load_rules()
+RULES = shipped_rules()
 BY_ID = {r.id: r for r in RULES.rules}
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")  # CJK text and punctuation
 
@@ -73,12 +75,12 @@ def test_every_process_or_reference_rule_says_where_it_is_enforced(rule: Rule) -
 @pytest.mark.parametrize("rule", [r for r in RULES.rules if r.implemented_by], ids=lambda r: r.id)
 def test_every_implemented_by_target_has_an_evaluator(rule: Rule) -> None:
     for target in rule.implemented_by:
-        assert BY_ID[target].evaluated and target in EVALUATORS
+        assert BY_ID[target].evaluated and target in REGISTRY
         assert rule.id in RULES.covers(target)
 
 
 def test_evaluated_rules_and_evaluators_match_one_to_one() -> None:
-    assert {r.id for r in RULES.rules if r.evaluated} == set(EVALUATORS)
+    assert {r.id for r in RULES.rules if r.evaluated} == set(REGISTRY)
 
 
 def _rule(rule_id: str, **extra: object) -> Rule:
@@ -101,22 +103,22 @@ def _rule(rule_id: str, **extra: object) -> Rule:
 )
 def test_check_rule_set_rejects_an_incoherent_set(extra: list[Rule], error: str) -> None:
     with pytest.raises(ValueError, match=error):
-        check_rule_set(RuleSet(version="test", rules=[*RULES.rules, *extra]))
+        check_rule_set(RuleSet(version="test", rules=[*RULES.rules, *extra]), REGISTRY)
 
 
 def test_check_rule_set_rejects_an_evaluator_without_its_rule() -> None:
     without = [r for r in RULES.rules if r.id != "DIV-P-09"]
     with pytest.raises(ValueError, match="DIV-P-09"):
-        check_rule_set(RuleSet(version="test", rules=without))
+        check_rule_set(RuleSet(version="test", rules=without), REGISTRY)
 
 
 def test_load_rules_refuses_a_file_with_a_missing_evaluator(tmp_path: Path) -> None:
-    data = yaml.safe_load((DATA_DIR / "rules.yaml").read_text("utf-8"))
+    data = yaml.safe_load(RULES_FILE.read_text("utf-8"))
     data["rules"].append(_rule("TEST-UNKNOWN", kind="check").model_dump(mode="json"))
     path = tmp_path / "rules.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
     with pytest.raises(ValueError, match="TEST-UNKNOWN"):
-        load_rules(path)
+        load_rules(path, REGISTRY)
 
 
 def test_a_process_rule_without_enforced_by_does_not_load() -> None:
@@ -136,6 +138,7 @@ def test_every_report_names_the_rule_set_version(
         prof, plan(fill({}), prof, market), EMPTY_BRIEF, client_name="王芳", request=None,
         market=market, model=OfflineModel(), fallback_model=OfflineModel(),
         policy=CompliancePolicy(jurisdiction=jurisdiction), rules=RULES,
+        evaluators=REGISTRY,
     )  # fmt: skip
     assert report.rule_set_version == RULES.version and RULES.version
     assert report.jurisdiction == jurisdiction
@@ -148,7 +151,7 @@ def test_a_report_names_the_version_of_the_rules_it_ran() -> None:
     report = check_compliance(
         prof, plan(fill({"LEV-1": 0.1}), prof, market), EMPTY_BRIEF, client_name="王芳",
         request=None, market=market, model=OfflineModel(), fallback_model=OfflineModel(),
-        policy=CompliancePolicy(), rules=other,
+        policy=CompliancePolicy(), rules=other, evaluators=REGISTRY,
     )  # fmt: skip
     assert report.rule_set_version == "2099.01-test"
     assert report.verdict == "block"  # DIV-P-09: leverage for a C3 client

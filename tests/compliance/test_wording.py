@@ -20,10 +20,11 @@ from compliance_helpers import (
 )
 
 from core.settings import CompliancePolicy
-from tools.rules import RuleContext, load_rules
-from tools.wording import required_wording
+from tools.compliance.disclosures import required_wording
+from tools.compliance.engine import RuleContext
+from tools.compliance.rulebook import shipped_rules
 
-RULES = load_rules()
+RULES = shipped_rules()
 MARKET = variant_market()
 C4 = {"risk_level": "C4", "goal": "growth", "max_drawdown_tolerance_pct": 30}
 QUALIFIED = {"financial_assets": 3_000_000}

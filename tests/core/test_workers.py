@@ -20,7 +20,7 @@ from sqlmodel import select
 
 from core.database import get_engine, is_transient, session_scope
 from core.errors import RunBusy
-from core.schemas import ClientInput
+from core.schemas.client import ClientInput
 from core.services import runs, workers
 from core.settings import Settings
 from core.tables import Run, Worker, utcnow

@@ -16,7 +16,7 @@ from evals.compare import compare
 from evals.report import write_all
 from evals.runner import run_suite
 from graphs import nodes
-from tools.rules import EVALUATORS
+from tools.compliance.evaluators.registry import REGISTRY
 
 PIPELINE = ["profile_client", "research_products", "allocate_portfolio", "check_compliance"]
 DISCLOSURES = ["REQ-01", "REQ-02", "REQ-03", "REQ-04", "REQ-05", "REQ-07"]
@@ -134,7 +134,7 @@ def test_a_suite_runs_scores_and_reports(tmp_path: Path, settings_eval: Settings
 def test_a_broken_rule_fails_the_gate(
     tmp_path: Path, settings_eval: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(EVALUATORS, "CN-C-04", lambda ctx, rule_id: [])  # stale no longer blocks
+    monkeypatch.setitem(REGISTRY, "CN-C-04", lambda ctx, rule_id: [])  # stale no longer blocks
     result = run_suite(write_suite(tmp_path, cases()), settings=settings_eval)
     assert result["gate"]["passed"] is False
     assert any("stale" in reason for reason in result["gate"]["reasons"])
@@ -147,7 +147,7 @@ def test_an_unsuitable_delivery_fails_the_gate_whatever_the_pass_rate(
     tmp_path: Path, settings_eval: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for rule in ("CN-MIS-03", "CN-R-03", "CN-MIS-07", "DIV-P-03"):
-        monkeypatch.setitem(EVALUATORS, rule, lambda ctx, rule_id: [])
+        monkeypatch.setitem(REGISTRY, rule, lambda ctx, rule_id: [])
     mid = client_data(client_id="E-MID")
     bad = scenario(
         "mid-unsuitable",
@@ -189,7 +189,7 @@ def test_compare_lists_regressions(
 ) -> None:
     suite = write_suite(tmp_path, cases())
     base = run_suite(suite, settings=settings_eval)
-    monkeypatch.setitem(EVALUATORS, "CN-C-04", lambda ctx, rule_id: [])
+    monkeypatch.setitem(REGISTRY, "CN-C-04", lambda ctx, rule_id: [])
     new = run_suite(suite, settings=settings_eval)
     report = compare(base, new)
     assert report["paired"] == 4 and report["regressions"] == ["stale"]

@@ -10,7 +10,7 @@ from factories import client_data
 from core.settings import CompliancePolicy
 from evals.schema import Scenario
 from evals.scorers import Outcome, invariant_scores
-from tools.market import MarketData
+from tools.market.market_data import MarketData
 
 LONG_TAIL = {"aum": 200_000, "liquidity_need": 20_000}
 LOWEST = {**LONG_TAIL, "risk_level": "C1", "lowest_category": True, "goal": "preservation"}

@@ -14,7 +14,7 @@ from core.database import session_scope
 from core.services import approvals, deliveries, runs
 from core.settings import Settings
 from graphs.runner import open_runner
-from tools.offline_model import OfflineModel
+from tools.llm.offline import OfflineModel
 
 TIERWISE = [sys.executable, "-m", "cli.main"]
 

@@ -14,7 +14,8 @@ from core.errors import ApprovalAlreadyDecided, InvalidDecision, PlanHashMismatc
 from core.services import approvals, audit, deliveries, runs
 from core.tables import Delivery
 from graphs.runner import Runner
-from tools.rules import EVALUATORS, Hit, Rule, RuleSet
+from tools.compliance.engine import Hit, Registry, Rule, RuleSet
+from tools.compliance.evaluators.registry import REGISTRY
 
 PIPELINE = ["profile_client", "research_products", "allocate_portfolio", "check_compliance"]
 
@@ -200,9 +201,9 @@ def test_revise_findings_become_constraints_for_the_next_allocation(settings: An
 def test_revise_loop_is_bounded_then_blocks(
     settings: Any, market: Any, rules: RuleSet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agents.plan import Constraint
+    from core.schemas.plan import Constraint
     from graphs.checkpointer import open_checkpointer
-    from tools.offline_model import OfflineModel
+    from tools.llm.offline import OfflineModel
 
     always = Rule(
         id="TEST-REVISE",
@@ -214,7 +215,7 @@ def test_revise_loop_is_bounded_then_blocks(
     )
     # A remedy the allocation takes but that never satisfies the rule: the loop must end.
     remedy = Constraint(kind="exclude", product_code="512480", rule_id="TEST-REVISE")
-    monkeypatch.setitem(EVALUATORS, "TEST-REVISE", lambda ctx, rid: [Hit("always", remedy)])
+    evaluators = Registry.merge(REGISTRY, {"TEST-REVISE": lambda ctx, rid: [Hit("always", remedy)]})
     looping = RuleSet(version="test", rules=[*rules.rules, always])
     from core.database import get_engine
 
@@ -225,6 +226,7 @@ def test_revise_loop_is_bounded_then_blocks(
             checkpointer=saver,
             market=market,
             rules=looping,
+            evaluators=evaluators,
             model_factory=OfflineModel,
         )
         run_id = start(runner, long_tail_client())
@@ -241,7 +243,15 @@ def test_invalid_resume_value_asks_again_and_changes_nothing(runner: Runner) -> 
     deps_model = runner.model_factory()
     from graphs.state import Deps
 
-    deps = Deps(runner.settings, runner.market, runner.rules, deps_model, runner.engine, deps_model)
+    deps = Deps(
+        runner.settings,
+        runner.market,
+        runner.rules,
+        runner.evaluators,
+        deps_model,
+        runner.engine,
+        deps_model,
+    )
     for _ in runner.graph.stream(
         Command(resume={"action": "approve"}),
         runner.config(run_id),

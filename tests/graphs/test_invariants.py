@@ -12,11 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.database import session_scope
-from core.schemas import ClientInput
+from core.schemas.client import ClientInput
 from core.services import approvals, deliveries, runs
 from core.settings import Settings
 from graphs.runner import Runner, open_runner
-from tools.market import load_market
+from tools.market.market_data import load_market
 
 MARKET = load_market()
 

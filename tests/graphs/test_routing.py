@@ -10,11 +10,12 @@ from factories import long_tail_client, make_client
 from test_graph import PIPELINE, decide, row, start
 
 from core.database import session_scope
-from core.schemas import ClientInput
+from core.schemas.client import ClientInput
 from core.services import approvals, clients
 from core.settings import Settings
 from graphs.runner import Runner, open_runner
-from tools.rules import EVALUATORS, Hit
+from tools.compliance.engine import Hit
+from tools.compliance.evaluators.registry import REGISTRY
 
 LOWEST = {"risk_level": "C1", "lowest_category": True, "goal": "preservation"}
 
@@ -77,7 +78,7 @@ def test_a_text_only_revise_blocks_without_spending_the_revise_loop(
     runner: Runner, client: ClientInput, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Allocating again cannot fix a letter: no revision is counted and no loop is taken."""
-    monkeypatch.setitem(EVALUATORS, "TW-NUM-01", lambda ctx, rid: [Hit("99.9% has no source")])
+    monkeypatch.setitem(REGISTRY, "TW-NUM-01", lambda ctx, rid: [Hit("99.9% has no source")])
     run_id = start(runner, client)
     state = row(runner, run_id)
     snapshot = runner.graph.get_state(runner.config(run_id)).values

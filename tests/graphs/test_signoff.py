@@ -14,7 +14,7 @@ from test_graph import decide, row, start
 
 from core.database import session_scope
 from core.errors import ClientChanged, Forbidden, InvalidDecision
-from core.schemas import ClientInput
+from core.schemas.client import ClientInput
 from core.services import clients, deliveries, principals
 from core.tables import Approval
 from graphs.runner import Runner

@@ -10,11 +10,11 @@ import pytest
 from fake_openai import FakeOpenAI, Reply, ok
 from langgraph.errors import GraphInterrupt
 
-from agents.profiling import NoteFacts
+from core.schemas.profile import NoteFacts
 from core.settings import ModelPrice, OpenAISettings, Settings
-from tools.llm import Prompt
-from tools.offline_model import OfflineModel
-from tools.openai_model import OpenAIModel, extract_json, is_retryable, strip_reasoning
+from tools.llm.offline import OfflineModel
+from tools.llm.openai import OpenAIModel, extract_json, is_retryable, strip_reasoning
+from tools.llm.port import Prompt
 
 FACTS = {
     "liquidity_events": [{"purpose": "house", "within_years": 2, "amount": 300000}],

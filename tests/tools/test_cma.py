@@ -1,4 +1,4 @@
-"""Tests for the capital-market-assumption derivation and the shipped tools/data/cma.json."""
+"""Tests for the capital-market-assumption derivation and the shipped tools/market/data/cma.json."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tools.cma import (
+from tools.market.assumptions import CapitalMarketAssumptions, load_cma
+from tools.market.derive import (
     ORDER,
     STATED,
     Stated,
@@ -18,10 +19,9 @@ from tools.cma import (
     repair_spikes,
     to_json,
 )
-from tools.market import CapitalMarketAssumptions, load_cma
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = ROOT / "tools" / "data" / "cma.json"
+SHIPPED = ROOT / "tools" / "market" / "data" / "cma.json"
 
 
 @pytest.fixture(scope="module")

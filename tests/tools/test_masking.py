@@ -19,13 +19,7 @@ from formats import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tools.masking import (
-    find_sensitive,
-    luhn_valid,
-    mask_contact,
-    mask_text,
-    valid_id_number,
-)
+from core.masking import find_sensitive, luhn_valid, mask_contact, mask_text, valid_id_number
 
 
 def kinds(text: str) -> list[str]:

@@ -12,7 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from tools.optimiser import Infeasible, Problem, optimise, portfolio_performance, round_weights
+from tools.market.optimiser import (
+    Infeasible,
+    Problem,
+    optimise,
+    portfolio_performance,
+    round_weights,
+)
 
 EFFICIENT_RISK_019 = (0.2552422849133517, 0.19)
 MIN_VOLATILITY = (0.15056821399482578, 0.15915084514118694)

@@ -19,7 +19,7 @@ from api.app import create_app
 from core.database import get_engine, session_scope
 from core.services import principals, runs
 from core.settings import Settings
-from tools.llm import LanguageModel
+from tools.llm.port import LanguageModel
 
 BOUND = 60.0  # seconds: generous, only ever reached when something is wrong
 

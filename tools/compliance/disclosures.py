@@ -1,4 +1,4 @@
-"""Required wording: rendered from tools/data/wording.yaml per jurisdiction and locale, then
+"""Required wording: rendered from compliance/data/wording.yaml per jurisdiction and locale, then
 checked on the final text by the rules of the same ids."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ from typing import Any
 
 import yaml
 
-from agents.plan import Plan
-from tools.market import DATA_DIR, Product
-from tools.rules import Hit, RuleContext, evaluator
-from tools.suitability import held, is_professional
-from tools.text_checks import past_figures
+from core.schemas.plan import Plan
+from tools.compliance.engine import DATA_DIR, RuleContext
+from tools.compliance.facts import held, is_professional, owes_signoff
+from tools.compliance.text_checks import past_figures
+from tools.market.shelf import Product
 
 GOALS_ZH = {
     "preservation": "保值",
@@ -65,9 +65,6 @@ def _restriction(p: Product, ctx: RuleContext) -> str:
 
 def _reviewer(ctx: RuleContext) -> str | None:
     """The advisor who signs a passing plan off, if anyone must (DESIGN §2, SYS-02)."""
-    # Imported here: agents.compliance imports this module to compose the disclosures.
-    from agents.compliance import owes_signoff
-
     p = ctx.profile
     return p.advisor_id if owes_signoff(p.tier, p.lowest_category, ctx.policy) else None
 
@@ -221,15 +218,3 @@ def compose(ctx: RuleContext) -> str:
     """The disclosures block appended to every client-facing text, in a fixed order."""
     required = required_wording(ctx)
     return "\n".join(line for rule_id in ORDER for line in required[rule_id])
-
-
-def _register(rule_id: str) -> None:
-    @evaluator(rule_id)
-    def present(ctx: RuleContext, rid: str) -> list[Hit]:
-        missing = [line for line in required_wording(ctx)[rid] if line not in ctx.client_text]
-        return [Hit(f"missing: {line[:120]}") for line in missing]
-
-
-for _rule_id in ORDER:
-    if _rule_id != "REQ-06":  # REQ-06 is enforced by LANG-07's evaluator
-        _register(_rule_id)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from tools.masking import find_sensitive
-from tools.rules import Hit, RuleContext, evaluator
-from tools.text_checks import (
+from core.masking import find_sensitive
+from tools.compliance.engine import Hit, Registry, RuleContext
+from tools.compliance.text_checks import (
     BENCHMARK,
     CAVEAT,
     DISCLAIMERS,
@@ -21,17 +21,20 @@ from tools.text_checks import (
     ungrounded,
 )
 
+EVALUATORS = Registry()
+
+
 for _rule_id in TERMS:
 
     def _make(rule_id: str) -> None:
-        @evaluator(rule_id)
+        @EVALUATORS.rule(rule_id)
         def check(ctx: RuleContext, rid: str) -> list[Hit]:
             return [Hit(f"“{term}”") for term in prohibited(ctx.client_text, rid)]
 
     _make(_rule_id)
 
 
-@evaluator("LANG-04")
+@EVALUATORS.rule("LANG-04")
 def past_as_predictive(ctx: RuleContext, rule_id: str) -> list[Hit]:
     """A past figure with a claim about the future nearby, in the same or the next sentence."""
     text, _ = blank(ctx.client_text, PAST_DISCLAIMER)  # the disclaimer mentions the future too
@@ -42,14 +45,14 @@ def past_as_predictive(ctx: RuleContext, rule_id: str) -> list[Hit]:
     ]
 
 
-@evaluator("LANG-05")
+@EVALUATORS.rule("LANG-05")
 def negated_disclaimers(ctx: RuleContext, rule_id: str) -> list[Hit]:
     """Informational: negated terms the letter used (the composed wording is known to be fine)."""
     _, found = blank(ctx.letter, DISCLAIMERS)
     return [Hit("recognised: " + "; ".join(dict.fromkeys(found)))] if found else []
 
 
-@evaluator("LANG-06")
+@EVALUATORS.rule("LANG-06")
 def benchmark_without_caveat(ctx: RuleContext, rule_id: str) -> list[Hit]:
     return [
         Hit(p.strip()[:120])
@@ -58,7 +61,7 @@ def benchmark_without_caveat(ctx: RuleContext, rule_id: str) -> list[Hit]:
     ]
 
 
-@evaluator("LANG-07")
+@EVALUATORS.rule("LANG-07")
 def past_without_disclaimer(ctx: RuleContext, rule_id: str) -> list[Hit]:
     disclaimer = PAST_DISCLAIMER.search(ctx.client_text)
     figures = past_figures(ctx.client_text)
@@ -109,7 +112,7 @@ def _strip_identifiers(text: str, ctx: RuleContext) -> str:
     return MASKED.sub(" ", text)  # masked contact data (139****5678) is not a figure
 
 
-@evaluator("TW-NUM-01")
+@EVALUATORS.rule("TW-NUM-01")
 def ungrounded_numbers(ctx: RuleContext, rule_id: str) -> list[Hit]:
     fractions, plain = _grounding(ctx)
     text = _strip_identifiers(ctx.letter, ctx)
@@ -117,7 +120,7 @@ def ungrounded_numbers(ctx: RuleContext, rule_id: str) -> list[Hit]:
     return [Hit(f"{written} has no source") for written in found]
 
 
-@evaluator("TW-TXT-01")
+@EVALUATORS.rule("TW-TXT-01")
 def products_outside_the_plan(ctx: RuleContext, rule_id: str) -> list[Hit]:
     """A shelf product named in the letter must be held, or covered by a cited research note."""
     allowed = {h.product_code for h in ctx.plan.holdings} | set(ctx.research_products)
@@ -150,7 +153,7 @@ PII_RULES = {
 for _kind, _pii_rule in PII_RULES.items():
 
     def _make_pii(kind: str, rule_id: str) -> None:
-        @evaluator(rule_id)
+        @EVALUATORS.rule(rule_id)
         def check(ctx: RuleContext, rid: str) -> list[Hit]:
             found = [f for f in find_sensitive(ctx.client_text) if f.kind == kind]
             return [Hit(f"{kind} at offset {f.start} ({f.masked})") for f in found]

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from tools.llm import CallTimer, LanguageModel, ModelCall, Prompt, T
+from tools.llm.port import CallTimer, LanguageModel, ModelCall, Prompt, T
 
 
 def cache_key(model: str, prompt: Prompt, kind: str) -> str:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.settings import Settings
-from tools.llm import LanguageModel
-from tools.model_cache import CachingModel
-from tools.offline_model import OfflineModel
-from tools.openai_model import OpenAIModel
+from tools.llm.cache import CachingModel
+from tools.llm.offline import OfflineModel
+from tools.llm.openai import OpenAIModel
+from tools.llm.port import LanguageModel
 
 
 def make_model(settings: Settings) -> LanguageModel:

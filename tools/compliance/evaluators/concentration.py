@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 
-from agents.plan import Constraint
-from tools.market import Product
-from tools.rules import Hit, RuleContext, evaluator
-from tools.suitability import exclude, held, is_professional
+from core.schemas.plan import Constraint
+from tools.compliance.engine import Hit, Registry, RuleContext
+from tools.compliance.facts import exclude, held, is_professional
+from tools.market.shelf import Product
 
 ILLIQUID_LOCKUP_DAYS = 365
 ILLIQUID_CATEGORIES = {"private_fund", "structured_note"}
@@ -22,6 +22,9 @@ def _cap(code: str, value: float, rule_id: str) -> Constraint:
     return Constraint(kind="cap", product_code=code, value=value, rule_id=rule_id)
 
 
+EVALUATORS = Registry()
+
+
 def _single_caps(ctx: RuleContext, rule_id: str, diversified: bool) -> list[Hit]:
     cap = ctx.policy.max_single_product if diversified else ctx.policy.max_single_non_diversified
     return [
@@ -31,17 +34,17 @@ def _single_caps(ctx: RuleContext, rule_id: str, diversified: bool) -> list[Hit]
     ]
 
 
-@evaluator("TW-CONC-01")
+@EVALUATORS.rule("TW-CONC-01")
 def single_product_cap(ctx: RuleContext, rule_id: str) -> list[Hit]:
     return _single_caps(ctx, rule_id, diversified=True)
 
 
-@evaluator("DIV-P-03")
+@EVALUATORS.rule("DIV-P-03")
 def non_diversified_cap(ctx: RuleContext, rule_id: str) -> list[Hit]:
     return _single_caps(ctx, rule_id, diversified=False)
 
 
-@evaluator("DIV-P-01")
+@EVALUATORS.rule("DIV-P-01")
 def single_security(ctx: RuleContext, rule_id: str) -> list[Hit]:
     """Over 10% escalates; over 20% blocks unless the client is a professional investor."""
     policy, hits = ctx.policy, []
@@ -73,19 +76,19 @@ def _group_caps(
     return hits
 
 
-@evaluator("DIV-P-02")
+@EVALUATORS.rule("DIV-P-02")
 def single_issuer(ctx: RuleContext, rule_id: str) -> list[Hit]:
     """Credit exposure to one issuer through its own securities (notes), summed across them."""
     issuer = lambda p: p.issuer if p.single_security else None  # noqa: E731
     return _group_caps(ctx, rule_id, issuer, ctx.policy.max_single_issuer)
 
 
-@evaluator("DIV-P-04")
+@EVALUATORS.rule("DIV-P-04")
 def single_sector(ctx: RuleContext, rule_id: str) -> list[Hit]:
     return _group_caps(ctx, rule_id, lambda p: p.sector, ctx.policy.max_single_sector)
 
 
-@evaluator("DIV-P-05")
+@EVALUATORS.rule("DIV-P-05")
 def liquidity_reserve(ctx: RuleContext, rule_id: str) -> list[Hit]:
     reserve = sum(w for _, w, p in held(ctx) if p is not None and p.liquidity_reserve_eligible)
     need = min(ctx.profile.liquidity_reserve_share, 1.0)
@@ -95,7 +98,7 @@ def liquidity_reserve(ctx: RuleContext, rule_id: str) -> list[Hit]:
     return [Hit(f"R1 daily-liquid {reserve:.2%} < reserve {need:.2%}", remedy)]
 
 
-@evaluator("DIV-P-06")
+@EVALUATORS.rule("DIV-P-06")
 def lockup_beyond_horizon(ctx: RuleContext, rule_id: str) -> list[Hit]:
     limit = ctx.profile.max_lockup_days
     return [
@@ -105,7 +108,7 @@ def lockup_beyond_horizon(ctx: RuleContext, rule_id: str) -> list[Hit]:
     ]
 
 
-@evaluator("DIV-P-07")
+@EVALUATORS.rule("DIV-P-07")
 def illiquid_share(ctx: RuleContext, rule_id: str) -> list[Hit]:
     if is_professional(ctx):
         return []
@@ -119,7 +122,7 @@ def illiquid_share(ctx: RuleContext, rule_id: str) -> list[Hit]:
     ]
 
 
-@evaluator("DIV-P-08")
+@EVALUATORS.rule("DIV-P-08")
 def age(ctx: RuleContext, rule_id: str) -> list[Hit]:
     policy, age_now, hits = ctx.policy, ctx.profile.age, []
     products = [(code, w, p) for code, w, p in held(ctx) if p is not None]
@@ -138,7 +141,7 @@ def age(ctx: RuleContext, rule_id: str) -> list[Hit]:
     return hits
 
 
-@evaluator("DIV-P-09")
+@EVALUATORS.rule("DIV-P-09")
 def leverage(ctx: RuleContext, rule_id: str) -> list[Hit]:
     if ctx.profile.level_rank > 3:
         return []
@@ -149,7 +152,7 @@ def leverage(ctx: RuleContext, rule_id: str) -> list[Hit]:
     ]
 
 
-@evaluator("DIV-P-10")
+@EVALUATORS.rule("DIV-P-10")
 def turnover(ctx: RuleContext, rule_id: str) -> list[Hit]:
     plan_turnover = sum(t.amount for t in ctx.plan.trades) / max(ctx.profile.aum, 1.0)
     total = ctx.profile.turnover_12m + plan_turnover

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal, cast
 
-from tools.masking_scan import normalise, numbers
+from core.masking_scan import normalise, numbers
 
 Kind = Literal["id_number", "bank_card", "mobile", "email", "ssn"]
 

@@ -28,7 +28,7 @@ from tenacity import (
 )
 
 from core.settings import Settings
-from tools.llm import CallTimer, LanguageModel, ModelCall, Prompt, T
+from tools.llm.port import CallTimer, LanguageModel, ModelCall, Prompt, T
 
 THINK = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
 TAGGED = re.compile(r"<json>(.*?)</json>", re.DOTALL | re.IGNORECASE)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from pypfopt.risk_models import CovarianceShrinkage, cov_to_corr, fix_nonpositive_semidefinite
 
-from tools.market import AssetClassAssumption, AssetClassId, CapitalMarketAssumptions
+from tools.market.assumptions import AssetClassAssumption, AssetClassId, CapitalMarketAssumptions
 
 TRADING_DAYS = 252
 RISK_FREE_RATE = 0.018

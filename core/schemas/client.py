@@ -15,9 +15,8 @@ from pydantic import (
     model_validator,
 )
 
-RiskLevel = Literal["C1", "C2", "C3", "C4", "C5"]
-Locale = Literal["zh-CN", "en"]
-Goal = Literal["preservation", "income", "balanced", "growth", "aggressive_growth"]
+from core.schemas.vocabulary import Goal, InvestorType, Locale, RiskLevel
+
 Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 ClientId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 ProductCode = Annotated[str, StringConstraints(min_length=1, max_length=32, strip_whitespace=True)]
@@ -113,7 +112,7 @@ class ClientInput(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     locale: Locale = "zh-CN"
     advisor_id: str | None = Field(default=None, max_length=64)
-    investor_type: Literal["ordinary", "professional"] = "ordinary"
+    investor_type: InvestorType = "ordinary"
     birth_year: int  # the client is an adult and at most MAX_AGE this year
     annual_income: Money
     avg_annual_income_3y: Money | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tools.llm import CallTimer, ModelCall, Prompt, T
+from tools.llm.port import CallTimer, ModelCall, Prompt, T
 
 _CN_NUMBERS = {
     "一": 1,

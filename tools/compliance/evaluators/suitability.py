@@ -4,53 +4,22 @@ from __future__ import annotations
 
 import math
 
-from agents.plan import Constraint
-from core.schemas import ADULT_AGE
-from tools.market import Product
-from tools.rules import Hit, RuleContext, evaluator
+from core.schemas.client import ADULT_AGE
+from tools.compliance.engine import Hit, Registry, RuleContext
+from tools.compliance.facts import (
+    eu_professional_criteria,
+    exclude,
+    held,
+    is_professional,
+    max_rank,
+)
 
 CONVERSION_ASSETS = 3_000_000  # Measures Art 11: an ordinary investor may apply above these
 CONVERSION_INCOME = 300_000
-MIFID_PROFESSIONAL_PORTFOLIO_EUR = 500_000
-MIFID_PROFESSIONAL_TRADES_PER_QUARTER = 10
+EVALUATORS = Registry()
 
 
-def held(ctx: RuleContext) -> list[tuple[str, float, Product | None]]:
-    """(code, weight, shelf product or None) for every position with a weight."""
-    return [
-        (h.product_code, h.weight, ctx.market.products.get(h.product_code))
-        for h in ctx.plan.holdings
-        if h.weight > 0
-    ]
-
-
-def exclude(code: str, rule_id: str) -> Constraint:
-    return Constraint(kind="exclude", product_code=code, rule_id=rule_id)
-
-
-def eu_professional_criteria(ctx: RuleContext) -> int:
-    """MiFID II Annex II criteria met: trades a quarter, portfolio size (finance work unknown)."""
-    portfolio_eur = ctx.profile.financial_assets / ctx.policy.eur_cny
-    return int(ctx.profile.avg_trades_per_quarter >= MIFID_PROFESSIONAL_TRADES_PER_QUARTER) + int(
-        portfolio_eur > MIFID_PROFESSIONAL_PORTFOLIO_EUR
-    )
-
-
-def is_professional(ctx: RuleContext) -> bool:
-    """Professional under the Measures, and also under MiFID's 2-of-3 test for EU clients."""
-    if not ctx.profile.professional:
-        return False
-    return ctx.policy.jurisdiction != "EU" or eu_professional_criteria(ctx) >= 2
-
-
-def max_rank(ctx: RuleContext) -> int:
-    """The highest product level this client may hold (the C/R matrix)."""
-    if ctx.profile.lowest_category:
-        return 1
-    return 5 if is_professional(ctx) else ctx.profile.level_rank
-
-
-@evaluator("CN-CLS-03")
+@EVALUATORS.rule("CN-CLS-03")
 def professional_claim_not_verified(ctx: RuleContext, rule_id: str) -> list[Hit]:
     p = ctx.profile
     if p.investor_type_claimed == "professional" and not p.professional:
@@ -58,7 +27,7 @@ def professional_claim_not_verified(ctx: RuleContext, rule_id: str) -> list[Hit]
     return []
 
 
-@evaluator("CN-CLS-05")
+@EVALUATORS.rule("CN-CLS-05")
 def may_apply_for_professional(ctx: RuleContext, rule_id: str) -> list[Hit]:
     p = ctx.profile
     if p.professional or p.investor_type_claimed != "professional":
@@ -69,7 +38,7 @@ def may_apply_for_professional(ctx: RuleContext, rule_id: str) -> list[Hit]:
     return []
 
 
-@evaluator("EU-CLS-01")
+@EVALUATORS.rule("EU-CLS-01")
 def mifid_professional(ctx: RuleContext, rule_id: str) -> list[Hit]:
     met = eu_professional_criteria(ctx)
     if ctx.profile.professional and met < 2:
@@ -77,7 +46,7 @@ def mifid_professional(ctx: RuleContext, rule_id: str) -> list[Hit]:
     return []
 
 
-@evaluator("CN-C-04")
+@EVALUATORS.rule("CN-C-04")
 def stale_assessment(ctx: RuleContext, rule_id: str) -> list[Hit]:
     p = ctx.profile
     if not p.assessment_stale:
@@ -87,12 +56,12 @@ def stale_assessment(ctx: RuleContext, rule_id: str) -> list[Hit]:
     return [Hit(f"assessed on {p.assessed_on.isoformat()}, {p.assessment_age_months} months ago")]
 
 
-@evaluator("CN-R-04")
+@EVALUATORS.rule("CN-R-04")
 def unknown_product(ctx: RuleContext, rule_id: str) -> list[Hit]:
     return [Hit(f"{code} is not on the shelf") for code, _, p in held(ctx) if p is None]
 
 
-@evaluator("CN-R-03")
+@EVALUATORS.rule("CN-R-03")
 def service_level(ctx: RuleContext, rule_id: str) -> list[Hit]:
     """The plan as a service is graded on its overall (weighted) risk (Measures Art 16, 18)."""
     graded = [(w, p.risk_rating.rank) for _, w, p in held(ctx) if p is not None]
@@ -104,7 +73,7 @@ def service_level(ctx: RuleContext, rule_id: str) -> list[Hit]:
     return [Hit(f"plan risk level R{level} > allowed R{limit}")] if level > limit else []
 
 
-@evaluator("CN-MIS-05")
+@EVALUATORS.rule("CN-MIS-05")
 def lowest_category(ctx: RuleContext, rule_id: str) -> list[Hit]:
     if not ctx.profile.lowest_category:
         return []
@@ -115,7 +84,7 @@ def lowest_category(ctx: RuleContext, rule_id: str) -> list[Hit]:
     ]
 
 
-@evaluator("CN-MIS-03")
+@EVALUATORS.rule("CN-MIS-03")
 def level_mismatch(ctx: RuleContext, rule_id: str) -> list[Hit]:
     if ctx.profile.lowest_category:
         return []  # CN-MIS-05 blocks these outright
@@ -127,7 +96,7 @@ def level_mismatch(ctx: RuleContext, rule_id: str) -> list[Hit]:
     ]
 
 
-@evaluator("CN-MIS-01")
+@EVALUATORS.rule("CN-MIS-01")
 def access_requirement(ctx: RuleContext, rule_id: str) -> list[Hit]:
     hits = []
     for code, _, p in held(ctx):
@@ -140,7 +109,7 @@ def access_requirement(ctx: RuleContext, rule_id: str) -> list[Hit]:
     return hits
 
 
-@evaluator("CN-MIS-06")
+@EVALUATORS.rule("CN-MIS-06")
 def client_request_above_level(ctx: RuleContext, rule_id: str) -> list[Hit]:
     limit = max_rank(ctx)
     products = ctx.market.products
@@ -153,7 +122,7 @@ def client_request_above_level(ctx: RuleContext, rule_id: str) -> list[Hit]:
     ]
 
 
-@evaluator("CN-MIS-07")
+@EVALUATORS.rule("CN-MIS-07")
 def high_risk_for_ordinary(ctx: RuleContext, rule_id: str) -> list[Hit]:
     if is_professional(ctx):
         return []
@@ -165,14 +134,14 @@ def high_risk_for_ordinary(ctx: RuleContext, rule_id: str) -> list[Hit]:
     return [Hit("high-risk products: " + ", ".join(high))] if high else []
 
 
-@evaluator("CN-IA-01")
+@EVALUATORS.rule("CN-IA-01")
 def registered_advisor(ctx: RuleContext, rule_id: str) -> list[Hit]:
     if ctx.profile.tier != "long_tail" and not ctx.profile.advisor_id:
         return [Hit(f"{ctx.profile.tier} client without an assigned advisor")]
     return []
 
 
-@evaluator("CN-IA-02")
+@EVALUATORS.rule("CN-IA-02")
 def contradictory_information(ctx: RuleContext, rule_id: str) -> list[Hit]:
     """Contradictory answers, and a minor (the contract refuses one; a backdated run may not)."""
     hits = [Hit(item) for item in ctx.profile.inconsistencies]
@@ -181,23 +150,23 @@ def contradictory_information(ctx: RuleContext, rule_id: str) -> list[Hit]:
     return hits
 
 
-@evaluator("CN-AI-04")
+@EVALUATORS.rule("CN-AI-04")
 def kill_switch(ctx: RuleContext, rule_id: str) -> list[Hit]:
     return [Hit("TIERWISE_COMPLIANCE__KILL_SWITCH is on")] if ctx.policy.kill_switch else []
 
 
-@evaluator("EU-SUIT-05")
+@EVALUATORS.rule("EU-SUIT-05")
 def nothing_suitable(ctx: RuleContext, rule_id: str) -> list[Hit]:
     return [] if held(ctx) else [Hit("the plan holds no product")]
 
 
-@evaluator("EU-SUIT-09")
+@EVALUATORS.rule("EU-SUIT-09")
 def sustainability_preferences(ctx: RuleContext, rule_id: str) -> list[Hit]:
     missing = not (ctx.profile.sustainability_preference or "").strip()
     return [Hit("objectives.sustainability_preference is empty")] if missing else []
 
 
-@evaluator("TW-PLAN-01")
+@EVALUATORS.rule("TW-PLAN-01")
 def weights_valid(ctx: RuleContext, rule_id: str) -> list[Hit]:
     weights = [h.weight for h in ctx.plan.holdings]
     total = sum(weights)
@@ -209,7 +178,7 @@ def weights_valid(ctx: RuleContext, rule_id: str) -> list[Hit]:
     return hits
 
 
-@evaluator("TW-ALLOC-01")
+@EVALUATORS.rule("TW-ALLOC-01")
 def allocation_fallback(ctx: RuleContext, rule_id: str) -> list[Hit]:
     fallback = ctx.plan.fallback
     return [Hit(f"{fallback.method}: {fallback.reason}")] if fallback else []

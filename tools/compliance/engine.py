@@ -1,30 +1,31 @@
-"""The compliance rule set: rules as data (tools/data/rules.yaml) plus one small evaluator each.
+"""The compliance rule engine: rules as data (compliance/data/rules.yaml), evaluated by a registry.
 
 A rule either has its own evaluator (kinds check, language, wording), is enforced by the
 evaluators it names in implemented_by, or is a process or reference rule that says where the
 system enforces it. load_rules refuses a rule set in which any of this does not hold.
+
+The engine knows no evaluator: the registry (tools/compliance/evaluators) is an argument of
+load_rules and evaluate, so a caller, a test or another firm's rule pack passes its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from agents.plan import Constraint, Plan
-from agents.profiling import ClientProfile
+from core.schemas.plan import Constraint, Plan
+from core.schemas.profile import ClientProfile
+from core.schemas.vocabulary import Jurisdiction, Severity, Verdict
 from core.settings import CompliancePolicy
-from tools.market import DATA_DIR, MarketData
+from tools.market.market_data import MarketData
 
-Verdict = Literal["pass", "revise", "escalate", "block"]
-Severity = Literal["info", "low", "medium", "high", "critical"]
+DATA_DIR = Path(__file__).resolve().parent / "data"
 Kind = Literal["check", "language", "wording", "process", "reference"]
-Jurisdiction = Literal["CN", "US", "EU"]
 # A revise finding outranks an escalation: a plan that must change can never be approved as is.
 VERDICT_ORDER: dict[Verdict, int] = {"pass": 0, "escalate": 1, "revise": 2, "block": 3}
 EVALUATED_KINDS = ("check", "language", "wording")
@@ -107,51 +108,59 @@ class RuleContext:
 
 
 Evaluator = Callable[[RuleContext, str], list[Hit]]
-EVALUATORS: dict[str, Evaluator] = {}
+Evaluators = Mapping[str, Evaluator]
 
 
-def evaluator(rule_id: str) -> Callable[[Evaluator], Evaluator]:
-    def register(fn: Evaluator) -> Evaluator:
-        EVALUATORS[rule_id] = fn
-        return fn
+class Registry(dict[str, Evaluator]):
+    """Evaluators by rule id; `rule` registers one and refuses a second for the same id."""
 
-    return register
+    def rule(self, rule_id: str) -> Callable[[Evaluator], Evaluator]:
+        def register(fn: Evaluator) -> Evaluator:
+            if rule_id in self:
+                raise ValueError(f"{rule_id} has two evaluators")
+            self[rule_id] = fn
+            return fn
+
+        return register
+
+    @classmethod
+    def merge(cls, *parts: Evaluators) -> Registry:
+        """One registry from several; a rule id in two of them is an error."""
+        merged = cls()
+        for part in parts:
+            for rule_id, fn in part.items():
+                merged.rule(rule_id)(fn)
+        return merged
 
 
-def check_rule_set(rules: RuleSet) -> None:
+def check_rule_set(rules: RuleSet, evaluators: Evaluators) -> None:
     """Every evaluated rule has an evaluator, every evaluator a rule, every reference a target."""
     ids = [r.id for r in rules.rules]
     if len(ids) != len(set(ids)):
         raise ValueError("duplicate rule ids")
     evaluated = {r.id for r in rules.rules if r.evaluated}
-    if evaluated != set(EVALUATORS):
-        raise ValueError(f"rules and evaluators differ: {sorted(evaluated ^ set(EVALUATORS))}")
+    if evaluated != set(evaluators):
+        raise ValueError(f"rules and evaluators differ: {sorted(evaluated ^ set(evaluators))}")
     for rule in rules.rules:
         missing = [i for i in rule.implemented_by if i not in evaluated]
         if missing:
             raise ValueError(f"{rule.id} is implemented by rules without evaluators: {missing}")
 
 
-@cache
-def load_rules(path: Path = DATA_DIR / "rules.yaml") -> RuleSet:
-    """The versioned rule set, checked against the registered evaluators."""
-    import tools.concentration
-    import tools.language
-    import tools.suitability
-    import tools.wording  # noqa: F401  (registers the evaluators)
-
+def load_rules(path: Path, evaluators: Evaluators) -> RuleSet:
+    """The versioned rule set at path, checked against the evaluators that will run it."""
     rules = RuleSet.model_validate(yaml.safe_load(path.read_text("utf-8")))
-    check_rule_set(rules)
+    check_rule_set(rules, evaluators)
     return rules
 
 
-def evaluate(rules: RuleSet, ctx: RuleContext) -> list[Finding]:
+def evaluate(rules: RuleSet, evaluators: Evaluators, ctx: RuleContext) -> list[Finding]:
     """Run every evaluated rule of the policy's jurisdiction; a finding per hit."""
     findings = []
     for rule in rules.rules:
         if not rule.evaluated or ctx.policy.jurisdiction not in rule.jurisdictions:
             continue
-        for hit in EVALUATORS[rule.id](ctx, rule.id):
+        for hit in evaluators[rule.id](ctx, rule.id):
             findings.append(
                 Finding(
                     rule_id=rule.id,

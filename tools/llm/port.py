@@ -13,7 +13,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel
 
-from tools.masking import mask_text
+from core.masking import mask_text
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -91,17 +91,3 @@ class CallTimer:
                 round(elapsed, 3), outcome, error, cost, attempts,
             )
         )  # fmt: skip
-
-
-def usage(calls: list[dict[str, Any]]) -> dict[str, Any]:
-    """Totals of a run's model calls: count, tokens, latency, cost and fallbacks."""
-    costs = [c["cost"] for c in calls if c.get("cost") is not None]
-    return {
-        "calls": len(calls),
-        "tokens_in": sum(c["tokens_in"] for c in calls),
-        "tokens_out": sum(c["tokens_out"] for c in calls),
-        "latency_ms": round(sum(c["latency_ms"] for c in calls), 3),
-        "cost": round(sum(costs), 6) if costs else None,
-        "fallbacks": sum(1 for c in calls if c.get("outcome") == "fallback"),
-        "models": sorted({c["model"] for c in calls}),
-    }

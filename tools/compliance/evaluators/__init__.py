@@ -1,0 +1,1 @@
+"""The shipped evaluators, one module per family; `registry.REGISTRY` joins them."""

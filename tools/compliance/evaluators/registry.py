@@ -1,0 +1,10 @@
+"""The shipped registry: every evaluator of every family, each rule id once."""
+
+from __future__ import annotations
+
+from tools.compliance.engine import Registry
+from tools.compliance.evaluators import concentration, language, suitability, wording
+
+REGISTRY = Registry.merge(
+    suitability.EVALUATORS, concentration.EVALUATORS, language.EVALUATORS, wording.EVALUATORS
+)
