@@ -67,7 +67,7 @@ def test_every_rule_speaks_both_languages_and_names_its_source(rule: Rule) -> No
 def test_every_process_or_reference_rule_says_where_it_is_enforced(rule: Rule) -> None:
     assert rule.enforced_by and len(rule.enforced_by.split()) >= 3
     assert not rule.implemented_by and not rule.evaluated
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     for path in re.findall(r"\b\w+/[\w/]+\.py\b", rule.enforced_by):  # named files exist
         assert (root / path).is_file(), f"{rule.id}: {path}"
 

@@ -20,7 +20,7 @@ from tools.market.derive import (
     to_json,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SHIPPED = ROOT / "tools" / "market" / "data" / "cma.json"
 
 
