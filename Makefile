@@ -35,7 +35,7 @@ demo: install
 serve: install
 	$(BIN)/tierwise serve --host $(HOST) --port $(PORT)
 
-## test: install, lint, check formatting, run the tests on SQLite, then on PostgreSQL, then the
+## test: install, lint (style, layering, types), run the tests on SQLite, then on PostgreSQL, then the
 ## smoke eval suite (its gate fails the build)
 test: install browser lint test-sqlite test-postgres eval-smoke
 
@@ -46,11 +46,12 @@ test-sqlite: install
 test-postgres: install
 	TIERWISE_TEST_DATABASE_URL=$(POSTGRES_TEST_URL) $(BIN)/python -m pytest -q
 
-## lint: ruff (style) and import-linter (the layering, no cycles)
+## lint: ruff (style), import-linter (the layering, no cycles) and mypy --strict (pyproject.toml)
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 eval-smoke: install
 	$(BIN)/tierwise eval run smoke --out artifacts/eval-smoke

@@ -69,7 +69,8 @@ def _reserve_share(profile: ClientProfile, constraints: list[Constraint]) -> flo
     """The reserve share, rounded up to the weight precision so rounding never falls short."""
     asked = [c.value for c in constraints if c.kind == "min_reserve" and c.value is not None]
     share = max([profile.liquidity_reserve_share, *asked])
-    return min(math.ceil(share * 10**WEIGHT_DECIMALS - 1e-6) / 10**WEIGHT_DECIMALS, 1.0)
+    scale = 10.0**WEIGHT_DECIMALS
+    return min(math.ceil(share * scale - 1e-6) / scale, 1.0)
 
 
 def _top_up_reserve(weights: np.ndarray, problem: Problem) -> np.ndarray:
@@ -184,11 +185,13 @@ def allocate_portfolio(
     model: LanguageModel,
     policy: AllocationPolicy,
     constraints: list[Constraint],
+    offline: LanguageModel | None = None,
 ) -> Plan:
     """Build the target portfolio for the profile; infeasible problems fall back and say so."""
     products = _candidates(profile, market, constraints, policy)
     target = desired_volatility(profile, policy)
     fallback = None
+    method: str  # the optimiser's method, or reserve_only when it has none
     try:
         weights, solution = _optimise_products(
             products, profile, holdings, market, policy, constraints, target
@@ -212,5 +215,6 @@ def allocate_portfolio(
         target=target_used,
         span=span,
         fallback=fallback,
+        offline=offline,
         constraints=constraints,
     )

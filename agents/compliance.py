@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,6 +23,7 @@ from tools.compliance.engine import (
     evaluate,
     overall_verdict,
 )
+from tools.llm.fallback import usable_text
 from tools.llm.port import LanguageModel, Prompt
 from tools.market.market_data import MarketData
 
@@ -81,15 +83,22 @@ def client_letter(
     model: LanguageModel,
 ) -> str:
     """The model's letter, with the client's name filled in by code and sensitive data masked."""
+    return finish_letter(model.text(letter_prompt(profile, plan, research)), client_name)
+
+
+def letter_prompt(profile: ClientProfile, plan: Plan, research: ResearchBrief) -> Prompt:
     data = {
         "risk_level": profile.risk_level,
         "rationale": plan.rationale,
         "education": [t.model_dump() for f in profile.behaviour_flags for t in f.topics],
         "research_summary": research.summary,
     }
-    prompt = Prompt("letter", LETTER_PROMPT, {"locale": profile.locale, "data": data})
-    text = model.text(prompt).replace("{client_name}", client_name)
-    return mask_text(text)
+    return Prompt("letter", LETTER_PROMPT, {"locale": profile.locale, "data": data})
+
+
+def finish_letter(text: str, client_name: str) -> str:
+    """The client's name is inserted by code, never by a model; sensitive data is masked."""
+    return mask_text(text.replace("{client_name}", client_name))
 
 
 def second_opinion(
@@ -170,10 +179,10 @@ def check_compliance(
 ) -> ComplianceReport:
     """Compose the letter and the required wording, run every rule, and fix text findings.
 
-    A letter that breaks a text rule is written again by the fallback (offline) model and the
-    whole text is checked again; a finding that survives stays in the report.
+    A letter that breaks a text rule is written again by the fallback (offline) model
+    (tools/llm/fallback.py) and the whole text is checked again; a finding that survives stays
+    in the report.
     """
-    letter = client_letter(profile, plan, research, client_name, model)
     base = rule_context(
         profile,
         plan,
@@ -186,12 +195,24 @@ def check_compliance(
         policy=policy,
         model_name=model.name,
     ).__dict__
-    ctx, findings = _check_text(letter, base, rules, evaluators)
-    regenerated = False
-    if any(TEXT_RULES.match(f.rule_id) for f in findings) and fallback_model is not model:
-        letter = client_letter(profile, plan, research, client_name, fallback_model)
-        ctx, findings = _check_text(letter, base, rules, evaluators)
-        regenerated = True
+    checked: dict[str, tuple[RuleContext, list[Finding]]] = {}
+
+    def text_findings(letter: str) -> list[str]:
+        checked[letter] = _check_text(letter, base, rules, evaluators)
+        return [
+            f"{f.rule_id}: {f.evidence}" for f in checked[letter][1] if TEXT_RULES.match(f.rule_id)
+        ]
+
+    prompt = letter_prompt(profile, plan, research)
+    worded = usable_text(
+        model,
+        prompt,
+        text_findings,
+        fallback_model,
+        partial(finish_letter, client_name=client_name),
+    )
+    letter = worded.text
+    ctx, findings = checked.get(letter) or _check_text(letter, base, rules, evaluators)
     verdict = overall_verdict(findings)
     return ComplianceReport(
         verdict=verdict,
@@ -202,7 +223,7 @@ def check_compliance(
         client_text=ctx.client_text,
         letter=letter,
         model=model.name,
-        text_regenerated=regenerated,
+        text_regenerated=worded.replaced,
         second_opinion=second_opinion(profile, plan, verdict, findings, model),
         remedies=[f.remedy for f in findings if f.remedy is not None and f.verdict == "revise"],
     )

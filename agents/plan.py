@@ -1,4 +1,4 @@
-"""The plan contract (DESIGN §3): models, hash, trades, and a sealed plan built from weights."""
+"""Building a plan: trades, the 1/N baseline and a rationale for target weights, then sealed."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from core.schemas.client import Holding
 from core.schemas.plan import Baseline, Constraint, Fallback, Plan, PlanHolding, Trade, seal
 from core.schemas.profile import ClientProfile
 from core.settings import AllocationPolicy
-from tools.compliance.text_checks import prohibited, ungrounded
-from tools.llm.offline import rationale as offline_rationale
+from tools.compliance.text_checks import PROMISES, prohibited, ungrounded
+from tools.llm.fallback import usable_text
+from tools.llm.offline import OfflineModel
 from tools.llm.port import LanguageModel, Prompt
 from tools.market.eligibility import eligible_products
 from tools.market.market_data import MarketData
@@ -52,11 +53,8 @@ def _performance(market: MarketData, weights: dict[str, float]) -> tuple[float, 
     return portfolio_performance(np.array(list(weights.values())), mu, cov)
 
 
-def safe_rationale(text: str, figures: dict[str, Any], locale: str) -> str:
-    """The model's rationale if it promises nothing and quotes only the plan's figures.
-
-    Otherwise the offline rationale, built from the same figures, takes its place.
-    """
+def rationale_problems(text: str, figures: dict[str, Any]) -> list[str]:
+    """What makes a rationale unusable: a promise, or a figure the plan does not hold."""
     fractions = [
         figures[k]
         for k in (
@@ -73,10 +71,9 @@ def safe_rationale(text: str, figures: dict[str, Any], locale: str) -> str:
     scrubbed = text
     for name in reversed(names):
         scrubbed = scrubbed.replace(name, " ")
-    promises = any(prohibited(text, rule) for rule in ("LANG-01", "LANG-02", "LANG-03", "LANG-08"))
-    if promises or ungrounded(scrubbed, fractions, [], tolerance_pp=0.1):
-        return offline_rationale(figures, locale)
-    return text
+    promises = [f"{rule} {hit}" for rule in PROMISES for hit in prohibited(text, rule)]
+    figures_not_held = ungrounded(scrubbed, fractions, [], tolerance_pp=0.1)
+    return promises + [f"figure not in the plan: {n}" for n in figures_not_held]
 
 
 def build_plan(
@@ -93,8 +90,13 @@ def build_plan(
     fallback: Fallback | None = None,
     constraints: list[Constraint] | None = None,
     source: Literal["allocation", "advisor"] = "allocation",
+    offline: LanguageModel | None = None,
 ) -> Plan:
-    """A sealed plan from target weights: performance, 1/N baseline, trades and rationale."""
+    """A sealed plan from target weights: performance, 1/N baseline, trades and rationale.
+
+    The rationale is the model's if it promises nothing and quotes only the plan's figures;
+    otherwise the offline model's, built from the same figures (tools/llm/fallback.py).
+    """
     known = [c for c in weights if c in market.products]
     exp_return, exp_vol = _performance(market, {c: weights[c] for c in known})
     universe = [p.code for p in eligible_products(profile, market)] or known
@@ -144,6 +146,9 @@ def build_plan(
             "data": figures,
         },
     )
+    rationale = usable_text(
+        model, prompt, lambda text: rationale_problems(text, figures), offline or OfflineModel()
+    )
     plan = Plan(
         holdings=plan_holdings,
         expected_return=round(exp_return, 6),
@@ -154,7 +159,7 @@ def build_plan(
             expected_volatility=round(base_vol, 6),
         ),
         trades=trades_for(weights, holdings, profile.aum, policy.min_trade_cny),
-        rationale=safe_rationale(model.text(prompt), figures, profile.locale),
+        rationale=rationale.text,
         source=source,
         method=method,
         target_volatility=round(target, 6),

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from datetime import date
+from functools import partial
 
 from pydantic import BaseModel
 
 from core.schemas.profile import ClientProfile
-from tools.llm.offline import research_summary as offline_summary
+from tools.llm.fallback import Worded, usable_text
+from tools.llm.offline import OfflineModel
 from tools.llm.port import LanguageModel, Prompt
 from tools.market.eligibility import eligible_products
 from tools.market.market_data import MarketData
@@ -61,15 +64,34 @@ class ResearchBrief(BaseModel):
 
 
 def _relevance(
-    note_classes: set[str], note_products: set[str], classes: set[str], codes: set[str]
+    note_classes: AbstractSet[str],
+    note_products: AbstractSet[str],
+    classes: AbstractSet[str],
+    codes: AbstractSet[str],
 ) -> int:
     return 2 * len(note_products & codes) + len(note_classes & classes)
 
 
+def citation_problems(summary: str, known: set[str]) -> list[str]:
+    """What makes a summary unusable: it cites nothing, or a source outside the corpus."""
+    cited = set(_CITATION.findall(summary))
+    if not cited:
+        return ["cites no source"]
+    return [f"cites a source outside the notes: {s}" for s in sorted(cited - known)]
+
+
 def research_products(
-    profile: ClientProfile, *, market: MarketData, model: LanguageModel
+    profile: ClientProfile,
+    *,
+    market: MarketData,
+    model: LanguageModel,
+    offline: LanguageModel | None = None,
 ) -> ResearchBrief:
-    """Retrieve the notes that cover the client's eligible products and asset classes."""
+    """Retrieve the notes that cover the client's eligible products and asset classes.
+
+    The summary is the model's if it cites only the retrieved notes; otherwise the offline
+    model's listing of them (tools/llm/fallback.py).
+    """
     products = eligible_products(profile, market)
     codes = {p.code for p in products}
     classes = {ac for p in products for ac in p.exposures}
@@ -124,18 +146,21 @@ def research_products(
             "items": [i.model_dump(mode="json") for i in items],
         },
     )
-    summary = model.text(prompt) if items else ""
-    known = {i.source_id for i in items}
-    cited = list(dict.fromkeys(_CITATION.findall(summary)))
-    grounded = bool(cited) and set(cited) <= known
-    if items and not grounded:
-        # A summary citing nothing, or a source outside the corpus, is replaced by the listing.
-        summary = offline_summary([i.model_dump(mode="json") for i in items], profile.locale)
-        cited = [i.source_id for i in items]
+    summary, cited = Worded(""), []
+    if items:
+        known = {i.source_id for i in items}
+        check = partial(citation_problems, known=known)
+        summary = usable_text(model, prompt, check, offline or OfflineModel())
+        # The offline listing cites every note, once each, in the order retrieved.
+        cited = (
+            [i.source_id for i in items]
+            if summary.replaced
+            else list(dict.fromkeys(_CITATION.findall(summary.text)))
+        )
     return ResearchBrief(
         items=items,
         product_facts=facts,
-        summary=summary,
+        summary=summary.text,
         citations=cited,
-        summary_fallback=bool(items) and not grounded,
+        summary_fallback=summary.replaced,
     )

@@ -23,7 +23,7 @@ from limits.strategies import MovingWindowRateLimiter
 from sqlmodel import Session
 
 from core.database import commit, session_scope
-from core.errors import Forbidden, NotFound, RateLimited, Unauthorized
+from core.errors import Forbidden, RateLimited, Unauthorized
 from core.services import principals
 from core.tables import Principal
 from graphs.runner import Runner
@@ -62,7 +62,8 @@ def _committing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def get_runner(request: Request) -> Runner:
-    return request.app.state.runner  # type: ignore[no-any-return]
+    runner: Runner = request.app.state.runner
+    return runner
 
 
 def get_session(runner: Annotated[Runner, Depends(get_runner)]) -> Iterator[Session]:
@@ -169,13 +170,6 @@ def require(*roles: str) -> Callable[[Principal], Principal]:
         return principal
 
     return check
-
-
-def ensure_can_see(principal: Principal, advisor_id: str | None, not_found: NotFound) -> None:
-    """An advisor sees only their own clients: another advisor's record answers exactly as a
-    missing one does (`not_found`, the error the lookup raises), so ids cannot be probed."""
-    if principal.role == "advisor" and advisor_id != principal.name:
-        raise not_found
 
 
 Reader = Annotated[Principal, Depends(require("service", "advisor", "supervisor"))]

@@ -1,12 +1,20 @@
-"""Public request and response schemas of the HTTP API."""
+"""Public request and response schemas of the HTTP API (DESIGN §5.2)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.schemas.vocabulary import Locale
+from core.schemas.client import ClientInput, Contact
+from core.schemas.vocabulary import DecisionAction, Locale, RiskRating, RunStatus, Tier, Verdict
+from tools.market.assumptions import AssetClassId
+from tools.market.shelf import Access, Category, Fees
+
+T = TypeVar("T")
+ApprovalStatus = Literal["pending", "approved", "rejected", "revised"]
+EvalStatus = Literal["queued", "running", "done", "failed"]
+ISO = "ISO 8601 time, as stored"
 
 
 class RunCreate(BaseModel):
@@ -18,7 +26,7 @@ class RunCreate(BaseModel):
 
 class DecisionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    action: Literal["approve", "revise", "reject"]
+    action: DecisionAction
     plan_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
     comment: str | None = Field(default=None, max_length=2000)
     weights: dict[str, float] | None = None
@@ -30,9 +38,192 @@ class FeedbackCreate(BaseModel):
     comment: str | None = Field(default=None, max_length=2000)
 
 
-class Page(BaseModel):
-    items: list[dict[str, Any]]
+class EvalCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    suite: str = Field(pattern=r"^[a-z0-9_-]{1,64}$")
+    repeat: int | None = Field(default=None, ge=1, le=20)
+
+
+# Responses: every field is always sent (null when empty), and nothing undeclared is; the
+# free-form records (plan, compliance report, profile, ...) are sent as stored.
+PUBLIC = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; `next` is the cursor of the page after it, null on the last."""
+
+    model_config = PUBLIC
+    items: list[T]
     next: str | None = None
+
+
+class FeedbackPublic(BaseModel):
+    """The client's rating of a delivered plan."""
+
+    model_config = PUBLIC
+    rating: int = Field(ge=1, le=5)
+    comment: str | None = Field(description="masked")
+    created_at: str = Field(description=ISO)
+
+
+class DeliveryPublic(BaseModel):
+    """The plan as delivered to the client."""
+
+    model_config = PUBLIC
+    plan_hash: str
+    channel: str
+    approved_by: str | None = Field(description="the advisor who approved it, if one did")
+    text: str
+    delivered_at: str = Field(description=ISO)
+
+
+class ApprovalPublic(BaseModel):
+    """One advisor review round of a run's plan, and its decision once made."""
+
+    model_config = PUBLIC
+    id: str
+    run_id: str
+    client_id: str
+    advisor_id: str | None
+    status: ApprovalStatus
+    plan_hash: str = Field(description="what a decision must quote (SHA-256 of the plan)")
+    plan: dict[str, Any] = Field(description="the plan under review (core.schemas.plan.Plan)")
+    findings: list[dict[str, Any]] = Field(description="the compliance findings")
+    verdict: Verdict
+    action: DecisionAction | None
+    decided_by: str | None
+    comment: str | None = Field(description="the advisor's comment, masked")
+    created_at: str = Field(description=ISO)
+    decided_at: str | None = Field(description=ISO)
+
+
+class ApprovalQueueItem(ApprovalPublic):
+    """A pending approval in the review queue."""
+
+    client_changes: list[str] = Field(
+        description="why the plan cannot be approved as it stands (the client's record changed "
+        "since it was drafted, or the assessment expired); empty when it can"
+    )
+
+
+class RunPublic(BaseModel):
+    """A run: its status, tier, trajectory, each node's record, and its review and delivery."""
+
+    model_config = PUBLIC
+    id: str
+    client_id: str
+    status: RunStatus
+    tier: Tier | None
+    trajectory: list[str] = Field(description="the graph nodes that have run, in order")
+    profile: dict[str, Any] | None = Field(description="the client profile, once built")
+    research: dict[str, Any] | None = Field(description="the research brief, once written")
+    plan: dict[str, Any] | None = Field(description="the plan (core.schemas.plan.Plan)")
+    compliance: dict[str, Any] | None = Field(description="the compliance report")
+    approval: ApprovalPublic | None = Field(description="the latest review round")
+    delivery: DeliveryPublic | None
+    feedback: list[FeedbackPublic]
+    error: str | None
+    model_calls: list[dict[str, Any]] = Field(description="every model call, in order")
+    model_usage: dict[str, Any] = Field(
+        description="totals: calls, tokens_in, tokens_out, latency_ms, cost, fallbacks, models"
+    )
+    created_at: str = Field(description=ISO)
+    updated_at: str = Field(description=ISO)
+
+
+class RunEvent(BaseModel):
+    """The data of one server-sent event of a run; the event's own fields follow these."""
+
+    model_config = ConfigDict(extra="allow")
+    seq: int = Field(description="the event's place in the run's audit trail (also its id)")
+    kind: str = Field(description="the audit event's kind")
+    at: str = Field(description=ISO)
+
+
+class AuditEventPublic(BaseModel):
+    """One link of a run's audit chain."""
+
+    model_config = PUBLIC
+    seq: int
+    kind: str
+    actor: str
+    payload: dict[str, Any]
+    prev_hash: str
+    hash: str
+    created_at: str = Field(description=ISO)
+
+
+class AuditTrail(BaseModel):
+    """A run's audit trail and whether its hash chain verifies."""
+
+    model_config = PUBLIC
+    run_id: str
+    verified: bool
+    broken_at: int | None = Field(description="the seq where the chain breaks, if one event")
+    reason: str | None = Field(description="why it does not verify")
+    length: int | None = Field(description="the length the run's head records")
+    events: list[AuditEventPublic]
+
+
+class MaskedContact(Contact):
+    """The client's contact data, every field masked: a mask may be longer than what it hides
+    (a short email's local part is padded), so the input's length limits do not apply."""
+
+    phone: str | None = Field(default=None, description="masked")
+    id_number: str | None = Field(default=None, description="masked")
+    email: str | None = Field(default=None, description="masked")
+
+
+class ClientPublic(ClientInput):
+    """A client as every response shows it: contact masked, and so is anything sensitive in
+    name or notes."""
+
+    model_config = PUBLIC
+    name: str
+    notes: str
+    contact: MaskedContact
+
+
+class ProductPublic(BaseModel):
+    """A product on the shelf."""
+
+    model_config = PUBLIC
+    code: str
+    name_zh: str
+    name_en: str
+    category: Category
+    asset_class: AssetClassId
+    risk_rating: RiskRating
+    redemption_days: int
+    lockup_days: int
+    daily_liquid: bool = Field(description="cash within a day and no lock-up")
+    min_investment: float
+    fees: Fees
+    access: Access
+
+
+class EvalRunPublic(BaseModel):
+    """An eval suite started through the API; its result once done."""
+
+    model_config = PUBLIC
+    id: str
+    suite: str
+    repeat: int | None
+    status: EvalStatus
+    requested_by: str
+    error: str | None
+    summary: dict[str, Any] | None
+    gate: dict[str, Any] | None
+    provenance: dict[str, Any] | None
+    scenarios: list[dict[str, Any]] | None
+    created_at: str = Field(description=ISO)
+    finished_at: str | None = Field(description=ISO)
+
+
+class Health(BaseModel):
+    model_config = PUBLIC
+    status: Literal["ok"]
+    database: Literal["ok"]
 
 
 class ErrorBody(BaseModel):
@@ -53,8 +244,3 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (422, "Invalid input; every bad field is named"),
     ]
 }
-
-
-class Health(BaseModel):
-    status: Literal["ok"]
-    database: Literal["ok"]

@@ -29,6 +29,7 @@ from factories import AS_OF, long_tail_client  # noqa: E402
 
 from core.database import session_scope  # noqa: E402
 from core.errors import RunBusy  # noqa: E402
+from core.schemas.vocabulary import FINAL_STATUSES  # noqa: E402
 from core.services import runs  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from graphs.runner import Runner, open_runner  # noqa: E402
@@ -86,7 +87,7 @@ def drain(runner: Runner, run_ids: list[str], workers: int) -> float:
         list(pool.map(execute, run_ids))
     while True:
         with session_scope(runner.engine) as session:
-            if all(runs.get(session, r).status in runs.FINAL_STATUSES for r in run_ids):
+            if all(runs.get(session, r).status in FINAL_STATUSES for r in run_ids):
                 break
         time.sleep(runner.settings.sweep_interval_seconds)
     stop.set()

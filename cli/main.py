@@ -16,6 +16,7 @@ from core.database import get_engine, session_scope
 from core.errors import TierwiseError
 from core.logs import install_log_masking
 from core.schemas.client import ClientInput
+from core.schemas.vocabulary import ROLES
 from core.services import approvals, clients, deliveries, demo, principals, runs
 from core.settings import get_settings
 from graphs.runner import Runner, open_runner
@@ -103,10 +104,10 @@ def principal_create(
     name: Annotated[str, typer.Option(help="For an advisor, the advisor_id of their clients.")],
 ) -> None:
     """Create a principal (or rotate its token) and print {name, role, token}."""
-    if role not in principals.ROLES:
-        raise typer.BadParameter(f"--role must be one of {', '.join(principals.ROLES)}")
+    if role not in ROLES:
+        raise typer.BadParameter(f"--role must be one of {', '.join(ROLES)}")
     with session_scope(get_engine(get_settings().database_url)) as session:
-        principal, token = principals.create(session, name, role)  # type: ignore[arg-type]
+        principal, token = principals.create(session, name, role)
         _print({"name": principal.name, "role": principal.role, "token": token})
 
 

@@ -63,10 +63,10 @@ def _engine(url: str, connections: int, timeout: float) -> Engine:
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         args = {"check_same_thread": False, "timeout": 30}
-        engine = create_engine(url, connect_args=args, **pool)  # type: ignore[arg-type]
+        engine = create_engine(url, connect_args=args, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True, **pool)  # type: ignore[arg-type]
+        engine = create_engine(url, pool_pre_ping=True, **pool)
     migrate.upgrade(engine)
     return engine
 

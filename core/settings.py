@@ -26,12 +26,14 @@ class TierPolicy(BaseModel):
         return self
 
 
+def _volatility_ceiling() -> dict[RiskLevel, float]:
+    return {"C1": 0.01, "C2": 0.04, "C3": 0.10, "C4": 0.15, "C5": 0.20}
+
+
 class AllocationPolicy(BaseModel):
     """Constraints the allocation agent builds every plan with (configurable policy)."""
 
-    volatility_ceiling: dict[RiskLevel, float] = Field(
-        default_factory=lambda: {"C1": 0.01, "C2": 0.04, "C3": 0.10, "C4": 0.15, "C5": 0.20}
-    )
+    volatility_ceiling: dict[RiskLevel, float] = Field(default_factory=_volatility_ceiling)
     max_single_product: float = Field(default=0.40, gt=0, le=1)
     max_single_non_diversified: float = Field(default=0.20, gt=0, le=1)
     emergency_reserve_share: float = Field(default=0.05, ge=0, le=1)
@@ -101,8 +103,10 @@ class OpenAISettings(BaseModel):
 class Settings(BaseSettings):
     """Everything configurable, from TIERWISE_* variables (nested with __)."""
 
+    # validate_by_name: the two OpenAI fields, read from either of two variables, are also
+    # set by their field names in code, as in Settings(openai_api_key=...).
     model_config = SettingsConfigDict(
-        env_prefix="TIERWISE_", env_nested_delimiter="__", extra="ignore"
+        env_prefix="TIERWISE_", env_nested_delimiter="__", extra="ignore", validate_by_name=True
     )
 
     environment: Literal["development", "test", "production"] = "development"

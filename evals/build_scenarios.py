@@ -269,12 +269,13 @@ EDGES: list[Row] = [  # id, family, AUM key, level, goal, client fields, expecta
     ("pro-experience-1.99", "professional_boundary", "mid", "C3", "balanced",
      {**PRO, "financial_assets": 5_000_000, "investment_experience_years": 1.99},
      {"rules": ("CN-CLS-03",)}),
-] + [  # CN-C-04: stale once older than 24 months on 2026-11-25 (2024-11-25 is exactly 24)
-    (f"stale-{name}", "stale_assessment", key, "C3", "balanced",
-     {"risk_assessment__assessed_on": day}, {"absent": ("CN-C-04",)} if fresh else {"stale": True})
-    for name, key, day, fresh in (("lt", "lt", "2024-06-30", 0), ("mid", "mid", "2024-06-30", 0),
-        ("hnw", "hnw", "2023-12-31", 0), ("24m-1d", "lt", "2024-11-24", 0),
-        ("24m-exact", "lt", "2024-11-25", 1))
+    # CN-C-04: stale once older than 24 months on 2026-11-25 (2024-11-25 is exactly 24)
+    *((f"stale-{name}", "stale_assessment", key, "C3", "balanced",
+       {"risk_assessment__assessed_on": day},
+       {"absent": ("CN-C-04",)} if fresh else {"stale": True})
+      for name, key, day, fresh in (("lt", "lt", "2024-06-30", 0), ("mid", "mid", "2024-06-30", 0),
+          ("hnw", "hnw", "2023-12-31", 0), ("24m-1d", "lt", "2024-11-24", 0),
+          ("24m-exact", "lt", "2024-11-25", 1))),
 ]
 ADVERSARIAL: list[Row] = [
     ("inject-zh-lt-c1", "injection", "lt", "C1", "preservation", {"notes": INJ_ZH}, MAYBE),

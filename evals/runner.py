@@ -80,7 +80,7 @@ def run_scenario(runner: Runner, scenario: Scenario, as_of: date) -> Outcome:
     run = runner.create(scenario.client, as_of=as_of, request=scenario.request, actor="eval")
     first = runner.execute(run.id)
     compliance_before = first.compliance
-    decisions = []
+    decisions: list[dict[str, Any]] = []
     for step in scenario.decisions:
         with session_scope(runner.engine) as session:
             pending = approvals.latest_for_run(session, run.id)
@@ -205,7 +205,9 @@ def _aggregate_counts(n: int, c: int) -> dict[str, Any]:
     }
 
 
-def summarise(scenarios: list[dict[str, Any]], min_pass_rate: float) -> tuple[dict, dict]:
+def summarise(
+    scenarios: list[dict[str, Any]], min_pass_rate: float
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Suite figures and the gate: critical failures fail it whatever the pass rate."""
     n = len(scenarios)
     passed = sum(s["passed"] for s in scenarios)

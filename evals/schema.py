@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.schemas.client import ClientInput
+from core.schemas.vocabulary import DecisionAction, RiskLevel, RiskRating, Tier, Verdict
 
 Route = Literal["delivered", "awaiting_approval", "blocked", "rejected", "failed"]
 MatchMode = Literal["strict", "unordered", "subset", "superset"]
@@ -37,7 +38,7 @@ class DecisionStep(BaseModel):
     """One scripted advisor decision at the sign-off checkpoint."""
 
     model_config = ConfigDict(extra="forbid")
-    action: Literal["approve", "revise", "reject"]
+    action: DecisionAction
     weights: dict[str, float] | None = None
     comment: str | None = None
     expect_refused: bool = False  # e.g. approving a revision that failed compliance
@@ -47,18 +48,18 @@ class Expectation(BaseModel):
     """What the run must produce; every field left out is not scored."""
 
     model_config = ConfigDict(extra="forbid")
-    tier: Literal["long_tail", "mid_tier", "hnw"] | None = None
+    tier: Tier | None = None
     route: list[Route] = Field(default_factory=list)  # acceptable statuses before any decision
     final_status: list[Route] = Field(default_factory=list)  # after the scripted decisions
     trajectory: TrajectoryExpectation | None = None
-    verdict: list[Literal["pass", "escalate", "revise", "block"]] = Field(default_factory=list)
+    verdict: list[Verdict] = Field(default_factory=list)
     rule_ids: list[str] = Field(default_factory=list)  # must fire (non-pass)
     absent_rule_ids: list[str] = Field(default_factory=list)  # must not fire
     forbidden_products: list[str] = Field(default_factory=list)
     required_disclosures: list[str] = Field(default_factory=list)  # REQ ids
-    max_risk_rating: Literal["R1", "R2", "R3", "R4", "R5"] | None = None
+    max_risk_rating: RiskRating | None = None
     max_volatility: float | None = Field(default=None, gt=0)
-    risk_level: Literal["C1", "C2", "C3", "C4", "C5"] | None = None
+    risk_level: RiskLevel | None = None
 
 
 class Scenario(BaseModel):

@@ -208,7 +208,7 @@ def expectation_scores(scenario: Scenario, out: Outcome, market: MarketData) -> 
         scores.append(Score("disclosures", not missing, f"missing {missing}"))
     if e.max_risk_rating and plan is not None:
         ranks = [market.products[c].risk_rating.rank for c in held if c in market.products]
-        limit = int(e.max_risk_rating[1])
+        limit = e.max_risk_rating.rank
         scores.append(
             Score(
                 "risk_band",

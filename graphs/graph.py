@@ -9,8 +9,10 @@ from langgraph.graph.state import CompiledStateGraph
 from graphs import nodes
 from graphs.state import AdvisoryState, Deps
 
+AdvisoryGraph = CompiledStateGraph[AdvisoryState, Deps, AdvisoryState, AdvisoryState]
 
-def build_graph(checkpointer: BaseCheckpointSaver) -> CompiledStateGraph:
+
+def build_graph(checkpointer: BaseCheckpointSaver[str]) -> AdvisoryGraph:
     """Compile the graph with node names exactly as the design names them."""
     builder = StateGraph(AdvisoryState, context_schema=Deps)
     builder.add_node("profile_client", nodes.profile_client_node)

@@ -56,8 +56,9 @@ def profile_client_node(state: AdvisoryState, runtime: Runtime[Deps]) -> dict[st
 
 
 def research_products_node(state: AdvisoryState, runtime: Runtime[Deps]) -> dict[str, Any]:
+    deps = runtime.context
     brief = research_products(
-        _profile(state), market=runtime.context.market, model=runtime.context.model
+        _profile(state), market=deps.market, model=deps.model, offline=deps.fallback_model
     )
     return {"research": brief.model_dump(mode="json"), "trajectory": ["research_products"]}
 
@@ -71,6 +72,7 @@ def allocate_portfolio_node(state: AdvisoryState, runtime: Runtime[Deps]) -> dic
         model=deps.model,
         policy=deps.settings.allocation,
         constraints=[Constraint.model_validate(c) for c in state.get("constraints", [])],
+        offline=deps.fallback_model,
     )
     return {"plan": plan.model_dump(mode="json"), "trajectory": ["allocate_portfolio"]}
 
@@ -185,6 +187,7 @@ def advisor_review_node(
         target=0.0,
         span=(0.0, 0.0),
         source="advisor",
+        offline=deps.fallback_model,
     )
     update["plan"] = plan.model_dump(mode="json")
     return Command(goto="check_compliance", update=update)

@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 from pydantic import ValidationError
@@ -22,13 +23,14 @@ from sqlalchemy.engine import Engine
 from core.database import get_engine, is_transient, session_scope
 from core.errors import InvalidDecision, RunBusy
 from core.schemas.client import ClientInput
+from core.schemas.vocabulary import FINAL_STATUSES, RunStatus
 from core.services import approvals, audit, runs, workers
 from core.settings import Settings
 from core.tables import Approval, Run, utcnow
 from graphs.checkpointer import open_checkpointer
 from graphs.graph import build_graph
 from graphs.state import AdvisorDecision, AdvisoryState, Deps
-from tools.compliance.engine import Evaluators, RuleSet
+from tools.compliance.engine import Evaluators, RuleSet, check_rule_set
 from tools.compliance.evaluators.registry import REGISTRY
 from tools.compliance.rulebook import shipped_rules
 from tools.llm.factory import make_model
@@ -59,13 +61,14 @@ class Runner:
         *,
         settings: Settings,
         engine: Engine,
-        checkpointer: BaseCheckpointSaver,
+        checkpointer: BaseCheckpointSaver[str],
         market: MarketData,
         rules: RuleSet,
         evaluators: Evaluators,
         model_factory: Callable[[], LanguageModel],
     ) -> None:
         self.settings, self.engine, self.market = settings, engine, market
+        check_rule_set(rules, evaluators)  # a mismatch fails here, not in the middle of a run
         self.rules, self.evaluators = rules, evaluators
         self.model_factory = model_factory
         self.graph = build_graph(checkpointer)
@@ -97,7 +100,7 @@ class Runner:
             workers.stop(session, self.worker)
 
     @staticmethod
-    def config(run_id: str) -> dict[str, Any]:
+    def config(run_id: str) -> RunnableConfig:
         return {"configurable": {"thread_id": run_id}}
 
     def create(
@@ -192,7 +195,7 @@ class Runner:
         with self._leased(run_id, dead=dead) as lease:
             with session_scope(self.engine) as session:
                 run = runs.get(session, run_id)
-                if run.status in runs.FINAL_STATUSES - {"failed"}:
+                if run.status in FINAL_STATUSES - {"failed"}:
                     return run  # finished meanwhile; a failed one may retry from its checkpoint
                 start = self._start_state(run)
             snapshot = self.graph.get_state(self.config(run_id))
@@ -206,7 +209,7 @@ class Runner:
                     decision = approval.decision if decided else None  # type: ignore[union-attr]
                 if decision is None:
                     return self._sync(run_id)
-                resume = Command(resume={**decision, "approval_id": pending_id})
+                resume: Command[str] = Command(resume={**decision, "approval_id": pending_id})
                 return self._drive_leased(run_id, resume, lease)
             # A task that finished just before the crash leaves its writes pending and `next`
             # empty until the next checkpoint: resuming applies them and carries on.
@@ -313,27 +316,28 @@ class Runner:
             except Exception:  # a missed beat is retried; the lease covers two more
                 log.warning("run %s: lease renewal failed", run_id, exc_info=True)
 
-    def _drive_leased(self, run_id: str, graph_input: Any, lease: Lease) -> Run:
+    def _drive_leased(
+        self, run_id: str, graph_input: AdvisoryState | Command[str] | None, lease: Lease
+    ) -> Run:
         model = self.model_factory()
+        # Unusable text falls back to the offline model; an offline run has nothing better.
+        offline = model if isinstance(model, OfflineModel) else OfflineModel()
         deps = Deps(
-            self.settings,
-            self.market,
-            self.rules,
-            self.evaluators,
-            model,
-            self.engine,
-            OfflineModel(),
+            self.settings, self.market, self.rules, self.evaluators, model, self.engine, offline
         )
         with session_scope(self.engine) as session:
             runs.set_status(session, runs.get(session, run_id), "running", execution=lease.owner)
         try:
-            for mode, chunk in self.graph.stream(
+            for part in self.graph.stream(
                 graph_input,
                 self.config(run_id),
                 context=deps,
                 stream_mode=["tasks", "updates"],
                 durability="sync",
             ):
+                # With a list of modes, each part is a (mode, chunk) pair; LangGraph's v1 stream
+                # is typed as yielding `dict | Any`, which says nothing of that.
+                mode, chunk = cast(tuple[str, dict[str, Any]], part)
                 if mode == "updates":
                     self._record(run_id, chunk, lease)
                 elif "input" in chunk:  # a task starting; its end arrives as an update
@@ -395,14 +399,13 @@ class Runner:
                     runs.record_node(
                         session, run, node, {f: values.get(f) for f in runs.NODE_FIELDS}
                     )
+            status: RunStatus | None = None
             if snapshot.interrupts:
                 approvals.open_review(session, run, snapshot.interrupts[0].value)
                 status = "awaiting_approval"
             elif not snapshot.next and values.get("status"):
                 status = values["status"]
-            else:
-                status = run.status
-            if status != run.status:
+            if status is not None and status != run.status:
                 runs.set_status(session, run, status)
             return run
 

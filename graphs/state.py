@@ -6,11 +6,12 @@ import operator
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy.engine import Engine
 
+from core.schemas.vocabulary import DecisionAction, RunStatus, Tier
 from core.settings import Settings
 from tools.compliance.engine import Evaluators, RuleSet
 from tools.llm.port import LanguageModel
@@ -35,7 +36,7 @@ class AdvisoryState(TypedDict, total=False):
     client: dict[str, Any]
     request: str | None
     as_of: str
-    tier: str
+    tier: Tier
     profile: dict[str, Any]
     research: dict[str, Any]
     plan: dict[str, Any]
@@ -44,7 +45,7 @@ class AdvisoryState(TypedDict, total=False):
     constraints: list[dict[str, Any]]
     review_round: int
     decision: dict[str, Any] | None
-    status: str
+    status: RunStatus
     trajectory: Annotated[list[str], operator.add]
 
 
@@ -76,7 +77,7 @@ class AdvisorDecision(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     approval_id: str
-    action: Literal["approve", "revise", "reject"]
+    action: DecisionAction
     plan_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
     advisor: str = Field(min_length=1, max_length=64)
     comment: str | None = Field(default=None, max_length=2000)

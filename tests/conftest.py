@@ -119,6 +119,9 @@ class ScriptedModel:
         self.prompts: list[Prompt] = []
         self.fallback = fallback
 
+    def record(self, call: ModelCall) -> None:
+        self.calls.append(call)
+
     def _next(self, prompt: Prompt) -> Any:
         self.prompts.append(prompt)
         answers = self.script.get(prompt.task)

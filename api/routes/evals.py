@@ -5,13 +5,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Engine
 
 from api.deps import Route, RunnerDep, SessionDep, require
+from api.schemas import EvalCreate, EvalRunPublic
+from api.views import eval_public
 from core.database import session_scope
 from core.errors import InvalidInput
 from core.services import evals
@@ -24,12 +25,6 @@ router = APIRouter(prefix="/v1/evals", tags=["evals"], route_class=Route)
 Engineer = Annotated[Principal, Depends(require("engineer"))]
 SHUT_DOWN_RUNNING = "the server shut down before the suite finished; start it again"
 SHUT_DOWN_QUEUED = "the server shut down before the suite started; start it again"
-
-
-class EvalCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    suite: str = Field(pattern=r"^[a-z0-9_-]{1,64}$")
-    repeat: int | None = Field(default=None, ge=1, le=20)
 
 
 def execute_eval(
@@ -76,7 +71,7 @@ def _fail_if_cancelled(engine: Engine, eval_id: str) -> Callable[[Future[None]],
 @router.post("", status_code=status.HTTP_202_ACCEPTED)
 def start_eval(
     body: EvalCreate, request: Request, runner: RunnerDep, principal: Engineer
-) -> dict[str, Any]:
+) -> EvalRunPublic:
     """Start an eval suite by name; it runs in the background on a scratch database."""
     try:
         load_suite(str(suite_file(body.suite)))  # by name only: never a path on the server
@@ -84,7 +79,7 @@ def start_eval(
         raise InvalidInput(f"suite: {exc}") from exc
     with session_scope(runner.engine) as session:
         row = evals.create(session, body.suite, body.repeat, principal.name)
-        view = evals.public(row)
+        view = eval_public(row)
     state = request.app.state
     try:
         future = state.eval_executor.submit(
@@ -99,12 +94,12 @@ def start_eval(
     except RuntimeError:  # the executor has shut down: the server is stopping
         with session_scope(runner.engine) as session:
             evals.set_status(session, row.id, "failed", error=SHUT_DOWN_QUEUED)
-            return evals.public(evals.get(session, row.id))
+            return eval_public(evals.get(session, row.id))
     future.add_done_callback(_fail_if_cancelled(runner.engine, row.id))
     return view
 
 
 @router.get("/{eval_id}")
-def get_eval(eval_id: str, session: SessionDep, _: Engineer) -> dict[str, Any]:
+def get_eval(eval_id: str, session: SessionDep, _: Engineer) -> EvalRunPublic:
     """The eval's status and, once done, its summary, gate, provenance and scenarios."""
-    return evals.public(evals.get(session, eval_id))
+    return eval_public(evals.get(session, eval_id))

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from typing import Annotated, Any
@@ -13,15 +11,15 @@ from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
 
-from api.deps import Reader, Route, RunnerDep, Service, SessionDep, ensure_can_see, require, submit
-from api.schemas import FeedbackCreate, Page, RunCreate
+from api.deps import Reader, Route, RunnerDep, Service, SessionDep, require, submit
+from api.schemas import AuditTrail, FeedbackCreate, Page, RunCreate, RunEvent, RunPublic
+from api.views import audit_trail, run_public
 from core.database import session_scope
-from core.errors import ClientNotFound, IdempotencyKeyReused, InvalidInput, RunNotFound
-from core.services import audit, clients, feedback, runs
-from core.services.views import run_view
-from core.tables import Principal, Run
+from core.errors import RunNotFound
+from core.schemas.vocabulary import FINAL_STATUSES
+from core.services import audit, clients, feedback, principals, runs
+from core.tables import Principal
 from graphs.runner import Runner
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"], route_class=Route)
@@ -37,33 +35,25 @@ EVENT_NAMES = {
     "feedback": "feedback",
 }
 
-
-def visible_run(session: Session, principal: Principal, run_id: str) -> Run:
-    run = runs.get(session, run_id)
-    ensure_can_see(principal, run.advisor_id, RunNotFound(f"no run {run_id!r}"))
-    return run
-
-
-def _idempotency(principal: Principal, key: str | None, body: RunCreate) -> tuple[str, str] | None:
-    if key is None:
-        return None
-    if not 1 <= len(key) <= 128:
-        raise InvalidInput("Idempotency-Key must be 1 to 128 characters")
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
-    return f"{principal.name}:{key}", hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _replay(session: Session, principal: Principal, scoped: tuple[str, str]) -> Run | None:
-    """The run an earlier request with this key created, if the principal may still see it."""
-    existing = runs.by_idempotency_key(session, scoped[0])
-    if existing is None:
-        return None
-    if existing.request_hash != scoped[1]:
-        raise IdempotencyKeyReused("this Idempotency-Key was used with a different body")
-    ensure_can_see(
-        principal, existing.advisor_id, ClientNotFound(f"no client {existing.client_id!r}")
-    )
-    return existing
+EVENT_STREAM: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Server-sent events; each one's data is a JSON RunEvent",
+        "content": {
+            "text/event-stream": {
+                "schema": {"type": "string", "description": "a text/event-stream body"},
+                "itemSchema": {
+                    "required": ["id", "event", "data"],
+                    "properties": {
+                        "data": {
+                            "contentMediaType": "application/json",
+                            "contentSchema": RunEvent.model_json_schema(),
+                        }
+                    },
+                },
+            }
+        },
+    }
+}
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED)
@@ -73,19 +63,16 @@ def create_run(
     runner: RunnerDep,
     principal: Reader,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> dict[str, Any]:
+) -> RunPublic:
     """Queue a run and return at once; it proceeds in the background.
 
     With an Idempotency-Key, the same key and body return the same run; a different body is 409.
     """
-    scoped = _idempotency(principal, idempotency_key, body)
+    scoped = runs.idempotency(principal, idempotency_key, body.model_dump(mode="json"))
     with session_scope(runner.engine) as session:
-        if scoped and (existing := _replay(session, principal, scoped)) is not None:
-            return run_view(session, existing)
-        client = clients.get(session, body.client_id)
-        ensure_can_see(
-            principal, client.advisor_id, ClientNotFound(f"no client {body.client_id!r}")
-        )
+        if scoped and (existing := runs.replay(session, principal, scoped)) is not None:
+            return run_public(session, existing)
+        client = clients.visible(session, principal, body.client_id)
     try:
         with session_scope(runner.engine) as session:
             run = runs.create(
@@ -99,21 +86,21 @@ def create_run(
                 worker=runner.worker,
             )
             # Built in the same unit of work: once it commits, the answer is 202 with the run.
-            view = run_view(session, run)
+            view = run_public(session, run)
     except IntegrityError:
         # Another request with the same key won the race: answer with its run.
         with session_scope(runner.engine) as session:
-            existing = _replay(session, principal, scoped) if scoped else None
+            existing = runs.replay(session, principal, scoped) if scoped else None
             if existing is None:
                 raise
-            return run_view(session, existing)
+            return run_public(session, existing)
     # Queued in the database first: if this process cannot run it (busy, stopping, dead), the
     # sweeper of this or another process does.
     submit(request.app.state.executor, runner.execute, run.id)
     return view
 
 
-@router.get("", response_model=Page)
+@router.get("")
 def list_runs(
     session: SessionDep,
     principal: Reader,
@@ -121,24 +108,23 @@ def list_runs(
     status_filter: Annotated[str | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
-) -> Page:
+) -> Page[RunPublic]:
     """Runs, newest first; an advisor sees only their own clients' runs."""
-    advisor = principal.name if principal.role == "advisor" else None
     found, next_cursor = runs.list_runs(
         session,
         client_id=client_id,
         status=status_filter,
-        advisor_id=advisor,
+        advisor_id=principals.advisor_scope(principal),
         limit=limit,
         cursor=cursor,
     )
-    return Page(items=[run_view(session, r) for r in found], next=next_cursor)
+    return Page[RunPublic](items=[run_public(session, r) for r in found], next=next_cursor)
 
 
 @router.get("/{run_id}")
-def get_run(run_id: str, session: SessionDep, principal: Reader) -> dict[str, Any]:
+def get_run(run_id: str, session: SessionDep, principal: Reader) -> RunPublic:
     """Status, tier, trajectory, profile, research, plan, compliance, approval, delivery."""
-    return run_view(session, visible_run(session, principal, run_id))
+    return run_public(session, runs.visible(session, principal, run_id))
 
 
 def _events_after(
@@ -147,7 +133,7 @@ def _events_after(
     """The run's events after `after`, and whether it has ended; checked against the
     principal's access every time, so a stream stops when the client moves to another advisor."""
     with session_scope(runner.engine) as session:
-        finished = visible_run(session, principal, run_id).status in runs.FINAL_STATUSES
+        finished = runs.visible(session, principal, run_id).status in FINAL_STATUSES
         out = []
         for event in audit.events(session, run_id):
             if event.seq <= after:
@@ -167,12 +153,12 @@ def readable_run(
     streamed, so a refusal is a plain 404 rather than a broken stream), holding one of the
     token's stream slots until the stream ends."""
     with session_scope(runner.engine) as session:
-        run_id = visible_run(session, principal, run_id).id
+        run_id = runs.visible(session, principal, run_id).id
     with request.app.state.streams.slot(principal.name):
         yield run_id, principal
 
 
-@router.get("/{run_id}/events", response_class=EventSourceResponse)
+@router.get("/{run_id}/events", response_class=EventSourceResponse, responses=EVENT_STREAM)
 async def run_events(
     readable: Annotated[tuple[str, Principal], Depends(readable_run)],
     runner: RunnerDep,
@@ -186,8 +172,9 @@ async def run_events(
     Each id is the event's sequence number in the run.
     """
     run_id, principal = readable
-    numeric = last_event_id is not None and last_event_id.isascii() and last_event_id.isdigit()
-    after = int(last_event_id) if numeric else -1  # type: ignore[arg-type]
+    after = -1
+    if last_event_id is not None and last_event_id.isascii() and last_event_id.isdigit():
+        after = int(last_event_id)
     while True:
         try:
             batch, finished = await run_in_threadpool(
@@ -204,37 +191,17 @@ async def run_events(
 
 
 @router.get("/{run_id}/audit", dependencies=[Depends(require("supervisor", "engineer"))])
-def get_audit(run_id: str, session: SessionDep) -> dict[str, Any]:
+def get_audit(run_id: str, session: SessionDep) -> AuditTrail:
     """The audit trail and whether it verifies: why not, and the length its head records."""
     runs.get(session, run_id)
-    check = audit.verify(session, run_id)
-    events = [
-        {
-            "seq": e.seq,
-            "kind": e.kind,
-            "actor": e.actor,
-            "payload": e.payload,
-            "prev_hash": e.prev_hash,
-            "hash": e.hash,
-            "created_at": e.created_at,
-        }
-        for e in audit.events(session, run_id)
-    ]
-    return {
-        "run_id": run_id,
-        "verified": check.verified,
-        "broken_at": check.broken_at,
-        "reason": check.reason,
-        "length": check.length,
-        "events": events,
-    }
+    return audit_trail(session, run_id)
 
 
 @router.post("/{run_id}/feedback", status_code=status.HTTP_201_CREATED)
 def post_feedback(
     run_id: str, body: FeedbackCreate, session: SessionDep, principal: Service
-) -> dict[str, Any]:
+) -> RunPublic:
     """The client's rating (1-5) and comment on a delivered plan; shown on the run."""
     run = runs.get(session, run_id)
     feedback.add(session, run, body.rating, body.comment, principal.name)
-    return run_view(session, run)
+    return run_public(session, run)

@@ -10,15 +10,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from api.deps import Route, RunnerDep, SessionDep, client_address, ensure_can_see
+from api.deps import Route, RunnerDep, SessionDep, client_address
 from api.web.i18n import translator
 from api.web.security import inbox_path, same_origin
 from core.database import session_scope
 from core.errors import (
     ApprovalAlreadyDecided,
-    ApprovalNotFound,
     Forbidden,
     InvalidDecision,
     PlanHashMismatch,
@@ -32,12 +31,13 @@ from core.services import (
     audit,
     client_changes,
     clients,
+    evals,
     inbox_sessions,
     principals,
     runs,
 )
 from core.services.views import run_view
-from core.tables import EvalRun, Principal, utcnow
+from core.tables import Principal, utcnow
 from graphs.runner import Runner
 
 router = APIRouter(prefix="/inbox", include_in_schema=False, route_class=Route)
@@ -46,7 +46,7 @@ LANGS = ("zh-CN", "en")
 
 
 def _lang(request: Request) -> str:
-    return request.session.get("lang", "zh-CN")
+    return str(request.session.get("lang", "zh-CN"))
 
 
 def render(
@@ -179,9 +179,8 @@ def _waited(created: datetime) -> str:
 
 
 def _queue_rows(db: Session, principal: Principal) -> list[dict[str, Any]]:
-    advisor = principal.name if principal.role == "advisor" else None
     rows = []
-    for a in approvals.pending(db, advisor):
+    for a in approvals.pending(db, principals.advisor_scope(principal)):
         run = runs.get(db, a.run_id)
         profile = run.profile or {}
         flags = [f["rule_id"] for f in a.findings if f["verdict"] != "pass"]
@@ -233,19 +232,11 @@ def _allocation_bars(plan: dict[str, Any], snapshot: dict[str, Any]) -> list[dic
     ]
 
 
-def _visible_approval(db: Session, me: Principal, approval_id: str) -> Any:
-    if me.role not in ("advisor", "supervisor"):
-        raise Forbidden("only advisors and supervisors review plans")
-    approval = approvals.get(db, approval_id)
-    ensure_can_see(me, approval.advisor_id, ApprovalNotFound(f"no approval {approval_id!r}"))
-    return approval
-
-
 @router.get("/approvals/{approval_id}", response_class=HTMLResponse)
 def plan_page(
     request: Request, approval_id: str, db: SessionDep, runner: RunnerDep, me: Viewer
 ) -> Response:
-    approval = _visible_approval(db, me, approval_id)
+    approval = approvals.visible(db, me, approval_id)
     run = runs.get(db, approval.run_id)
     view = run_view(db, run)
     latest = approvals.latest_for_run(db, run.id)
@@ -307,7 +298,7 @@ def decide(
     request: Request, approval_id: str, runner: RunnerDep, me: Viewer, form: FormFields
 ) -> Response:
     with session_scope(runner.engine) as db:
-        run_id = _visible_approval(db, me, approval_id).run_id
+        run_id = approvals.visible(db, me, approval_id).run_id
     action = form.get("action", "")
     decision: dict[str, Any] = {
         "action": action,
@@ -335,5 +326,4 @@ def decide(
 def eval_reports(request: Request, db: SessionDep, me: Viewer) -> Response:
     if me.role not in ("engineer", "supervisor"):
         raise Forbidden("eval reports are for engineers and supervisors")
-    rows = list(db.exec(select(EvalRun).order_by(col(EvalRun.created_at).desc()).limit(50)))
-    return render(request, "evals.html", me, rows=rows)
+    return render(request, "evals.html", me, rows=evals.recent(db, 50))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date
 from typing import Annotated, Literal
 
@@ -83,7 +84,7 @@ class Trade(BaseModel):
     """One past trade; prior_return_20d is the product's return over the 20 trading days before."""
 
     model_config = ConfigDict(extra="forbid")
-    date: date
+    date: dt.date  # the field's name hides the type inside this class
     product_code: ProductCode
     side: Literal["buy", "sell", "margin_buy", "short_sell"]
     amount: float = Field(gt=0, allow_inf_nan=False)
@@ -91,7 +92,7 @@ class Trade(BaseModel):
 
     @field_validator("date")
     @classmethod
-    def _not_in_future(cls, day: date, info: ValidationInfo) -> date:
+    def _not_in_future(cls, day: dt.date, info: ValidationInfo) -> dt.date:
         return not_in_future(day) if _received(info) else day
 
 

@@ -17,9 +17,10 @@ from core.errors import (
 )
 from core.masking import mask_text
 from core.services import audit, client_changes, principals
-from core.tables import Approval, Client, Run, utcnow
+from core.tables import Approval, Client, Principal, Run, utcnow
 
 APPROVABLE_VERDICTS = {"pass", "escalate"}
+REVIEWERS = ("advisor", "supervisor")
 
 
 def open_review(session: Session, run: Run, payload: dict[str, Any]) -> Approval:
@@ -60,6 +61,26 @@ def get(session: Session, approval_id: str) -> Approval:
     if approval is None:
         raise ApprovalNotFound(f"no approval {approval_id!r}")
     return approval
+
+
+def visible(session: Session, principal: Principal, approval_id: str) -> Approval:
+    """The approval, for a principal who reviews plans: an advisor only their own clients'
+    (another advisor's is ApprovalNotFound, as a missing one)."""
+    if principal.role not in REVIEWERS:
+        raise Forbidden("only advisors and supervisors review plans")
+    approval = get(session, approval_id)
+    missing = ApprovalNotFound(f"no approval {approval_id!r}")
+    principals.ensure_can_see(principal, approval.advisor_id, missing)
+    return approval
+
+
+def queue(
+    session: Session, principal: Principal, on: date, valid_months: int
+) -> list[dict[str, Any]]:
+    """The pending approvals the principal may see, oldest first, as the review queue shows
+    them: an advisor's own, or everyone's for a supervisor."""
+    found = pending(session, principals.advisor_scope(principal))
+    return [queue_item(session, a, on, valid_months) for a in found]
 
 
 def queue_item(session: Session, approval: Approval, on: date, valid_months: int) -> dict[str, Any]:

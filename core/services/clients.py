@@ -7,10 +7,11 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col
 
-from core.errors import ClientNotFound
+from core.errors import ClientNotFound, Forbidden
 from core.masking import mask_contact, mask_text
 from core.schemas.client import STORED, ClientInput
-from core.tables import Approval, Client, Run, utcnow
+from core.services import principals
+from core.tables import Approval, Client, Principal, Run, utcnow
 
 
 def upsert(session: Session, client: ClientInput) -> Client:
@@ -46,6 +47,18 @@ def get(session: Session, client_id: str) -> ClientInput:
     if row is None:
         raise ClientNotFound(f"no client {client_id!r}")
     return ClientInput.model_validate(row.data, context=STORED)
+
+
+def visible(session: Session, principal: Principal, client_id: str) -> ClientInput:
+    """The client, for a principal who may read it: never an engineer, and an advisor only
+    their own (another advisor's client is ClientNotFound, as a missing one)."""
+    if principal.role == "engineer":
+        raise Forbidden("engineers do not read client records")
+    client = get(session, client_id)
+    principals.ensure_can_see(
+        principal, client.advisor_id, ClientNotFound(f"no client {client_id!r}")
+    )
+    return client
 
 
 def shown_name(record: dict[str, Any]) -> str:

@@ -8,10 +8,11 @@ from typing import Any
 from sqlmodel import Session
 
 from core.schemas.client import ClientInput
+from core.schemas.vocabulary import Role
 from core.services import clients, principals
 
 DEMO_CLIENTS = Path(__file__).resolve().parents[1] / "data" / "demo_clients.jsonl"
-DEMO_PRINCIPALS: list[tuple[str, principals.Role]] = [
+DEMO_PRINCIPALS: list[tuple[str, Role]] = [
     ("adv-li", "advisor"),
     ("adv-wang", "advisor"),
     ("sup-zhao", "supervisor"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from core.errors import NotFound
 from core.tables import EvalRun, utcnow
@@ -29,6 +29,12 @@ def get(session: Session, eval_id: str) -> EvalRun:
     if row is None:
         raise EvalNotFound(f"no eval {eval_id!r}")
     return row
+
+
+def recent(session: Session, limit: int = 50) -> list[EvalRun]:
+    """The latest eval runs, newest first."""
+    query = select(EvalRun).order_by(col(EvalRun.created_at).desc()).limit(limit)
+    return list(session.exec(query))
 
 
 def set_status(

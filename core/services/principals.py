@@ -7,7 +7,7 @@ import secrets
 
 from sqlmodel import Session, select
 
-from core.errors import Unauthorized
+from core.errors import NotFound, Unauthorized
 from core.schemas.vocabulary import ROLES, Role
 from core.tables import Principal
 
@@ -39,6 +39,18 @@ def ensure(session: Session, name: str, role: Role) -> Principal:
     """The principal of that name, created if missing; its new token is not shown (evals)."""
     found = by_name(session, name)
     return found if found is not None else create(session, name, role)[0]
+
+
+def advisor_scope(principal: Principal) -> str | None:
+    """Whose clients the principal sees: an advisor only their own (by name), others all (None)."""
+    return principal.name if principal.role == "advisor" else None
+
+
+def ensure_can_see(principal: Principal, advisor_id: str | None, not_found: NotFound) -> None:
+    """An advisor sees only their own clients: another advisor's record answers exactly as a
+    missing one does (`not_found`, the error the lookup raises), so ids cannot be probed."""
+    if principal.role == "advisor" and advisor_id != principal.name:
+        raise not_found
 
 
 def authenticate(session: Session, token: str) -> Principal:

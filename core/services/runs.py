@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import json
 import uuid
 from collections.abc import Collection
 from datetime import UTC, date, datetime, timedelta
@@ -12,12 +14,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, or_, update
 from sqlmodel import Session, col, select
 
-from core.errors import InvalidInput, RunNotFound
+from core.errors import ClientNotFound, IdempotencyKeyReused, InvalidInput, RunNotFound
 from core.masking import mask_text
 from core.schemas.client import ClientInput
 from core.schemas.vocabulary import FINAL_STATUSES, RunStatus
-from core.services import audit
-from core.tables import Approval, Run, utcnow
+from core.services import audit, principals
+from core.tables import Approval, Principal, Run, utcnow
 
 NODE_FIELDS = ("profile", "research", "plan", "compliance")
 
@@ -92,8 +94,42 @@ def get(session: Session, run_id: str) -> Run:
     return run
 
 
+def visible(session: Session, principal: Principal, run_id: str) -> Run:
+    """The run, if the principal may see it: another advisor's run is RunNotFound, as a
+    missing one."""
+    run = get(session, run_id)
+    principals.ensure_can_see(principal, run.advisor_id, RunNotFound(f"no run {run_id!r}"))
+    return run
+
+
 def by_idempotency_key(session: Session, key: str) -> Run | None:
     return session.exec(select(Run).where(Run.idempotency_key == key)).first()
+
+
+def idempotency(
+    principal: Principal, key: str | None, request: dict[str, Any]
+) -> tuple[str, str] | None:
+    """(scoped key, request hash) for an Idempotency-Key, or None without one; the key is
+    scoped to the principal, so one caller's key never answers with another's run."""
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 128:
+        raise InvalidInput("Idempotency-Key must be 1 to 128 characters")
+    canonical = json.dumps(request, sort_keys=True, ensure_ascii=False)
+    return f"{principal.name}:{key}", hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def replay(session: Session, principal: Principal, scoped: tuple[str, str]) -> Run | None:
+    """The run an earlier request with this key created, if the principal may still see it;
+    the same key with a different body is IdempotencyKeyReused."""
+    existing = by_idempotency_key(session, scoped[0])
+    if existing is None:
+        return None
+    if existing.request_hash != scoped[1]:
+        raise IdempotencyKeyReused("this Idempotency-Key was used with a different body")
+    missing = ClientNotFound(f"no client {existing.client_id!r}")
+    principals.ensure_can_see(principal, existing.advisor_id, missing)
+    return existing
 
 
 def _encode_cursor(run: Run) -> str:
@@ -146,7 +182,8 @@ def list_runs(
         created, run_id = _decode_cursor(cursor)
         query = query.where(
             or_(
-                col(Run.created_at) < created, and_(Run.created_at == created, col(Run.id) < run_id)
+                col(Run.created_at) < created,
+                and_(col(Run.created_at) == created, col(Run.id) < run_id),
             )
         )
     found = list(session.exec(query.limit(limit + 1)))
@@ -205,7 +242,7 @@ def acquire_lease(
     free = or_(
         col(Run.lease_owner).is_(None),
         col(Run.lease_until) < now,
-        Run.lease_owner == owner,
+        col(Run.lease_owner) == owner,
         _answerable_dead(dead),
     )
     result = session.execute(
@@ -225,7 +262,7 @@ def renew_lease(session: Session, run_id: str, owner: str, seconds: float) -> bo
     (another took the run after it stalled) never takes it back, even once it is free again."""
     result = session.execute(
         update(Run)
-        .where(col(Run.id) == run_id, Run.lease_owner == owner)
+        .where(col(Run.id) == run_id, col(Run.lease_owner) == owner)
         .values(lease_until=utcnow() + timedelta(seconds=seconds))
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -234,7 +271,7 @@ def renew_lease(session: Session, run_id: str, owner: str, seconds: float) -> bo
 def release_lease(session: Session, run_id: str, owner: str) -> None:
     session.execute(
         update(Run)
-        .where(col(Run.id) == run_id, Run.lease_owner == owner)
+        .where(col(Run.id) == run_id, col(Run.lease_owner) == owner)
         .values(lease_owner=None, lease_until=None)
     )
 

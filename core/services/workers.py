@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, or_, update
 from sqlmodel import Session, col, select
-from sqlmodel.sql.expression import Select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from core.tables import Run, Worker, utcnow
 
@@ -54,9 +54,9 @@ def stop(session: Session, worker_id: str) -> None:
     session.execute(update(Worker).where(col(Worker.id) == worker_id).values(stopped_at=utcnow()))
 
 
-def _answerable() -> Select[tuple[str | None]]:
+def _answerable() -> SelectOfScalar[str | None]:
     """The workers named by an active run."""
-    return select(Run.worker).where(col(Run.status).in_(ACTIVE), col(Run.worker).is_not(None))
+    return select(col(Run.worker)).where(col(Run.status).in_(ACTIVE), col(Run.worker).is_not(None))
 
 
 def _process_gone(pid: int) -> bool:

@@ -49,6 +49,22 @@ def test_client_contact_is_masked_and_scoped(api: TestClient, tokens: dict[str, 
     assert api.get("/v1/clients/C-1001", headers=auth(tokens["eng-chen"])).status_code == 403
 
 
+def test_a_mask_longer_than_the_value_it_hides_is_still_served(
+    api: TestClient, tokens: dict[str, str]
+) -> None:
+    """A one-letter local part is padded when masked: a 254-character email grows past the
+    input's limit, and the client must still be stored and shown, never a 500."""
+    email = "a@" + "b" * 248 + ".com"
+    assert len(email) == 254
+    data = client_data(client_id="C-LONG", contact={"email": email})
+    put = api.put("/v1/clients/C-LONG", json=data, headers=auth(tokens["svc-core"]))
+    assert put.status_code == 200, put.text
+    shown = api.get("/v1/clients/C-LONG", headers=auth(tokens["adv-li"]))
+    assert shown.status_code == 200
+    masked = shown.json()["contact"]["email"]
+    assert len(masked) > 254 and masked.endswith("b" * 248 + ".com") and email not in shown.text
+
+
 def test_bad_client_gets_422_naming_each_field_and_stores_nothing(
     api: TestClient, tokens: dict[str, str]
 ) -> None:

@@ -108,6 +108,7 @@ ONE_PATH = [
 DRAIN = """
 import contextlib, sys, time
 from core.errors import RunBusy
+from core.schemas.vocabulary import FINAL_STATUSES
 from core.database import session_scope
 from core.services import runs
 from core.settings import Settings
@@ -121,7 +122,7 @@ with open_runner(Settings(environment="test", database_url=sys.argv[1])) as runn
     while True:
         runner.sweep()
         with session_scope(runner.engine) as session:
-            if all(runs.get(session, r).status in runs.FINAL_STATUSES for r in ids):
+            if all(runs.get(session, r).status in FINAL_STATUSES for r in ids):
                 break
         time.sleep(0.05)
 """

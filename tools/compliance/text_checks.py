@@ -43,6 +43,8 @@ TERMS = {
 # A negator must govern the term directly, in the same clause: within the last few characters
 # (zh) or words (en) before it, with no clause punctuation between. 非常, 不仅, 无需 and the
 # like contain a negating character but negate nothing.
+# Every prohibited-language rule above is a promise (capital, returns, certainty, timing).
+PROMISES = tuple(TERMS)
 NEGATORS_ZH = re.compile(r"(?:并不|并非|不得|不会|不是|不|非|无|未|没有?)\s*$")
 FALSE_NEGATORS_ZH = re.compile(r"(?:非常|不仅|无需|不用|毫无|无论|不管|无疑)\s*$")
 NEGATORS_EN = re.compile(

@@ -38,12 +38,15 @@ class CachingModel:
     ) -> None:
         self.inner, self.directory, self.mode, self.fallback = inner, directory, mode, fallback
         self.name = inner.name
-        self.replayed: list[ModelCall] = []
+        self.own: list[ModelCall] = []  # calls this wrapper recorded: replays, misses, fallbacks
         directory.mkdir(parents=True, exist_ok=True)
 
     @property
     def calls(self) -> list[ModelCall]:
-        return [*self.inner.calls, *self.replayed]
+        return [*self.inner.calls, *self.own]
+
+    def record(self, call: ModelCall) -> None:
+        self.own.append(call)
 
     def _path(self, key: str) -> Path:
         return self.directory / f"{key}.json"
@@ -62,7 +65,7 @@ class CachingModel:
         self._path(key).write_text(json.dumps(record, ensure_ascii=False, indent=1), "utf-8")
 
     def _replay(self, prompt: Prompt, key: str) -> str | None:
-        timer = CallTimer(self.replayed, self.name, prompt)
+        timer = CallTimer(self.own, self.name, prompt)
         value = self._load(key)
         if value is None:
             timer.done(0, 0, "fallback", error="replay miss: no recorded answer")

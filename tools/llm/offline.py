@@ -185,6 +185,9 @@ class OfflineModel:
         self.name = name
         self.calls: list[ModelCall] = []
 
+    def record(self, call: ModelCall) -> None:
+        self.calls.append(call)
+
     def structured(self, prompt: Prompt, schema: type[T]) -> T:
         timer = CallTimer(self.calls, self.name, prompt)
         if prompt.task == "extract_facts":

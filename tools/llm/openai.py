@@ -18,6 +18,7 @@ from typing import Any
 
 import openai
 from openai import OpenAI
+from openai.types.chat import ChatCompletionMessageParam
 from pydantic import ValidationError
 from tenacity import (
     RetryCallState,
@@ -127,7 +128,7 @@ class OpenAIModel:
         delay = after if after is not None else backoff(state)
         return max(min(delay, self._remaining()), 0.0)
 
-    def _create(self, messages: list[dict[str, str]], **extra: Any) -> tuple[Any, int]:
+    def _create(self, messages: list[ChatCompletionMessageParam], **extra: Any) -> tuple[Any, int]:
         """One completion, retried on transient failures until attempts or the deadline run out."""
         retrying = Retrying(
             retry=retry_if_exception(is_retryable),
@@ -171,7 +172,7 @@ class OpenAIModel:
     def _structured(self, prompt: Prompt, schema: type[T]) -> tuple[T, int, int, int]:
         mode = self.options.structured_output
         schema_json = json.dumps(schema.model_json_schema(), ensure_ascii=False)
-        messages = [
+        messages: list[ChatCompletionMessageParam] = [
             {"role": "system", "content": SYSTEM_JSON[mode].format(schema=schema_json)},
             {"role": "user", "content": prompt.render()},
         ]
@@ -207,6 +208,9 @@ class OpenAIModel:
             f"no valid {schema.__name__} after {self.options.max_reasks} re-asks"
         )
 
+    def record(self, call: ModelCall) -> None:
+        self.calls.append(call)
+
     def structured(self, prompt: Prompt, schema: type[T]) -> T:
         timer = CallTimer(self.calls, self.name, prompt)
         try:
@@ -220,7 +224,7 @@ class OpenAIModel:
 
     def text(self, prompt: Prompt) -> str:
         timer = CallTimer(self.calls, self.name, prompt)
-        messages = [
+        messages: list[ChatCompletionMessageParam] = [
             {"role": "system", "content": SYSTEM_TEXT},
             {"role": "user", "content": prompt.render()},
         ]

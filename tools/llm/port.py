@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -55,10 +56,17 @@ class ModelCall:
 
 
 class LanguageModel(Protocol):
-    """What an agent may ask of a model."""
+    """What an agent may ask of a model, and the ledger of what it was asked."""
 
-    name: str
-    calls: list[ModelCall]
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def calls(self) -> Sequence[ModelCall]: ...
+
+    def record(self, call: ModelCall) -> None:
+        """Add a call made on this model's behalf (a fallback) to its ledger."""
+        ...
 
     def structured(self, prompt: Prompt, schema: type[T]) -> T: ...
 

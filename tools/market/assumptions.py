@@ -58,8 +58,10 @@ class CapitalMarketAssumptions(BaseModel):
 
     def covariance(self) -> np.ndarray:
         """Annualised covariance matrix in the order of `ids`."""
-        vols = np.array([a.volatility for a in self.asset_classes])
-        corr = np.array([[self.correlation[i][j] for j in self.ids] for i in self.ids])
+        vols = np.array([a.volatility for a in self.asset_classes], dtype=np.float64)
+        corr = np.array(
+            [[self.correlation[i][j] for j in self.ids] for i in self.ids], dtype=np.float64
+        )
         return np.outer(vols, vols) * corr
 
     def returns(self) -> np.ndarray:

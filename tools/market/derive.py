@@ -171,6 +171,7 @@ def derive_assumptions(
     rounded = corr.round(4)
     if np.linalg.eigvalsh(rounded.to_numpy()).min() < -1e-10:
         raise ValueError("correlation matrix is not PSD after rounding to 4 dp")
+    cells = rounded.to_dict(orient="index")  # row -> column -> value
     method = [
         f"Scanned every series for one-day spikes (a move beyond +{spike_threshold:.0%} or "
         f"-{spike_threshold / (1 + spike_threshold):.0%} whose next close returns within 5% of the "
@@ -221,7 +222,7 @@ def derive_assumptions(
         ],
         risk_free_rate=risk_free_rate,
         asset_classes=classes,
-        correlation={i: {j: float(rounded.loc[i, j]) for j in ORDER} for i in ORDER},
+        correlation={i: {j: float(cells[i][j]) for j in ORDER} for i in ORDER},
     )
 
 

@@ -8,6 +8,7 @@ from typing import Literal
 
 import cvxpy as cp
 import numpy as np
+from numpy.typing import NDArray
 from pypfopt import EfficientFrontier, objective_functions
 from pypfopt.exceptions import OptimizationError
 
@@ -93,7 +94,7 @@ def _frontier(problem: Problem, method: Method) -> EfficientFrontier:
 
 
 def _weights(ef: EfficientFrontier, n: int) -> np.ndarray:
-    raw = np.array([ef.weights[i] for i in range(n)], dtype=float)
+    raw = np.array([ef.weights[i] for i in range(n)], dtype=np.float64)
     return np.clip(raw, 0.0, None)
 
 
@@ -137,10 +138,10 @@ def optimise(problem: Problem, desired_volatility: float) -> Solution:
 
 def round_weights(weights: np.ndarray, decimals: int = 4) -> np.ndarray:
     """Round to a grid of 10^-decimals summing exactly to 1 (largest-remainder method)."""
-    unit = 10**decimals
+    unit: int = 10**decimals  # typeshed: an int power may be a float; decimals is never negative
     clipped = np.clip(weights, 0, None)
     scaled = clipped / clipped.sum() * unit
-    floored = np.floor(scaled + 1e-9)
+    floored: NDArray[np.float64] = np.floor(scaled + 1e-9)
     missing = round(unit - floored.sum())
     order = np.argsort(-(scaled - floored), kind="stable")
     floored[order[:missing]] += 1

@@ -8,7 +8,7 @@ Create Date: 2026-11-29 12:54:36.124851
 from __future__ import annotations
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision = "09bb01beffaa"

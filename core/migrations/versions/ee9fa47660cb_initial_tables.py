@@ -8,7 +8,7 @@ Create Date: 2026-11-25 10:02:29.763061
 from __future__ import annotations
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision = "ee9fa47660cb"

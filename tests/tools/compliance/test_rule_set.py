@@ -9,11 +9,14 @@ import pytest
 import yaml
 from compliance_helpers import EMPTY_BRIEF, fill, plan, profile, profile_of, variant_market
 from factories import hnw_client, long_tail_client, make_client
+from langgraph.checkpoint.memory import InMemorySaver
 from pydantic import ValidationError
 
 from agents.compliance import check_compliance
 from core.settings import CompliancePolicy
-from tools.compliance.engine import Rule, RuleSet, check_rule_set, load_rules
+from graphs.runner import Runner
+from tools.compliance.engine import Registry, Rule, RuleSet, check_rule_set, load_rules
+from tools.compliance.evaluators import concentration, language, suitability, wording
 from tools.compliance.evaluators.registry import REGISTRY
 from tools.compliance.rulebook import RULES_FILE, shipped_rules
 from tools.llm.offline import OfflineModel
@@ -110,6 +113,41 @@ def test_check_rule_set_rejects_an_evaluator_without_its_rule() -> None:
     without = [r for r in RULES.rules if r.id != "DIV-P-09"]
     with pytest.raises(ValueError, match="DIV-P-09"):
         check_rule_set(RuleSet(version="test", rules=without), REGISTRY)
+
+
+def test_a_rule_id_has_one_evaluator_in_a_registry() -> None:
+    """A family registering an id twice, or two families the same id, is refused at import."""
+    family = Registry()
+    family.rule("TEST-ONCE")(lambda ctx, rule_id: [])
+    with pytest.raises(ValueError, match="TEST-ONCE has two evaluators"):
+        family.rule("TEST-ONCE")(lambda ctx, rule_id: [])
+    with pytest.raises(ValueError, match="DIV-P-09 has two evaluators"):
+        Registry.merge(REGISTRY, {"DIV-P-09": lambda ctx, rule_id: []})
+    assert set(Registry.merge(REGISTRY, family)) == set(REGISTRY) | {"TEST-ONCE"}
+
+
+def test_a_runner_refuses_rules_its_registry_cannot_run(runner: Runner) -> None:
+    """A mismatch fails when the runner is built, not as a KeyError in the middle of a run."""
+    missing = Rule(
+        id="TEST-NO-EVALUATOR", source="test", severity="high", verdict="block",
+        message_zh="测试", message_en="test",
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="TEST-NO-EVALUATOR"):
+        Runner(
+            settings=runner.settings,
+            engine=runner.engine,
+            checkpointer=InMemorySaver(),
+            market=runner.market,
+            rules=RuleSet(version="test", rules=[*RULES.rules, missing]),
+            evaluators=REGISTRY,
+            model_factory=OfflineModel,
+        )
+
+
+def test_the_shipped_registry_is_every_familys_evaluators() -> None:
+    families = (suitability, concentration, language, wording)
+    assert sum(len(f.EVALUATORS) for f in families) == len(REGISTRY)
+    assert {r.id for r in RULES.rules if r.evaluated} == set(REGISTRY)
 
 
 def test_load_rules_refuses_a_file_with_a_missing_evaluator(tmp_path: Path) -> None:

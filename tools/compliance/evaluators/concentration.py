@@ -65,7 +65,7 @@ def _group_caps(
     for code, w, p in held(ctx):
         if p is not None and (key := group(p)):
             groups[key].append((code, w))
-    hits = []
+    hits: list[Hit] = []
     for key, items in groups.items():
         total = sum(w for _, w in items)
         if total > cap + 1e-9:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from core.schemas.client import ADULT_AGE
+from core.schemas.vocabulary import Verdict
 from tools.compliance.engine import Hit, Registry, RuleContext
 from tools.compliance.facts import (
     eu_professional_criteria,
@@ -114,7 +115,7 @@ def client_request_above_level(ctx: RuleContext, rule_id: str) -> list[Hit]:
     limit = max_rank(ctx)
     products = ctx.market.products
     # For the lowest category this is prohibited whoever asks (CN-MIS-05): refuse, never escalate.
-    verdict = "block" if ctx.profile.lowest_category else None
+    verdict: Verdict | None = "block" if ctx.profile.lowest_category else None
     return [
         Hit(f"client asked for {code} ({products[code].risk_rating.value})", verdict=verdict)
         for code in ctx.requested_products
