@@ -48,36 +48,15 @@ def eval_public(row: EvalRun) -> EvalRunPublic:
 
 
 def product_public(product: Product) -> ProductPublic:
-    """A product as the shelf lists it."""
-    return ProductPublic(
-        code=product.code,
-        name_zh=product.name_zh,
-        name_en=product.name_en,
-        category=product.category,
-        asset_class=product.asset_class,
-        risk_rating=product.risk_rating,
-        redemption_days=product.redemption_days,
-        lockup_days=product.lockup_days,
-        daily_liquid=product.daily_liquid,
-        min_investment=product.min_investment,
-        fees=product.fees,
-        access=product.access,
-    )
+    """A product as the shelf lists it (its declared fields, daily_liquid included)."""
+    return ProductPublic.model_validate(product, from_attributes=True)
 
 
 def audit_trail(session: Session, run_id: str) -> AuditTrail:
     """The run's audit trail and whether its hash chain verifies."""
     check = audit.verify(session, run_id)
     events = [
-        AuditEventPublic(
-            seq=e.seq,
-            kind=e.kind,
-            actor=e.actor,
-            payload=e.payload,
-            prev_hash=e.prev_hash,
-            hash=e.hash,
-            created_at=e.created_at,
-        )
+        AuditEventPublic.model_validate(e, from_attributes=True)
         for e in audit.events(session, run_id)
     ]
     return AuditTrail(

@@ -27,9 +27,10 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from bench_load import percentile, scratch_database, start_server  # noqa: E402
+from bench_load import percentile, start_server  # noqa: E402
+from databases import scratch_database  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
 from core.database import get_engine, session_scope  # noqa: E402

@@ -320,10 +320,14 @@ class Runner:
         self, run_id: str, graph_input: AdvisoryState | Command[str] | None, lease: Lease
     ) -> Run:
         model = self.model_factory()
-        # Unusable text falls back to the offline model; an offline run has nothing better.
-        offline = model if isinstance(model, OfflineModel) else OfflineModel()
         deps = Deps(
-            self.settings, self.market, self.rules, self.evaluators, model, self.engine, offline
+            self.settings,
+            self.market,
+            self.rules,
+            self.evaluators,
+            model,
+            self.engine,
+            OfflineModel(),  # writes what the model's text cannot be used for (llm/fallback.py)
         )
         with session_scope(self.engine) as session:
             runs.set_status(session, runs.get(session, run_id), "running", execution=lease.owner)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import socket
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from databases import scratch_database
 from factories import add_advisors
 from hypothesis import settings as hypothesis_settings
 from pydantic import BaseModel
@@ -80,18 +80,8 @@ def fresh_database(tmp_path: Path) -> Iterator[str]:
     if not base:
         yield f"sqlite:///{tmp_path / 'tierwise.db'}"
         return
-    import psycopg
-
-    name = f"tw_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = base.rsplit("/", 1)[0] + f"/{name}"
-    try:
+    with scratch_database(base, "tw_test") as url:
         yield url
-    finally:
-        get_engine(url).dispose()
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
