@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -11,9 +11,11 @@ from agents.plan import build_plan
 from core.schemas.client import Holding
 from core.schemas.plan import Constraint, Fallback, Plan
 from core.schemas.profile import ClientProfile
+from core.schemas.request import Done, RequestIntent, RequestShaping, Wish, WishOutcome
 from core.settings import AllocationPolicy
 from tools.llm.port import LanguageModel
 from tools.market.eligibility import eligible_products
+from tools.market.intent import Lexicon, exposure_vector, lexicon_for, share_of
 from tools.market.market_data import MarketData
 from tools.market.optimiser import (
     Infeasible,
@@ -36,6 +38,25 @@ PRESERVATION_CAP = 0.02
 MAX_REAIMS = 3
 VOL_TOLERANCE = 1e-7
 WEIGHT_DECIMALS = 4
+SHARE_TOLERANCE = 1e-3  # weights are rounded to 4 decimals; a share within this is met
+REQUEST = "REQUEST"  # the rule_id of a constraint that comes from the client's own request
+
+
+@dataclass(frozen=True)
+class Tilt:
+    """A client's wish as bounds on a share of the plan: lower <= share <= upper. The wishes of
+    one name that means several products (黄金ETF) are one tilt on their combined share."""
+
+    wishes: tuple[Wish, ...]
+    before: float
+    lower: float
+    upper: float
+
+    def scaled(self, fraction: float) -> Tilt:
+        """The tilt moved only `fraction` of the way from where the plan was."""
+        lower = self.before + fraction * (self.lower - self.before) if self.lower > 0 else 0.0
+        upper = self.before + fraction * (self.upper - self.before) if self.upper < 1 else 1.0
+        return replace(self, lower=max(lower, 0.0), upper=min(upper, 1.0))
 
 
 def desired_volatility(profile: ClientProfile, policy: AllocationPolicy) -> float:
@@ -91,6 +112,37 @@ def _current_weights(products: list[Product], holdings: list[Holding], aum: floa
     return np.array([held.get(p.code, 0.0) / aum if aum else 0.0 for p in products])
 
 
+@dataclass(frozen=True)
+class Solve:
+    """What every optimisation of one allocation shares: the candidates, the client, the rules."""
+
+    products: list[Product]
+    profile: ClientProfile
+    holdings: list[Holding]
+    market: MarketData
+    policy: AllocationPolicy
+    constraints: list[Constraint]
+
+    def __call__(
+        self, target: float, tilts: tuple[Tilt, ...] = ()
+    ) -> tuple[dict[str, float], Solution]:
+        return _optimise_products(
+            self.products, self.profile, self.holdings, self.market, self.policy,
+            self.constraints, target, tilts,
+        )  # fmt: skip
+
+
+def request_exclusions(intent: RequestIntent | None) -> list[Constraint]:
+    """A product the client asked to avoid or sell is left out of the plan."""
+    if intent is None:
+        return []
+    return [
+        Constraint(kind="exclude", product_code=w.target, rule_id=REQUEST)
+        for w in intent.wishes
+        if w.kind == "product" and w.direction in ("avoid", "sell")
+    ]
+
+
 def _candidates(
     profile: ClientProfile,
     market: MarketData,
@@ -120,8 +172,10 @@ def _problem(
     market: MarketData,
     policy: AllocationPolicy,
     constraints: list[Constraint],
+    tilts: tuple[Tilt, ...] = (),
 ) -> Problem:
     mu, cov = market.product_returns_and_covariance([p.code for p in active])
+    lex = lexicon_for(market) if tilts else None
     return Problem(
         mu=mu,
         cov=cov,
@@ -132,6 +186,7 @@ def _problem(
         group_caps=policy.asset_class_caps,
         current=_current_weights(active, holdings, profile.aum),
         cost=policy.transaction_cost,
+        tilts=[(_vector(t.wishes, active, lex), t.lower, t.upper) for t in tilts if lex],
     )
 
 
@@ -158,11 +213,12 @@ def _optimise_products(
     policy: AllocationPolicy,
     constraints: list[Constraint],
     target: float,
+    tilts: tuple[Tilt, ...] = (),
 ) -> tuple[dict[str, float], Solution]:
     """Optimise, then drop positions below the minimum weight or investment and solve again."""
     active = list(products)
     while active:
-        problem = _problem(active, profile, holdings, market, policy, constraints)
+        problem = _problem(active, profile, holdings, market, policy, constraints, tilts)
         weights, solution = _solve_rounded(problem, target)
         too_small = {
             p.code
@@ -177,6 +233,165 @@ def _optimise_products(
     raise Infeasible("no eligible product meets the constraints")
 
 
+def _vector(wishes: tuple[Wish, ...], products: list[Product], lex: Lexicon) -> np.ndarray:
+    return sum(
+        (exposure_vector(w.kind, w.target, products, lex) for w in wishes),
+        np.zeros(len(products)),
+    )
+
+
+def _share(wishes: tuple[Wish, ...], weights: dict[str, float], market: MarketData) -> float:
+    lex = lexicon_for(market)
+    return sum(share_of(w.kind, w.target, weights, market, lex) for w in wishes)
+
+
+def _groups(intent: RequestIntent) -> list[tuple[Wish, ...]]:
+    """The wishes to shape, in the client's order; a product name's wishes grouped."""
+    groups: dict[tuple[str, ...], list[Wish]] = {}
+    for w in intent.wishes:
+        if w.kind == "product" and w.direction in ("avoid", "sell"):
+            continue  # left out of the candidates: see request_exclusions
+        key = (w.direction, w.term, w.phrase) if w.kind == "product" else w.key
+        groups.setdefault(key, []).append(w)
+    return [tuple(g) for g in groups.values()]
+
+
+def _asks(
+    intent: RequestIntent, weights: dict[str, float], solve: Solve
+) -> tuple[list[Tilt], list[WishOutcome]]:
+    """Each wish the candidates can serve as a tilt; the others as outcomes not done, and why."""
+    products, profile, market, policy = solve.products, solve.profile, solve.market, solve.policy
+    lex = lexicon_for(market)
+    tilts, skipped = [], []
+    step = policy.request_step
+    for group in _groups(intent):
+        first, before = group[0], _share(group, weights, market)
+        if first.up and not _vector(group, products, lex).any():
+            skipped += [
+                WishOutcome(wish=w, done="not_done", before=round(before, 4),
+                            after=round(before, 4), reason="not_eligible")
+                for w in group
+            ]  # fmt: skip
+            continue
+        if first.up:
+            share = sum(w.share or 0.0 for w in group)
+            amount = sum(w.amount or 0.0 for w in group)
+            asked = share or (amount / profile.aum if amount and profile.aum else 0.0)
+            lower = max(min(asked, 1.0), before) if asked else before + step
+            tilts.append(Tilt(group, before, lower, 1.0))
+        elif first.direction == "less":
+            tilts.append(Tilt(group, before, 0.0, max(before - step, 0.0)))
+        else:
+            tilts.append(Tilt(group, before, 0.0, 0.0))
+    return tilts, skipped
+
+
+def _outcome(
+    tilt: Tilt, fraction: float, weights: dict[str, float], market: MarketData
+) -> list[WishOutcome]:
+    """Done if the full wish holds in the plan; partly if the plan moved its way; else not."""
+    after = _share(tilt.wishes, weights, market)
+    if tilt.wishes[0].up:
+        moved = after > tilt.before + SHARE_TOLERANCE
+    else:
+        moved = after < tilt.before - SHARE_TOLERANCE
+    met = tilt.lower - SHARE_TOLERANCE <= after <= tilt.upper + SHARE_TOLERANCE
+    done: Done
+    if fraction == 1.0 and met:
+        done, reason = "done", None if moved else "already"
+    else:
+        done, reason = ("partly" if moved else "not_done"), "limits"
+    return [
+        WishOutcome(wish=w, done=done, before=round(tilt.before, 4), after=round(after, 4),
+                    reason=reason)
+        for w in tilt.wishes
+    ]  # fmt: skip
+
+
+def _shape(
+    intent: RequestIntent,
+    solve: Solve,
+    target: float,
+    baseline: tuple[dict[str, float], Solution],
+) -> tuple[dict[str, float], Solution, RequestShaping]:
+    """The plan with the client's wishes as tilts, each as far as the level's limits allow.
+
+    Tilts are tried in the order the client gave them: in full, then half way, else not at all.
+    A tilt is kept only if the plan still stays at or below the volatility the plan without the
+    request was aimed at, so a wish can never take the plan above the client's level.
+    """
+    market = solve.market
+    weights, solution = baseline
+    vol_before = _vol(weights, market)
+    aim = target
+    if intent.risk == "lower":
+        aim = max(min(target, vol_before) * (1 - solve.policy.request_risk_cut), 1e-6)
+    tilts, outcomes = _asks(intent, weights, solve)
+    accepted: list[Tilt] = []
+    fractions: list[float] = []
+    if aim < target:
+        safer = _try(solve, aim, target, ())
+        weights, solution = safer or (weights, solution)
+    for tilt in tilts:
+        for fraction in (1.0, 0.5):
+            trial = (*accepted, tilt.scaled(fraction))
+            found = _try(solve, aim, target, trial)
+            if found is not None:
+                accepted.append(tilt.scaled(fraction))
+                fractions.append(fraction)
+                weights, solution = found
+                break
+        else:
+            accepted.append(replace(tilt, lower=0.0, upper=1.0))
+            fractions.append(0.0)
+    outcomes = [
+        *(
+            o
+            for t, f in zip(tilts, fractions, strict=True)
+            for o in _outcome(t, f, weights, market)
+        ),
+        *outcomes,
+    ]
+    vol_after = _vol(weights, market)
+    risk: Done | None = None
+    if intent.risk == "lower":
+        risk = "done" if vol_after < vol_before - 1e-4 else "not_done"
+    elif intent.risk == "higher":
+        risk = "not_done"  # the level and goal set the ceiling; a wish never lifts it
+    shaping = RequestShaping(
+        wishes=outcomes,
+        volatility_before=round(vol_before, 6),
+        volatility_after=round(vol_after, 6),
+        risk=risk,
+    )
+    return weights, solution, shaping
+
+
+def _vol(weights: dict[str, float], market: MarketData) -> float:
+    codes = list(weights)
+    mu, cov = market.product_returns_and_covariance(codes)
+    return portfolio_performance(np.array([weights[c] for c in codes]), mu, cov)[1]
+
+
+def _try(
+    solve: Solve, aim: float, ceiling: float, tilts: tuple[Tilt, ...]
+) -> tuple[dict[str, float], Solution] | None:
+    """The plan under these tilts, or None if they cannot be met within the ceiling. Rounding
+    can lift a tilted plan a hair above the ceiling: it is aimed lower by that much, a few times."""
+    for _ in range(MAX_REAIMS):
+        try:
+            weights, solution = solve(aim, tilts)
+        except Infeasible:
+            return None
+        if solution.fallback_reason:
+            return None
+        excess = _vol(weights, solve.market) - ceiling
+        if excess <= VOL_TOLERANCE:
+            return weights, solution
+        aim -= excess + VOL_TOLERANCE
+    return None
+
+
 def allocate_portfolio(
     profile: ClientProfile,
     holdings: list[Holding],
@@ -186,16 +401,22 @@ def allocate_portfolio(
     policy: AllocationPolicy,
     constraints: list[Constraint],
     offline: LanguageModel | None = None,
+    intent: RequestIntent | None = None,
 ) -> Plan:
-    """Build the target portfolio for the profile; infeasible problems fall back and say so."""
-    products = _candidates(profile, market, constraints, policy)
+    """Build the target portfolio for the profile; infeasible problems fall back and say so.
+
+    A client's request (its suitable wishes) tilts the plan within the same limits; products
+    they asked to avoid or sell are left out."""
+    products = _candidates(profile, market, [*constraints, *request_exclusions(intent)], policy)
     target = desired_volatility(profile, policy)
     fallback = None
+    shaping = None
     method: str  # the optimiser's method, or reserve_only when it has none
     try:
-        weights, solution = _optimise_products(
-            products, profile, holdings, market, policy, constraints, target
-        )
+        solve = Solve(products, profile, holdings, market, policy, constraints)
+        weights, solution = solve(target)
+        if intent is not None and (intent.wishes or intent.risk):
+            weights, solution, shaping = _shape(intent, solve, target, (weights, solution))
         method, target_used = solution.method, solution.target_volatility
         span = (solution.min_volatility, solution.max_return_volatility)
         if solution.fallback_reason:
@@ -217,4 +438,5 @@ def allocate_portfolio(
         fallback=fallback,
         offline=offline,
         constraints=constraints,
+        request=shaping,
     )

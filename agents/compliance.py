@@ -12,9 +12,10 @@ from agents.research import ResearchBrief
 from core.masking import mask_text
 from core.schemas.plan import Constraint, Plan
 from core.schemas.profile import ClientProfile
+from core.schemas.request import RequestIntent, WishRoute
 from core.schemas.vocabulary import Verdict
 from core.settings import CompliancePolicy
-from tools.compliance.disclosures import compose
+from tools.compliance.disclosures import compose, request_warnings
 from tools.compliance.engine import (
     Evaluators,
     Finding,
@@ -23,6 +24,7 @@ from tools.compliance.engine import (
     evaluate,
     overall_verdict,
 )
+from tools.compliance.facts import route_wishes
 from tools.llm.fallback import usable_text
 from tools.llm.port import LanguageModel, Prompt
 from tools.market.market_data import MarketData
@@ -61,18 +63,24 @@ class ComplianceReport(BaseModel):
     text_regenerated: bool = False
     second_opinion: SecondOpinion | None = None
     remedies: list[Constraint]
+    request: RequestReview | None = None
 
 
-def requested_products(request: str | None, market: MarketData) -> list[str]:
-    """Shelf codes the client named in their own request."""
-    if not request:
-        return []
-    # ASCII boundaries: a code right after Chinese text ("我想买512480") still counts.
-    return [
-        c
-        for c in market.products
-        if re.search(rf"(?<![A-Za-z0-9-]){re.escape(c)}(?![A-Za-z0-9-])", request)
-    ]
+class RequestReview(BaseModel):
+    """The client's request as the rules read it, for the advisor: each wish's route and the
+    unsuitability warning (不适当警示) for any wish above the client's level."""
+
+    intent: RequestIntent
+    routes: list[WishRoute]
+    warnings: list[dict[str, str]] = Field(default_factory=list)
+
+
+def request_review(ctx: RuleContext) -> RequestReview | None:
+    if ctx.intent is None:
+        return None
+    return RequestReview(
+        intent=ctx.intent, routes=route_wishes(ctx), warnings=request_warnings(ctx)
+    )
 
 
 def client_letter(
@@ -132,7 +140,7 @@ def rule_context(
     letter: str,
     client_text: str,
     client_name: str,
-    request: str | None,
+    intent: RequestIntent | None,
     market: MarketData,
     policy: CompliancePolicy,
     model_name: str,
@@ -146,7 +154,7 @@ def rule_context(
         client_text=client_text,
         letter=letter,
         sources=[(i.source_id, i.publisher, i.as_of.isoformat()) for i in research.items],
-        requested_products=requested_products(request, market),
+        intent=intent,
         research_products=sorted({c for i in research.items for c in i.products}),
         model_name=model_name,
         grounding="\n".join(f"{i.title} {i.summary} {i.as_of}" for i in research.items),
@@ -169,7 +177,7 @@ def check_compliance(
     research: ResearchBrief,
     *,
     client_name: str,
-    request: str | None,
+    intent: RequestIntent | None,
     market: MarketData,
     model: LanguageModel,
     fallback_model: LanguageModel,
@@ -190,7 +198,7 @@ def check_compliance(
         letter="",
         client_text="",
         client_name=client_name,
-        request=request,
+        intent=intent,
         market=market,
         policy=policy,
         model_name=model.name,
@@ -226,4 +234,5 @@ def check_compliance(
         text_regenerated=worded.replaced,
         second_opinion=second_opinion(profile, plan, verdict, findings, model),
         remedies=[f.remedy for f in findings if f.remedy is not None and f.verdict == "revise"],
+        request=request_review(ctx),
     )

@@ -10,6 +10,7 @@ import numpy as np
 from core.schemas.client import Holding
 from core.schemas.plan import Baseline, Constraint, Fallback, Plan, PlanHolding, Trade, seal
 from core.schemas.profile import ClientProfile
+from core.schemas.request import RequestShaping
 from core.settings import AllocationPolicy
 from tools.compliance.text_checks import PROMISES, prohibited, ungrounded
 from tools.llm.fallback import usable_text
@@ -91,6 +92,7 @@ def build_plan(
     constraints: list[Constraint] | None = None,
     source: Literal["allocation", "advisor"] = "allocation",
     offline: LanguageModel | None = None,
+    request: RequestShaping | None = None,
 ) -> Plan:
     """A sealed plan from target weights: performance, 1/N baseline, trades and rationale.
 
@@ -167,5 +169,6 @@ def build_plan(
         fallback=fallback,
         constraints=constraints or [],
         cma_version=market.cma.version,
+        request=request,
     )
     return seal(plan)

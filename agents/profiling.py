@@ -7,7 +7,15 @@ from datetime import date, timedelta
 from core.calendar import is_stale, months_between
 from core.masking import mask_text
 from core.schemas.client import ClientInput
-from core.schemas.profile import BehaviourFlag, ClientProfile, EducationTopic, Flag, NoteFacts
+from core.schemas.profile import (
+    BehaviourFlag,
+    ClientProfile,
+    EducationTopic,
+    Flag,
+    LiquidityEvent,
+    NoteFacts,
+)
+from core.schemas.request import RequestIntent
 from core.schemas.vocabulary import Tier
 from core.settings import AllocationPolicy, CompliancePolicy, TierPolicy
 from tools.llm.port import LanguageModel, Prompt
@@ -145,10 +153,27 @@ def inconsistencies(client: ClientInput, facts: NoteFacts, as_of: date) -> list[
     return found
 
 
-def _reserve(client: ClientInput, facts: NoteFacts, policy: AllocationPolicy) -> float:
+def request_events(intent: RequestIntent | None) -> list[LiquidityEvent]:
+    """The cash needs and horizon of the client's request, as liquidity events."""
+    if intent is None:
+        return []
+    events = [
+        LiquidityEvent(
+            purpose="other",
+            amount=n.amount,
+            within_years=n.within_months / 12 if n.within_months else None,
+        )
+        for n in intent.cash_needs
+    ]
+    if intent.horizon_years:
+        events.append(LiquidityEvent(purpose="other", within_years=intent.horizon_years))
+    return events
+
+
+def _reserve(client: ClientInput, events: list[LiquidityEvent], policy: AllocationPolicy) -> float:
     near_term = [
         e.amount
-        for e in facts.liquidity_events
+        for e in events
         if e.amount is not None and (e.within_years is None or e.within_years <= 3)
     ]
     stated = max([client.objectives.liquidity_need, *near_term])
@@ -164,8 +189,10 @@ def profile_client(
     tiers: TierPolicy,
     allocation: AllocationPolicy,
     compliance: CompliancePolicy,
+    intent: RequestIntent | None = None,
 ) -> ClientProfile:
-    """Build the client's profile; the model only contributes facts from the notes."""
+    """Build the client's profile; the model only contributes facts from the notes. A cash need
+    or horizon in the client's request counts like one in the notes."""
     facts = NoteFacts()
     if client.notes.strip():
         notes = mask_text(client.notes)  # sensitive data never reaches a model
@@ -174,11 +201,13 @@ def profile_client(
     assessment = client.risk_assessment
     age_months = months_between(assessment.assessed_on, as_of)
     basis = professional_basis(client) if client.investor_type == "professional" else []
-    event_years = [e.within_years for e in facts.liquidity_events if e.within_years]
+    asked = request_events(intent)
+    events = [*facts.liquidity_events, *asked]
+    event_years = [e.within_years for e in events if e.within_years]
     lockup_years = min([client.objectives.horizon_years, *event_years])
     constraints = []
     turnover, per_quarter = trading_activity(client, as_of)
-    reserve = _reserve(client, facts, allocation)
+    reserve = _reserve(client, events, allocation)
     if reserve > client.aum:
         constraints.append("liquidity_need_exceeds_assets")
         reserve = client.aum
@@ -220,4 +249,6 @@ def profile_client(
         financial_assets=client.financial_assets,
         inconsistencies=inconsistencies(client, facts, as_of),
         sustainability_preference=client.objectives.sustainability_preference,
+        request_intent=intent,
+        request_events=asked,
     )

@@ -7,6 +7,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.schemas.client import ClientInput, Contact
+from core.schemas.request import RequestIntent, WishRoute
 from core.schemas.vocabulary import DecisionAction, Locale, RiskRating, RunStatus, Tier, Verdict
 from tools.market.assumptions import AssetClassId
 from tools.market.shelf import Access, Category, Fees
@@ -77,6 +78,27 @@ class DeliveryPublic(BaseModel):
     delivered_at: str = Field(description=ISO)
 
 
+class RequestReviewPublic(BaseModel):
+    """The rules' reading of a request: the intent, each wish's route, the warnings."""
+
+    model_config = ConfigDict(extra="forbid")
+    intent: RequestIntent
+    routes: list[WishRoute] = Field(
+        description="each wish: shaped, above_level (CN-MIS-06), lowest_category (CN-MIS-05), "
+        "no_access, horizon or not_offered"
+    )
+    warnings: list[dict[str, str]] = Field(
+        description="the unsuitability warning (不适当警示) with the CN-MIS-06 steps, per wish "
+        "above the client's level: rule_id, zh-CN and en"
+    )
+
+
+class ApprovalRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(description="the client's words, masked")
+    review: RequestReviewPublic | None
+
+
 class ApprovalPublic(BaseModel):
     """One advisor review round of a run's plan, and its decision once made."""
 
@@ -90,6 +112,9 @@ class ApprovalPublic(BaseModel):
     plan: dict[str, Any] = Field(description="the plan under review (core.schemas.plan.Plan)")
     findings: list[dict[str, Any]] = Field(description="the compliance findings")
     verdict: Verdict
+    request: ApprovalRequest | None = Field(
+        description="the client's own request and how the rules read it; null without one"
+    )
     action: DecisionAction | None
     decided_by: str | None
     comment: str | None = Field(description="the advisor's comment, masked")
@@ -114,6 +139,11 @@ class RunPublic(BaseModel):
     client_id: str
     status: RunStatus
     tier: Tier | None
+    request: str | None = Field(description="the client's own request, as stored (masked)")
+    intent: RequestIntent | None = Field(
+        description="the request as understood (core.schemas.request.RequestIntent), once the"
+        " profile is built; its routing and warnings are in compliance.request"
+    )
     trajectory: list[str] = Field(description="the graph nodes that have run, in order")
     profile: dict[str, Any] | None = Field(description="the client profile, once built")
     research: dict[str, Any] | None = Field(description="the research brief, once written")

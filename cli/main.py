@@ -52,6 +52,23 @@ def _fail(exc: TierwiseError) -> None:
     raise typer.Exit(1)
 
 
+def _request_summary(
+    request: str | None, compliance: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """The client's words and each wish's route, as the rules read them."""
+    review = (compliance or {}).get("request")
+    if request is None or review is None:
+        return None if request is None else {"text": request}
+    return {
+        "text": request,
+        "routes": [
+            f"{r['wish']['direction']} {r['wish']['target']}: {r['route']}"
+            for r in review["routes"]
+        ],
+        "not_understood": review["intent"]["not_understood"],
+    }
+
+
 def _summary(runner: Runner, run_id: str) -> dict[str, Any]:
     with session_scope(runner.engine) as session:
         run = runs.get(session, run_id)
@@ -71,6 +88,7 @@ def _summary(runner: Runner, run_id: str) -> dict[str, Any]:
                 if f["verdict"] != "pass"
             ],
             "holdings": {h["product_code"]: h["weight"] for h in plan.get("holdings", [])},
+            "request": _request_summary(run.request, run.compliance),
             "expected_return": plan.get("expected_return"),
             "expected_volatility": plan.get("expected_volatility"),
             "approval": None

@@ -197,8 +197,10 @@ def find_sensitive(text: str, *, near_misses: bool = False) -> list[Finding]:
     return sorted(found, key=lambda f: f.start)
 
 
-def mask_text(text: str) -> str:
-    """The text with every sensitive item replaced by its masked form."""
+MASK_PASSES = 3
+
+
+def _mask_once(text: str) -> str:
     out, last = [], 0
     for f in find_sensitive(text, near_misses=True):
         out.append(text[last : f.start])
@@ -206,6 +208,19 @@ def mask_text(text: str) -> str:
         last = f.end
     out.append(text[last:])
     return "".join(out)
+
+
+def mask_text(text: str) -> str:
+    """The text with every sensitive item replaced by its masked form.
+
+    Masked again until nothing changes: a candidate that lost an overlap to another (an ID run
+    together with the digit that starts an email) is found once the winner is masked."""
+    for _ in range(MASK_PASSES):
+        masked = _mask_once(text)
+        if masked == text:
+            break
+        text = masked
+    return text
 
 
 def mask_contact(contact: dict[str, str | None]) -> dict[str, str | None]:

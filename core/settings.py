@@ -40,6 +40,10 @@ class AllocationPolicy(BaseModel):
     min_weight: float = Field(default=0.01, ge=0, lt=0.2)
     min_trade_cny: float = Field(default=100.0, ge=0)
     transaction_cost: float = Field(default=0.002, ge=0, le=0.05)
+    # A client's "more bonds" / "less equity" moves that share by this much, unless they named one.
+    request_step: float = Field(default=0.05, gt=0, le=0.5)
+    # A client's "safer" aims the plan's volatility this fraction below the plan without it.
+    request_risk_cut: float = Field(default=0.25, gt=0, lt=1)
     asset_class_caps: dict[str, float] = Field(
         default_factory=lambda: {
             "gold": 0.15,

@@ -85,6 +85,8 @@ class Approval(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     verdict: str = Field(max_length=16)
+    # The client's request (masked text), how it was read and routed, and the warnings.
+    request: dict[str, Any] | None = _json()
     action: str | None = Field(default=None, max_length=16)
     decision: dict[str, Any] | None = _json()
     decided_by: str | None = Field(default=None, max_length=64)

@@ -21,7 +21,7 @@ from core.services.views import run_view
 from core.settings import Settings
 from evals import stats
 from evals.judge import judge_letter, judge_model
-from evals.schema import Scenario, load_suite
+from evals.schema import CounterfactualMode, Scenario, load_suite
 from evals.scorers import Outcome, Score, expectation_scores, invariant_scores
 from graphs.runner import Runner, open_runner
 from tools.llm.port import LanguageModel
@@ -139,6 +139,13 @@ def _repetition(
             h["product_code"]: h["weight"] for h in (out.run.get("plan") or {}).get("holdings", [])
         },
         "verdict": (out.compliance_before or {}).get("verdict"),
+        "rules": sorted(
+            {
+                f["rule_id"]
+                for f in (out.compliance_before or {}).get("findings", [])
+                if f["verdict"] != "pass"
+            }
+        ),
         "latency_ms": round(out.latency_ms, 3),
         "node_latency_ms": out.node_latency_ms,
         "tokens_in": use["tokens_in"],
@@ -161,6 +168,7 @@ def _aggregate(scenario: Scenario, reps: list[dict[str, Any]]) -> dict[str, Any]
         "tags": scenario.tags,
         "critical": scenario.critical,
         "counterfactual_of": scenario.counterfactual_of,
+        "counterfactual": scenario.counterfactual,
         "n": n,
         "c": c,
         **_aggregate_counts(n, c),
@@ -170,22 +178,48 @@ def _aggregate(scenario: Scenario, reps: list[dict[str, Any]]) -> dict[str, Any]
     }
 
 
+# What a twin must share with its base, repetition by repetition, in each counterfactual mode.
+# "plan": the plan's weights and the final status. "routing" (the same request in another
+# language): where the run went before and after the decisions, the first report's verdict and
+# non-pass rules, and the plan's weights; the plan's text may differ, it quotes the client.
+SAME: dict[CounterfactualMode, tuple[str, ...]] = {
+    "plan": ("plan", "final_status"),
+    "routing": ("status", "final_status", "verdict", "rules", "plan"),
+}
+
+
+def counterfactual_differences(
+    base: list[dict[str, Any]], twin: list[dict[str, Any]], mode: CounterfactualMode = "plan"
+) -> list[str]:
+    """What differs between a base's repetitions and its twin's, by field (none: the same)."""
+    return sorted(
+        {
+            key
+            for a, b in zip(base, twin, strict=False)
+            for key in SAME[mode]
+            if a.get(key) != b.get(key)
+        }
+    )
+
+
 def _counterfactuals(results: dict[str, dict[str, Any]]) -> None:
-    """A counterfactual twin must get the same plan and outcome as its base, every time."""
+    """A counterfactual twin must get the same outcome as its base (by its mode), every time."""
     for result in results.values():
         base_id = result["counterfactual_of"]
         if not base_id:
             continue
         base = results[base_id]
-        same = all(
-            a["plan"] == b["plan"] and a["final_status"] == b["final_status"]
-            for a, b in zip(base["repetitions"], result["repetitions"], strict=False)
-        )
+        mode: CounterfactualMode = result.get("counterfactual") or "plan"
+        differs = counterfactual_differences(base["repetitions"], result["repetitions"], mode)
+        same = not differs
+        what = "plan" if mode == "plan" else "routing"
         score = {
             "name": "counterfactual",
             "passed": same,
             "critical": False,
-            "detail": f"same plan as {base_id}" if same else f"differs from {base_id}",
+            "detail": f"same {what} as {base_id}"
+            if same
+            else f"differs from {base_id}: {', '.join(differs)}",
         }
         for rep in result["repetitions"]:
             rep["scores"].append(score)

@@ -13,6 +13,10 @@ from core.schemas.client import ClientInput
 from core.schemas.vocabulary import DecisionAction, RiskLevel, RiskRating, Tier, Verdict
 
 Route = Literal["delivered", "awaiting_approval", "blocked", "rejected", "failed"]
+# What a counterfactual twin must share with its base: the same plan and final status, or (for
+# the same request in another language, whose plan records the client's own words) the same
+# routing: statuses, verdict, non-pass rules and the plan's weights.
+CounterfactualMode = Literal["plan", "routing"]
 MatchMode = Literal["strict", "unordered", "subset", "superset"]
 EVALS_DIR = Path(__file__).resolve().parent
 SUITES_DIR = EVALS_DIR / "suites"
@@ -60,6 +64,14 @@ class Expectation(BaseModel):
     max_risk_rating: RiskRating | None = None
     max_volatility: float | None = Field(default=None, gt=0)
     risk_level: RiskLevel | None = None
+    # The client's request (issue 14): scored only when set.
+    wishes: list[str] = Field(default_factory=list)  # "direction:target" in the parsed intent
+    understood: bool | None = None  # nothing in the request was left not understood
+    shaped: list[str] = Field(default_factory=list)  # targets whose outcome is done or partly
+    request_answered: bool | None = None  # the client text answers it (TW-REQ-02 header)
+    safer: bool | None = None  # a "safer" wish lowered the plan's volatility
+    min_reserve_share: float | None = Field(default=None, ge=0, le=1)  # cash-reserve products
+    rule_verdicts: dict[str, Verdict] = Field(default_factory=dict)  # every finding of the rule
 
 
 class Scenario(BaseModel):
@@ -75,6 +87,7 @@ class Scenario(BaseModel):
     decisions: list[DecisionStep] = Field(default_factory=list)
     expect: Expectation
     counterfactual_of: str | None = None  # must get the same plan as this scenario
+    counterfactual: CounterfactualMode = "plan"  # or only the same routing (see above)
     repeat: int | None = Field(default=None, ge=1, le=20)
 
 
@@ -140,9 +153,14 @@ def load_suite(path_or_name: str) -> tuple[Suite, list[Scenario], str]:
     return suite, scenarios, digest.hexdigest()
 
 
-def dump_jsonl(scenarios: list[Scenario], path: Path) -> None:
+def jsonl(scenarios: list[Scenario]) -> str:
+    """Scenarios as a scenario file's text: one per line, defaults left out."""
     lines = [s.model_dump_json(exclude_none=True, exclude_defaults=True) for s in scenarios]
-    path.write_text("\n".join(lines) + "\n", "utf-8")
+    return "\n".join(lines) + "\n"
+
+
+def dump_jsonl(scenarios: list[Scenario], path: Path) -> None:
+    path.write_text(jsonl(scenarios), "utf-8")
 
 
 def as_dict(scenario: Scenario) -> dict[str, Any]:

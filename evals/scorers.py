@@ -14,6 +14,8 @@ from tools.market.market_data import MarketData
 
 PROFESSIONAL_ASSETS, PROFESSIONAL_INCOME, PROFESSIONAL_YEARS = 5_000_000, 500_000, 2
 HNW_FROM, MID_FROM = 6_000_000, 500_000
+ANSWER_HEADERS = ("关于您的要求：", "About your request:")  # TW-REQ-02, wording.yaml
+SHARE_TOLERANCE = 1e-6
 
 
 @dataclass
@@ -219,6 +221,7 @@ def expectation_scores(scenario: Scenario, out: Outcome, market: MarketData) -> 
     if e.max_volatility is not None and plan is not None:
         vol = plan["expected_volatility"]
         scores.append(Score("volatility", vol <= e.max_volatility, f"{vol:.4f}"))
+    scores += request_scores(scenario, out, market)
     for step, done in zip(scenario.decisions, out.decisions, strict=False):
         ok = done["refused"] == step.expect_refused
         scores.append(Score(f"decision_{step.action}", ok, done.get("error") or "accepted"))
@@ -226,4 +229,76 @@ def expectation_scores(scenario: Scenario, out: Outcome, market: MarketData) -> 
     # allows); a run still waiting for one is caught by final_status.
     if len(out.decisions) < len(scenario.decisions) and run["status"] == "awaiting_approval":
         scores.append(Score("decisions", False, "the run still waits for a decision"))
+    return scores
+
+
+def _intent(run: dict[str, Any]) -> dict[str, Any] | None:
+    """The request as the run understood it (the API view's `intent`, else the profile's)."""
+    intent = run.get("intent")
+    if intent is None:
+        intent = (run.get("profile") or {}).get("request_intent")
+    return intent if isinstance(intent, dict) else None
+
+
+def _client_text(run: dict[str, Any]) -> str:
+    delivered = (run.get("delivery") or {}).get("text") or ""
+    return delivered or (run.get("compliance") or {}).get("client_text") or ""
+
+
+def request_scores(scenario: Scenario, out: Outcome, market: MarketData) -> list[Score]:
+    """Scores for the client's request (issue 14): what was understood, what shaped the plan,
+    whether the letter answers it, and how the rules judged it."""
+    e, run = scenario.expect, out.run
+    plan = run.get("plan") or {}
+    intent = _intent(run) or {}
+    shaping = plan.get("request") or {}
+    scores: list[Score] = []
+    if e.wishes:
+        got = {f"{w['direction']}:{w['target']}" for w in intent.get("wishes", [])}
+        missing = sorted(set(e.wishes) - got)
+        scores.append(Score("wishes", not missing, f"missing {missing}; parsed {sorted(got)}"))
+    if e.understood is not None:
+        doubts = list(intent.get("not_understood", []))
+        scores.append(
+            Score("understood", (not doubts) == e.understood, f"not understood: {doubts}")
+        )
+    if e.shaped:
+        done = {o["wish"]["target"]: o["done"] for o in shaping.get("wishes", []) if o.get("wish")}
+        short = sorted(t for t in e.shaped if done.get(t) not in ("done", "partly"))
+        scores.append(Score("shaped", not short, f"not shaped {short}; outcomes {done}"))
+    if e.safer is not None:
+        before, after = shaping.get("volatility_before"), shaping.get("volatility_after")
+        lowered = (
+            shaping.get("risk") == "done"
+            and before is not None
+            and after is not None
+            and after < before
+        )
+        scores.append(
+            Score(
+                "safer",
+                lowered == e.safer,
+                f"risk {shaping.get('risk')}; volatility {before} -> {after}",
+            )
+        )
+    if e.request_answered is not None:
+        text = _client_text(run)
+        answered = any(h in text for h in ANSWER_HEADERS)
+        scores.append(
+            Score("request_answered", answered == e.request_answered, f"answered: {answered}")
+        )
+    if e.min_reserve_share is not None and run.get("plan") is not None:
+        reserve = sum(
+            h["weight"]
+            for h in _held(plan)
+            if h["product_code"] in market.products
+            and market.products[h["product_code"]].liquidity_reserve_eligible
+        )
+        ok = reserve >= e.min_reserve_share - SHARE_TOLERANCE
+        scores.append(Score("reserve", ok, f"{reserve:.4f} vs {e.min_reserve_share:.4f}"))
+    findings = (out.compliance_before or {}).get("findings", [])
+    for rule, verdict in sorted(e.rule_verdicts.items()):
+        verdicts = [f["verdict"] for f in findings if f["rule_id"] == rule]
+        ok = bool(verdicts) and all(v == verdict for v in verdicts)
+        scores.append(Score(f"rule_verdict_{rule}", ok, f"want {verdict}; got {verdicts}"))
     return scores

@@ -13,11 +13,13 @@ from agents.allocation import allocate_portfolio
 from agents.compliance import ComplianceReport, check_compliance, rule_context
 from agents.plan import build_plan
 from agents.profiling import profile_client
+from agents.request import understand_request
 from agents.research import ResearchBrief, research_products
 from core.database import session_scope
 from core.schemas.client import STORED, ClientInput
 from core.schemas.plan import Constraint, Plan, plan_hash
 from core.schemas.profile import ClientProfile
+from core.schemas.request import RequestIntent
 from core.services import deliveries
 from graphs.state import AdvisorDecision, AdvisoryState, Deps
 from tools.compliance.engine import evaluate, overall_verdict
@@ -36,17 +38,27 @@ def _profile(state: AdvisoryState) -> ClientProfile:
     return ClientProfile.model_validate(state["profile"])
 
 
+def _intent(state: AdvisoryState) -> RequestIntent | None:
+    return _profile(state).request_intent
+
+
 def profile_client_node(state: AdvisoryState, runtime: Runtime[Deps]) -> dict[str, Any]:
+    """The client's profile, with their request read (the lexicon, then the model if any)."""
     deps = runtime.context
     s = deps.settings
+    client = _client(state)
+    intent = understand_request(
+        state.get("request"), locale=client.locale, market=deps.market, model=deps.model
+    )
     profile = profile_client(
-        _client(state),
+        client,
         as_of=date.fromisoformat(state["as_of"]),
         model=deps.model,
         market=deps.market,
         tiers=s.tiers,
         allocation=s.allocation,
         compliance=s.compliance,
+        intent=intent,
     )
     return {
         "profile": profile.model_dump(mode="json"),
@@ -73,6 +85,7 @@ def allocate_portfolio_node(state: AdvisoryState, runtime: Runtime[Deps]) -> dic
         policy=deps.settings.allocation,
         constraints=[Constraint.model_validate(c) for c in state.get("constraints", [])],
         offline=deps.fallback_model,
+        intent=_intent(state),
     )
     return {"plan": plan.model_dump(mode="json"), "trajectory": ["allocate_portfolio"]}
 
@@ -85,7 +98,7 @@ def check_compliance_node(state: AdvisoryState, runtime: Runtime[Deps]) -> dict[
         plan,
         ResearchBrief.model_validate(state["research"]),
         client_name=_client(state).name,
-        request=state.get("request"),
+        intent=_intent(state),
         market=deps.market,
         model=deps.model,
         fallback_model=deps.fallback_model,
@@ -147,6 +160,10 @@ def advisor_review_node(
         "findings": report["findings"],
         "verdict": report["verdict"],
         "client_id": state["client"]["client_id"],
+        # The client's own words (masked when the run was stored), how they were read, and the
+        # unsuitability warning for anything above the client's level.
+        "request": state.get("request"),
+        "request_review": report.get("request"),
     }
     raw = interrupt(payload)
     next_round = state.get("review_round", 0) + 1
@@ -207,7 +224,7 @@ def _gate(state: AdvisoryState, deps: Deps) -> ComplianceReport:
         letter=report.letter,
         client_text=report.client_text,
         client_name=state["client"]["name"],
-        request=None,  # a client's request escalated already; approval settles it
+        intent=_intent(state),  # an escalated request's approval is checked below
         market=deps.market,
         policy=deps.settings.compliance,
         model_name=report.model,

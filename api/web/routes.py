@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
 
 from api.deps import Route, RunnerDep, SessionDep, client_address
-from api.web.i18n import translator
+from api.web.i18n import WORDS, translator
 from api.web.security import inbox_path, same_origin
 from core.database import session_scope
 from core.errors import (
@@ -37,8 +38,10 @@ from core.services import (
     runs,
 )
 from core.services.views import run_view
-from core.tables import Principal, utcnow
+from core.tables import Approval, Principal, utcnow
 from graphs.runner import Runner
+from tools.market.intent import lexicon_for
+from tools.market.market_data import MarketData
 
 router = APIRouter(prefix="/inbox", include_in_schema=False, route_class=Route)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
@@ -232,6 +235,126 @@ def _allocation_bars(plan: dict[str, Any], snapshot: dict[str, Any]) -> list[dic
     ]
 
 
+Words = Callable[[str], str]
+
+
+def _word(t: Words, key: str, fallback: str) -> str:
+    """The inbox's word for a code, or the code itself for one it does not know."""
+    return t(key) if key in WORDS else fallback
+
+
+def _percent(share: float | None) -> str:
+    return "" if share is None else f"{share * 100:.1f}%"
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
+
+
+def _target(wish: dict[str, Any], market: MarketData, lang: str) -> str:
+    """What a wish names: a product's code and name, or a theme's name."""
+    target = str(wish.get("target", ""))
+    if wish.get("kind") == "product":
+        product = market.products.get(target)
+        return f"{target} {product.name(lang)}" if product else target
+    theme = lexicon_for(market).themes.get(target)
+    if theme is None:
+        return target
+    return theme.name.get(lang) or theme.name.get("en") or target
+
+
+def _rated(codes: list[str], market: MarketData, lang: str) -> list[str]:
+    """Products with their risk ratings, for a wish routed above the client's level."""
+    out = []
+    for code in codes:
+        p = market.products.get(code)
+        out.append(f"{code} {p.name(lang)} ({p.risk_rating.value})" if p else code)
+    return out
+
+
+def _cash_need(need: dict[str, Any], t: Words) -> str:
+    amount, months = need.get("amount"), need.get("within_months")
+    parts = [t("cash_need").format(amount=_number(amount)) if amount else t("cash_need_any")]
+    if months:
+        parts.append(t("cash_within").format(months=_number(months)))
+    return " · ".join(parts)
+
+
+def _request_section(
+    approval: Approval, run: dict[str, Any], market: MarketData, lang: str
+) -> dict[str, Any] | None:
+    """The client's request as the plan page shows it, every figure formatted here: their masked
+    words, each wish with the rules' route, cash needs, what was not understood, the warnings in
+    the advisor's language, and what the request changed in this plan. None without a request."""
+    stored = approval.request or {}
+    text = stored.get("text") or run.get("request")
+    if not text:
+        return None
+    t: Words = translator(lang)
+    review = stored.get("review") or {}
+    intent = review.get("intent") or run.get("intent") or {}
+    routes = review.get("routes")
+    if routes is None:  # read, but not routed (or not yet read): the wishes without a route
+        routes = [{"wish": w, "route": None, "above": []} for w in intent.get("wishes", [])]
+    wishes = []
+    for r in routes:
+        wish, route = r["wish"], r.get("route") or "unknown"
+        amount = wish.get("amount")
+        wishes.append(
+            {
+                "direction": _word(t, f"dir_{wish.get('direction')}", str(wish.get("direction"))),
+                "target": _target(wish, market, lang),
+                "share": " · ".join(
+                    x
+                    for x in (
+                        _percent(wish.get("share")),
+                        t("cash_need").format(amount=_number(amount)) if amount else "",
+                    )
+                    if x
+                ),
+                "phrase": wish.get("phrase", ""),
+                "route": route,
+                "route_label": _word(t, f"route_{route}", route),
+                "above": _rated(list(r.get("above") or []), market, lang),
+            }
+        )
+    shaping = (approval.plan or {}).get("request") or {}
+    outcomes = [
+        {
+            "direction": _word(t, f"dir_{o['wish'].get('direction')}", ""),
+            "target": _target(o["wish"], market, lang),
+            "before": _percent(o.get("before")),
+            "after": _percent(o.get("after")),
+            "done": o.get("done", ""),
+            "done_label": _word(t, f"done_{o.get('done')}", str(o.get("done", ""))),
+            "reason": _word(t, f"reason_{o['reason']}", o["reason"]) if o.get("reason") else "",
+        }
+        for o in shaping.get("wishes", [])
+    ]
+    risk = intent.get("risk")
+    horizon = intent.get("horizon_years")
+    return {
+        "text": text,
+        "wishes": wishes,
+        "cash_needs": [_cash_need(n, t) for n in intent.get("cash_needs", [])],
+        "horizon": t("request_horizon").format(years=_number(horizon)) if horizon else "",
+        "risk": _word(t, f"risk_{risk}", str(risk)) if risk else "",
+        "risk_done": _word(t, f"done_{shaping['risk']}", "") if shaping.get("risk") else "",
+        "not_understood": list(intent.get("not_understood", [])),
+        "readers": [_word(t, f"reader_{x}", x) for x in intent.get("readers", [])],
+        "warnings": [
+            {"rule_id": w.get("rule_id", ""), "text": w.get(lang) or w.get("en", "")}
+            for w in review.get("warnings", [])
+        ],
+        "outcomes": outcomes,
+        "volatility": (
+            (_percent(shaping["volatility_before"]), _percent(shaping["volatility_after"]))
+            if outcomes and "volatility_before" in shaping
+            else None
+        ),
+    }
+
+
 @router.get("/approvals/{approval_id}", response_class=HTMLResponse)
 def plan_page(
     request: Request, approval_id: str, db: SessionDep, runner: RunnerDep, me: Viewer
@@ -257,6 +380,7 @@ def plan_page(
         latest_id=latest.id if latest else None,
         can_decide=me.role == "advisor" and pending,
         changes=changes,
+        asked=_request_section(approval, view, runner.market, _lang(request)),
     )
 
 

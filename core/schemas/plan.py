@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from core.schemas.request import RequestShaping
+
 
 class PlanHolding(BaseModel):
     product_code: str
@@ -60,6 +62,7 @@ class Plan(BaseModel):
     fallback: Fallback | None = None
     constraints: list[Constraint] = Field(default_factory=list)
     cma_version: str
+    request: RequestShaping | None = None  # what the client's request changed, if they made one
 
     def weights(self) -> dict[str, float]:
         return {h.product_code: h.weight for h in self.holdings}

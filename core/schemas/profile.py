@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.schemas.request import RequestIntent
 from core.schemas.vocabulary import Goal, InvestorType, Locale, RiskLevel, Tier
 
 Flag = Literal["overtrading", "chasing_rallies", "panic_selling", "concentration", "leverage"]
@@ -77,6 +78,9 @@ class ClientProfile(BaseModel):
     financial_assets: float = 0.0
     inconsistencies: list[str] = Field(default_factory=list)
     sustainability_preference: str | None = None
+    # The client's own request as understood, and the cash needs and horizon it stated.
+    request_intent: RequestIntent | None = None
+    request_events: list[LiquidityEvent] = Field(default_factory=list)
 
     @property
     def level_rank(self) -> int:

@@ -37,6 +37,7 @@ def open_review(session: Session, run: Run, payload: dict[str, Any]) -> Approval
         plan=payload["plan"],
         findings=payload["findings"],
         verdict=payload["verdict"],
+        request=_request(payload),
     )
     session.add(approval)
     session.flush()
@@ -54,6 +55,13 @@ def open_review(session: Session, run: Run, payload: dict[str, Any]) -> Approval
         },
     )
     return approval
+
+
+def _request(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The client's words and the rules' reading of them, or None for a run without a request."""
+    if not payload.get("request"):
+        return None
+    return {"text": payload["request"], "review": payload.get("request_review")}
 
 
 def get(session: Session, approval_id: str) -> Approval:
@@ -193,6 +201,7 @@ def public(approval: Approval) -> dict[str, Any]:
         "plan": approval.plan,
         "findings": approval.findings,
         "verdict": approval.verdict,
+        "request": approval.request,
         "action": approval.action,
         "decided_by": approval.decided_by,
         "comment": approval.comment,

@@ -407,6 +407,8 @@ def public(
         "client_id": run.client_id,
         "status": run.status,
         "tier": run.tier,
+        "request": run.request,
+        "intent": (run.profile or {}).get("request_intent"),
         "trajectory": run.trajectory,
         "profile": run.profile,
         "research": run.research,

@@ -105,7 +105,7 @@ def test_an_unknown_suite_is_named_beside_the_known_ones_and_no_server_path(
     answer = api.post("/v1/evals", json={"suite": suite}, headers=auth(tokens["eng-chen"]))
     assert answer.status_code == 422, answer.text
     detail = answer.json()["detail"]
-    assert repr(suite) in detail and "known suites: full, smoke" in detail
+    assert repr(suite) in detail and "known suites: full, request, smoke" in detail
     assert str(ROOT) not in detail and "/" not in detail
 
 

@@ -71,8 +71,9 @@ def inbox_pages(api: Any, token: str, approval_id: str) -> list[str]:
     return [html.unescape(queue.text), html.unescape(page.text)]
 
 
-def run_through_sign_off(api: Any, tokens: dict[str, str]) -> tuple[str, list[str]]:
-    """A run with the batch in notes, request, decision and feedback; its id and inbox pages."""
+def run_through_sign_off(api: Any, tokens: dict[str, str]) -> tuple[str, list[str], dict[str, Any]]:
+    """A run with the batch in notes, request, decision and feedback; its id, inbox pages and
+    its approval as the review queue showed it."""
     created = api.post(
         "/v1/runs", json={"client_id": "C-1001", "request": BATCH}, headers=auth(tokens["svc-core"])
     )
@@ -86,7 +87,7 @@ def run_through_sign_off(api: Any, tokens: dict[str, str]) -> tuple[str, list[st
     feedback = {"rating": 5, "comment": BATCH}
     url = f"/v1/runs/{run_id}/feedback"
     assert api.post(url, json=feedback, headers=auth(tokens["svc-core"])).status_code == 201
-    return run_id, pages
+    return run_id, pages, approval
 
 
 def test_typed_contact_data_never_leaks_from_a_run(
@@ -95,8 +96,17 @@ def test_typed_contact_data_never_leaks_from_a_run(
     model = scripted({}, fallback=OfflineModel())  # answers offline, records every prompt
     api.app.state.runner.model_factory = lambda: model
     stored = put_client(api, tokens, name=NAME.text, notes=BATCH)
-    run_id, pages = run_through_sign_off(api, tokens)
+    run_id, pages, queued = run_through_sign_off(api, tokens)
     sup = auth(tokens["sup-zhao"])
+    run = api.get(f"/v1/runs/{run_id}", headers=sup).json()
+    intent = run["intent"]
+    assert run["request"] and intent and queued["request"]  # the request was read and reviewed
+    phrases = [
+        *(w["phrase"] for w in intent["wishes"]),
+        *(n["phrase"] for n in intent["cash_needs"]),
+        *intent["not_understood"],
+    ]
+    assert phrases  # what the batch holds is not understood: its fragments are kept, masked
     surfaces = {
         "client as stored": json.dumps(stored, ensure_ascii=False),
         "client": api.get("/v1/clients/C-1001", headers=sup).text,
@@ -104,12 +114,18 @@ def test_typed_contact_data_never_leaks_from_a_run(
         "runs": api.get("/v1/runs", headers=sup).text,
         "audit": api.get(f"/v1/runs/{run_id}/audit", headers=sup).text,
         "events": events(api, run_id, tokens["sup-zhao"]),
+        "run request": run["request"],
+        "intent phrases": "\n".join(phrases),
+        "approval request (queue)": json.dumps(queued["request"], ensure_ascii=False),
+        "approval request (run)": json.dumps(run["approval"]["request"], ensure_ascii=False),
         "inbox queue": pages[0],
         "inbox plan page": pages[1],
         "prompts": "\n".join(p.render() for p in model.prompts),
     }
     assert "extract_facts" in {p.task for p in model.prompts}
     assert "139****5678" in surfaces["client"] and "139****4321" in surfaces["inbox queue"]
+    # The plan page shows the client's request, its fragments not understood among them.
+    assert "客户的要求" in surfaces["inbox plan page"] and "未能理解" in surfaces["inbox plan page"]
     for name, text in surfaces.items():
         assert leaked(text, [*TYPED, NAME]) == [], name
         if name not in ("inbox queue", "inbox plan page"):  # pages hold a random CSRF token

@@ -136,6 +136,81 @@ def test_a_run_s_responses_match_their_schemas(
         data_schema.validate(json.loads(event["data"]))
 
 
+def _component(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    return dict(doc["components"]["schemas"][name])
+
+
+def _refs(schema: dict[str, Any]) -> set[str]:
+    """The components a property may hold: its own $ref, or those in its anyOf."""
+    options = schema.get("anyOf", [schema])
+    return {o["$ref"].rsplit("/", 1)[-1] for o in options if "$ref" in o}
+
+
+def _nullable(schema: dict[str, Any]) -> bool:
+    return {"type": "null"} in schema.get("anyOf", [])
+
+
+def test_the_client_s_request_is_documented_on_runs_and_approvals(doc: dict[str, Any]) -> None:
+    run = _component(doc, "RunPublic")
+    assert {"request", "intent"} <= set(run["required"])  # always there, null without one
+    request, intent = run["properties"]["request"], run["properties"]["intent"]
+    assert {"type": "string"} in request["anyOf"] and _nullable(request)
+    assert "masked" in request["description"]
+    assert _refs(intent) == {"RequestIntent"} and _nullable(intent) and intent["description"]
+    for name in ("ApprovalPublic", "ApprovalQueueItem"):
+        approval = _component(doc, name)
+        assert "request" in approval["required"], name
+        field = approval["properties"]["request"]
+        assert _refs(field) == {"ApprovalRequest"} and _nullable(field), name
+        assert "null without one" in field["description"], name
+    wrapper = _component(doc, "ApprovalRequest")
+    assert set(wrapper["required"]) == {"text", "review"}
+    assert "masked" in wrapper["properties"]["text"]["description"]
+    assert _refs(wrapper["properties"]["review"]) == {"RequestReviewPublic"}
+    review = _component(doc, "RequestReviewPublic")
+    assert set(review["required"]) == {"intent", "routes", "warnings"}
+    assert _refs(review["properties"]["intent"]) == {"RequestIntent"}
+    assert _refs(review["properties"]["routes"]["items"]) == {"WishRoute"}
+    assert "不适当警示" in review["properties"]["warnings"]["description"]
+    understood = _component(doc, "RequestIntent")["properties"]
+    assert {"wishes", "cash_needs", "horizon_years", "risk", "not_understood"} <= set(understood)
+    assert _refs(understood["wishes"]["items"]) == {"Wish"}
+    assert _refs(understood["cash_needs"]["items"]) == {"CashNeed"}
+    wish = _component(doc, "Wish")["properties"]
+    assert set(wish["direction"]["enum"]) == {"more", "less", "buy", "sell", "avoid"}
+    assert {"kind", "target", "share", "amount", "phrase"} <= set(wish)
+    route = _component(doc, "WishRoute")["properties"]["route"]
+    assert set(route["enum"]) == {
+        "shaped", "above_level", "lowest_category", "no_access", "horizon", "not_offered"
+    }  # fmt: skip
+
+
+def test_a_run_with_a_request_s_responses_match_their_schemas(
+    api: TestClient, doc: dict[str, Any], tokens: dict[str, str]
+) -> None:
+    svc, adv = auth(tokens["svc-core"]), auth(tokens["adv-li"])
+    overrides = {"aum": 200000, "liquidity_need": 20000, "goal": "income"}
+    put_client(api, tokens, client_id="C-LT", risk_level="C2", **overrides)
+    body = {"client_id": "C-LT", "request": "能不能帮我买点黄金ETF？我的电话13912345678。"}
+    created = api.post("/v1/runs", json=body, headers=svc)
+    assert created.status_code == 202, created.text
+    assert _check(doc, "post", "/v1/runs", created)["request"].endswith("139****5678。")
+    run_id = created.json()["id"]
+    wait_for(api, run_id, tokens["svc-core"], {"awaiting_approval"})
+    waiting = _check(doc, "get", "/v1/runs/{run_id}", api.get(f"/v1/runs/{run_id}", headers=adv))
+    assert waiting["intent"]["wishes"] and waiting["approval"]["request"]["review"]["warnings"]
+    queue = _check(doc, "get", "/v1/approvals", api.get("/v1/approvals", headers=adv))
+    approval = queue["items"][0]
+    assert {r["route"] for r in approval["request"]["review"]["routes"]} == {"above_level"}
+    decision = {"action": "approve", "plan_hash": approval["plan_hash"], "comment": "警示书已签"}
+    decided = api.post(f"/v1/approvals/{approval['id']}/decision", json=decision, headers=adv)
+    assert decided.status_code == 200, decided.text
+    done = _check(doc, "post", "/v1/approvals/{approval_id}/decision", decided)
+    assert done["status"] == "delivered" and done["approval"]["request"] == approval["request"]
+    page = _check(doc, "get", "/v1/runs", api.get("/v1/runs", headers=auth(tokens["sup-zhao"])))
+    assert [r["intent"] for r in page["items"]] == [done["intent"]]
+
+
 def test_client_product_and_health_responses_match_their_schemas(
     api: TestClient, doc: dict[str, Any], tokens: dict[str, str]
 ) -> None:

@@ -9,9 +9,11 @@ from typing import Any
 import yaml
 
 from core.schemas.plan import Plan
+from core.schemas.request import Direction, WishOutcome, WishRoute
 from tools.compliance.engine import DATA_DIR, RuleContext
-from tools.compliance.facts import held, is_professional, owes_signoff
+from tools.compliance.facts import held, is_professional, owes_signoff, route_wishes
 from tools.compliance.text_checks import past_figures
+from tools.market.intent import lexicon_for, share_of
 from tools.market.shelf import Product
 
 GOALS_ZH = {
@@ -33,6 +35,26 @@ def say(key: str, ctx: RuleContext, **values: Any) -> str:
     variants = load_wording()[key]
     template = variants.get(ctx.policy.jurisdiction) or variants["ALL"]
     return str(template[ctx.profile.locale]).format(**values)
+
+
+ACTIONS: dict[str, dict[Direction, str]] = {
+    "zh-CN": {"more": "多配", "buy": "买入", "less": "少配", "sell": "卖出", "avoid": "不配置"},
+    "en": {
+        "more": "hold more",
+        "buy": "buy",
+        "less": "hold less",
+        "sell": "sell",
+        "avoid": "avoid",
+    },
+}
+ROUTE_KEYS = {
+    "above_level": "TW-REQ-02-ABOVE",
+    "lowest_category": "TW-REQ-02-LOWEST",
+    "no_access": "TW-REQ-02-NO-ACCESS",
+    "horizon": "TW-REQ-02-HORIZON",
+    "not_offered": "TW-REQ-02-NOT-OFFERED",
+}
+DONE_KEYS = {"done": "TW-REQ-02-DONE", "partly": "TW-REQ-02-PARTLY", "not_done": "TW-REQ-02-LIMITS"}
 
 
 def _held(ctx: RuleContext) -> list[Product]:
@@ -151,6 +173,127 @@ def _switching(ctx: RuleContext) -> str | None:
     )
 
 
+def _target(route: WishRoute, ctx: RuleContext) -> str:
+    """How the letter names what was asked for: the product's name and code, or the theme."""
+    locale, wish = ctx.profile.locale, route.wish
+    if wish.kind == "theme":
+        return lexicon_for(ctx.market).themes[wish.target].name[locale]
+    product = ctx.market.products[wish.target]
+    return (
+        f"{product.name(locale)}（{product.code}）"
+        if locale == "zh-CN"
+        else (f"{product.name(locale)} ({product.code})")
+    )
+
+
+def _ratings(route: WishRoute, ctx: RuleContext) -> str:
+    ratings = sorted({ctx.market.products[c].risk_rating.value for c in route.above})
+    return "/".join(ratings)
+
+
+def _wish_line(route: WishRoute, outcome: WishOutcome | None, ctx: RuleContext) -> str:
+    wish = route.wish
+    values = {
+        "action": ACTIONS[ctx.profile.locale][wish.direction],
+        "target": _target(route, ctx),
+        "ratings": _ratings(route, ctx),
+        "level": ctx.profile.risk_level,
+    }
+    if route.route != "shaped":
+        return say(ROUTE_KEYS[route.route], ctx, **values)
+    if wish.kind == "product" and wish.direction in ("avoid", "sell"):
+        return say("TW-REQ-02-EXCLUDED", ctx, **values)
+    if outcome is None:  # no plan the optimiser shaped: an advisor's own weights, or a fallback
+        lex = lexicon_for(ctx.market)
+        share = _pct(share_of(wish.kind, wish.target, ctx.plan.weights(), ctx.market, lex))
+        key = "TW-REQ-02-ADVISOR" if ctx.plan.source == "advisor" else "TW-REQ-02-LIMITS"
+        return say(key, ctx, **values, after=share)
+    key = "TW-REQ-02-ALREADY" if outcome.reason == "already" else DONE_KEYS[outcome.done]
+    return say(key, ctx, **values, before=_pct(outcome.before or 0), after=_pct(outcome.after or 0))
+
+
+def _when(months: float | None, ctx: RuleContext) -> str:
+    if months is None:
+        return ""
+    zh = ctx.profile.locale == "zh-CN"
+    if months >= 12 and months % 12 == 0:
+        years = f"{months / 12:g}"
+        return f"{years}年内" if zh else f" within {years} year{'s' if years != '1' else ''}"
+    return f"{months:g}个月内" if zh else f" within {months:g} month{'s' if months != 1 else ''}"
+
+
+def request_answer(ctx: RuleContext) -> list[str]:
+    """The answer to the client's request, wish by wish (DESIGN §2); empty without a request."""
+    intent = ctx.intent
+    if intent is None:
+        return []
+    zh = ctx.profile.locale == "zh-CN"
+    shaping = ctx.plan.request
+    outcomes = {o.wish.key: o for o in shaping.wishes} if shaping else {}
+    lines, seen = [], set()
+    for route in route_wishes(ctx):
+        line = _wish_line(route, outcomes.get(route.wish.key), ctx)
+        if line not in seen:  # one name for several products answers once
+            seen.add(line)
+            lines.append(line)
+    if intent.risk == "lower" and shaping is not None:
+        key = "TW-REQ-02-SAFER" if shaping.risk == "done" else "TW-REQ-02-SAFER-NOT"
+        lines.append(
+            say(
+                key,
+                ctx,
+                before=_pct(shaping.volatility_before),
+                after=_pct(shaping.volatility_after),
+            )
+        )
+    elif intent.risk == "higher":
+        lines.append(say("TW-REQ-02-HIGHER", ctx, level=ctx.profile.risk_level))
+    for need in intent.cash_needs:
+        amount = ""
+        if need.amount:
+            amount = f"{need.amount:,.0f}元" if zh else f" of {need.amount:,.0f} CNY"
+        reserve = f"{ctx.profile.liquidity_reserve:,.0f}"
+        lines.append(
+            say(
+                "TW-REQ-02-CASH",
+                ctx,
+                when=_when(need.within_months, ctx),
+                amount=amount,
+                reserve=reserve,
+            )
+        )
+    if intent.horizon_years:
+        lines.append(say("TW-REQ-02-KEEP", ctx))
+    if intent.not_understood:
+        lines.append(say("TW-REQ-02-UNCLEAR", ctx))
+    if not lines:
+        lines.append(say("TW-REQ-02-SEEN", ctx))
+    return [say("TW-REQ-02-HEADER", ctx), *lines]
+
+
+def request_warnings(ctx: RuleContext) -> list[dict[str, str]]:
+    """The unsuitability warning (不适当警示) for each wish above the client's level, for the
+    advisor, in both languages; the CN-MIS-06 steps come with it."""
+    out = []
+    for route in route_wishes(ctx):
+        if route.route != "above_level":
+            continue
+        text = {}
+        for locale in ("zh-CN", "en"):
+            local = RuleContext(
+                **{**ctx.__dict__, "profile": ctx.profile.model_copy(update={"locale": locale})}
+            )
+            values = {
+                "action": ACTIONS[locale][route.wish.direction],
+                "target": _target(route, local),
+                "ratings": _ratings(route, local),
+                "level": ctx.profile.risk_level,
+            }
+            text[locale] = say("TW-REQ-WARNING", local, **values)
+        out.append({"rule_id": "CN-MIS-06", "zh-CN": text["zh-CN"], "en": text["en"]})
+    return out
+
+
 def required_wording(ctx: RuleContext) -> dict[str, list[str]]:
     """Each wording rule's required lines for this plan; an empty list means not applicable."""
     held = _held(ctx)
@@ -164,6 +307,7 @@ def required_wording(ctx: RuleContext) -> dict[str, list[str]]:
     house = sorted(p.code for p in held if p.house_product)
     switching = _switching(ctx) if j == "EU" else None
     return {
+        "TW-REQ-02": request_answer(ctx),
         "REQ-01": [
             say(
                 "REQ-01",
@@ -196,6 +340,7 @@ def required_wording(ctx: RuleContext) -> dict[str, list[str]]:
 
 
 ORDER = [
+    "TW-REQ-02",
     "REQ-01",
     "REQ-02",
     "REQ-03",

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from core.schemas.plan import Constraint, Plan
 from core.schemas.profile import ClientProfile
+from core.schemas.request import RequestIntent
 from core.schemas.vocabulary import Jurisdiction, Severity, Verdict
 from core.settings import CompliancePolicy
 from tools.market.market_data import MarketData
@@ -100,7 +101,7 @@ class RuleContext:
     client_text: str
     letter: str = ""
     sources: list[tuple[str, str, str]] = field(default_factory=list)
-    requested_products: list[str] = field(default_factory=list)
+    intent: RequestIntent | None = None  # the client's own request, as understood
     research_products: list[str] = field(default_factory=list)
     model_name: str = "offline-v1"
     grounding: str = ""  # corpus text the letter may quote numbers from

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from core.schemas.plan import Constraint
+from core.schemas.request import Route, Wish, WishRoute
 from core.settings import CompliancePolicy
 from tools.compliance.engine import RuleContext
+from tools.market.intent import lexicon_for, theme_members
 from tools.market.shelf import Product
 
 MIFID_PROFESSIONAL_PORTFOLIO_EUR = 500_000
@@ -49,3 +51,54 @@ def max_rank(ctx: RuleContext) -> int:
 def owes_signoff(tier: str, lowest_category: bool, policy: CompliancePolicy) -> bool:
     """True when even a passing plan needs an advisor's approval (DESIGN §2, SYS-02)."""
     return tier != "long_tail" or (lowest_category and policy.lowest_category_signoff)
+
+
+def _blocked(p: Product, ctx: RuleContext) -> Route | None:
+    """Why this client may not hold a product at their level, if they may not."""
+    if p.access == "qualified_investor" and not ctx.profile.qualified_investor:
+        return "no_access"
+    if p.access == "professional_investor" and not is_professional(ctx):
+        return "no_access"
+    if p.lockup_days > ctx.profile.max_lockup_days:
+        return "horizon"
+    return None
+
+
+def route_wish(wish: Wish, ctx: RuleContext) -> WishRoute:
+    """Where one wish goes (DESIGN §2): shaped if any product it means is suitable; above the
+    client's level (CN-MIS-06), or for the lowest category refused (CN-MIS-05), if none is."""
+    if wish.kind == "product":
+        product = ctx.market.products.get(wish.target)
+        members = [product] if product is not None else []
+    else:
+        members = theme_members(lexicon_for(ctx.market).themes[wish.target], ctx.market)
+    codes = [p.code for p in members]
+    limit = max_rank(ctx)
+    above = [p.code for p in members if p.risk_rating.rank > limit]
+    if not members:
+        return WishRoute(wish=wish, route="not_offered")
+    if not wish.up:  # less, sell or avoid: never above anyone's level
+        return WishRoute(wish=wish, route="shaped", products=codes)
+    within = [p for p in members if p.risk_rating.rank <= limit]
+    if not within:
+        route: Route = "lowest_category" if ctx.profile.lowest_category else "above_level"
+        return WishRoute(wish=wish, route=route, products=codes, above=above)
+    reasons = [_blocked(p, ctx) for p in within]
+    if all(reasons):
+        blocked: Route = "no_access" if "no_access" in reasons else "horizon"
+        return WishRoute(wish=wish, route=blocked, products=codes, above=above)
+    return WishRoute(wish=wish, route="shaped", products=codes, above=above)
+
+
+def route_wishes(ctx: RuleContext) -> list[WishRoute]:
+    """Every wish of the client's request, routed; none without a request."""
+    return [route_wish(w, ctx) for w in ctx.intent.wishes] if ctx.intent else []
+
+
+def asked(route: WishRoute, ctx: RuleContext) -> str:
+    """The wish for a finding's evidence: what, which products, at what levels."""
+    ratings = ", ".join(
+        f"{c} {ctx.market.products[c].risk_rating.value}" for c in (route.above or route.products)
+    )
+    name = route.wish.term or route.wish.target
+    return f"{route.wish.direction} {name} ({ratings})"

@@ -194,6 +194,8 @@ class OfflineModel:
             answer = extract_facts(str(prompt.variables["notes"]))
         elif prompt.task == "second_opinion":
             answer = second_opinion(prompt.variables["findings"])
+        elif prompt.task == "request_intent":
+            answer = {}  # the lexicon has read the request already; offline adds nothing to it
         elif prompt.task == "judge_letter":
             answer = {"score": 3, "rationale": "offline: no judgement, a neutral grade"}
         else:

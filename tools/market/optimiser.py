@@ -32,6 +32,8 @@ class Problem:
     group_caps: dict[str, float] = field(default_factory=dict)
     current: np.ndarray | None = None
     cost: float = 0.0
+    # (vector, lower, upper): lower <= vector @ w <= upper, e.g. a client's "more bonds"
+    tilts: list[tuple[np.ndarray, float, float]] = field(default_factory=list)
 
     def check(self) -> None:
         """Cheap feasibility checks before calling a solver."""
@@ -48,6 +50,11 @@ class Problem:
         )
         if self.groups and room < 1 - 1e-9:
             raise Infeasible(f"asset-class caps leave room for only {room:.3f} of the portfolio")
+        for vector, lower, _ in self.tilts:
+            if float(np.clip(vector, 0, None) @ self.upper) < lower - 1e-9:
+                raise Infeasible(
+                    f"caps leave room for only {vector @ self.upper:.3f} < {lower:.3f}"
+                )
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,11 @@ def _frontier(problem: Problem, method: Method) -> EfficientFrontier:
         mapper = dict(enumerate(problem.groups))
         caps = {g: problem.group_caps.get(g, 1.0) for g in set(problem.groups)}
         ef.add_sector_constraints(mapper, {g: 0.0 for g in caps}, caps)
+    for vector, lower, upper in problem.tilts:
+        if lower > 0:
+            ef.add_constraint(lambda w, v=vector, lo=lower: v @ w >= lo)
+        if upper < 1:
+            ef.add_constraint(lambda w, v=vector, hi=upper: v @ w <= hi)
     if problem.current is not None and problem.cost > 0:
         # Min-volatility trades cost against scaled variance, so the cost is scaled with it.
         k = problem.cost * (scale if method == "min_volatility" else 1.0)

@@ -23,6 +23,7 @@ from tools.compliance.engine import VERDICT_ORDER, RuleContext, RuleSet, evaluat
 from tools.compliance.evaluators.registry import REGISTRY
 from tools.llm.offline import OfflineModel
 from tools.llm.port import LanguageModel
+from tools.market.intent import parse_request
 from tools.market.market_data import MarketData, load_market
 from tools.market.shelf import Access, Product
 
@@ -111,7 +112,8 @@ def context(
         letter = client_letter(prof, pl, brief, "王芳", OfflineModel())
     draft = rule_context(
         prof, pl, brief, letter=letter, client_text=letter, client_name="王芳",
-        request=request, market=market, policy=policy, model_name=model_name,
+        intent=parse_request(request, market) if request else None, market=market, policy=policy,
+        model_name=model_name,
     )  # fmt: skip
     text = client_text if client_text is not None else f"{letter}\n\n{compose(draft)}"
     return dataclasses.replace(draft, client_text=text)

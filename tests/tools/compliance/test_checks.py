@@ -28,6 +28,7 @@ from tools.compliance.rulebook import shipped_rules
 RULES = shipped_rules()
 MARKET = variant_market()
 CASH = {"TW-MM-01": 0.3, "511990": 0.3}  # R1 only, under every single-product cap
+GOLD = "能不能帮我买点黄金ETF？"
 C4 = {"risk_level": "C4", "goal": "growth", "max_drawdown_tolerance_pct": 30}
 
 
@@ -87,6 +88,23 @@ CASES = [
          Spec({**CASH, "511880": 0.4}, {"risk_level": "C1", "lowest_category": True})),
     Case("CN-MIS-06", "escalate", Spec(fill({}), {"risk_level": "C2"}, request="我想买512480"),
          Spec(fill({}), {"risk_level": "C2"}, request="我想买511260")),
+    # In words: no gold product is within C2; a C3 client may have some.
+    Case("CN-MIS-06", "escalate", Spec(fill({}), {"risk_level": "C2"}, request=GOLD),
+         Spec(fill({}), {"risk_level": "C3"}, request=GOLD), name="gold"),
+    Case("CN-MIS-06", "escalate",
+         Spec(fill({}), {"risk_level": "C4"}, request="I'd like some private equity funds."),
+         Spec(fill({}), {"risk_level": "C4"}, request="No private equity funds for me, please."),
+         name="avoid"),
+    # The lowest category: the request is refused and the refusal goes to an advisor.
+    Case("CN-MIS-05", "escalate",
+         Spec(CASH | {"511880": 0.4}, {"risk_level": "C1", "lowest_category": True},
+              request="我想买沪深300ETF。"),
+         Spec(CASH | {"511880": 0.4}, {"risk_level": "C1", "lowest_category": True},
+              request="多配点货币基金"), name="request"),
+    Case("TW-REQ-01", "escalate", Spec(fill({}), request="我想买比特币"),
+         Spec(fill({}), request="希望多配一些债券，少一点股票，稳一点。")),
+    Case("TW-REQ-01", "escalate", Spec(fill({}), request="I'd like to buy 600519."),
+         Spec(fill({}), request="I'd like to buy 510300."), name="unknown code"),
     Case("CN-MIS-07", "escalate", Spec(fill({"512480": 0.2}), C4),
          Spec(fill({"512480": 0.2}), {**C4, **PRO})),
     Case("CN-IA-01", "block", Spec(fill({}), {"advisor_id": None}),

@@ -147,7 +147,7 @@ def state(
     prof = profile(MARKET, **overrides)
     pl, brief = plan(weights, prof, MARKET), research(prof, MARKET)
     report = check_compliance(
-        prof, pl, brief, client_name=name, request=None, market=MARKET, model=OfflineModel(),
+        prof, pl, brief, client_name=name, intent=None, market=MARKET, model=OfflineModel(),
         fallback_model=OfflineModel(), policy=CompliancePolicy(), rules=RULES,
         evaluators=REGISTRY,
     )  # fmt: skip

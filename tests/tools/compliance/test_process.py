@@ -113,7 +113,7 @@ def test_a_rule_a_compliance_officer_adds_is_enforced_at_once(
     prof = profile(MARKET)
     pl = plan(fill({"510300": 0.3}), prof, MARKET)
     args: dict[str, Any] = dict(
-        client_name="王芳", request=None, market=MARKET, model=OfflineModel(),
+        client_name="王芳", intent=None, market=MARKET, model=OfflineModel(),
         fallback_model=OfflineModel(), policy=CompliancePolicy(),
     )  # fmt: skip
     assert (

@@ -35,7 +35,7 @@ def check(
     market: MarketData = MARKET,
 ) -> ComplianceReport:
     return check_compliance(
-        prof, pl, research(prof, market), client_name="王芳", request=None, market=market,
+        prof, pl, research(prof, market), client_name="王芳", intent=None, market=market,
         model=model, fallback_model=fallback or OfflineModel(),
         policy=policy or CompliancePolicy(), rules=RULES,
         evaluators=REGISTRY,

@@ -16,7 +16,7 @@ from agents.compliance import check_compliance
 from core.settings import CompliancePolicy
 from graphs.runner import Runner
 from tools.compliance.engine import Registry, Rule, RuleSet, check_rule_set, load_rules
-from tools.compliance.evaluators import concentration, language, suitability, wording
+from tools.compliance.evaluators import concentration, language, request, suitability, wording
 from tools.compliance.evaluators.registry import REGISTRY
 from tools.compliance.rulebook import RULES_FILE, shipped_rules
 from tools.llm.offline import OfflineModel
@@ -145,7 +145,7 @@ def test_a_runner_refuses_rules_its_registry_cannot_run(runner: Runner) -> None:
 
 
 def test_the_shipped_registry_is_every_familys_evaluators() -> None:
-    families = (suitability, concentration, language, wording)
+    families = (suitability, concentration, language, wording, request)
     assert sum(len(f.EVALUATORS) for f in families) == len(REGISTRY)
     assert {r.id for r in RULES.rules if r.evaluated} == set(REGISTRY)
 
@@ -173,7 +173,7 @@ def test_every_report_names_the_rule_set_version(
 ) -> None:
     prof = profile_of(client, market)  # type: ignore[arg-type]
     report = check_compliance(
-        prof, plan(fill({}), prof, market), EMPTY_BRIEF, client_name="王芳", request=None,
+        prof, plan(fill({}), prof, market), EMPTY_BRIEF, client_name="王芳", intent=None,
         market=market, model=OfflineModel(), fallback_model=OfflineModel(),
         policy=CompliancePolicy(jurisdiction=jurisdiction), rules=RULES,
         evaluators=REGISTRY,
@@ -188,7 +188,7 @@ def test_a_report_names_the_version_of_the_rules_it_ran() -> None:
     other = RULES.model_copy(update={"version": "2099.01-test"})
     report = check_compliance(
         prof, plan(fill({"LEV-1": 0.1}), prof, market), EMPTY_BRIEF, client_name="王芳",
-        request=None, market=market, model=OfflineModel(), fallback_model=OfflineModel(),
+        intent=None, market=market, model=OfflineModel(), fallback_model=OfflineModel(),
         policy=CompliancePolicy(), rules=other, evaluators=REGISTRY,
     )  # fmt: skip
     assert report.rule_set_version == "2099.01-test"

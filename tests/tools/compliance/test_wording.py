@@ -43,7 +43,9 @@ SCENARIOS: dict[str, tuple[tuple[str, ...], dict[str, Any], dict[str, float]]] =
     "CN-COOL-03": (("CN",), C4, fill({"512480": 0.1})),
     "US-BI-04": (("US",), {}, BASE),  # TW-MM-01 is the firm's own fund
     "EU-SUIT-06": (("EU",), {"holdings": HELD}, fill({})),  # sells the 510300 position
+    "TW-REQ-02": (("CN", "US", "EU"), {}, BASE),  # answers the client's request
 }
+REQUESTS = {"TW-REQ-02": "多配债券，我想买512480，下个月要用10万，另外帮我买比特币"}
 
 
 def composed(
@@ -51,6 +53,7 @@ def composed(
     locale: str,
     overrides: dict[str, Any],
     weights: dict[str, float],
+    request: str | None = None,
     **policy_overrides: Any,
 ) -> RuleContext:
     """The offline letter and the composed wording for this client and plan."""
@@ -58,12 +61,12 @@ def composed(
     c = client(locale=locale, **overrides)
     prof = profile_of(c, MARKET, policy)
     pl = plan(weights, prof, MARKET, holdings=c.holdings)
-    return context(prof, pl, MARKET, policy, brief=research(prof, MARKET))
+    return context(prof, pl, MARKET, policy, brief=research(prof, MARKET), request=request)
 
 
 def scenario(rule: str, jurisdiction: str, locale: str) -> RuleContext:
     _, overrides, weights = SCENARIOS[rule]
-    return composed(jurisdiction, locale, overrides, weights)
+    return composed(jurisdiction, locale, overrides, weights, REQUESTS.get(rule))
 
 
 def _params() -> list[Any]:
@@ -109,6 +112,7 @@ NOT_APPLICABLE = [
     ("US-BI-04", "US", {}, NO_HOUSE),
     ("EU-SUIT-06", "EU", {}, fill({})),  # nothing held, nothing sold
     ("EU-SUIT-06", "CN", {"holdings": HELD}, fill({})),
+    ("TW-REQ-02", "CN", {}, BASE),  # no request, nothing to answer
 ]  # fmt: skip
 
 
@@ -212,3 +216,21 @@ def test_ai_statement_names_the_reviewing_advisor_where_one_reviews(
     (line,) = required_wording(ctx)["REQ-05"]
     assert "算法模型辅助生成" in line and "不代表实际收益" in line
     assert ("注册投资顾问（adv-li）复核" in line) is reviewer
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_the_answer_to_a_request_says_what_was_done_and_what_not_and_why(locale: str) -> None:
+    ctx = scenario("TW-REQ-02", "CN", locale)
+    lines = required_wording(ctx)["TW-REQ-02"]
+    zh = locale == "zh-CN"
+    assert lines[0] == ("关于您的要求：" if zh else "About your request:")
+    text = "\n".join(lines)
+    # 512480 is R4 against C3: unsuitable, with the way forward if the client insists.
+    assert ("不适合您" if zh else "not suitable for you") in text and "512480" in text
+    assert ("特别风险警示" if zh else "special written risk warning") in text
+    assert ("100,000元" if zh else "100,000 CNY") in text  # the cash need, by code
+    assert ("未能准确理解" if zh else "could not fully understand") in text  # 比特币
+    # The composed text is what the client gets, right after the letter.
+    assert ctx.client_text.index(lines[0]) < ctx.client_text.index(
+        required_wording(ctx)["REQ-01"][0]
+    )

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from tools.compliance.engine import Registry
-from tools.compliance.evaluators import concentration, language, suitability, wording
+from tools.compliance.evaluators import concentration, language, request, suitability, wording
 
 REGISTRY = Registry.merge(
-    suitability.EVALUATORS, concentration.EVALUATORS, language.EVALUATORS, wording.EVALUATORS
+    suitability.EVALUATORS,
+    concentration.EVALUATORS,
+    language.EVALUATORS,
+    wording.EVALUATORS,
+    request.EVALUATORS,
 )

@@ -5,14 +5,15 @@ from __future__ import annotations
 import math
 
 from core.schemas.client import ADULT_AGE
-from core.schemas.vocabulary import Verdict
 from tools.compliance.engine import Hit, Registry, RuleContext
 from tools.compliance.facts import (
+    asked,
     eu_professional_criteria,
     exclude,
     held,
     is_professional,
     max_rank,
+    route_wishes,
 )
 
 CONVERSION_ASSETS = 3_000_000  # Measures Art 11: an ordinary investor may apply above these
@@ -76,12 +77,22 @@ def service_level(ctx: RuleContext, rule_id: str) -> list[Hit]:
 
 @EVALUATORS.rule("CN-MIS-05")
 def lowest_category(ctx: RuleContext, rule_id: str) -> list[Hit]:
+    """Above R1 in the plan blocks it. A request for more is refused in the letter, whoever
+    insists (Art 19, 22(5)), and the refusal goes to the advisor with the plan."""
     if not ctx.profile.lowest_category:
         return []
-    return [
+    hits = [
         Hit(f"{code} is {p.risk_rating.value}")
         for code, _, p in held(ctx)
         if p is not None and p.risk_rating.rank > 1
+    ]
+    refused = [r for r in route_wishes(ctx) if r.route == "lowest_category"]
+    return hits + [
+        Hit(
+            f"request refused: {asked(r, ctx)}; lowest category may hold R1 only",
+            verdict="escalate",
+        )
+        for r in refused
     ]
 
 
@@ -108,19 +119,6 @@ def access_requirement(ctx: RuleContext, rule_id: str) -> list[Hit]:
         if qualified or professional:
             hits.append(Hit(f"{code} requires {p.access.value}", exclude(code, rule_id)))
     return hits
-
-
-@EVALUATORS.rule("CN-MIS-06")
-def client_request_above_level(ctx: RuleContext, rule_id: str) -> list[Hit]:
-    limit = max_rank(ctx)
-    products = ctx.market.products
-    # For the lowest category this is prohibited whoever asks (CN-MIS-05): refuse, never escalate.
-    verdict: Verdict | None = "block" if ctx.profile.lowest_category else None
-    return [
-        Hit(f"client asked for {code} ({products[code].risk_rating.value})", verdict=verdict)
-        for code in ctx.requested_products
-        if code in products and products[code].risk_rating.rank > limit
-    ]
 
 
 @EVALUATORS.rule("CN-MIS-07")

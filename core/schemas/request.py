@@ -1,0 +1,133 @@
+"""The request contract: what a client asked for in their own words, as the system understood it.
+
+A run's `request` is free text (zh-CN or en). `RequestIntent` is what the profiling step read
+from it: the products and themes named, what the client wants done with each, any cash need or
+horizon, and the parts that were not understood. The rules route on it (CN-MIS-05/06, TW-REQ-01)
+and the allocation shapes the plan with it; the letter answers it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Direction = Literal["more", "less", "buy", "sell", "avoid"]
+TargetKind = Literal["product", "theme"]
+Reader = Literal["lexicon", "model"]
+RiskWish = Literal["lower", "higher"]
+# What became of one wish: shaped the plan, could not, or was routed by a rule.
+Route = Literal["shaped", "above_level", "lowest_category", "no_access", "horizon", "not_offered"]
+UP: frozenset[Direction] = frozenset({"more", "buy"})
+DOWN: frozenset[Direction] = frozenset({"less", "sell", "avoid"})
+PHRASE_CHARS = 120
+Done = Literal["done", "partly", "not_done"]
+
+
+class Wish(BaseModel):
+    """One thing the client asked for: a direction on a shelf product or a theme."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    direction: Direction
+    kind: TargetKind
+    target: str = Field(min_length=1, max_length=64)  # a shelf code, or a theme id
+    share: float | None = Field(default=None, gt=0, le=1)  # of the portfolio, from 一半 or 30%
+    amount: float | None = Field(default=None, gt=0)  # CNY, from 10万 or 50,000 yuan
+    phrase: str = Field(default="", max_length=PHRASE_CHARS)  # the masked words it came from
+    term: str = Field(default="", max_length=PHRASE_CHARS)  # the words that named the target
+    source: Reader = "lexicon"
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.direction, self.kind, self.target)
+
+    @property
+    def up(self) -> bool:
+        return self.direction in UP
+
+
+class CashNeed(BaseModel):
+    """Money the client says they will need: becomes part of the liquidity reserve."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    amount: float | None = Field(default=None, gt=0)
+    within_months: float | None = Field(default=None, gt=0, le=600)
+    phrase: str = Field(default="", max_length=PHRASE_CHARS)
+    source: Reader = "lexicon"
+
+
+class RequestIntent(BaseModel):
+    """The client's request as understood; `not_understood` holds what was not (masked)."""
+
+    model_config = ConfigDict(extra="forbid")
+    wishes: list[Wish] = Field(default_factory=list, max_length=40)
+    cash_needs: list[CashNeed] = Field(default_factory=list, max_length=10)
+    horizon_years: float | None = Field(default=None, gt=0, le=50)
+    risk: RiskWish | None = None  # 稳一点 / "safer" → lower; 收益高一点 / "higher returns" → higher
+    not_understood: list[str] = Field(default_factory=list, max_length=20)
+    readers: list[Reader] = Field(default_factory=list)
+
+    @property
+    def understood(self) -> bool:
+        return not self.not_understood
+
+    @property
+    def empty(self) -> bool:
+        return not (self.wishes or self.cash_needs or self.horizon_years or self.risk)
+
+    def products(self) -> list[str]:
+        return sorted({w.target for w in self.wishes if w.kind == "product"})
+
+    def themes(self) -> list[str]:
+        return sorted({w.target for w in self.wishes if w.kind == "theme"})
+
+
+class WishRoute(BaseModel):
+    """The rules' reading of one wish: which products it means and where it went."""
+
+    model_config = ConfigDict(extra="forbid")
+    wish: Wish
+    route: Route
+    products: list[str] = Field(default_factory=list)  # the shelf products the wish means
+    above: list[str] = Field(default_factory=list)  # those above the client's level
+
+
+class WishOutcome(BaseModel):
+    """What the allocation did with one suitable wish, measured on the plan (numbers by code)."""
+
+    model_config = ConfigDict(extra="forbid")
+    wish: Wish
+    done: Done
+    before: float | None = None  # the share without the request
+    after: float | None = None  # the share in this plan
+    reason: str | None = None  # why not (fully) done: a code the letter's wording looks up
+
+
+class RequestShaping(BaseModel):
+    """How a request shaped one plan: each suitable wish's outcome and the volatility it ran at."""
+
+    model_config = ConfigDict(extra="forbid")
+    wishes: list[WishOutcome] = Field(default_factory=list)
+    volatility_before: float  # the plan's volatility without the request
+    volatility_after: float
+    risk: Done | None = None  # the answer to a `risk` wish
+
+
+def merge(lexicon: RequestIntent, model: RequestIntent | None) -> RequestIntent:
+    """The model may only add: every lexicon detection stays, and so does every doubt."""
+    if model is None:
+        return lexicon
+    known = {w.key for w in lexicon.wishes}
+    wishes = [*lexicon.wishes, *(w for w in model.wishes if w.key not in known)]
+    needs = [*lexicon.cash_needs, *(n for n in model.cash_needs if n not in lexicon.cash_needs)]
+    horizons = [h for h in (lexicon.horizon_years, model.horizon_years) if h]
+    doubts = [*lexicon.not_understood, *model.not_understood]
+    return RequestIntent(
+        wishes=wishes[:40],
+        cash_needs=needs[:10],
+        horizon_years=min(horizons) if horizons else None,
+        # A lower-risk wish outranks a higher one: the safer reading of a contradiction.
+        risk="lower" if "lower" in (lexicon.risk, model.risk) else lexicon.risk or model.risk,
+        not_understood=list(dict.fromkeys(doubts))[:20],
+        readers=list(dict.fromkeys([*lexicon.readers, *model.readers])),
+    )

@@ -1,0 +1,30 @@
+"""Request rules: what a client asked for in their own words (DESIGN §2).
+
+Above the client's level → CN-MIS-06, escalated to an advisor with the unsuitability warning;
+for the lowest category CN-MIS-05 refuses instead (suitability.py). Anything not understood goes
+to an advisor (TW-REQ-01). A cash need or horizon in the request is part of the profile, so the
+liquidity and horizon rules see it like any other.
+"""
+
+from __future__ import annotations
+
+from tools.compliance.engine import Hit, Registry, RuleContext
+from tools.compliance.facts import asked, route_wishes
+
+EVALUATORS = Registry()
+
+
+@EVALUATORS.rule("CN-MIS-06")
+def client_request_above_level(ctx: RuleContext, rule_id: str) -> list[Hit]:
+    return [
+        Hit(f"client asked: {asked(r, ctx)} > {ctx.profile.risk_level}")
+        for r in route_wishes(ctx)
+        if r.route == "above_level"
+    ]
+
+
+@EVALUATORS.rule("TW-REQ-01")
+def request_not_understood(ctx: RuleContext, rule_id: str) -> list[Hit]:
+    if ctx.intent is None:
+        return []
+    return [Hit(f"not understood: {fragment}") for fragment in ctx.intent.not_understood]

@@ -1,0 +1,426 @@
+"""Reading a client's request offline: a bilingual lexicon built from the shelf and its themes.
+
+`parse_request` splits the (masked) text into clauses and matches, longest first, the terms of
+data/request_lexicon.yaml together with every shelf code and product name: products, themes,
+directions, risk wishes, shares, amounts, times and filler. What is left over in a clause after
+all of that was not understood, and is reported as such: a request is never silently ignored.
+`theme_members` and `exposure_vector` say what a theme means on the shelf, for the rules and for
+the allocation.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cn2an
+import numpy as np
+import yaml
+
+from core.masking import mask_text
+from core.schemas.request import (
+    PHRASE_CHARS,
+    UP,
+    CashNeed,
+    Direction,
+    RequestIntent,
+    RiskWish,
+    Wish,
+)
+from tools.market.market_data import MarketData
+from tools.market.shelf import Product
+
+LEXICON_FILE = Path(__file__).resolve().parent / "data" / "request_lexicon.yaml"
+MAX_REQUEST_CHARS = 2000
+CN_DIGITS = "零〇一二两三四五六七八九十百千点"
+UNIT = {"万": 1e4, "w": 1e4, "千": 1e3, "k": 1e3, "亿": 1e8, "m": 1e6}
+NUMBERS = re.compile(
+    rf"""
+    (?P<pct>\d+(?:\.\d+)?)\s*(?:%|percent(?![a-z])|per\ cent(?![a-z])|pct(?![a-z]))
+  | 百分之(?P<pct_cn>[{CN_DIGITS}\d.]+)
+  | (?P<cheng>[一二两三四五六七八九\d])成
+  | (?:¥|rmb|cny)\s*(?P<amt_pre>\d[\d,]*(?:\.\d+)?)\s*(?P<unit_pre>k|m|万)?(?![a-z])
+  | (?P<amt>\d[\d,]*(?:\.\d+)?|[{CN_DIGITS}]+)\s*
+      (?P<unit>万元|万块|万|千元|千块|千|亿|元|块|w|k|m|yuan|rmb|cny)(?![a-z])
+  | (?P<months>\d+|[一二两三四五六七八九十]+)\s*(?:个月|months?(?![a-z]))
+  | (?P<years>\d+(?:\.\d+)?|[一二两三四五六七八九十半]+)\s*(?:年|years?(?![a-z]))
+  | (?<![a-z0-9-])(?P<code>\d{{6}}|tw-[a-z0-9]+(?:-[a-z0-9]+)*)(?![a-z0-9-])
+    """,
+    re.VERBOSE,
+)
+CLAUSES = re.compile(r"[，。；;！？!?\n]+|,(?!\d{3})|\.(?!\d)|\s+but\s+|但是|不过|另外|然后|同时")
+# core.masking's masked forms: 139****5678, 110105********002x, w***@x.com, 6222 **** **** 7894
+MASKED = re.compile(r"(?:\d{4} )?[0-9a-z._@+-]*\*[0-9a-z._@+*-]*(?: (?:\*+|\d{4})(?![0-9a-z]))*")
+WORD = re.compile(r"[a-z][a-z'-]+|[a-z]\d+|\d+|[\u3400-\u9fff]")
+
+
+@dataclass(frozen=True)
+class Theme:
+    """A thing a request can name besides a product, and what it means on the shelf."""
+
+    id: str
+    name: dict[str, str]
+    categories: tuple[str, ...] = ()
+    sectors: tuple[str, ...] = ()
+    products: tuple[str, ...] = ()
+    exposure: tuple[str, ...] = ()
+
+    def holds(self, p: Product) -> bool:
+        return p.category in self.categories or p.sector in self.sectors or p.code in self.products
+
+
+@dataclass(frozen=True)
+class Term:
+    kind: str  # product, theme, direction, risk, share, cash, month, horizon, filler
+    value: Any
+
+
+@dataclass
+class Lexicon:
+    version: str
+    themes: dict[str, Theme]
+    terms: dict[str, Term]
+    pattern: re.Pattern[str] = field(repr=False)
+
+
+def _norm(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def _alternative(term: str) -> str:
+    """The term as a regex: ASCII ends must be word ends; an English noun may take a plural."""
+    out = re.escape(term)
+    if term[0].isascii() and term[0].isalnum():
+        out = r"(?<![a-z0-9])" + out
+    if term[-1].isascii() and term[-1].isalpha():
+        out += r"(?:s|es)?(?![a-z0-9])"
+    elif term[-1].isascii() and term[-1].isalnum():
+        out += r"(?![a-z0-9])"
+    return out
+
+
+def _add(terms: dict[str, Term], word: object, term: Term) -> None:
+    if not isinstance(word, str | int) or isinstance(word, bool):  # YAML reads a bare no as False
+        raise ValueError(f"request lexicon: {word!r} is not a word; quote it in the YAML")
+    key = _norm(str(word)).strip()
+    if not key:
+        return
+    known = terms.get(key)
+    if known is None or known.kind == "filler":
+        terms[key] = term
+    elif term.kind != "filler" and known != term:
+        if known.kind == term.kind == "product":  # one name, several products: keep them all
+            terms[key] = Term("product", tuple(sorted({*known.value, *term.value})))
+        else:
+            raise ValueError(f"request lexicon: {word!r} means both {known} and {term}")
+
+
+def load_lexicon(market: MarketData, path: Path = LEXICON_FILE) -> Lexicon:
+    """The lexicon for this shelf; refuses codes, categories or asset classes it does not know."""
+    data = yaml.safe_load(path.read_text("utf-8"))
+    codes = set(market.products)
+    categories = {p.category for p in market.shelf}
+    sectors = {p.sector for p in market.shelf if p.sector}
+    classes = set(market.cma.ids)
+    themes: dict[str, Theme] = {}
+    terms: dict[str, Term] = {}
+    for tid, row in data["themes"].items():
+        theme = Theme(
+            id=tid,
+            name=dict(row["name"]),
+            categories=tuple(row.get("categories", ())),
+            sectors=tuple(row.get("sectors", ())),
+            products=tuple(str(c) for c in row.get("products", ())),
+            exposure=tuple(row.get("exposure", ())),
+        )
+        unknown = (
+            (set(theme.categories) - categories)
+            | (set(theme.sectors) - sectors)
+            | (set(theme.products) - codes)
+            | (set(theme.exposure) - classes)
+        )
+        if unknown:
+            raise ValueError(f"request lexicon theme {tid}: not on the shelf: {sorted(unknown)}")
+        themes[tid] = theme
+        for word in row["terms"]:
+            _add(terms, word, Term("theme", tid))
+    for p in market.shelf:
+        for word in (p.code, p.name_zh, p.name_en):
+            _add(terms, word, Term("product", (p.code,)))
+    for row in data["products"]:
+        missing = {str(c) for c in row["codes"]} - codes
+        if missing:
+            raise ValueError(f"request lexicon: codes not on the shelf: {sorted(missing)}")
+        for word in row["terms"]:
+            _add(terms, word, Term("product", tuple(sorted(str(c) for c in row["codes"]))))
+    for direction, words in data["directions"].items():
+        for word in words:
+            _add(terms, word, Term("direction", direction))
+    for risk, words in data["risk"].items():
+        for word in words:
+            _add(terms, word, Term("risk", risk))
+    for share, words in data["shares"].items():
+        for word in words:
+            _add(terms, word, Term("share", float(share)))
+    for word in data["cash_need"]["words"]:
+        _add(terms, word, Term("cash", None))
+    for months, words in data["cash_need"]["months"].items():
+        for word in words:
+            _add(terms, word, Term("month", float(months)))
+    for word in data["switch"]:
+        _add(terms, word, Term("switch", None))
+    for word in data["horizon"]["words"]:
+        _add(terms, word, Term("horizon", None))
+    for word in data["filler"]:
+        _add(terms, word, Term("filler", None))
+    ordered = sorted(terms, key=len, reverse=True)
+    pattern = re.compile(
+        "(?P<term>" + "|".join(_alternative(t) for t in ordered) + ")|" + NUMBERS.pattern,
+        re.VERBOSE,
+    )
+    return Lexicon(str(data["version"]), themes, terms, pattern)
+
+
+_LEXICONS: dict[int, tuple[MarketData, Lexicon]] = {}
+
+
+def lexicon_for(market: MarketData) -> Lexicon:
+    """The lexicon of this market's shelf, built once per MarketData."""
+    hit = _LEXICONS.get(id(market))
+    if hit is None or hit[0] is not market:
+        hit = _LEXICONS[id(market)] = (market, load_lexicon(market))
+    return hit[1]
+
+
+def theme_members(theme: Theme, market: MarketData) -> list[Product]:
+    return [p for p in market.shelf if theme.holds(p)]
+
+
+def exposure_vector(
+    kind: str, target: str, products: Iterable[Product], lex: Lexicon
+) -> np.ndarray:
+    """How much of each product counts towards a wish's target: 1 for the product itself or a
+    theme's member, or its exposure to the theme's asset classes when the theme names them."""
+    if kind == "product":
+        return np.array([1.0 if p.code == target else 0.0 for p in products])
+    theme = lex.themes[target]
+    if theme.exposure:
+        return np.array([sum(p.exposures.get(a, 0.0) for a in theme.exposure) for p in products])  # type: ignore[call-overload]
+    return np.array([1.0 if theme.holds(p) else 0.0 for p in products])
+
+
+def share_of(
+    kind: str, target: str, weights: dict[str, float], market: MarketData, lex: Lexicon
+) -> float:
+    """A wish target's share of a plan's weights."""
+    codes = [c for c in weights if c in market.products]
+    vector = exposure_vector(kind, target, [market.products[c] for c in codes], lex)
+    return float(sum(weights[c] * v for c, v in zip(codes, vector, strict=True)))
+
+
+def _number(text: str) -> float:
+    text = text.replace(",", "")
+    if re.fullmatch(r"\d+(?:\.\d+)?", text):
+        return float(text)
+    try:
+        return float(cn2an.cn2an(text, "smart"))
+    except Exception as exc:  # cn2an raises KeyError, ValueError... on what it cannot read
+        raise ValueError(f"not a number: {text}") from exc
+
+
+@dataclass
+class _Clause:
+    text: str
+    targets: list[tuple[int, str, str, str]] = field(default_factory=list)  # at, kind, id, term
+    directions: list[tuple[int, Direction]] = field(default_factory=list)
+    switches: list[int] = field(default_factory=list)  # where 换成 / "into" stands
+    shares: list[tuple[int, float]] = field(default_factory=list)
+    amounts: list[float] = field(default_factory=list)
+    months: list[float] = field(default_factory=list)
+    years: list[float] = field(default_factory=list)
+    risk: RiskWish | None = None
+    cash: bool = False
+    horizon: bool = False
+    unknown: list[str] = field(default_factory=list)
+
+
+def _read_number(m: re.Match[str], clause: _Clause) -> None:
+    g = m.groupdict()
+    try:
+        if g["pct"] or g["pct_cn"]:
+            clause.shares.append((m.start(), _number(g["pct"] or g["pct_cn"]) / 100))
+        elif g["cheng"]:
+            clause.shares.append((m.start(), _number(g["cheng"]) / 10))
+        elif g["amt_pre"]:
+            unit = UNIT.get(g["unit_pre"] or "", 1.0)
+            clause.amounts.append(_number(g["amt_pre"]) * unit)
+        elif g["amt"]:
+            clause.amounts.append(_number(g["amt"]) * UNIT.get(g["unit"][0], 1.0))
+        elif g["months"]:
+            clause.months.append(_number(g["months"]))
+        elif g["years"]:
+            clause.years.append(0.5 if g["years"] == "半" else _number(g["years"]))
+        elif g["code"]:
+            clause.unknown.append(f"{g['code'].upper()} (not on the shelf)")
+    except ValueError:
+        clause.unknown.append(m.group(0))
+
+
+def _scan(text: str, lex: Lexicon) -> _Clause:
+    clause = _Clause(text=text)
+    consumed = [False] * len(text)
+    for m in lex.pattern.finditer(text):
+        for i in range(m.start(), m.end()):
+            consumed[i] = True
+        word = m.group("term")
+        if word is None:
+            _read_number(m, clause)
+            continue
+        term = lex.terms.get(word) or lex.terms.get(re.sub(r"(es|s)$", "", word))
+        if term is None:
+            term = lex.terms[word[:-1]]
+        if term.kind == "product":
+            clause.targets += [(m.start(), "product", code, word) for code in term.value]
+        elif term.kind == "theme":
+            clause.targets.append((m.start(), "theme", term.value, word))
+        elif term.kind == "direction":
+            clause.directions.append((m.start(), term.value))
+        elif term.kind == "risk":
+            clause.risk = "lower" if clause.risk == "lower" else term.value
+        elif term.kind == "share":
+            clause.shares.append((m.start(), term.value))
+        elif term.kind == "switch":
+            clause.switches.append(m.start())
+        elif term.kind == "month":
+            clause.months.append(term.value)
+        elif term.kind == "cash":
+            clause.cash = True
+        elif term.kind == "horizon":
+            clause.horizon = True
+    left = "".join(" " if used else ch for ch, used in zip(text, consumed, strict=True))
+    words = WORD.findall(left)
+    if words:
+        clause.unknown.append(text.strip()[:PHRASE_CHARS])
+    return clause
+
+
+def _direction(at: int, clause: _Clause, inherited: Direction | None) -> Direction:
+    """The nearest direction before the target, else after it; what stands before a switch
+    (把现金换成债券) is held less and what follows it is bought. A clause naming no direction
+    takes the last clause's only if that was to buy: a negation never carries over."""
+    marks: list[tuple[int, Direction]] = [
+        *clause.directions,
+        *((p, "buy") for p in clause.switches),
+    ]
+    if any(p > at for p in clause.switches):
+        return "less"
+    before = [d for pos, d in sorted(marks) if pos < at]
+    after = [d for pos, d in sorted(marks) if pos > at]
+    if before:
+        return before[-1]
+    if after:
+        return after[0]
+    return inherited if inherited in UP else "buy"
+
+
+def _shares(clause: _Clause) -> dict[int, float] | None:
+    """Each named target's share: one share is split evenly, as many shares as names go in
+    order (20% gold and 80% bonds); any other count is a doubt (None)."""
+    named = sorted({at for at, *_ in clause.targets})
+    values = [v for _, v in sorted(clause.shares)]
+    if not values:
+        return {}
+    if len(values) == 1:
+        return {at: values[0] / len(named) for at in named}
+    if len(values) == len(named):
+        return dict(zip(named, values, strict=True))
+    return None
+
+
+def _cash_need(c: _Clause, months: list[float], phrase: str) -> CashNeed | None:
+    """The clause's cash need, or None when its figures are out of range (a doubt)."""
+    amount = c.amounts[0] if c.amounts else None
+    within = min(months) if months else None
+    if (amount is not None and amount <= 0) or (within is not None and not 0 < within <= 600):
+        return None
+    return CashNeed(amount=amount, within_months=within, phrase=phrase)
+
+
+def parse_request(text: str | None, market: MarketData) -> RequestIntent:
+    """The request as the lexicon reads it; sensitive data is masked before anything else."""
+    if not text or not text.strip():
+        return RequestIntent(readers=["lexicon"])
+    lex = lexicon_for(market)
+    masked = _norm(mask_text(text[:MAX_REQUEST_CHARS]))
+    # Masked data is not a wish: blanked before anything else reads it (an email's dot included).
+    masked = MASKED.sub(lambda m: " " * len(m.group(0)), masked)
+    wishes: dict[tuple[str, str, str], Wish] = {}
+    needs: list[CashNeed] = []
+    horizons: list[float] = []
+    risk: RiskWish | None = None
+    doubts: list[str] = []
+    inherited: Direction | None = None
+    for part in CLAUSES.split(masked):
+        if not part.strip():
+            continue
+        c = _scan(part, lex)
+        phrase = part.strip()[:PHRASE_CHARS]
+        doubts += c.unknown
+        if c.risk:
+            risk = "lower" if risk == "lower" else c.risk
+        months = c.months + [12 * y for y in c.years]
+        if c.cash and (c.amounts or months):
+            need = _cash_need(c, months, phrase)
+            if need is None:
+                doubts.append(phrase)
+            else:
+                needs.append(need)
+        elif c.horizon and months:
+            if 0 < min(months) <= 600:
+                horizons.append(min(months) / 12)
+            else:
+                doubts.append(phrase)
+        if c.targets:
+            shares = _shares(c)
+            if shares is None or any(not 0 < v <= 1 for v in shares.values()):
+                doubts.append(phrase)
+                shares = {}
+            amount = c.amounts[0] if c.amounts and not c.cash else None
+            if amount is not None and amount <= 0:
+                doubts.append(phrase)
+                amount = None
+            named = len({at for at, *_ in c.targets})
+            for at, kind, target, term in c.targets:
+                direction = _direction(at, c, inherited)
+                codes = sum(1 for other, *_ in c.targets if other == at)
+                up = direction in UP
+                share = round(shares.get(at, 0.0) / codes, 4) if up else 0.0
+                each = round(amount / named / codes, 2) if amount and up else 0.0
+                wish = Wish(
+                    direction=direction,
+                    kind=kind,  # type: ignore[arg-type]
+                    target=target,
+                    # A name that means several products (黄金ETF) splits its part over them.
+                    share=share if share > 0 else None,
+                    amount=each if each > 0 else None,
+                    phrase=phrase,
+                    term=term,
+                )
+                wishes.setdefault(wish.key, wish)
+        elif c.directions and not c.risk and c.directions[-1][1] not in UP:
+            # "sell everything", "don't buy anything": a wish with no target is for a person.
+            doubts.append(phrase)
+        if c.directions:
+            inherited = c.directions[-1][1]
+    return RequestIntent(
+        wishes=list(wishes.values())[:40],
+        cash_needs=needs[:10],
+        horizon_years=min(horizons) if horizons else None,
+        risk=risk,
+        not_understood=list(dict.fromkeys(doubts))[:20],
+        readers=["lexicon"],
+    )
