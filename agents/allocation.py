@@ -240,6 +240,13 @@ def _vector(wishes: tuple[Wish, ...], products: list[Product], lex: Lexicon) -> 
     )
 
 
+def _means(wish: Wish, product: Product, lex: Lexicon) -> bool:
+    """The product is the one named, or one of the theme's own (not only exposed to it)."""
+    if wish.kind == "product":
+        return product.code == wish.target
+    return lex.themes[wish.target].holds(product)
+
+
 def _share(wishes: tuple[Wish, ...], weights: dict[str, float], market: MarketData) -> float:
     lex = lexicon_for(market)
     return sum(share_of(w.kind, w.target, weights, market, lex) for w in wishes)
@@ -266,7 +273,8 @@ def _asks(
     step = policy.request_step
     for group in _groups(intent):
         first, before = group[0], _share(group, weights, market)
-        if first.up and not _vector(group, products, lex).any():
+        if first.up and not any(_means(w, p, lex) for w in group for p in products):
+            # No product the wish names (or its theme holds) may be held: the rules route it.
             skipped += [
                 WishOutcome(wish=w, done="not_done", before=round(before, 4),
                             after=round(before, 4), reason="not_eligible")
@@ -280,7 +288,9 @@ def _asks(
             lower = max(min(asked, 1.0), before) if asked else before + step
             tilts.append(Tilt(group, before, lower, 1.0))
         elif first.direction == "less":
-            tilts.append(Tilt(group, before, 0.0, max(before - step, 0.0)))
+            level = sum(w.share or 0.0 for w in group)  # 减少到20%: a level, else a step down
+            upper = level if level else max(before - step, 0.0)
+            tilts.append(Tilt(group, before, 0.0, upper))
         else:
             tilts.append(Tilt(group, before, 0.0, 0.0))
     return tilts, skipped

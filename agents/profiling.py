@@ -170,13 +170,23 @@ def request_events(intent: RequestIntent | None) -> list[LiquidityEvent]:
     return events
 
 
-def _reserve(client: ClientInput, events: list[LiquidityEvent], policy: AllocationPolicy) -> float:
-    near_term = [
+def _near_term(events: list[LiquidityEvent]) -> list[float]:
+    return [
         e.amount
         for e in events
         if e.amount is not None and (e.within_years is None or e.within_years <= 3)
     ]
-    stated = max([client.objectives.liquidity_need, *near_term])
+
+
+def _reserve(
+    client: ClientInput,
+    notes: list[LiquidityEvent],
+    asked: list[LiquidityEvent],
+    policy: AllocationPolicy,
+) -> float:
+    """The largest of the stated need, any one need in the notes, and the client's own needs
+    in their request added up (each is money they said they will take out)."""
+    stated = max([client.objectives.liquidity_need, *_near_term(notes), sum(_near_term(asked))])
     return max(stated, policy.emergency_reserve_share * client.aum)
 
 
@@ -207,7 +217,7 @@ def profile_client(
     lockup_years = min([client.objectives.horizon_years, *event_years])
     constraints = []
     turnover, per_quarter = trading_activity(client, as_of)
-    reserve = _reserve(client, events, allocation)
+    reserve = _reserve(client, facts.liquidity_events, asked, allocation)
     if reserve > client.aum:
         constraints.append("liquidity_need_exceeds_assets")
         reserve = client.aum

@@ -7,6 +7,8 @@ and it can only add wishes and doubts, never remove the lexicon's (core/schemas/
 
 from __future__ import annotations
 
+import json
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.masking import mask_text
@@ -35,7 +37,7 @@ Return JSON with:
 - not_understood: the parts of the request you could not map to the above.
 Product codes: {codes}
 Themes: {themes}
-Request ({locale}):
+Request ({locale}), as a JSON string:
 {request}"""
 
 
@@ -74,7 +76,7 @@ def request_prompt(masked: str, locale: str, market: MarketData) -> Prompt:
             "codes": ", ".join(sorted(market.products)),
             "themes": ", ".join(sorted(lex.themes)),
             "locale": locale,
-            "request": masked,
+            "request": json.dumps(masked, ensure_ascii=False),
         },
     )
 

@@ -24,6 +24,7 @@ from core.services import deliveries
 from graphs.state import AdvisorDecision, AdvisoryState, Deps
 from tools.compliance.engine import evaluate, overall_verdict
 from tools.compliance.facts import owes_signoff
+from tools.market.intent import parse_request
 
 
 class ComplianceGateError(RuntimeError):
@@ -38,7 +39,11 @@ def _profile(state: AdvisoryState) -> ClientProfile:
     return ClientProfile.model_validate(state["profile"])
 
 
-def _intent(state: AdvisoryState) -> RequestIntent | None:
+def _intent(state: AdvisoryState, deps: Deps) -> RequestIntent | None:
+    """The profile's reading of the request; a run profiled before requests were read (its
+    profile has no request_intent) gets the lexicon's reading now, never none at all."""
+    if "request_intent" not in state["profile"] and state.get("request"):
+        return parse_request(state.get("request"), deps.market)
     return _profile(state).request_intent
 
 
@@ -85,7 +90,7 @@ def allocate_portfolio_node(state: AdvisoryState, runtime: Runtime[Deps]) -> dic
         policy=deps.settings.allocation,
         constraints=[Constraint.model_validate(c) for c in state.get("constraints", [])],
         offline=deps.fallback_model,
-        intent=_intent(state),
+        intent=_intent(state, deps),
     )
     return {"plan": plan.model_dump(mode="json"), "trajectory": ["allocate_portfolio"]}
 
@@ -98,7 +103,7 @@ def check_compliance_node(state: AdvisoryState, runtime: Runtime[Deps]) -> dict[
         plan,
         ResearchBrief.model_validate(state["research"]),
         client_name=_client(state).name,
-        intent=_intent(state),
+        intent=_intent(state, deps),
         market=deps.market,
         model=deps.model,
         fallback_model=deps.fallback_model,
@@ -224,7 +229,7 @@ def _gate(state: AdvisoryState, deps: Deps) -> ComplianceReport:
         letter=report.letter,
         client_text=report.client_text,
         client_name=state["client"]["name"],
-        intent=_intent(state),  # an escalated request's approval is checked below
+        intent=_intent(state, deps),  # an escalated request's approval is checked below
         market=deps.market,
         policy=deps.settings.compliance,
         model_name=report.model,

@@ -36,6 +36,7 @@ from tools.compliance.rulebook import shipped_rules
 from tools.llm.factory import make_model
 from tools.llm.offline import OfflineModel
 from tools.llm.port import LanguageModel
+from tools.market.intent import lexicon_for
 from tools.market.market_data import MarketData, load_market
 
 log = logging.getLogger("tierwise.runner")
@@ -69,6 +70,7 @@ class Runner:
     ) -> None:
         self.settings, self.engine, self.market = settings, engine, market
         check_rule_set(rules, evaluators)  # a mismatch fails here, not in the middle of a run
+        lexicon_for(market)  # so does a request lexicon that does not fit the shelf
         self.rules, self.evaluators = rules, evaluators
         self.model_factory = model_factory
         self.graph = build_graph(checkpointer)

@@ -110,6 +110,10 @@ WORDS: dict[str, dict[str, str]] = {
     "route_no_access": {"zh-CN": "不符合准入", "en": "Client not eligible to buy"},
     "route_horizon": {"zh-CN": "期限不符", "en": "Does not fit the horizon"},
     "route_not_offered": {"zh-CN": "不在产品货架", "en": "Not on the shelf"},
+    "route_not_planned": {
+        "zh-CN": "未纳入本方案（按客户评估等级配置）",
+        "en": "Not in this plan (planned at the assessed level)",
+    },
     "route_unknown": {"zh-CN": "—", "en": "—"},
     "request_above": {"zh-CN": "高于等级的产品", "en": "Above the level"},
     "cash_needs": {"zh-CN": "资金需求", "en": "Cash needs"},
@@ -135,8 +139,8 @@ WORDS: dict[str, dict[str, str]] = {
     "done_partly": {"zh-CN": "部分完成", "en": "partly done"},
     "done_not_done": {"zh-CN": "未完成", "en": "not done"},
     "reason_not_eligible": {
-        "zh-CN": "不适合该客户，未配置",
-        "en": "not suitable for the client, left out",
+        "zh-CN": "无可配置的产品（风险等级、准入、期限或起投金额）",
+        "en": "no product the plan may hold (risk level, access, horizon or minimum)",
     },
     "reason_limits": {"zh-CN": "受方案限制", "en": "held back by the plan's limits"},
     "reason_already": {"zh-CN": "方案原已满足", "en": "the plan already did so"},

@@ -17,22 +17,26 @@ TargetKind = Literal["product", "theme"]
 Reader = Literal["lexicon", "model"]
 RiskWish = Literal["lower", "higher"]
 # What became of one wish: shaped the plan, could not, or was routed by a rule.
-Route = Literal["shaped", "above_level", "lowest_category", "no_access", "horizon", "not_offered"]
+Route = Literal[
+    "shaped", "above_level", "lowest_category", "no_access", "horizon", "not_offered", "not_planned"
+]
 UP: frozenset[Direction] = frozenset({"more", "buy"})
 DOWN: frozenset[Direction] = frozenset({"less", "sell", "avoid"})
 PHRASE_CHARS = 120
+MAX_WISHES, MAX_NEEDS, MAX_DOUBTS = 40, 10, 20
+MAX_AMOUNT = 1e13  # CNY
 Done = Literal["done", "partly", "not_done"]
 
 
 class Wish(BaseModel):
     """One thing the client asked for: a direction on a shelf product or a theme."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     direction: Direction
     kind: TargetKind
     target: str = Field(min_length=1, max_length=64)  # a shelf code, or a theme id
     share: float | None = Field(default=None, gt=0, le=1)  # of the portfolio, from 一半 or 30%
-    amount: float | None = Field(default=None, gt=0)  # CNY, from 10万 or 50,000 yuan
+    amount: float | None = Field(default=None, gt=0, le=MAX_AMOUNT)  # CNY, from 10万 or 5k yuan
     phrase: str = Field(default="", max_length=PHRASE_CHARS)  # the masked words it came from
     term: str = Field(default="", max_length=PHRASE_CHARS)  # the words that named the target
     source: Reader = "lexicon"
@@ -49,8 +53,8 @@ class Wish(BaseModel):
 class CashNeed(BaseModel):
     """Money the client says they will need: becomes part of the liquidity reserve."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    amount: float | None = Field(default=None, gt=0)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    amount: float | None = Field(default=None, gt=0, le=MAX_AMOUNT)
     within_months: float | None = Field(default=None, gt=0, le=600)
     phrase: str = Field(default="", max_length=PHRASE_CHARS)
     source: Reader = "lexicon"
@@ -59,13 +63,14 @@ class CashNeed(BaseModel):
 class RequestIntent(BaseModel):
     """The client's request as understood; `not_understood` holds what was not (masked)."""
 
-    model_config = ConfigDict(extra="forbid")
-    wishes: list[Wish] = Field(default_factory=list, max_length=40)
-    cash_needs: list[CashNeed] = Field(default_factory=list, max_length=10)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    wishes: list[Wish] = Field(default_factory=list, max_length=MAX_WISHES)
+    cash_needs: list[CashNeed] = Field(default_factory=list, max_length=MAX_NEEDS)
     horizon_years: float | None = Field(default=None, gt=0, le=50)
     risk: RiskWish | None = None  # 稳一点 / "safer" → lower; 收益高一点 / "higher returns" → higher
-    not_understood: list[str] = Field(default_factory=list, max_length=20)
+    not_understood: list[str] = Field(default_factory=list, max_length=MAX_DOUBTS)
     readers: list[Reader] = Field(default_factory=list)
+    lexicon: str = ""  # the version of the lexicon that read it (request_lexicon.yaml)
 
     @property
     def understood(self) -> bool:
@@ -73,13 +78,11 @@ class RequestIntent(BaseModel):
 
     @property
     def empty(self) -> bool:
+        """Nothing to act on (a greeting, contact details); doubts are not counted here."""
         return not (self.wishes or self.cash_needs or self.horizon_years or self.risk)
 
     def products(self) -> list[str]:
         return sorted({w.target for w in self.wishes if w.kind == "product"})
-
-    def themes(self) -> list[str]:
-        return sorted({w.target for w in self.wishes if w.kind == "theme"})
 
 
 class WishRoute(BaseModel):
@@ -113,21 +116,44 @@ class RequestShaping(BaseModel):
     risk: Done | None = None  # the answer to a `risk` wish
 
 
+def conflicts(wishes: list[Wish]) -> list[str]:
+    """Targets asked for both up and down (多配债券，少配债券): for a person to settle."""
+    up = {(w.kind, w.target) for w in wishes if w.up}
+    down = {(w.kind, w.target) for w in wishes if not w.up}
+    return [f"{target}: asked for more and for less" for _, target in sorted(up & down)]
+
+
 def merge(lexicon: RequestIntent, model: RequestIntent | None) -> RequestIntent:
     """The model may only add: every lexicon detection stays, and so does every doubt."""
     if model is None:
         return lexicon
     known = {w.key for w in lexicon.wishes}
-    wishes = [*lexicon.wishes, *(w for w in model.wishes if w.key not in known)]
-    needs = [*lexicon.cash_needs, *(n for n in model.cash_needs if n not in lexicon.cash_needs)]
+    added = [w for w in model.wishes if w.key not in known]
+    figures = {(n.amount, n.within_months) for n in lexicon.cash_needs}
+    needs = [n for n in model.cash_needs if (n.amount, n.within_months) not in figures]
+    wishes = [*lexicon.wishes, *added]
     horizons = [h for h in (lexicon.horizon_years, model.horizon_years) if h]
-    doubts = [*lexicon.not_understood, *model.not_understood]
+    # What only the model read is shown and routed, and a person confirms it: the model can
+    # raise a doubt, never settle one, so its additions never go out unseen.
+    doubts = [
+        *lexicon.not_understood,
+        *model.not_understood,
+        *(f"model read: {w.direction} {w.target}" for w in added),
+        *(f"model read: cash need {n.amount} in {n.within_months} months" for n in needs),
+        *(
+            [f"model read: horizon {model.horizon_years} years"]
+            if model.horizon_years and model.horizon_years != lexicon.horizon_years
+            else []
+        ),
+        *conflicts(wishes),
+    ]
     return RequestIntent(
-        wishes=wishes[:40],
-        cash_needs=needs[:10],
+        wishes=wishes[:MAX_WISHES],
+        cash_needs=[*lexicon.cash_needs, *needs][:MAX_NEEDS],
         horizon_years=min(horizons) if horizons else None,
         # A lower-risk wish outranks a higher one: the safer reading of a contradiction.
         risk="lower" if "lower" in (lexicon.risk, model.risk) else lexicon.risk or model.risk,
-        not_understood=list(dict.fromkeys(doubts))[:20],
+        not_understood=list(dict.fromkeys(d[:PHRASE_CHARS] for d in doubts))[:MAX_DOUBTS],
         readers=list(dict.fromkeys([*lexicon.readers, *model.readers])),
+        lexicon=lexicon.lexicon,
     )

@@ -128,7 +128,7 @@ def test_a_cash_need_is_held_in_the_reserve() -> None:
 def test_a_short_horizon_in_the_request_keeps_lock_ups_out() -> None:
     client = make_client(risk_level="C5", financial_assets=9_000_000, horizon_years=10)
     profile, _plain = plan_for(client, None)
-    asked_profile, _ = plan_for(client, "这笔钱半年内要用")
+    asked_profile, _ = plan_for(client, "半年内要用20万")
     assert asked_profile.max_lockup_days < profile.max_lockup_days
     assert asked_profile.max_lockup_days <= 183
 

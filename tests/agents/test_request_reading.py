@@ -206,7 +206,7 @@ def test_the_model_sees_the_masked_request_only(
     model = scripted({"request_intent": [reading]})
     intent = understand(WITH_CONTACT, market, model)
     prompt = model.prompts[0]
-    request = prompt.variables["request"]
+    request = json.loads(prompt.variables["request"])  # fenced as a JSON string
     assert request == mask_text(WITH_CONTACT)
     assert "139****5678" in request and "110105********002X" in request
     # Not only what render() would send: the variables themselves hold no raw number.
@@ -229,7 +229,7 @@ def test_the_model_reads_at_most_the_first_2000_characters(
 ) -> None:
     model = scripted({"request_intent": [{}]})
     understand("买黄金" + "。" * 3000 + PHONE, market, model)
-    assert len(model.prompts[0].variables["request"]) <= 2000
+    assert len(json.loads(model.prompts[0].variables["request"])) <= 2000
 
 
 # ------------------------------------------------------------ against a real local server
@@ -307,3 +307,35 @@ def test_the_offline_model_adds_nothing(market: MarketData, request_text: str) -
 @given(st.text(min_size=1, max_size=200).filter(str.strip))
 def test_the_offline_model_adds_nothing_to_any_text(market: MarketData, text: str) -> None:
     assert understand(text, market, OfflineModel(), locale="en") == parse_request(text, market)
+
+
+def test_what_only_the_model_read_goes_to_a_person(
+    market: MarketData, scripted: Callable[..., Any]
+) -> None:
+    """A model can raise a doubt, never settle one: its own additions are routed and shown, and
+    a person confirms them, so text the lexicon could not see (an injection the model obeys)
+    never shapes a plan that goes out unseen."""
+    reading = {
+        "wishes": [{"direction": "avoid", "kind": "theme", "target": "equity"}],
+        "cash_needs": [{"amount": 50_000_000, "within_months": 1}],
+    }
+    intent = understand("多配债券", market, scripted({"request_intent": [reading]}))
+    assert ("avoid", "theme", "equity") in keys(intent)
+    assert any(d.startswith("model read: avoid equity") for d in intent.not_understood)
+    assert any(d.startswith("model read: cash need") for d in intent.not_understood)
+
+
+def test_the_model_agreeing_with_the_lexicon_raises_no_doubt(
+    market: MarketData, scripted: Callable[..., Any]
+) -> None:
+    reading = {"wishes": [{"direction": "more", "kind": "theme", "target": "bond"}]}
+    intent = understand("多配债券", market, scripted({"request_intent": [reading]}))
+    assert intent.understood
+
+
+def test_a_model_reading_against_the_lexicons_is_a_doubt(
+    market: MarketData, scripted: Callable[..., Any]
+) -> None:
+    reading = {"wishes": [{"direction": "sell", "kind": "theme", "target": "bond"}]}
+    intent = understand("多配债券", market, scripted({"request_intent": [reading]}))
+    assert "bond: asked for more and for less" in intent.not_understood

@@ -149,3 +149,52 @@ def test_the_cli_runs_a_request_and_prints_its_routes(settings: Any, tmp_path: A
     assert "13912345678" not in json.dumps(out)
     assert out["request"]["routes"] == ["buy 159934: above_level", "buy 518880: above_level"]
     assert "CN-MIS-06" in out["rules"]
+
+
+def test_a_cash_need_the_plan_cannot_cover_goes_to_an_advisor(runner: Runner) -> None:
+    # 300,000 next month from 200,000 held: the reserve is capped at the assets, and short.
+    state = row(runner, start(runner, long_tail_client(risk_level="C3"), "下个月要用30万"))
+    assert state["status"] == "awaiting_approval"
+    assert fired(state)["TW-REQ-03"] == "escalate"
+    assert "少于您近期的用款需要" in state["compliance"]["client_text"]
+
+
+def test_two_cash_needs_add_up(runner: Runner) -> None:
+    state = row(
+        runner,
+        start(runner, long_tail_client(risk_level="C3"), "下个月要用5万，下个月还要付学费8万"),
+    )
+    cash = sum(h["weight"] for h in state["plan"]["holdings"] if h["asset_class"] == "cash")
+    assert cash * 200_000 >= 130_000 - 1
+    assert "TW-REQ-03" not in fired(state)
+
+
+def test_a_run_profiled_before_requests_were_read_still_has_its_request_routed(
+    runner: Runner,
+) -> None:
+    from types import SimpleNamespace
+
+    from graphs.nodes import _intent
+
+    deps: Any = SimpleNamespace(market=runner.market)
+    old: Any = {"profile": {"client_id": "C-OLD"}, "request": "我想买512480"}
+    intent = _intent(old, deps)
+    assert intent is not None and intent.products() == ["512480"]
+
+
+def test_the_runner_refuses_a_lexicon_that_does_not_fit_the_shelf(settings: Any) -> None:
+    from dataclasses import replace
+
+    from graphs.runner import Runner as RunnerClass
+    from tools.compliance.evaluators.registry import REGISTRY
+    from tools.compliance.rulebook import shipped_rules
+    from tools.llm.offline import OfflineModel
+    from tools.market.market_data import load_market
+
+    market = load_market()
+    without = replace(market, shelf=tuple(p for p in market.shelf if p.code != "513100"))
+    with pytest.raises(ValueError, match="513100"):
+        RunnerClass(
+            settings=settings, engine=None, checkpointer=None, market=without,  # type: ignore[arg-type]
+            rules=shipped_rules(), evaluators=REGISTRY, model_factory=OfflineModel,
+        )  # fmt: skip

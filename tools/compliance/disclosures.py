@@ -11,7 +11,15 @@ import yaml
 from core.schemas.plan import Plan
 from core.schemas.request import Direction, WishOutcome, WishRoute
 from tools.compliance.engine import DATA_DIR, RuleContext
-from tools.compliance.facts import held, is_professional, owes_signoff, route_wishes
+from tools.compliance.facts import (
+    NEAR_TERM_MONTHS,
+    held,
+    is_professional,
+    near_term_cash,
+    owes_signoff,
+    plan_cash,
+    route_wishes,
+)
 from tools.compliance.text_checks import past_figures
 from tools.market.intent import lexicon_for, share_of
 from tools.market.shelf import Product
@@ -53,6 +61,7 @@ ROUTE_KEYS = {
     "no_access": "TW-REQ-02-NO-ACCESS",
     "horizon": "TW-REQ-02-HORIZON",
     "not_offered": "TW-REQ-02-NOT-OFFERED",
+    "not_planned": "TW-REQ-02-NOT-PLANNED",
 }
 DONE_KEYS = {"done": "TW-REQ-02-DONE", "partly": "TW-REQ-02-PARTLY", "not_done": "TW-REQ-02-LIMITS"}
 
@@ -201,13 +210,14 @@ def _wish_line(route: WishRoute, outcome: WishOutcome | None, ctx: RuleContext) 
     }
     if route.route != "shaped":
         return say(ROUTE_KEYS[route.route], ctx, **values)
-    if wish.kind == "product" and wish.direction in ("avoid", "sell"):
+    lex = lexicon_for(ctx.market)
+    share = share_of(wish.kind, wish.target, ctx.plan.weights(), ctx.market, lex)
+    excluded = wish.kind == "product" and wish.direction in ("avoid", "sell")
+    if excluded and share == 0:
         return say("TW-REQ-02-EXCLUDED", ctx, **values)
     if outcome is None:  # no plan the optimiser shaped: an advisor's own weights, or a fallback
-        lex = lexicon_for(ctx.market)
-        share = _pct(share_of(wish.kind, wish.target, ctx.plan.weights(), ctx.market, lex))
         key = "TW-REQ-02-ADVISOR" if ctx.plan.source == "advisor" else "TW-REQ-02-LIMITS"
-        return say(key, ctx, **values, after=share)
+        return say(key, ctx, **values, after=_pct(share))
     key = "TW-REQ-02-ALREADY" if outcome.reason == "already" else DONE_KEYS[outcome.done]
     return say(key, ctx, **values, before=_pct(outcome.before or 0), after=_pct(outcome.after or 0))
 
@@ -216,6 +226,8 @@ def _when(months: float | None, ctx: RuleContext) -> str:
     if months is None:
         return ""
     zh = ctx.profile.locale == "zh-CN"
+    if months < 1:
+        return "近期" if zh else " soon"
     if months >= 12 and months % 12 == 0:
         years = f"{months / 12:g}"
         return f"{years}年内" if zh else f" within {years} year{'s' if years != '1' else ''}"
@@ -246,22 +258,23 @@ def request_answer(ctx: RuleContext) -> list[str]:
                 after=_pct(shaping.volatility_after),
             )
         )
+    elif intent.risk == "lower":  # an advisor's own weights, or a fallback plan
+        key = "TW-REQ-02-SAFER-ADVISOR" if ctx.plan.source == "advisor" else "TW-REQ-02-SAFER-NOT"
+        lines.append(say(key, ctx, after=_pct(ctx.plan.expected_volatility)))
     elif intent.risk == "higher":
         lines.append(say("TW-REQ-02-HIGHER", ctx, level=ctx.profile.risk_level))
+    cash = plan_cash(ctx)
+    covered = near_term_cash(ctx) <= cash + 1.0
     for need in intent.cash_needs:
         amount = ""
         if need.amount:
             amount = f"{need.amount:,.0f}元" if zh else f" of {need.amount:,.0f} CNY"
-        reserve = f"{ctx.profile.liquidity_reserve:,.0f}"
-        lines.append(
-            say(
-                "TW-REQ-02-CASH",
-                ctx,
-                when=_when(need.within_months, ctx),
-                amount=amount,
-                reserve=reserve,
-            )
-        )
+        later = need.within_months is not None and need.within_months > NEAR_TERM_MONTHS
+        key = "TW-REQ-02-CASH-LATER" if later else (
+            "TW-REQ-02-CASH" if covered else "TW-REQ-02-CASH-SHORT"
+        )  # fmt: skip
+        when = _when(need.within_months, ctx)
+        lines.append(say(key, ctx, when=when, amount=amount, reserve=f"{cash:,.0f}"))
     if intent.horizon_years:
         lines.append(say("TW-REQ-02-KEEP", ctx))
     if intent.not_understood:

@@ -6,9 +6,11 @@ from core.schemas.plan import Constraint
 from core.schemas.request import Route, Wish, WishRoute
 from core.settings import CompliancePolicy
 from tools.compliance.engine import RuleContext
+from tools.market.eligibility import eligible_products
 from tools.market.intent import lexicon_for, theme_members
 from tools.market.shelf import Product
 
+NEAR_TERM_MONTHS = 36  # a need within three years is held in the reserve (agents/profiling.py)
 MIFID_PROFESSIONAL_PORTFOLIO_EUR = 500_000
 MIFID_PROFESSIONAL_TRADES_PER_QUARTER = 10
 
@@ -83,11 +85,16 @@ def route_wish(wish: Wish, ctx: RuleContext) -> WishRoute:
     if not within:
         route: Route = "lowest_category" if ctx.profile.lowest_category else "above_level"
         return WishRoute(wish=wish, route=route, products=codes, above=above)
+    # Shaped only if the allocation may use one of them: the same eligibility it plans with.
+    eligible = {p.code for p in eligible_products(ctx.profile, ctx.market)}
+    if any(p.code in eligible for p in within):
+        return WishRoute(wish=wish, route="shaped", products=codes, above=above)
     reasons = [_blocked(p, ctx) for p in within]
-    if all(reasons):
-        blocked: Route = "no_access" if "no_access" in reasons else "horizon"
-        return WishRoute(wish=wish, route=blocked, products=codes, above=above)
-    return WishRoute(wish=wish, route="shaped", products=codes, above=above)
+    blocked: Route = (
+        "no_access" if "no_access" in reasons else "horizon" if "horizon" in reasons else
+        "not_planned"  # a professional's wish above the level they were assessed at
+    )  # fmt: skip
+    return WishRoute(wish=wish, route=blocked, products=codes, above=above)
 
 
 def route_wishes(ctx: RuleContext) -> list[WishRoute]:
@@ -102,3 +109,20 @@ def asked(route: WishRoute, ctx: RuleContext) -> str:
     )
     name = route.wish.term or route.wish.target
     return f"{route.wish.direction} {name} ({ratings})"
+
+
+def plan_cash(ctx: RuleContext) -> float:
+    """CNY the plan holds in reserve-eligible products (daily-liquid R1)."""
+    held_cash = sum(w for _, w, p in held(ctx) if p is not None and p.liquidity_reserve_eligible)
+    return ctx.profile.aum * held_cash
+
+
+def near_term_cash(ctx: RuleContext) -> float:
+    """CNY the client's request says they need within three years (or without a date)."""
+    if ctx.intent is None:
+        return 0.0
+    return sum(
+        n.amount
+        for n in ctx.intent.cash_needs
+        if n.amount and (n.within_months is None or n.within_months <= NEAR_TERM_MONTHS)
+    )

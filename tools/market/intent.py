@@ -10,10 +10,12 @@ the allocation.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,9 @@ import yaml
 
 from core.masking import mask_text
 from core.schemas.request import (
+    MAX_DOUBTS,
+    MAX_NEEDS,
+    MAX_WISHES,
     PHRASE_CHARS,
     UP,
     CashNeed,
@@ -30,12 +35,14 @@ from core.schemas.request import (
     RequestIntent,
     RiskWish,
     Wish,
+    conflicts,
 )
 from tools.market.market_data import MarketData
 from tools.market.shelf import Product
 
 LEXICON_FILE = Path(__file__).resolve().parent / "data" / "request_lexicon.yaml"
 MAX_REQUEST_CHARS = 2000
+MAX_FIGURE = 1e13  # CNY, share or months: a figure above this is not a figure anyone means
 CN_DIGITS = "零〇一二两三四五六七八九十百千点"
 UNIT = {"万": 1e4, "w": 1e4, "千": 1e3, "k": 1e3, "亿": 1e8, "m": 1e6}
 NUMBERS = re.compile(
@@ -173,6 +180,8 @@ def load_lexicon(market: MarketData, path: Path = LEXICON_FILE) -> Lexicon:
             _add(terms, word, Term("month", float(months)))
     for word in data["switch"]:
         _add(terms, word, Term("switch", None))
+    for word in data["question"]:
+        _add(terms, word, Term("question", None))
     for word in data["horizon"]["words"]:
         _add(terms, word, Term("horizon", None))
     for word in data["filler"]:
@@ -223,13 +232,18 @@ def share_of(
 
 
 def _number(text: str) -> float:
+    """A figure as written (12,000 / 十万 / 一点五); out of range or unreadable: ValueError."""
     text = text.replace(",", "")
     if re.fullmatch(r"\d+(?:\.\d+)?", text):
-        return float(text)
-    try:
-        return float(cn2an.cn2an(text, "smart"))
-    except Exception as exc:  # cn2an raises KeyError, ValueError... on what it cannot read
-        raise ValueError(f"not a number: {text}") from exc
+        value = float(text)
+    else:
+        try:
+            value = float(cn2an.cn2an(text, "smart"))
+        except Exception as exc:  # cn2an raises KeyError, ValueError... on what it cannot read
+            raise ValueError(f"not a number: {text}") from exc
+    if not math.isfinite(value) or value > MAX_FIGURE:
+        raise ValueError(f"out of range: {text}")
+    return value
 
 
 @dataclass
@@ -238,8 +252,8 @@ class _Clause:
     targets: list[tuple[int, str, str, str]] = field(default_factory=list)  # at, kind, id, term
     directions: list[tuple[int, Direction]] = field(default_factory=list)
     switches: list[int] = field(default_factory=list)  # where 换成 / "into" stands
-    shares: list[tuple[int, float]] = field(default_factory=list)
-    amounts: list[float] = field(default_factory=list)
+    shares: list[tuple[int, float, bool]] = field(default_factory=list)  # at, share, a percentage
+    amounts: list[tuple[int, float]] = field(default_factory=list)
     months: list[float] = field(default_factory=list)
     years: list[float] = field(default_factory=list)
     risk: RiskWish | None = None
@@ -249,17 +263,17 @@ class _Clause:
 
 
 def _read_number(m: re.Match[str], clause: _Clause) -> None:
-    g = m.groupdict()
+    g, at = m.groupdict(), m.start()
     try:
         if g["pct"] or g["pct_cn"]:
-            clause.shares.append((m.start(), _number(g["pct"] or g["pct_cn"]) / 100))
+            clause.shares.append((at, _number(g["pct"] or g["pct_cn"]) / 100, True))
         elif g["cheng"]:
-            clause.shares.append((m.start(), _number(g["cheng"]) / 10))
+            clause.shares.append((at, _number(g["cheng"]) / 10, True))
         elif g["amt_pre"]:
             unit = UNIT.get(g["unit_pre"] or "", 1.0)
-            clause.amounts.append(_number(g["amt_pre"]) * unit)
+            clause.amounts.append((at, _number(g["amt_pre"]) * unit))
         elif g["amt"]:
-            clause.amounts.append(_number(g["amt"]) * UNIT.get(g["unit"][0], 1.0))
+            clause.amounts.append((at, _number(g["amt"]) * UNIT.get(g["unit"][0], 1.0)))
         elif g["months"]:
             clause.months.append(_number(g["months"]))
         elif g["years"]:
@@ -283,144 +297,207 @@ def _scan(text: str, lex: Lexicon) -> _Clause:
         term = lex.terms.get(word) or lex.terms.get(re.sub(r"(es|s)$", "", word))
         if term is None:
             term = lex.terms[word[:-1]]
+        at = m.start()
         if term.kind == "product":
-            clause.targets += [(m.start(), "product", code, word) for code in term.value]
+            clause.targets += [(at, "product", code, word) for code in term.value]
         elif term.kind == "theme":
-            clause.targets.append((m.start(), "theme", term.value, word))
+            clause.targets.append((at, "theme", term.value, word))
         elif term.kind == "direction":
-            clause.directions.append((m.start(), term.value))
+            clause.directions.append((at, term.value))
         elif term.kind == "risk":
             clause.risk = "lower" if clause.risk == "lower" else term.value
         elif term.kind == "share":
-            clause.shares.append((m.start(), term.value))
+            clause.shares.append((at, term.value, False))
         elif term.kind == "switch":
-            clause.switches.append(m.start())
+            clause.switches.append(at)
         elif term.kind == "month":
             clause.months.append(term.value)
         elif term.kind == "cash":
             clause.cash = True
         elif term.kind == "horizon":
             clause.horizon = True
+        elif term.kind == "question":
+            clause.unknown.append(_phrase(text))  # a question is for a person to answer
     left = "".join(" " if used else ch for ch, used in zip(text, consumed, strict=True))
-    words = WORD.findall(left)
-    if words:
-        clause.unknown.append(text.strip()[:PHRASE_CHARS])
+    if WORD.findall(left) and _phrase(text) not in clause.unknown:
+        clause.unknown.append(_phrase(text))
     return clause
 
 
-def _direction(at: int, clause: _Clause, inherited: Direction | None) -> Direction:
-    """The nearest direction before the target, else after it; what stands before a switch
-    (把现金换成债券) is held less and what follows it is bought. A clause naming no direction
-    takes the last clause's only if that was to buy: a negation never carries over."""
-    marks: list[tuple[int, Direction]] = [
-        *clause.directions,
-        *((p, "buy") for p in clause.switches),
-    ]
+def _phrase(text: str) -> str:
+    return " ".join(text.split())[:PHRASE_CHARS]
+
+
+def _negated(clause: _Clause) -> bool:
+    """A negation right before another direction (不要卖, "don't put more into") reads two
+    ways; the clause goes to a person rather than to whichever word came last."""
+    marks = sorted(
+        [*((p, d) for p, d in clause.directions), *((p, "target") for p, *_ in clause.targets)]
+    )
+    return any(a == "avoid" and b not in ("avoid", "target") for (_, a), (_, b) in pairwise(marks))
+
+
+def _direction(at: int, clause: _Clause, inherited: Direction | None) -> Direction | None:
+    """The nearest direction before the target, else one right after it (股票少一点); what
+    stands before a switch (把现金换成债券) is held less, what follows it is bought. A clause
+    naming no direction takes the last clause's if that was to buy; None (a doubt) if it was
+    not: a negation or a sale never carries over."""
     if any(p > at for p in clause.switches):
         return "less"
-    before = [d for pos, d in sorted(marks) if pos < at]
-    after = [d for pos, d in sorted(marks) if pos > at]
+    marks = sorted([*clause.directions, *((p, "buy") for p in clause.switches)])
+    before = [d for p, d in marks if p < at]
     if before:
         return before[-1]
+    following = min((p for p, *_ in clause.targets if p > at), default=len(clause.text))
+    after = [d for p, d in marks if at < p < following]
     if after:
         return after[0]
-    return inherited if inherited in UP else "buy"
+    return inherited or "buy" if inherited is None or inherited in UP else None
 
 
-def _shares(clause: _Clause) -> dict[int, float] | None:
-    """Each named target's share: one share is split evenly, as many shares as names go in
-    order (20% gold and 80% bonds); any other count is a doubt (None)."""
-    named = sorted({at for at, *_ in clause.targets})
-    values = [v for _, v in sorted(clause.shares)]
-    if not values:
+def _pair(values: list[tuple[int, float]], named: list[int]) -> dict[int, float] | None:
+    """Figures to the targets they belong to: one figure is split evenly, as many figures as
+    targets go in order (20% gold and 80% bonds); any other count is a doubt (None)."""
+    figures = [v for _, v in sorted(values)]
+    if not figures:
         return {}
-    if len(values) == 1:
-        return {at: values[0] / len(named) for at in named}
-    if len(values) == len(named):
-        return dict(zip(named, values, strict=True))
+    if len(figures) == 1:
+        return {at: figures[0] / len(named) for at in named}
+    if len(figures) == len(named):
+        return dict(zip(named, figures, strict=True))
     return None
 
 
 def _cash_need(c: _Clause, months: list[float], phrase: str) -> CashNeed | None:
-    """The clause's cash need, or None when its figures are out of range (a doubt)."""
-    amount = c.amounts[0] if c.amounts else None
+    """The clause's cash need, or None without one amount, or with one out of range (a doubt)."""
+    amount = c.amounts[0][1] if len(c.amounts) == 1 else None
     within = min(months) if months else None
+    if amount is None:
+        return None  # "三个月后要用钱": how much is for a person to ask
     if (amount is not None and amount <= 0) or (within is not None and not 0 < within <= 600):
         return None
     return CashNeed(amount=amount, within_months=within, phrase=phrase)
 
 
+def _wishes(c: _Clause, inherited: Direction | None, phrase: str) -> list[Wish] | None:
+    """The clause's wishes, or None if it reads more than one way (a doubt)."""
+    named = sorted({at for at, *_ in c.targets})
+    shares = _pair([(at, v) for at, v, _ in c.shares], named)
+    amounts = _pair([] if c.cash else c.amounts, named)
+    if _negated(c) or shares is None or amounts is None:
+        return None
+    switched_from = any(at < max(c.switches, default=-1) for at in named)
+    if switched_from and (c.shares or c.amounts):
+        return None  # 把一半的股票换成债券: half of which?
+    out = []
+    for at, kind, target, term in c.targets:
+        direction = _direction(at, c, inherited)
+        if direction is None:
+            return None
+        share, amount = shares.get(at), amounts.get(at)
+        if direction not in UP and amount is not None:
+            return None
+        if direction in ("sell", "avoid") and share is not None and share >= 1:
+            share = None  # "sell all my stocks": all of them, which is what a sale means
+        if direction not in UP and share is not None:
+            percentage = any(p for a, _, p in c.shares)
+            if direction != "less" or not percentage:
+                return None  # "sell half my stocks": half of the plan, or of the stocks?
+        codes = sum(1 for other, *_ in c.targets if other == at)
+        # A name that means several products (黄金ETF) splits its part over them.
+        share = round(share / codes, 4) if share is not None else None
+        amount = round(amount / codes, 2) if amount is not None else None
+        if (share is not None and not 0 < share <= 1) or (amount is not None and amount <= 0):
+            return None
+        out.append(
+            Wish(
+                direction=direction,
+                kind=kind,  # type: ignore[arg-type]
+                target=target,
+                share=share,
+                amount=amount,
+                phrase=phrase,
+                term=term,
+            )
+        )
+    return out
+
+
 def parse_request(text: str | None, market: MarketData) -> RequestIntent:
-    """The request as the lexicon reads it; sensitive data is masked before anything else."""
-    if not text or not text.strip():
-        return RequestIntent(readers=["lexicon"])
+    """The request as the lexicon reads it; sensitive data is masked before anything else.
+
+    Every clause either feeds a wish, a cash need, a horizon or a risk wish, or is only filler;
+    anything else, a figure with nothing to apply to, a negation that reads two ways or a text
+    longer than the limits, is a doubt for a person (TW-REQ-01)."""
     lex = lexicon_for(market)
+    if not text or not text.strip():
+        return RequestIntent(readers=["lexicon"], lexicon=lex.version)
+    doubts: list[str] = []
+    if len(text) > MAX_REQUEST_CHARS:
+        doubts.append(f"the request is longer than {MAX_REQUEST_CHARS} characters")
     masked = _norm(mask_text(text[:MAX_REQUEST_CHARS]))
     # Masked data is not a wish: blanked before anything else reads it (an email's dot included).
-    masked = MASKED.sub(lambda m: " " * len(m.group(0)), masked)
+    masked = MASKED.sub(
+        lambda m: " " * len(m.group(0)) if re.search(r"[\d@]", m.group(0)) else m.group(0), masked
+    )
     wishes: dict[tuple[str, str, str], Wish] = {}
     needs: list[CashNeed] = []
     horizons: list[float] = []
     risk: RiskWish | None = None
-    doubts: list[str] = []
     inherited: Direction | None = None
     for part in CLAUSES.split(masked):
         if not part.strip():
             continue
         c = _scan(part, lex)
-        phrase = part.strip()[:PHRASE_CHARS]
+        phrase = _phrase(part)
         doubts += c.unknown
+        used = False
         if c.risk:
-            risk = "lower" if risk == "lower" else c.risk
+            risk, used = "lower" if risk == "lower" else c.risk, True
         months = c.months + [12 * y for y in c.years]
-        if c.cash and (c.amounts or months):
+        if c.cash and not c.targets:
             need = _cash_need(c, months, phrase)
             if need is None:
-                doubts.append(phrase)
+                doubts.append(phrase)  # "I need my money back", 我要用一半的钱: how much, when?
             else:
                 needs.append(need)
-        elif c.horizon and months:
+            used = True
+        elif c.horizon and months and not c.targets:
             if 0 < min(months) <= 600:
                 horizons.append(min(months) / 12)
             else:
                 doubts.append(phrase)
+            used = True
         if c.targets:
-            shares = _shares(c)
-            if shares is None or any(not 0 < v <= 1 for v in shares.values()):
+            found = _wishes(c, inherited, phrase)
+            if found is None:
                 doubts.append(phrase)
-                shares = {}
-            amount = c.amounts[0] if c.amounts and not c.cash else None
-            if amount is not None and amount <= 0:
-                doubts.append(phrase)
-                amount = None
-            named = len({at for at, *_ in c.targets})
-            for at, kind, target, term in c.targets:
-                direction = _direction(at, c, inherited)
-                codes = sum(1 for other, *_ in c.targets if other == at)
-                up = direction in UP
-                share = round(shares.get(at, 0.0) / codes, 4) if up else 0.0
-                each = round(amount / named / codes, 2) if amount and up else 0.0
-                wish = Wish(
-                    direction=direction,
-                    kind=kind,  # type: ignore[arg-type]
-                    target=target,
-                    # A name that means several products (黄金ETF) splits its part over them.
-                    share=share if share > 0 else None,
-                    amount=each if each > 0 else None,
-                    phrase=phrase,
-                    term=term,
-                )
+            for wish in found or []:
                 wishes.setdefault(wish.key, wish)
-        elif c.directions and not c.risk and c.directions[-1][1] not in UP:
-            # "sell everything", "don't buy anything": a wish with no target is for a person.
-            doubts.append(phrase)
+            used = True
+            if months or c.cash:
+                doubts.append(phrase)  # 买黄金两年: a time with a purchase is not a plan term
+        elif c.directions and not used:
+            if _negated(c) or any(d not in UP for _, d in c.directions):
+                doubts.append(phrase)  # "sell everything", 不想投资了: a wish with no target
+            used = True
+        if not used and (c.shares or c.amounts or months):
+            doubts.append(phrase)  # a figure with nothing to apply it to
         if c.directions:
             inherited = c.directions[-1][1]
+    found = list(wishes.values())
+    doubts += conflicts(found)
+    if len(found) > MAX_WISHES or len(needs) > MAX_NEEDS:
+        doubts.append("the request asks for more than can be read at once")
+    doubts = list(dict.fromkeys(doubts))
+    if len(doubts) > MAX_DOUBTS:
+        doubts = [*doubts[: MAX_DOUBTS - 1], f"and {len(doubts) - MAX_DOUBTS + 1} more"]
     return RequestIntent(
-        wishes=list(wishes.values())[:40],
-        cash_needs=needs[:10],
+        wishes=found[:MAX_WISHES],
+        cash_needs=needs[:MAX_NEEDS],
         horizon_years=min(horizons) if horizons else None,
         risk=risk,
-        not_understood=list(dict.fromkeys(doubts))[:20],
+        not_understood=doubts,
         readers=["lexicon"],
+        lexicon=lex.version,
     )

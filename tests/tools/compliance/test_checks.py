@@ -101,6 +101,9 @@ CASES = [
               request="我想买沪深300ETF。"),
          Spec(CASH | {"511880": 0.4}, {"risk_level": "C1", "lowest_category": True},
               request="多配点货币基金"), name="request"),
+    # The plan holds half of 850,000 in cash (FILLER): 100,000 is covered, 500,000 is not.
+    Case("TW-REQ-03", "escalate", Spec(fill({}), request="下个月要用50万"),
+         Spec(fill({}), request="下个月要用10万")),
     Case("TW-REQ-01", "escalate", Spec(fill({}), request="我想买比特币"),
          Spec(fill({}), request="希望多配一些债券，少一点股票，稳一点。")),
     Case("TW-REQ-01", "escalate", Spec(fill({}), request="I'd like to buy 600519."),

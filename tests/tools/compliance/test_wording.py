@@ -234,3 +234,14 @@ def test_the_answer_to_a_request_says_what_was_done_and_what_not_and_why(locale:
     assert ctx.client_text.index(lines[0]) < ctx.client_text.index(
         required_wording(ctx)["REQ-01"][0]
     )
+
+
+def test_an_avoided_product_the_plan_still_holds_is_not_said_to_be_left_out() -> None:
+    """After an advisor's weights, the letter never claims the plan leaves out what it holds."""
+    policy = CompliancePolicy()
+    prof = profile_of(client(), MARKET, policy)
+    held = plan(fill({"510300": 0.3}), prof, MARKET, source="advisor")
+    ctx = context(prof, held, MARKET, policy, request="不要买510300")
+    answer = "\n".join(required_wording(ctx)["TW-REQ-02"])
+    assert "本方案未配置该产品" not in answer
+    assert "您的投资顾问已据此调整方案，其占比为30.0%" in answer

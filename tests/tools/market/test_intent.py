@@ -183,6 +183,8 @@ def phrasings(draw: st.DrawFn) -> tuple[str, dict[tuple[str, str, str], float | 
         )
     )
     direction, verb = draw(st.sampled_from([d for d in DIRECTIONS if ok(d[1])]))
+    # A share is drawn for wishes to buy or hold more: on a sale it reads two ways (half of the
+    # plan, or half of the holding?) and is a doubt, tested on its own below.
     share: tuple[float, str] | None = draw(
         st.none()
         | st.sampled_from([s for s in SHARES if ok(s[1])])
@@ -194,7 +196,10 @@ def phrasings(draw: st.DrawFn) -> tuple[str, dict[tuple[str, str, str], float | 
             else st.nothing()
         )
     )
-    after = chinese and draw(st.booleans())  # 黄金买一点: the direction after its targets
+    if direction not in UP:
+        share = None
+    # 黄金买一点: a direction after its target, which must come right after it (one target).
+    after = chinese and len(targets) == 1 and draw(st.booleans())
     head = [] if after else [verb]
     if share:
         head.insert(draw(st.integers(0, len(head))), share[1])
@@ -838,3 +843,66 @@ def test_mask_text_is_what_masks_a_request(market: MarketData) -> None:
     """The parser masks with core.masking: a masked request reads the same as the raw one."""
     text = "电话13912345678，买黄金"
     assert parse_request(text, market) == parse_request(mask_text(text), market)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("把股票减少到20%", ("less", "equity", 0.2)),
+        ("no more than 20% equities", ("less", "equity", 0.2)),
+        ("not less than 30% bonds", ("more", "bond", 0.3)),
+    ],
+)
+def test_a_level_named_for_less_or_more_is_kept(
+    market: MarketData, text: str, expected: tuple[str, str, float]
+) -> None:
+    intent = parse_request(text, market)
+    assert [(w.direction, w.target, w.share) for w in intent.wishes] == [expected]
+    assert intent.understood
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sell half my stocks",  # half of the plan, or of the stocks?
+        "把一半的股票换成债券",
+        "不要卖黄金",  # a negation before another direction reads two ways
+        "I don't want to sell my gold",
+        "别再加仓股票",
+        "Please don't put more into stocks",
+        "不要减少债券",
+        "sell my stocks, and gold too",  # a sale does not carry to the next clause
+        "我不想投资了",
+        "do not invest my money",
+        "I want to withdraw everything",  # a need for money with no figure
+        "我要用一半的钱",
+        "买黄金两年",  # a time beside a purchase
+        "多配债券，少配债券",  # more and less of the same
+        "What do you think about gold?",  # a question
+        "下个月要用" + "9" * 400 + "元",  # a figure no one means
+    ],
+)
+def test_what_reads_two_ways_or_says_too_little_goes_to_a_person(
+    market: MarketData, text: str
+) -> None:
+    intent = parse_request(text, market)
+    assert not intent.understood, intent
+    assert all(w.amount is None or w.amount < 1e13 for w in intent.wishes)
+
+
+def test_markdown_around_a_wish_is_not_taken_for_masked_data(market: MarketData) -> None:
+    intent = parse_request("I want **more bonds**", market)
+    assert [(w.direction, w.target) for w in intent.wishes] == [("more", "bond")]
+
+
+def test_amounts_go_to_their_own_targets(market: MarketData) -> None:
+    intent = parse_request("二十万黄金 三十万债券", market)
+    assert {w.target: w.amount for w in intent.wishes} == {"gold": 200_000, "bond": 300_000}
+
+
+def test_i_want_this_not_that(market: MarketData) -> None:
+    intent = parse_request("I want 512480 not 510300", market)
+    assert {(w.direction, w.target) for w in intent.wishes} == {
+        ("buy", "512480"),
+        ("avoid", "510300"),
+    }

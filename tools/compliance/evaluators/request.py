@@ -9,7 +9,7 @@ liquidity and horizon rules see it like any other.
 from __future__ import annotations
 
 from tools.compliance.engine import Hit, Registry, RuleContext
-from tools.compliance.facts import asked, route_wishes
+from tools.compliance.facts import asked, near_term_cash, plan_cash, route_wishes
 
 EVALUATORS = Registry()
 
@@ -28,3 +28,11 @@ def request_not_understood(ctx: RuleContext, rule_id: str) -> list[Hit]:
     if ctx.intent is None:
         return []
     return [Hit(f"not understood: {fragment}") for fragment in ctx.intent.not_understood]
+
+
+@EVALUATORS.rule("TW-REQ-03")
+def cash_need_not_covered(ctx: RuleContext, rule_id: str) -> list[Hit]:
+    needed, cash = near_term_cash(ctx), plan_cash(ctx)
+    if needed <= cash + 1.0:  # a yuan of rounding
+        return []
+    return [Hit(f"cash needs of {needed:,.0f} within 3 years > {cash:,.0f} held in cash")]
