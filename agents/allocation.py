@@ -139,7 +139,7 @@ def request_exclusions(intent: RequestIntent | None) -> list[Constraint]:
     return [
         Constraint(kind="exclude", product_code=w.target, rule_id=REQUEST)
         for w in intent.wishes
-        if w.kind == "product" and w.direction in ("avoid", "sell")
+        if w.sure and w.kind == "product" and w.direction in ("avoid", "sell")
     ]
 
 
@@ -256,6 +256,8 @@ def _groups(intent: RequestIntent) -> list[tuple[Wish, ...]]:
     """The wishes to shape, in the client's order; a product name's wishes grouped."""
     groups: dict[tuple[str, ...], list[Wish]] = {}
     for w in intent.wishes:
+        if not w.sure:
+            continue  # a person confirms it first: it shapes nothing (see _asks)
         if w.kind == "product" and w.direction in ("avoid", "sell"):
             continue  # left out of the candidates: see request_exclusions
         key = (w.direction, w.term, w.phrase) if w.kind == "product" else w.key
@@ -269,15 +271,24 @@ def _asks(
     """Each wish the candidates can serve as a tilt; the others as outcomes not done, and why."""
     products, profile, market, policy = solve.products, solve.profile, solve.market, solve.policy
     lex = lexicon_for(market)
-    tilts, skipped = [], []
+    tilts: list[Tilt] = []
+    skipped = [
+        WishOutcome(wish=w, done="not_done", reason="unconfirmed")
+        for w in intent.wishes
+        if not w.sure
+    ]
     step = policy.request_step
     for group in _groups(intent):
         first, before = group[0], _share(group, weights, market)
         if first.up and not any(_means(w, p, lex) for w in group for p in products):
-            # No product the wish names (or its theme holds) may be held: the rules route it.
+            # No candidate is what the wish names: not eligible (the rules route it), or kept
+            # out by its minimum investment or a constraint.
+            eligible = eligible_products(profile, market)
+            held_back = any(_means(w, p, lex) for w in group for p in eligible)
             skipped += [
                 WishOutcome(wish=w, done="not_done", before=round(before, 4),
-                            after=round(before, 4), reason="not_eligible")
+                            after=round(before, 4),
+                            reason="minimum" if held_back else "not_eligible")
                 for w in group
             ]  # fmt: skip
             continue

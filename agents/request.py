@@ -90,7 +90,7 @@ def checked(reading: ModelReading, market: MarketData, phrase: str) -> RequestIn
         if not known:
             doubts.append(f"{w.target[:64]} (model: not on the shelf)")
             continue
-        wishes.append(Wish(**w.model_dump(), phrase=phrase, source="model"))
+        wishes.append(Wish(**w.model_dump(), phrase=phrase, source="model", sure=False))
     return RequestIntent(
         wishes=wishes,
         cash_needs=[

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal, cast
@@ -220,7 +221,9 @@ def mask_text(text: str) -> str:
         if masked == text:
             return text
         text = masked
-    raise ValueError("sensitive data could not be masked: the text keeps changing")
+    # Crafted text that keeps revealing new numbers: every digit goes, nothing leaks, and the
+    # caller (a log line, an error body) still gets text rather than an exception.
+    return "".join("*" if unicodedata.category(ch) == "Nd" else ch for ch in text)
 
 
 def mask_contact(contact: dict[str, str | None]) -> dict[str, str | None]:

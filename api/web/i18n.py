@@ -142,6 +142,11 @@ WORDS: dict[str, dict[str, str]] = {
         "zh-CN": "无可配置的产品（风险等级、准入、期限或起投金额）",
         "en": "no product the plan may hold (risk level, access, horizon or minimum)",
     },
+    "reason_unconfirmed": {"zh-CN": "待投资顾问确认", "en": "awaiting the advisor's confirmation"},
+    "reason_minimum": {
+        "zh-CN": "起投金额高于方案可配置的金额",
+        "en": "its minimum investment is above what the plan can place",
+    },
     "reason_limits": {"zh-CN": "受方案限制", "en": "held back by the plan's limits"},
     "reason_already": {"zh-CN": "方案原已满足", "en": "the plan already did so"},
     "risk_wish": {"zh-CN": "整体风险", "en": "Overall risk"},

@@ -40,6 +40,10 @@ class Wish(BaseModel):
     phrase: str = Field(default="", max_length=PHRASE_CHARS)  # the masked words it came from
     term: str = Field(default="", max_length=PHRASE_CHARS)  # the words that named the target
     source: Reader = "lexicon"
+    # False when read from words that also hold a doubt, or read by the model alone: it is
+    # routed (an unsure wish above the level still escalates) but shapes no plan until a
+    # person confirms it.
+    sure: bool = True
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -145,14 +149,15 @@ def merge(lexicon: RequestIntent, model: RequestIntent | None) -> RequestIntent:
             if model.horizon_years and model.horizon_years != lexicon.horizon_years
             else []
         ),
+        *([f"model read: risk {model.risk}"] if model.risk and model.risk != lexicon.risk else []),
         *conflicts(wishes),
     ]
     return RequestIntent(
         wishes=wishes[:MAX_WISHES],
         cash_needs=[*lexicon.cash_needs, *needs][:MAX_NEEDS],
         horizon_years=min(horizons) if horizons else None,
-        # A lower-risk wish outranks a higher one: the safer reading of a contradiction.
-        risk="lower" if "lower" in (lexicon.risk, model.risk) else lexicon.risk or model.risk,
+        # Only the lexicon's risk wish shapes a plan; the model's is a doubt (above).
+        risk=lexicon.risk,
         not_understood=list(dict.fromkeys(d[:PHRASE_CHARS] for d in doubts))[:MAX_DOUBTS],
         readers=list(dict.fromkeys([*lexicon.readers, *model.readers])),
         lexicon=lexicon.lexicon,

@@ -181,3 +181,20 @@ def test_property_no_request_takes_a_plan_above_its_level_or_ceiling(
     for group, cap in POLICY.asset_class_caps.items():
         held = sum(w for c, w in weights.items() if MARKET.products[c].asset_class == group)
         assert held <= cap + 1e-6
+
+
+def test_a_wish_that_is_not_sure_shapes_nothing() -> None:
+    client = long_tail_client(risk_level="C3")
+    _, plain = plan_for(client, None)
+    _, asked = plan_for(client, "keep my stocks")  # not understood: keep, or buy more?
+    assert asked.weights() == plain.weights()
+    assert asked.request is not None
+    assert [(o.done, o.reason) for o in asked.request.wishes] == [("not_done", "unconfirmed")]
+
+
+def test_a_product_kept_out_by_its_minimum_says_so() -> None:
+    # TW-AM-01 needs 1,000,000 at least; a qualified C3 client with 200,000 here cannot hold it.
+    client = long_tail_client(risk_level="C3", financial_assets=3_000_000)
+    _, asked = plan_for(client, "I want to buy Enhanced Income No.1")
+    assert asked.request is not None
+    assert [(o.done, o.reason) for o in asked.request.wishes] == [("not_done", "minimum")]

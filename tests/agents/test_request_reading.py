@@ -88,10 +88,10 @@ def test_merge_keeps_everything_the_lexicon_read(
     assert all(n in merged.cash_needs for n in lexicon.cash_needs)
     horizons = [h for h in (lexicon.horizon_years, model.horizon_years) if h]
     assert merged.horizon_years == (min(horizons) if horizons else None)
-    if "lower" in (lexicon.risk, model.risk):
-        assert merged.risk == "lower"
-    else:
-        assert merged.risk == (lexicon.risk or model.risk)
+    # Only the lexicon's risk wish shapes a plan; a different one from the model is a doubt.
+    assert merged.risk == lexicon.risk
+    if model.risk and model.risk != lexicon.risk:
+        assert not merged.understood  # a person sees it (the list itself is capped at 20)
     assert set(merged.readers) == set(lexicon.readers) | set(model.readers)
 
 
@@ -102,11 +102,12 @@ def test_merge_with_no_model_reading_is_the_lexicons(lexicon: RequestIntent) -> 
     assert keys(merge(lexicon, RequestIntent())) == keys(lexicon)
 
 
-@pytest.mark.parametrize(("a", "b"), [("lower", "higher"), ("higher", "lower")])
-def test_a_lower_risk_wish_wins_over_a_higher_one(a: Any, b: Any) -> None:
-    assert merge(RequestIntent(risk=a), RequestIntent(risk=b)).risk == "lower"
+@pytest.mark.parametrize(("a", "b"), [("lower", "higher"), ("higher", "lower"), (None, "lower")])
+def test_a_risk_wish_only_the_model_read_is_a_doubt_not_a_change(a: Any, b: Any) -> None:
+    merged = merge(RequestIntent(risk=a), RequestIntent(risk=b))
+    assert merged.risk == a
+    assert merged.not_understood == [f"model read: risk {b}"]
     assert merge(RequestIntent(risk="higher"), RequestIntent()).risk == "higher"
-    assert merge(RequestIntent(), RequestIntent(risk="higher")).risk == "higher"
 
 
 def test_merge_takes_the_shorter_horizon_and_keeps_both_cash_needs() -> None:

@@ -353,3 +353,14 @@ def test_items_written_with_escapes_are_masked_as_the_characters_themselves(
     digits around the escapes are still one item."""
     assert hidden not in mask_text(text)
     assert mask_text(r"a\path and \x41 stay") == r"a\path and \x41 stay"
+
+
+def test_an_id_run_together_with_an_email_is_masked_on_a_later_pass() -> None:
+    masked = mask_text("身份证110105491231002 9@qq.com 买黄金")
+    assert "110105491231002" not in masked
+
+
+def test_text_that_keeps_revealing_numbers_loses_every_digit_rather_than_raise() -> None:
+    crafted = "13800001391 " + "2341391 " * 60
+    masked = mask_text(crafted)
+    assert not any(ch.isdigit() for ch in masked)

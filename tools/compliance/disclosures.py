@@ -210,6 +210,8 @@ def _wish_line(route: WishRoute, outcome: WishOutcome | None, ctx: RuleContext) 
     }
     if route.route != "shaped":
         return say(ROUTE_KEYS[route.route], ctx, **values)
+    if not wish.sure:  # read beside words not understood, or by the model alone
+        return say("TW-REQ-02-CONFIRM", ctx, **values)
     lex = lexicon_for(ctx.market)
     share = share_of(wish.kind, wish.target, ctx.plan.weights(), ctx.market, lex)
     excluded = wish.kind == "product" and wish.direction in ("avoid", "sell")
@@ -218,7 +220,9 @@ def _wish_line(route: WishRoute, outcome: WishOutcome | None, ctx: RuleContext) 
     if outcome is None:  # no plan the optimiser shaped: an advisor's own weights, or a fallback
         key = "TW-REQ-02-ADVISOR" if ctx.plan.source == "advisor" else "TW-REQ-02-LIMITS"
         return say(key, ctx, **values, after=_pct(share))
-    key = "TW-REQ-02-ALREADY" if outcome.reason == "already" else DONE_KEYS[outcome.done]
+    key = {"already": "TW-REQ-02-ALREADY", "minimum": "TW-REQ-02-MINIMUM"}.get(
+        outcome.reason or "", DONE_KEYS[outcome.done]
+    )
     return say(key, ctx, **values, before=_pct(outcome.before or 0), after=_pct(outcome.after or 0))
 
 

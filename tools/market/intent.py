@@ -25,6 +25,7 @@ import yaml
 
 from core.masking import mask_text
 from core.schemas.request import (
+    MAX_AMOUNT,
     MAX_DOUBTS,
     MAX_NEEDS,
     MAX_WISHES,
@@ -53,6 +54,7 @@ NUMBERS = re.compile(
   | (?:¥|rmb|cny)\s*(?P<amt_pre>\d[\d,]*(?:\.\d+)?)\s*(?P<unit_pre>k|m|万)?(?![a-z])
   | (?P<amt>\d[\d,]*(?:\.\d+)?|[{CN_DIGITS}]+)\s*
       (?P<unit>万元|万块|万|千元|千块|千|亿|元|块|w|k|m|yuan|rmb|cny)(?![a-z])
+  | (?P<amt_bare>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?)(?![\d%])
   | (?P<months>\d+|[一二两三四五六七八九十]+)\s*(?:个月|months?(?![a-z]))
   | (?P<years>\d+(?:\.\d+)?|[一二两三四五六七八九十半]+)\s*(?:年|years?(?![a-z]))
   | (?<![a-z0-9-])(?P<code>\d{{6}}|tw-[a-z0-9]+(?:-[a-z0-9]+)*)(?![a-z0-9-])
@@ -167,6 +169,9 @@ def load_lexicon(market: MarketData, path: Path = LEXICON_FILE) -> Lexicon:
     for direction, words in data["directions"].items():
         for word in words:
             _add(terms, word, Term("direction", direction))
+    for direction, words in data["levels"].items():
+        for word in words:
+            _add(terms, word, Term("level", direction))
     for risk, words in data["risk"].items():
         for word in words:
             _add(terms, word, Term("risk", risk))
@@ -246,12 +251,20 @@ def _number(text: str) -> float:
     return value
 
 
+def _bounded(amount: float) -> float:
+    if amount > MAX_AMOUNT:
+        raise ValueError(f"out of range: {amount}")
+    return amount
+
+
 @dataclass
 class _Clause:
     text: str
     targets: list[tuple[int, str, str, str]] = field(default_factory=list)  # at, kind, id, term
     directions: list[tuple[int, Direction]] = field(default_factory=list)
     switches: list[int] = field(default_factory=list)  # where 换成 / "into" stands
+    levels: set[int] = field(default_factory=set)  # directions that name a level (不超过, at least)
+    risks: list[int] = field(default_factory=list)  # where a risk wish stands
     shares: list[tuple[int, float, bool]] = field(default_factory=list)  # at, share, a percentage
     amounts: list[tuple[int, float]] = field(default_factory=list)
     months: list[float] = field(default_factory=list)
@@ -271,9 +284,11 @@ def _read_number(m: re.Match[str], clause: _Clause) -> None:
             clause.shares.append((at, _number(g["cheng"]) / 10, True))
         elif g["amt_pre"]:
             unit = UNIT.get(g["unit_pre"] or "", 1.0)
-            clause.amounts.append((at, _number(g["amt_pre"]) * unit))
+            clause.amounts.append((at, _bounded(_number(g["amt_pre"]) * unit)))
         elif g["amt"]:
-            clause.amounts.append((at, _number(g["amt"]) * UNIT.get(g["unit"][0], 1.0)))
+            clause.amounts.append((at, _bounded(_number(g["amt"]) * UNIT.get(g["unit"][0], 1.0))))
+        elif g["amt_bare"]:
+            clause.amounts.append((at, _bounded(_number(g["amt_bare"]))))
         elif g["months"]:
             clause.months.append(_number(g["months"]))
         elif g["years"]:
@@ -302,10 +317,13 @@ def _scan(text: str, lex: Lexicon) -> _Clause:
             clause.targets += [(at, "product", code, word) for code in term.value]
         elif term.kind == "theme":
             clause.targets.append((at, "theme", term.value, word))
-        elif term.kind == "direction":
+        elif term.kind in ("direction", "level"):
             clause.directions.append((at, term.value))
+            if term.kind == "level":
+                clause.levels.add(at)
         elif term.kind == "risk":
             clause.risk = "lower" if clause.risk == "lower" else term.value
+            clause.risks.append(at)
         elif term.kind == "share":
             clause.shares.append((at, term.value, False))
         elif term.kind == "switch":
@@ -328,28 +346,49 @@ def _phrase(text: str) -> str:
     return " ".join(text.split())[:PHRASE_CHARS]
 
 
-def _negated(clause: _Clause) -> bool:
-    """A negation right before another direction (不要卖, "don't put more into") reads two
-    ways; the clause goes to a person rather than to whichever word came last."""
+def _switches(clause: _Clause) -> list[int]:
+    """The switch words that switch: right after something named (把现金换成债券, "my cash
+    into bonds"); "put more into gold" names nothing before its "into"."""
     marks = sorted(
-        [*((p, d) for p, d in clause.directions), *((p, "target") for p, *_ in clause.targets)]
+        [*((p, "d") for p, _ in clause.directions), *((p, "t") for p, *_ in clause.targets)]
+    )
+    return [s for s in clause.switches if [k for p, k in marks if p < s][-1:] == ["t"]]
+
+
+def _negated(clause: _Clause) -> bool:
+    """A negation right before another direction, a switch or a risk wish (不要卖, "don't put
+    more into", 别太保守) reads two ways; the clause goes to a person rather than to whichever
+    word came last."""
+    marks = sorted(
+        [
+            *((p, d) for p, d in clause.directions),
+            *((p, "target") for p, *_ in clause.targets),
+            *((p, "switch") for p in clause.switches),
+            *((p, "risk") for p in clause.risks),
+        ]
     )
     return any(a == "avoid" and b not in ("avoid", "target") for (_, a), (_, b) in pairwise(marks))
 
 
 def _direction(at: int, clause: _Clause, inherited: Direction | None) -> Direction | None:
-    """The nearest direction before the target, else one right after it (股票少一点); what
-    stands before a switch (把现金换成债券) is held less, what follows it is bought. A clause
-    naming no direction takes the last clause's if that was to buy; None (a doubt) if it was
-    not: a negation or a sale never carries over."""
-    if any(p > at for p in clause.switches):
+    """A target's direction. A clause that opens with a direction (多配债券, "more bonds and
+    fewer stocks") gives each target the nearest one before it; one that opens with a target
+    (债券多点股票少点, 私募和雪球都不要) the nearest one after it, else before. What stands before
+    a switch (把现金换成债券) is held less, what follows it is bought. A clause naming no
+    direction takes the last clause's if that was to buy; None (a doubt) if it was not: a
+    negation or a sale never carries over."""
+    switches = _switches(clause)
+    if any(p > at for p in switches):
         return "less"
-    marks = sorted([*clause.directions, *((p, "buy") for p in clause.switches)])
+    marks = sorted([*clause.directions, *((p, "buy") for p in switches)])
     before = [d for p, d in marks if p < at]
+    after = [d for p, d in marks if p > at]
+    first = min([p for p, _ in marks] + [p for p, *_ in clause.targets], default=at)
+    target_first = first in {p for p, *_ in clause.targets}
+    if target_first and after:
+        return after[0]
     if before:
         return before[-1]
-    following = min((p for p, *_ in clause.targets if p > at), default=len(clause.text))
-    after = [d for p, d in marks if at < p < following]
     if after:
         return after[0]
     return inherited or "buy" if inherited is None or inherited in UP else None
@@ -386,7 +425,7 @@ def _wishes(c: _Clause, inherited: Direction | None, phrase: str) -> list[Wish] 
     amounts = _pair([] if c.cash else c.amounts, named)
     if _negated(c) or shares is None or amounts is None:
         return None
-    switched_from = any(at < max(c.switches, default=-1) for at in named)
+    switched_from = any(at < max(_switches(c), default=-1) for at in named)
     if switched_from and (c.shares or c.amounts):
         return None  # 把一半的股票换成债券: half of which?
     out = []
@@ -397,12 +436,15 @@ def _wishes(c: _Clause, inherited: Direction | None, phrase: str) -> list[Wish] 
         share, amount = shares.get(at), amounts.get(at)
         if direction not in UP and amount is not None:
             return None
+        if share is not None and direction in ("more", "less") and not c.levels:
+            return None  # "reduce stocks by 10%", 多配30%债券: by that much, or to it?
         if direction in ("sell", "avoid") and share is not None and share >= 1:
             share = None  # "sell all my stocks": all of them, which is what a sale means
         if direction not in UP and share is not None:
             percentage = any(p for a, _, p in c.shares)
             if direction != "less" or not percentage:
                 return None  # "sell half my stocks": half of the plan, or of the stocks?
+        sure = not c.unknown  # words beside it were not understood: a person confirms it
         codes = sum(1 for other, *_ in c.targets if other == at)
         # A name that means several products (黄金ETF) splits its part over them.
         share = round(share / codes, 4) if share is not None else None
@@ -418,6 +460,7 @@ def _wishes(c: _Clause, inherited: Direction | None, phrase: str) -> list[Wish] 
                 amount=amount,
                 phrase=phrase,
                 term=term,
+                sure=sure,
             )
         )
     return out
@@ -452,7 +495,10 @@ def parse_request(text: str | None, market: MarketData) -> RequestIntent:
         phrase = _phrase(part)
         doubts += c.unknown
         used = False
-        if c.risk:
+        if c.risk and (_negated(c) or c.horizon):
+            doubts.append(phrase)  # 别太保守, "don't need higher returns": which way?
+            used = True
+        elif c.risk:
             risk, used = "lower" if risk == "lower" else c.risk, True
         months = c.months + [12 * y for y in c.years]
         if c.cash and not c.targets:

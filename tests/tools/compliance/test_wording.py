@@ -245,3 +245,10 @@ def test_an_avoided_product_the_plan_still_holds_is_not_said_to_be_left_out() ->
     answer = "\n".join(required_wording(ctx)["TW-REQ-02"])
     assert "本方案未配置该产品" not in answer
     assert "您的投资顾问已据此调整方案，其占比为30.0%" in answer
+
+
+def test_a_wish_not_sure_is_answered_as_awaiting_the_advisor() -> None:
+    ctx = composed("CN", "zh-CN", {}, BASE, request="股票太多了")
+    answer = "\n".join(required_wording(ctx)["TW-REQ-02"])
+    assert "需要您的投资顾问与您确认后再办理" in answer and "未能准确理解" in answer
+    assert "已按您的要求调整" not in answer
