@@ -40,7 +40,7 @@ from core.services import (
 from core.services.views import run_view
 from core.tables import Approval, Principal, utcnow
 from graphs.runner import Runner
-from tools.market.intent import lexicon_for
+from tools.market.intent import target_name
 from tools.market.market_data import MarketData
 
 router = APIRouter(prefix="/inbox", include_in_schema=False, route_class=Route)
@@ -253,14 +253,9 @@ def _number(value: float) -> str:
 
 def _target(wish: dict[str, Any], market: MarketData, lang: str) -> str:
     """What a wish names: a product's code and name, or a theme's name."""
-    target = str(wish.get("target", ""))
-    if wish.get("kind") == "product":
-        product = market.products.get(target)
-        return f"{target} {product.name(lang)}" if product else target
-    theme = lexicon_for(market).themes.get(target)
-    if theme is None:
-        return target
-    return theme.name.get(lang) or theme.name.get("en") or target
+    target, kind = str(wish.get("target", "")), str(wish.get("kind"))
+    name = target_name(kind, target, market, lang)
+    return f"{target} {name}" if kind == "product" and name != target else name
 
 
 def _rated(codes: list[str], market: MarketData, lang: str) -> list[str]:

@@ -3,6 +3,7 @@ checked on the final text by the rules of the same ids."""
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 from typing import Any
 
@@ -21,7 +22,7 @@ from tools.compliance.facts import (
     route_wishes,
 )
 from tools.compliance.text_checks import past_figures
-from tools.market.intent import lexicon_for, share_of
+from tools.market.intent import lexicon_for, share_of, target_name
 from tools.market.shelf import Product
 
 GOALS_ZH = {
@@ -38,11 +39,12 @@ def load_wording() -> dict[str, Any]:
     return dict(yaml.safe_load((DATA_DIR / "wording.yaml").read_text("utf-8")))
 
 
-def say(key: str, ctx: RuleContext, **values: Any) -> str:
-    """The template for this key, jurisdiction (else ALL) and locale, filled in."""
+def say(key: str, ctx: RuleContext, locale: str | None = None, **values: Any) -> str:
+    """The template for this key, jurisdiction (else ALL) and locale (the client's unless
+    given), filled in."""
     variants = load_wording()[key]
     template = variants.get(ctx.policy.jurisdiction) or variants["ALL"]
-    return str(template[ctx.profile.locale]).format(**values)
+    return str(template[locale or ctx.profile.locale]).format(**values)
 
 
 ACTIONS: dict[str, dict[Direction, str]] = {
@@ -182,17 +184,13 @@ def _switching(ctx: RuleContext) -> str | None:
     )
 
 
-def _target(route: WishRoute, ctx: RuleContext) -> str:
+def _target(route: WishRoute, ctx: RuleContext, locale: str | None = None) -> str:
     """How the letter names what was asked for: the product's name and code, or the theme."""
-    locale, wish = ctx.profile.locale, route.wish
+    locale, wish = locale or ctx.profile.locale, route.wish
+    name = target_name(wish.kind, wish.target, ctx.market, locale)
     if wish.kind == "theme":
-        return lexicon_for(ctx.market).themes[wish.target].name[locale]
-    product = ctx.market.products[wish.target]
-    return (
-        f"{product.name(locale)}（{product.code}）"
-        if locale == "zh-CN"
-        else (f"{product.name(locale)} ({product.code})")
-    )
+        return name
+    return f"{name}（{wish.target}）" if locale == "zh-CN" else f"{name} ({wish.target})"
 
 
 def _ratings(route: WishRoute, ctx: RuleContext) -> str:
@@ -295,24 +293,38 @@ def request_warnings(ctx: RuleContext) -> list[dict[str, str]]:
     for route in route_wishes(ctx):
         if route.route != "above_level":
             continue
-        text = {}
+        warning = {"rule_id": "CN-MIS-06"}
         for locale in ("zh-CN", "en"):
-            local = RuleContext(
-                **{**ctx.__dict__, "profile": ctx.profile.model_copy(update={"locale": locale})}
+            warning[locale] = say(
+                "TW-REQ-WARNING",
+                ctx,
+                locale,
+                action=ACTIONS[locale][route.wish.direction],
+                target=_target(route, ctx, locale),
+                ratings=_ratings(route, ctx),
+                level=ctx.profile.risk_level,
             )
-            values = {
-                "action": ACTIONS[locale][route.wish.direction],
-                "target": _target(route, local),
-                "ratings": _ratings(route, local),
-                "level": ctx.profile.risk_level,
-            }
-            text[locale] = say("TW-REQ-WARNING", local, **values)
-        out.append({"rule_id": "CN-MIS-06", "zh-CN": text["zh-CN"], "en": text["en"]})
+        out.append(warning)
     return out
 
 
+_LAST = threading.local()  # the last context this thread composed, and its lines
+
+
 def required_wording(ctx: RuleContext) -> dict[str, list[str]]:
-    """Each wording rule's required lines for this plan; an empty list means not applicable."""
+    """Each wording rule's required lines for this plan; an empty list means not applicable.
+
+    Every wording rule and the composed text ask for the same context's lines: they are built
+    once per context (by identity, per thread) rather than once per rule."""
+    last = getattr(_LAST, "entry", None)
+    if last is not None and last[0] is ctx:
+        return dict(last[1])
+    lines = _required_wording(ctx)
+    _LAST.entry = (ctx, lines)
+    return dict(lines)
+
+
+def _required_wording(ctx: RuleContext) -> dict[str, list[str]]:
     held = _held(ctx)
     j, locale = ctx.policy.jurisdiction, ctx.profile.locale
     kind = {

@@ -66,7 +66,7 @@ def _blocked(p: Product, ctx: RuleContext) -> Route | None:
     return None
 
 
-def route_wish(wish: Wish, ctx: RuleContext) -> WishRoute:
+def route_wish(wish: Wish, ctx: RuleContext, eligible: set[str]) -> WishRoute:
     """Where one wish goes (DESIGN §2): shaped if any product it means is suitable; above the
     client's level (CN-MIS-06), or for the lowest category refused (CN-MIS-05), if none is."""
     if wish.kind == "product":
@@ -86,7 +86,6 @@ def route_wish(wish: Wish, ctx: RuleContext) -> WishRoute:
         route: Route = "lowest_category" if ctx.profile.lowest_category else "above_level"
         return WishRoute(wish=wish, route=route, products=codes, above=above)
     # Shaped only if the allocation may use one of them: the same eligibility it plans with.
-    eligible = {p.code for p in eligible_products(ctx.profile, ctx.market)}
     if any(p.code in eligible for p in within):
         return WishRoute(wish=wish, route="shaped", products=codes, above=above)
     reasons = [_blocked(p, ctx) for p in within]
@@ -99,7 +98,10 @@ def route_wish(wish: Wish, ctx: RuleContext) -> WishRoute:
 
 def route_wishes(ctx: RuleContext) -> list[WishRoute]:
     """Every wish of the client's request, routed; none without a request."""
-    return [route_wish(w, ctx) for w in ctx.intent.wishes] if ctx.intent else []
+    if ctx.intent is None:
+        return []
+    eligible = {p.code for p in eligible_products(ctx.profile, ctx.market)}
+    return [route_wish(w, ctx, eligible) for w in ctx.intent.wishes]
 
 
 def asked(route: WishRoute, ctx: RuleContext) -> str:

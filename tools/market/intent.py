@@ -214,6 +214,16 @@ def theme_members(theme: Theme, market: MarketData) -> list[Product]:
     return [p for p in market.shelf if theme.holds(p)]
 
 
+def target_name(kind: str, target: str, market: MarketData, locale: str) -> str:
+    """What a wish names, in the reader's language: the product's or the theme's name; the id
+    itself for one the shelf does not know."""
+    if kind == "product":
+        product = market.products.get(target)
+        return product.name(locale) if product else target
+    theme = lexicon_for(market).themes.get(target)
+    return theme.name.get(locale) or theme.name.get("en") or target if theme else target
+
+
 def exposure_vector(
     kind: str, target: str, products: Iterable[Product], lex: Lexicon
 ) -> np.ndarray:
