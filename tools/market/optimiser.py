@@ -1,18 +1,25 @@
-"""Long-only mean-variance optimisation with PyPortfolioOpt, clamped to the feasible range."""
+"""Long-only mean-variance optimisation (PyPortfolioOpt's formulation, compiled once per problem
+shape with cvxpy parameters), clamped to the feasible range."""
 
 from __future__ import annotations
 
+import hashlib
+import threading
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal
 
 import cvxpy as cp
 import numpy as np
+from cvxpy.atoms.affine.sum import sum as total
+from cvxpy.atoms.sum_squares import sum_squares
 from numpy.typing import NDArray
-from pypfopt import EfficientFrontier, objective_functions
-from pypfopt.exceptions import OptimizationError
 
 Method = Literal["efficient_risk", "min_volatility", "max_return"]
+COMPILED_SHAPES = 256  # per thread; a shape is a method, a size and which constraints it has
+REMEMBERED_SOLUTIONS = 4096  # per process; clients with the same problem share its solution
+SOLVER = "CLARABEL"
 
 
 class Infeasible(Exception):
@@ -82,50 +89,203 @@ def _scale(problem: Problem) -> float:
     return 1.0 / float(np.mean(np.diag(problem.cov)))
 
 
-def _frontier(problem: Problem, method: Method) -> EfficientFrontier:
-    bounds = [(0.0, float(u)) for u in problem.upper]
-    scale = _scale(problem)
-    ef = EfficientFrontier(problem.mu, problem.cov * scale, weight_bounds=bounds)
-    if problem.reserve_share > 0:
-        mask, share = problem.reserve_mask, problem.reserve_share
-        ef.add_constraint(lambda w: mask @ w >= share)
-    if problem.group_caps:
-        mapper = dict(enumerate(problem.groups))
-        caps = {g: problem.group_caps.get(g, 1.0) for g in set(problem.groups)}
-        ef.add_sector_constraints(mapper, {g: 0.0 for g in caps}, caps)
+def _factor(cov: np.ndarray) -> np.ndarray:
+    """F with F.T @ F == cov: the Cholesky factor, or from the eigen-decomposition when the
+    covariance is singular (two products that track one index)."""
+    try:
+        return np.linalg.cholesky(cov).T
+    except np.linalg.LinAlgError:
+        values, vectors = np.linalg.eigh((cov + cov.T) / 2)
+        factor: np.ndarray = np.sqrt(np.clip(values, 0.0, None))[:, None] * vectors.T
+        return factor
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What the compiled problem's structure depends on; every number is a Parameter."""
+
+    method: Method
+    n: int
+    groups: int
+    lower_tilts: int
+    upper_tilts: int
+    reserve: bool
+    cost: bool
+
+
+class _Compiled:
+    """One problem shape, compiled once (cvxpy DPP): a solve only sets parameter values.
+
+    The formulation is PyPortfolioOpt's: weights in [0, cap] summing to one, the reserve, the
+    asset-class caps and the tilts as linear constraints, an L1 transaction cost against the
+    current weights; min-volatility minimises the (scaled) variance, max-return the negative
+    return, efficient-risk the negative return under a variance ceiling. The variance is
+    ||F w||^2 with F a Parameter, which keeps the problem DPP where quad_form(w, P) is not.
+    """
+
+    def __init__(self, shape: _Shape) -> None:
+        n = shape.n
+        self.w = w = cp.Variable(n)
+        self.upper = cp.Parameter(n, nonneg=True)
+        self.factor = cp.Parameter((n, n))
+        self.mu = cp.Parameter(n)
+        constraints = [w >= 0, w <= self.upper]
+        if shape.reserve:
+            self.mask = cp.Parameter(n, nonneg=True)
+            self.share = cp.Parameter(nonneg=True)
+            constraints.append(self.mask @ w >= self.share)
+        if shape.groups:
+            self.members = cp.Parameter((shape.groups, n), nonneg=True)
+            self.caps = cp.Parameter(shape.groups, nonneg=True)
+            constraints.append(self.members @ w <= self.caps)
+        if shape.lower_tilts:
+            self.lower_vectors = cp.Parameter((shape.lower_tilts, n))
+            self.lower_bounds = cp.Parameter(shape.lower_tilts)
+            constraints.append(self.lower_vectors @ w >= self.lower_bounds)
+        if shape.upper_tilts:
+            self.upper_vectors = cp.Parameter((shape.upper_tilts, n))
+            self.upper_bounds = cp.Parameter(shape.upper_tilts)
+            constraints.append(self.upper_vectors @ w <= self.upper_bounds)
+        variance = sum_squares(self.factor @ w)
+        objective = variance if shape.method == "min_volatility" else -(self.mu @ w)
+        if shape.cost:
+            # k * ||w - current||_1, with the absolute trades as a variable: a parameter times
+            # a norm of a parameter is not DPP, a parameter times a variable is.
+            self.current = cp.Parameter(n)
+            self.k = cp.Parameter(nonneg=True)
+            trades = cp.Variable(n, nonneg=True)
+            constraints += [trades >= w - self.current, trades >= self.current - w]
+            objective = objective + self.k * total(trades)
+        if shape.method == "efficient_risk":
+            self.limit = cp.Parameter(nonneg=True)
+            constraints.append(variance <= self.limit)
+        constraints.append(total(w) == 1)
+        self.problem = cp.Problem(cp.Minimize(objective), constraints)
+
+    def solve(self, problem: Problem, method: Method, target: float) -> np.ndarray:
+        scale = _scale(problem)
+        self.upper.value = np.asarray(problem.upper, dtype=float)
+        self.factor.value = _factor(problem.cov * scale)
+        self.mu.value = np.asarray(problem.mu, dtype=float)
+        if problem.reserve_share > 0:
+            self.mask.value = np.asarray(problem.reserve_mask, dtype=float)
+            self.share.value = problem.reserve_share
+        if problem.group_caps:
+            names = _group_names(problem)
+            self.members.value = np.array(
+                [[1.0 if g == name else 0.0 for g in problem.groups] for name in names]
+            )
+            self.caps.value = np.array([problem.group_caps.get(g, 1.0) for g in names])
+        lower = [(v, lo) for v, lo, _ in problem.tilts if lo > 0]
+        upper = [(v, hi) for v, _, hi in problem.tilts if hi < 1]
+        if lower:
+            self.lower_vectors.value = np.array([v for v, _ in lower], dtype=float)
+            self.lower_bounds.value = np.array([b for _, b in lower], dtype=float)
+        if upper:
+            self.upper_vectors.value = np.array([v for v, _ in upper], dtype=float)
+            self.upper_bounds.value = np.array([b for _, b in upper], dtype=float)
+        if _has_cost(problem):
+            assert problem.current is not None
+            self.current.value = np.asarray(problem.current, dtype=float)
+            # Min-volatility trades cost against scaled variance, so the cost is scaled with it.
+            self.k.value = problem.cost * (scale if method == "min_volatility" else 1.0)
+        if method == "efficient_risk":
+            self.limit.value = target**2 * scale
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                # warm_start=False: an answer never depends on the problem solved before it.
+                self.problem.solve(solver=SOLVER, warm_start=False)  # type: ignore[no-untyped-call]
+            except cp.error.SolverError as exc:
+                raise Infeasible(f"{method} failed: {exc}") from exc
+        if self.problem.status not in ("optimal", "optimal_inaccurate") or self.w.value is None:
+            raise Infeasible(f"{method} failed: solver status {self.problem.status}")
+        return np.clip(np.asarray(self.w.value, dtype=np.float64), 0.0, None)
+
+
+def _group_names(problem: Problem) -> list[str]:
+    return sorted(set(problem.groups)) if problem.group_caps else []
+
+
+def _has_cost(problem: Problem) -> bool:
+    return problem.current is not None and problem.cost > 0
+
+
+def _shape(problem: Problem, method: Method) -> _Shape:
+    return _Shape(
+        method=method,
+        n=len(problem.mu),
+        groups=len(_group_names(problem)),
+        lower_tilts=sum(1 for _, lo, _ in problem.tilts if lo > 0),
+        upper_tilts=sum(1 for _, _, hi in problem.tilts if hi < 1),
+        reserve=problem.reserve_share > 0,
+        cost=_has_cost(problem),
+    )
+
+
+class _Cache(threading.local):
+    """Each thread's compiled problems (a cvxpy problem's parameters are not thread-safe), the
+    most recently used kept."""
+
+    def __init__(self) -> None:
+        self.compiled: OrderedDict[_Shape, _Compiled] = OrderedDict()
+
+
+_compiled = _Cache()
+_solutions: OrderedDict[bytes, np.ndarray] = OrderedDict()
+_solutions_lock = threading.Lock()
+
+
+def _compiled_for(shape: _Shape) -> _Compiled:
+    cache = _compiled.compiled
+    found = cache.get(shape)
+    if found is None:
+        found = cache[shape] = _Compiled(shape)
+        if len(cache) > COMPILED_SHAPES:
+            cache.popitem(last=False)
+    else:
+        cache.move_to_end(shape)
+    return found
+
+
+def _key(problem: Problem, method: Method, target: float) -> bytes:
+    """Everything a solution depends on, hashed."""
+    digest = hashlib.sha256(
+        f"{method}|{target!r}|{problem.reserve_share!r}|{problem.cost!r}".encode()
+    )
+    for array in (problem.mu, problem.cov, problem.upper, problem.reserve_mask):
+        digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
+        digest.update(b"|")
+    digest.update(repr(problem.groups).encode())
+    digest.update(repr(sorted(problem.group_caps.items())).encode())
+    if problem.current is not None:
+        digest.update(np.ascontiguousarray(problem.current, dtype=np.float64).tobytes())
     for vector, lower, upper in problem.tilts:
-        if lower > 0:
-            ef.add_constraint(lambda w, v=vector, lo=lower: v @ w >= lo)
-        if upper < 1:
-            ef.add_constraint(lambda w, v=vector, hi=upper: v @ w <= hi)
-    if problem.current is not None and problem.cost > 0:
-        # Min-volatility trades cost against scaled variance, so the cost is scaled with it.
-        k = problem.cost * (scale if method == "min_volatility" else 1.0)
-        ef.add_objective(objective_functions.transaction_cost, w_prev=problem.current, k=k)
-    return ef
-
-
-def _weights(ef: EfficientFrontier, n: int) -> np.ndarray:
-    raw = np.array([ef.weights[i] for i in range(n)], dtype=np.float64)
-    return np.clip(raw, 0.0, None)
+        digest.update(np.ascontiguousarray(vector, dtype=np.float64).tobytes())
+        digest.update(f"|{lower!r}|{upper!r}".encode())
+    return digest.digest()
 
 
 def _solve(problem: Problem, method: Method, target: float = 0.0) -> np.ndarray:
-    ef = _frontier(problem, method)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            if method == "min_volatility":
-                ef.min_volatility()
-            elif method == "max_return":
-                ef.convex_objective(
-                    objective_functions.portfolio_return, expected_returns=problem.mu
-                )
-            else:
-                ef.efficient_risk(target * np.sqrt(_scale(problem)))
-        except (OptimizationError, cp.error.SolverError) as exc:
-            raise Infeasible(f"{method} failed: {exc}") from exc
-    return _weights(ef, len(problem.mu))
+    """The weights of one solve; the same problem solved before is answered from memory."""
+    key = _key(problem, method, target)
+    with _solutions_lock:
+        known = _solutions.get(key)
+        if known is not None:
+            _solutions.move_to_end(key)
+            return known.copy()
+    weights = _compiled_for(_shape(problem, method)).solve(problem, method, target)
+    with _solutions_lock:
+        _solutions[key] = weights.copy()
+        if len(_solutions) > REMEMBERED_SOLUTIONS:
+            _solutions.popitem(last=False)
+    return weights
+
+
+def forget_solutions() -> None:
+    """Drop remembered solutions (a benchmark times cold solves this way)."""
+    with _solutions_lock:
+        _solutions.clear()
 
 
 def optimise(problem: Problem, desired_volatility: float) -> Solution:

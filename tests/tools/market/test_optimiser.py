@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from reference_optimiser import reference_solve
 
+from tools.market import optimiser
 from tools.market.optimiser import (
     Infeasible,
+    Method,
     Problem,
     optimise,
     portfolio_performance,
@@ -133,3 +138,138 @@ def test_round_weights_handles_a_negative_solver_artefact() -> None:
     rounded = round_weights(np.array([0.5, 0.5001, -0.0001]))
     assert rounded.min() >= 0
     assert rounded.sum() == pytest.approx(1, abs=1e-12)
+
+
+# --- Compiled once per shape (issue 15): the same answers as PyPortfolioOpt, from memory too ---
+
+
+def _objective(problem: Problem, method: Method, w: np.ndarray) -> float:
+    scale = optimiser._scale(problem)
+    cost = 0.0
+    if problem.current is not None and problem.cost > 0:
+        cost = problem.cost * (scale if method == "min_volatility" else 1.0)
+        cost *= float(np.abs(w - problem.current).sum())
+    if method == "min_volatility":
+        return float(w @ problem.cov @ w) * scale + cost
+    return -float(problem.mu @ w) + cost
+
+
+@st.composite
+def problems(draw: st.DrawFn) -> Problem:
+    """Long-only problems with every kind of constraint the allocation uses."""
+    n = draw(st.integers(2, 8))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    exposure = rng.normal(size=(n, 3))
+    cov = (exposure @ exposure.T + np.diag(rng.uniform(0.01, 0.2, n))) * 0.01
+    upper = np.full(n, draw(st.sampled_from([0.4, 0.6, 1.0])))
+    mask = np.zeros(n)
+    mask[0] = 1.0
+    groups = [draw(st.sampled_from(["equity", "bond", "cash"])) for _ in range(n)]
+    current = rng.dirichlet(np.ones(n)) if draw(st.booleans()) else None
+    tilts = []
+    if draw(st.booleans()):
+        tilts.append((np.eye(n)[1], draw(st.sampled_from([0.0, 0.1])), 1.0))
+    if draw(st.booleans()):
+        tilts.append((np.eye(n)[n - 1], 0.0, draw(st.sampled_from([0.05, 1.0]))))
+    return Problem(
+        mu=rng.uniform(0.0, 0.1, n), cov=cov, upper=upper, reserve_mask=mask,
+        reserve_share=draw(st.sampled_from([0.0, 0.05, 0.2])), groups=groups,
+        group_caps={"equity": 0.7} if draw(st.booleans()) else {}, current=current,
+        cost=0.002 if current is not None else 0.0, tilts=tilts,
+    )  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(problems(), st.sampled_from(["min_volatility", "max_return", "efficient_risk"]))
+def test_a_compiled_solve_is_as_good_as_pypfopts(problem: Problem, method: Method) -> None:
+    """Every solve reaches PyPortfolioOpt's optimum (a fresh frontier per solve, cvxpy's default
+    solvers) or better, within its constraints; weights agree where the optimum is unique."""
+    try:
+        problem.check()
+        low = reference_solve(problem, "min_volatility")
+        target = float(np.sqrt(low @ problem.cov @ low)) * 1.2
+        expected = reference_solve(problem, method, target)
+    except Infeasible:
+        return  # the reference cannot solve it either; infeasibility is tested above
+    optimiser.forget_solutions()
+    found = optimiser._solve(problem, method, target)
+    assert found.sum() == pytest.approx(1, abs=1e-6)
+    assert (found <= problem.upper + 1e-6).all()
+    assert found @ problem.reserve_mask >= problem.reserve_share - 1e-6
+    for vector, lower, upper in problem.tilts:
+        assert lower - 1e-6 <= vector @ found <= upper + 1e-6
+    if method == "efficient_risk":
+        assert np.sqrt(found @ problem.cov @ found) <= target * (1 + 1e-5)
+    ours, theirs = _objective(problem, method, found), _objective(problem, method, expected)
+    # OSQP, cvxpy's default for the reference's QPs, may stop 1e-5 outside the constraints,
+    # a little below the true optimum; no closer than that is asked of the compiled solve.
+    assert ours <= theirs + 1e-5 * max(1.0, abs(theirs))
+    if method == "min_volatility" and problem.current is None:  # strictly convex: one optimum
+        np.testing.assert_allclose(found, expected, atol=1e-4)
+
+
+def test_the_golden_results_hold_when_answered_from_memory(stock_problem: Problem) -> None:
+    optimiser.forget_solutions()
+    first = optimise(stock_problem, 0.19)
+    again = optimise(stock_problem, 0.19)  # remembered
+    np.testing.assert_array_equal(first.weights, again.weights)
+    np.testing.assert_allclose(again.performance(stock_problem), EFFICIENT_RISK_019, rtol=1e-4)
+    again.weights[:] = 0  # a caller changing its copy changes nothing remembered
+    np.testing.assert_array_equal(optimise(stock_problem, 0.19).weights, first.weights)
+
+
+def test_an_answer_never_depends_on_the_problem_solved_before(stock_problem: Problem) -> None:
+    """No warm start: the same problem, solved cold after another of the same shape, gives the
+    same weights bit for bit."""
+    other = replace(stock_problem, mu=stock_problem.mu[::-1].copy())
+    optimiser.forget_solutions()
+    first = optimise(stock_problem, 0.19).weights
+    optimise(other, 0.19)
+    optimiser.forget_solutions()
+    np.testing.assert_array_equal(optimise(stock_problem, 0.19).weights, first)
+
+
+def _variants(base: Problem) -> list[Problem]:
+    n = len(base.mu)
+    return [
+        replace(base, mu=base.mu * 1.5),
+        replace(base, cov=base.cov * 2.0),
+        replace(base, upper=np.full(n, 0.3)),
+        replace(base, reserve_mask=np.eye(n)[0], reserve_share=0.3),
+        replace(base, groups=["a"] * 2 + ["b"] * (n - 2), group_caps={"a": 0.1}),
+        replace(base, current=np.eye(n)[n - 1], cost=0.05),
+        replace(base, tilts=[(np.eye(n)[0], 0.25, 1.0)]),
+    ]
+
+
+def test_a_remembered_answer_is_keyed_by_everything_it_depends_on() -> None:
+    base = Problem(mu=np.array([0.02, 0.05, 0.08, 0.1]), cov=np.diag([0.01, 0.02, 0.05, 0.09]),
+                   upper=np.ones(4))  # fmt: skip
+    keys = {optimiser._key(base, "max_return", 0.0), optimiser._key(base, "min_volatility", 0.0),
+            optimiser._key(base, "efficient_risk", 0.1), optimiser._key(base, "efficient_risk", 0.2)}  # fmt: skip
+    keys |= {optimiser._key(v, "max_return", 0.0) for v in _variants(base)}
+    assert len(keys) == 4 + len(_variants(base))
+    for method in ("min_volatility", "max_return"):
+        for variant in _variants(base):
+            optimiser.forget_solutions()
+            cold = optimiser._solve(variant, method)
+            optimiser.forget_solutions()
+            optimiser._solve(base, method)  # remembered; the variant is not answered with it
+            np.testing.assert_array_equal(optimiser._solve(variant, method), cold)
+
+
+def test_threads_solving_at_once_get_each_problems_own_answer(stock_problem: Problem) -> None:
+    """Each thread compiles its own problems: answers never mix across threads."""
+    variants = [replace(stock_problem, upper=np.full(len(stock_problem.mu), cap))
+                for cap in (0.1, 0.15, 0.2, 0.3, 0.5, 1.0)]  # fmt: skip
+    optimiser.forget_solutions()
+    alone = [optimise(v, 0.19).weights for v in variants]
+
+    def solve(i: int) -> np.ndarray:
+        optimiser.forget_solutions()
+        return optimise(variants[i % len(variants)], 0.19).weights
+
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(solve, range(4 * len(variants))))
+    for i, weights in enumerate(together):
+        np.testing.assert_allclose(weights, alone[i % len(variants)], atol=1e-7)
