@@ -1,29 +1,39 @@
-"""The `tierwise` command line: seed, run, review and serve, on the same settings as the server."""
+"""The `tierwise` command line: seed, run, review and serve, on the same settings as the server.
+
+Help and argument errors must stay as cheap as typer itself (benchmarks/bench_cli.py): this module
+imports only typer, rich and light parts of core at the top. The settings, the database, the
+services, the graphs (LangGraph, cvxpy, pandas...), the evals and the API are imported inside
+the commands that use them, once the arguments are parsed. tests/cli/test_startup.py holds it.
+"""
 
 from __future__ import annotations
 
 import json
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, track
-from rich.table import Table
 
-from core.database import get_engine, session_scope
 from core.errors import TierwiseError
-from core.logs import install_log_masking
-from core.schemas.client import ClientInput
 from core.schemas.vocabulary import ROLES
-from core.services import approvals, clients, deliveries, demo, principals, runs
-from core.settings import get_settings
-from graphs.runner import Runner, open_runner
+
+if TYPE_CHECKING:
+    from core.schemas.client import ClientInput
+    from graphs.runner import Runner
+
+
+def _mask_logs() -> None:
+    """Mask sensitive data in every log record of this process, before any command runs."""
+    from core.logs import install_log_masking
+
+    install_log_masking()
+
 
 app = typer.Typer(
     help="Tierwise: tiered, AI-assisted wealth advice with advisor sign-off.",
-    callback=install_log_masking,
+    callback=_mask_logs,
 )
 principal_app = typer.Typer(help="API principals (tokens are printed once, stored hashed).")
 app.add_typer(principal_app, name="principal")
@@ -70,6 +80,9 @@ def _request_summary(
 
 
 def _summary(runner: Runner, run_id: str) -> dict[str, Any]:
+    from core.database import session_scope
+    from core.services import approvals, deliveries, runs
+
     with session_scope(runner.engine) as session:
         run = runs.get(session, run_id)
         approval = approvals.latest_for_run(session, run_id)
@@ -112,6 +125,10 @@ def seed(
     """Create demo principals and clients and print their tokens as JSON."""
     if not demo_data:
         raise typer.BadParameter("nothing to seed: pass --demo")
+    from core.database import get_engine, session_scope
+    from core.services import demo
+    from core.settings import get_settings
+
     with session_scope(get_engine(get_settings().database_url)) as session:
         _print(demo.seed(session))
 
@@ -124,12 +141,20 @@ def principal_create(
     """Create a principal (or rotate its token) and print {name, role, token}."""
     if role not in ROLES:
         raise typer.BadParameter(f"--role must be one of {', '.join(ROLES)}")
+    from core.database import get_engine, session_scope
+    from core.services import principals
+    from core.settings import get_settings
+
     with session_scope(get_engine(get_settings().database_url)) as session:
         principal, token = principals.create(session, name, role)
         _print({"name": principal.name, "role": principal.role, "token": token})
 
 
 def _load_client(runner: Runner, client: str) -> ClientInput:
+    from core.database import session_scope
+    from core.schemas.client import ClientInput
+    from core.services import clients
+
     path = Path(client)
     with session_scope(runner.engine) as session:
         if path.is_file():
@@ -146,6 +171,10 @@ def run(
     as_of: AsOf = None,
 ) -> None:
     """Run the advisory workflow for one client, until delivery, a block or advisor review."""
+    day = _as_of(as_of)
+    from core.settings import get_settings
+    from graphs.runner import open_runner
+
     with open_runner(get_settings()) as runner:
         try:
             parsed = _load_client(runner, client)
@@ -153,7 +182,7 @@ def run(
             _fail(exc)
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from exc
-        created = runner.create(parsed, as_of=_as_of(as_of), request=request, actor="cli")
+        created = runner.create(parsed, as_of=day, request=request, actor="cli")
         runner.execute(created.id)
         _print(_summary(runner, created.id))
 
@@ -163,6 +192,10 @@ def list_approvals(
     advisor: Annotated[str | None, typer.Option(help="Only this advisor's queue.")] = None,
 ) -> None:
     """Print the plans waiting for an advisor's sign-off."""
+    from core.database import get_engine, session_scope
+    from core.services import approvals
+    from core.settings import get_settings
+
     with session_scope(get_engine(get_settings().database_url)) as session:
         queue = approvals.pending(session, advisor)
         _print([{k: v for k, v in approvals.public(a).items() if k != "plan"} for a in queue])
@@ -182,6 +215,9 @@ def decide(
         parsed = json.loads(weights) if weights else None
     except json.JSONDecodeError as exc:
         raise typer.BadParameter(f"--weights is not JSON: {exc}") from exc
+    from core.settings import get_settings
+    from graphs.runner import open_runner
+
     with open_runner(get_settings()) as runner:
         try:
             decision = {
@@ -200,11 +236,19 @@ def decide(
 @app.command("demo")
 def run_demo(as_of: AsOf = None) -> None:
     """Seed the demo, run every demo client, approve one plan, and show what happened."""
+    day = _as_of(as_of)
+    from rich.progress import track
+    from rich.table import Table
+
+    from core.database import session_scope
+    from core.services import demo
+    from core.settings import get_settings
+    from graphs.runner import open_runner
+
     settings = get_settings()
     with open_runner(settings) as runner:
         with session_scope(runner.engine) as session:
             seeded = demo.seed(session)
-        day = _as_of(as_of)
         summaries = []
         for client in track(
             demo.load_clients(), description="Running advisory workflows", console=console
@@ -241,6 +285,9 @@ def run_demo(as_of: AsOf = None) -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the configured database to the latest schema."""
+    from core.database import get_engine
+    from core.settings import get_settings
+
     get_engine(get_settings().database_url)
     typer.echo("database at the latest schema")
 
@@ -248,7 +295,9 @@ def db_upgrade() -> None:
 @db_app.command("revision")
 def db_revision(message: Annotated[str, typer.Option("-m", help="What the change is.")]) -> None:
     """Write a migration for what changed in core/tables.py (run against an up-to-date database)."""
+    from core.database import get_engine
     from core.migrate import revise
+    from core.settings import get_settings
 
     revise(get_engine(get_settings().database_url), message)
 
@@ -261,8 +310,11 @@ def prune(
     and the inbox sessions and stopped workers' rows that ended before then."""
     if older_than_days < 0:
         raise typer.BadParameter("--older-than-days must be 0 or more")
+    from core.database import session_scope
     from core.services import inbox_sessions, workers
+    from core.settings import get_settings
     from core.tables import utcnow
+    from graphs.runner import open_runner
 
     with open_runner(get_settings()) as runner:
         pruned = runner.prune(older_than_days)
@@ -276,6 +328,9 @@ def prune(
 @app.command()
 def recover() -> None:
     """Resume or fail every run a crashed worker left queued or running (the server does this)."""
+    from core.settings import get_settings
+    from graphs.runner import open_runner
+
     with open_runner(get_settings()) as runner:
         _print({"recovered": runner.sweep()})
 
@@ -293,6 +348,11 @@ def eval_run(
     ] = None,
 ) -> None:
     """Run a suite; exit 0 if its gate passes, 1 if it fails, 2 on a harness error."""
+    if provider is not None and provider not in ("offline", "openai"):
+        raise typer.BadParameter("--provider must be offline or openai")
+    from rich.progress import Progress
+
+    from core.settings import get_settings
     from evals.report import to_markdown, write_all
     from evals.runner import run_suite
     from evals.schema import load_suite
@@ -300,8 +360,6 @@ def eval_run(
     settings = get_settings()
     try:
         if provider is not None:
-            if provider not in ("offline", "openai"):
-                raise typer.BadParameter("--provider must be offline or openai")
             settings = settings.model_copy(update={"llm": provider})
         _, scenarios, _ = load_suite(suite)
         with Progress(console=console) as bar:
@@ -354,6 +412,7 @@ def serve(
     """Serve the HTTP API (beyond loopback only once the development secrets are replaced)."""
     from api import server
     from api.app import create_app
+    from core.settings import get_settings
 
     settings = get_settings()
     try:
