@@ -19,6 +19,7 @@ from __future__ import annotations
 import statistics
 import sys
 import time
+import warnings
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,9 @@ def _tight(problem: Problem, method: Method, target: float) -> np.ndarray | None
         cons.append(variance <= target**2 * scale)
     tol = {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10}
     found = cp.Problem(cp.Minimize(objective), cons)
-    found.solve(solver="CLARABEL", **tol)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a tight solve cvxpy calls inaccurate is left out below
+        found.solve(solver="CLARABEL", **tol)
     if found.status != "optimal":
         return None  # the shaping tried a tilt the limits cannot meet
     return np.clip(np.asarray(w.value), 0.0, None)

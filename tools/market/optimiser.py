@@ -4,6 +4,7 @@ shape with cvxpy parameters), clamped to the feasible range."""
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import warnings
 from collections import OrderedDict
@@ -44,6 +45,9 @@ class Problem:
 
     def check(self) -> None:
         """Cheap feasibility checks before calling a solver."""
+        caps = [*self.upper, *self.group_caps.values(), self.reserve_share, self.cost]
+        if any(not np.isfinite(c) or c < 0 for c in caps):
+            raise Infeasible("caps, the reserve share and the cost must be finite and >= 0")
         if self.upper.sum() < 1 - 1e-9:
             raise Infeasible(f"caps sum to {self.upper.sum():.3f} < 1")
         if (
@@ -170,8 +174,8 @@ class _Compiled:
         if problem.reserve_share > 0:
             self.mask.value = np.asarray(problem.reserve_mask, dtype=float)
             self.share.value = problem.reserve_share
-        if problem.group_caps:
-            names = _group_names(problem)
+        names = _group_names(problem)
+        if names:
             self.members.value = np.array(
                 [[1.0 if g == name else 0.0 for g in problem.groups] for name in names]
             )
@@ -249,20 +253,31 @@ def _compiled_for(shape: _Shape) -> _Compiled:
 
 
 def _key(problem: Problem, method: Method, target: float) -> bytes:
-    """Everything a solution depends on, hashed."""
-    digest = hashlib.sha256(
-        f"{method}|{target!r}|{problem.reserve_share!r}|{problem.cost!r}".encode()
-    )
-    for array in (problem.mu, problem.cov, problem.upper, problem.reserve_mask):
-        digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
-        digest.update(b"|")
-    digest.update(repr(problem.groups).encode())
-    digest.update(repr(sorted(problem.group_caps.items())).encode())
-    if problem.current is not None:
-        digest.update(np.ascontiguousarray(problem.current, dtype=np.float64).tobytes())
-    for vector, lower, upper in problem.tilts:
-        digest.update(np.ascontiguousarray(vector, dtype=np.float64).tobytes())
-        digest.update(f"|{lower!r}|{upper!r}".encode())
+    """Everything a solution depends on, hashed; each part named and sized, so no two problems
+    run together into the same bytes."""
+    digest = hashlib.sha256()
+
+    def part(name: str, data: bytes) -> None:
+        digest.update(f"{name}:{len(data)}:".encode())
+        digest.update(data)
+
+    def array(name: str, values: np.ndarray | None) -> None:
+        if values is None:
+            part(name, b"none")
+            return
+        values = np.ascontiguousarray(values, dtype=np.float64)
+        part(name, repr(values.shape).encode() + values.tobytes())
+
+    part("ask", json.dumps([method, target, problem.reserve_share, problem.cost]).encode())
+    array("mu", problem.mu)
+    array("cov", problem.cov)
+    array("upper", problem.upper)
+    array("reserve_mask", problem.reserve_mask)
+    array("current", problem.current)
+    part("groups", json.dumps([problem.groups, sorted(problem.group_caps.items())]).encode())
+    for i, (vector, lower, upper) in enumerate(problem.tilts):
+        array(f"tilt{i}", vector)
+        part(f"tilt{i}:bounds", json.dumps([lower, upper]).encode())
     return digest.digest()
 
 

@@ -245,8 +245,9 @@ def _variants(base: Problem) -> list[Problem]:
 def test_a_remembered_answer_is_keyed_by_everything_it_depends_on() -> None:
     base = Problem(mu=np.array([0.02, 0.05, 0.08, 0.1]), cov=np.diag([0.01, 0.02, 0.05, 0.09]),
                    upper=np.ones(4))  # fmt: skip
-    keys = {optimiser._key(base, "max_return", 0.0), optimiser._key(base, "min_volatility", 0.0),
-            optimiser._key(base, "efficient_risk", 0.1), optimiser._key(base, "efficient_risk", 0.2)}  # fmt: skip
+    asks = [("max_return", 0.0), ("min_volatility", 0.0), ("efficient_risk", 0.1),
+            ("efficient_risk", 0.2)]  # fmt: skip
+    keys = {optimiser._key(base, method, target) for method, target in asks}
     keys |= {optimiser._key(v, "max_return", 0.0) for v in _variants(base)}
     assert len(keys) == 4 + len(_variants(base))
     for method in ("min_volatility", "max_return"):
@@ -273,3 +274,19 @@ def test_threads_solving_at_once_get_each_problems_own_answer(stock_problem: Pro
         together = list(pool.map(solve, range(4 * len(variants))))
     for i, weights in enumerate(together):
         np.testing.assert_allclose(weights, alone[i % len(variants)], atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"upper": np.array([1.0, -0.1, 1.0])},
+        {"group_caps": {"gold": -0.5}, "groups": ["gold", "cash", "cash"]},
+        {"reserve_share": float("nan")},
+        {"cost": -0.01, "current": np.ones(3) / 3},
+    ],
+)
+def test_a_negative_or_missing_limit_is_infeasible_not_a_crash(change: dict[str, Any]) -> None:
+    """A bad setting (a negative cap) is a recorded fallback, never a failed allocation."""
+    problem = replace(_problem([1.0, 1.0, 1.0]), **change)
+    with pytest.raises(Infeasible, match="finite and >= 0"):
+        optimise(problem, 0.1)
