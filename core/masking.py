@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
 import unicodedata
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal, cast
@@ -40,6 +43,8 @@ _CARD_LABEL = re.compile(
     r"(?:card|acct|account|卡号|银行卡|卡|账号|帐号|账户)\s*(?:no|num|number)?[\s.:#=]{0,3}$",
     re.IGNORECASE,
 )
+
+REMEMBERED_TEXTS = 256  # texts whose findings are kept, by digest (a Finding is immutable)
 
 
 @dataclass(frozen=True)
@@ -187,7 +192,30 @@ def find_sensitive(text: str, *, near_misses: bool = False) -> list[Finding]:
     """Every sensitive item in the text, longest and most specific first, without overlaps.
 
     With near_misses, also an ID with a wrong check digit and a labelled card failing Luhn.
+    A run scans one letter several times (the check, the fallback, the gate at the door): the
+    findings for the most recent texts are remembered under a digest of the text and the day
+    (an ID's birth date is checked against today), never the text itself, and each caller
+    gets its own list.
     """
+    key = hashlib.sha256(f"{near_misses}|{date.today()}|{text}".encode()).digest()
+    with _remembered_lock:
+        found = _remembered.get(key)
+        if found is not None:
+            _remembered.move_to_end(key)
+            return list(found)
+    found = _find(text, near_misses)
+    with _remembered_lock:
+        _remembered[key] = found
+        if len(_remembered) > REMEMBERED_TEXTS:
+            _remembered.popitem(last=False)
+    return list(found)
+
+
+_remembered: OrderedDict[bytes, tuple[Finding, ...]] = OrderedDict()
+_remembered_lock = threading.Lock()
+
+
+def _find(text: str, near_misses: bool) -> tuple[Finding, ...]:
     norm, origin, until = normalise(text)
     found: list[Finding] = []
     for kind, start, end, masked in _in_norm(norm, near_misses):
@@ -195,7 +223,7 @@ def find_sensitive(text: str, *, near_misses: bool = False) -> list[Finding]:
         if any(f.start < end and start < f.end for f in found):
             continue
         found.append(Finding(kind, start, end, masked))
-    return sorted(found, key=lambda f: f.start)
+    return tuple(sorted(found, key=lambda f: f.start))
 
 
 MASK_PASSES = 50  # each pass that changes the text masks one more item at least

@@ -19,6 +19,7 @@ from formats import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core import masking
 from core.masking import find_sensitive, luhn_valid, mask_contact, mask_text, valid_id_number
 
 
@@ -364,3 +365,15 @@ def test_text_that_keeps_revealing_numbers_loses_every_digit_rather_than_raise()
     crafted = "13800001391 " + "2341391 " * 60
     masked = mask_text(crafted)
     assert not any(ch.isdigit() for ch in masked)
+
+
+def test_remembered_findings_keep_no_raw_text_and_each_caller_its_own_list() -> None:
+    text = "请回电 13912345678，谢谢。"
+    first = masking.find_sensitive(text)
+    first.clear()  # a caller's list is its own
+    again = masking.find_sensitive(text)
+    assert [f.kind for f in again] == ["mobile"]
+    assert again == masking.find_sensitive(text)
+    remembered = list(masking._remembered.items())
+    assert all(isinstance(k, bytes) and len(k) == 32 for k, _ in remembered)
+    assert "13912345678" not in repr(remembered)
