@@ -66,9 +66,13 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && \
 		apt-get install -y -qq chromium fonts-noto-cjk)
 
-## bench: latency of a full offline long-tail run against a bare 4-node graph
+## bench: a full offline long-tail run against a bare 4-node graph (and its commits and rows per
+## run), allocation before and after compiling problems once (with the plan comparison), and the
+## CLI's start-up; benchmarks/bench_load.py measures decisions on PostgreSQL
 bench: install
 	$(BIN)/python benchmarks/bench_graph.py
+	$(BIN)/python benchmarks/bench_allocation.py
+	$(BIN)/python benchmarks/bench_cli.py
 
 ## cma: re-derive the capital-market assumptions from ../shared/data
 cma: install

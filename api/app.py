@@ -60,10 +60,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.streams = StreamSlots(settings.max_streams_per_token)
         app.state.stopping = stopping = threading.Event()
         with open_runner(settings) as runner:
-            # Runs and evals on pools of their own, so a long eval never holds up a run.
+            # Runs, decisions' resumes and evals on pools of their own, so a long eval never
+            # holds up a run and a burst of new runs never holds up a signed-off plan.
             executor = ThreadPoolExecutor(settings.run_workers, thread_name_prefix="tw-run")
+            resumes = ThreadPoolExecutor(settings.resume_workers, thread_name_prefix="tw-resume")
             evals = ThreadPoolExecutor(1, thread_name_prefix="tw-eval")
             app.state.runner, app.state.executor, app.state.eval_executor = runner, executor, evals
+            app.state.resume_executor = resumes
             app.state.database_check = health.DatabaseCheck(runner.engine)
             sweeper = threading.Thread(
                 target=_sweep_forever, args=(runner, stopping), name="tw-sweep", daemon=True
@@ -78,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 stopping.set()
                 evals.shutdown(wait=True, cancel_futures=True)
                 executor.shutdown(wait=True, cancel_futures=True)
+                resumes.shutdown(wait=True, cancel_futures=True)
                 sweeper.join(timeout=settings.sweep_interval_seconds + settings.lease_seconds)
 
     app = FastAPI(

@@ -1,4 +1,5 @@
-"""Latency of a full offline long-tail run on SQLite against a bare 4-node graph, same checkpointer.
+"""Latency of a full offline long-tail run on SQLite against a bare 4-node graph, same checkpointer,
+and what a run writes: its transactions (commits of the application's tables) and rows.
 
 python benchmarks/bench_graph.py [--runs N]
 """
@@ -11,8 +12,9 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypedDict
+from typing import Any, TypedDict
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -20,6 +22,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from factories import AS_OF, long_tail_client  # noqa: E402
 from langgraph.graph import END, START, StateGraph  # noqa: E402
+from sqlalchemy import event, text  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
 
 from core.settings import Settings  # noqa: E402
 from graphs.checkpointer import open_checkpointer  # noqa: E402
@@ -54,10 +58,45 @@ def bare_graph_latencies(url: str, runs: int) -> list[float]:
     return out
 
 
-def advisory_latencies(url: str, runs: int) -> list[float]:
+@dataclass
+class Writes:
+    """Commits of the application's tables and rows they wrote (INSERT, UPDATE, DELETE)."""
+
+    commits: int = 0
+    rows: int = 0
+
+    def watch(self, engine: Engine) -> None:
+        event.listen(engine, "commit", self._commit)
+        event.listen(engine, "after_cursor_execute", self._executed)
+
+    def _commit(self, *_: object) -> None:
+        self.commits += 1
+
+    def _executed(self, _conn: object, cursor: Any, statement: str, *_: object) -> None:
+        if statement.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE"):
+            self.rows += max(cursor.rowcount, 0)
+
+
+CHECKPOINT_TABLES = ("checkpoints", "writes")
+
+
+def _checkpoint_rows(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return sum(
+            conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in CHECKPOINT_TABLES
+        )
+
+
+def advisory_latencies(
+    url: str, runs: int, writes: Writes | None = None
+) -> tuple[list[float], int]:
+    """Each run's latency, and the checkpoint rows the runs wrote."""
     out = []
     with open_runner(Settings(environment="test", database_url=url)) as runner:
         client = long_tail_client(risk_level="C2", goal="income")
+        before = _checkpoint_rows(runner.engine)
+        if writes is not None:
+            writes.watch(runner.engine)
         for _ in range(runs):
             started = time.perf_counter()
             run = runner.create(client, as_of=AS_OF)
@@ -65,7 +104,10 @@ def advisory_latencies(url: str, runs: int) -> list[float]:
             out.append(time.perf_counter() - started)
             if finished.status != "delivered":
                 raise SystemExit(f"benchmark run ended {finished.status}, expected delivered")
-    return out
+        if writes is not None:
+            event.remove(runner.engine, "commit", writes._commit)
+            event.remove(runner.engine, "after_cursor_execute", writes._executed)
+        return out, _checkpoint_rows(runner.engine) - before
 
 
 def summary(name: str, samples: list[float]) -> tuple[float, float]:
@@ -85,12 +127,18 @@ def main() -> None:
         bare_url = f"sqlite:///{Path(tmp) / 'bare.db'}"
         advisory_latencies(full_url, args.warmup)
         bare_graph_latencies(bare_url, args.warmup)
-        full = advisory_latencies(full_url, args.runs)
+        writes = Writes()
+        full, checkpoint_rows = advisory_latencies(full_url, args.runs, writes)
         bare = bare_graph_latencies(bare_url, args.runs)
     full_median, full_p95 = summary("full long-tail advisory run (offline)", full)
     bare_median, bare_p95 = summary("bare 4-node graph, same checkpointer", bare)
     ratio = f"median {full_median / bare_median:8.1f} x    p95 {full_p95 / bare_p95:8.1f} x"
     print(f"{'ratio full / bare':<38} {ratio}")
+    n = args.runs
+    print(
+        f"{'per run':<38} {writes.commits / n:5.1f} commits, {writes.rows / n:5.1f} rows "
+        f"of the application's tables; {checkpoint_rows / n:5.1f} checkpoint rows"
+    )
 
 
 if __name__ == "__main__":

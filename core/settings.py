@@ -131,7 +131,9 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = Field(default=15, gt=0)
     # Serving under load (README "Limits"): every bound below is one of these settings.
     request_threads: int = Field(default=40, ge=1, le=1000)  # sync handlers run on these
-    run_workers: int = Field(default=2, ge=1, le=64)  # runs and resumes executed in-process
+    run_workers: int = Field(default=2, ge=1, le=64)  # new runs executed in-process
+    # Decisions resume on threads of their own: a signed-off plan never waits behind new runs.
+    resume_workers: int = Field(default=1, ge=1, le=64)
     pool_timeout_seconds: float = Field(default=30, gt=0)  # wait for a database connection
     max_in_flight: int = Field(default=256, ge=1)  # requests being handled; beyond, 503
     max_streams_per_token: int = Field(default=8, ge=1)  # open event streams; beyond, 429
@@ -152,10 +154,10 @@ class Settings(BaseSettings):
     @property
     def db_connections(self) -> int:
         """Database connections this process may use at once: one per request thread, two per
-        run worker (the run and its lease heartbeat) and four for the sweeper, its heartbeat, the
-        worker beat and an eval. A decision's heartbeat waits briefly for one; none is held
-        while waiting for another, so a wait is never a deadlock."""
-        return self.request_threads + 2 * self.run_workers + 4
+        run or resume worker (the run and its lease heartbeat) and four for the sweeper, its
+        heartbeat, the worker beat and an eval. None is held while waiting for another, so a
+        wait is never a deadlock."""
+        return self.request_threads + 2 * (self.run_workers + self.resume_workers) + 4
 
     @model_validator(mode="after")
     def _no_placeholder_secrets(self) -> Settings:

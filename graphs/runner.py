@@ -19,6 +19,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from core.database import get_engine, is_transient, session_scope
 from core.errors import InvalidDecision, RunBusy
@@ -40,6 +41,16 @@ from tools.market.intent import lexicon_for
 from tools.market.market_data import MarketData, load_market
 
 log = logging.getLogger("tierwise.runner")
+
+
+# What each node writes of the fields the run row keeps (graphs/nodes.py).
+NODE_WRITES: dict[str, tuple[str, ...]] = {
+    "profile_client": ("profile", "tier"),
+    "research_products": ("research",),
+    "allocate_portfolio": ("plan",),
+    "check_compliance": ("compliance",),
+    "advisor_review": ("plan",),
+}
 
 
 class LeaseLost(RuntimeError):
@@ -77,8 +88,8 @@ class Runner:
         self.worker = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.host = workers.this_host()
         # Leases this process holds now; once it stops, it takes no more. It says it stopped
-        # (so others take its runs at once) only when it holds none: a decision still resuming
-        # on a request thread keeps its run until its lease runs out.
+        # (so others take its runs at once) only when it holds none: a run still executing or
+        # resuming on a thread that outlived the shutdown keeps its run until its lease runs out.
         self._held, self._stopping, self._holding = 0, False, threading.Lock()
 
     def start(self) -> None:
@@ -137,7 +148,9 @@ class Runner:
                 if run.status != "queued":
                     return run
                 start = self._start_state(run)
-            return self._drive_leased(run_id, start, lease)
+                # Starting is one transaction with the check: nothing else has the lease.
+                runs.set_status(session, run, "running", execution=lease.owner)
+            return self._drive_leased(run_id, start, lease, started=True)
 
     def _start_state(self, run: Run) -> AdvisoryState:
         client = dict(run.client_snapshot)
@@ -158,7 +171,17 @@ class Runner:
 
     def decide(self, approval_id: str, decision: dict[str, Any], on: date | None = None) -> Run:
         """Validate and claim an advisor's decision, made on `on` (today unless an eval replays
-        a scenario's day), then resume the run with it."""
+        a scenario's day), then resume the run with it; answers once the resume is done."""
+        self.claim(approval_id, decision, on)
+        return self.resume_decided(approval_id)
+
+    def claim(self, approval_id: str, decision: dict[str, Any], on: date | None = None) -> Run:
+        """Validate and claim an advisor's decision, made on `on` (today unless an eval replays
+        a scenario's day), in a transaction of its own; returns the run as it stands.
+
+        Once this returns the decision is committed: resume_decided (or, if nothing calls it,
+        the sweeper once the run has been quiet for a lease) carries the run on from it.
+        """
         try:
             valid = AdvisorDecision.model_validate(
                 {**decision, "approval_id": approval_id, "decided_on": on or date.today()}
@@ -170,7 +193,16 @@ class Runner:
             approval = approvals.claim(
                 session, approval_id, valid.model_dump(mode="json"), valid_months=valid_months
             )
-        run_id, claimed = approval.run_id, approval.decision
+            return runs.get(session, approval.run_id)
+
+    def resume_decided(self, approval_id: str) -> Run:
+        """Resume the run with the decision claimed on `approval_id`; returns the run as the
+        decision left it (or as it stands, if another execution holds it)."""
+        with session_scope(self.engine) as session:
+            approval = approvals.get(session, approval_id)
+            run_id, claimed = approval.run_id, approval.decision
+            if claimed is None:  # nothing claimed: nothing to resume
+                return runs.get(session, run_id)
         # The decision is committed: wait for a worker still finishing the pause to let go
         # (it renews its lease at every step, so a live one lets go within a lease).
         try:
@@ -203,6 +235,10 @@ class Runner:
             snapshot = self.graph.get_state(self.config(run_id))
             if not snapshot.values:
                 return self._drive_leased(run_id, start, lease)
+            with session_scope(self.engine) as session:
+                # A crash between a node's checkpoint and its record (written with the next
+                # step's) leaves the row behind the checkpoint: record those nodes first.
+                self._catch_up(session, runs.get(session, run_id), snapshot.values)
             if snapshot.interrupts:
                 pending_id = snapshot.interrupts[0].value["approval_id"]
                 with session_scope(self.engine) as session:
@@ -235,6 +271,8 @@ class Runner:
                 done.append(run_id)
             except RunBusy:
                 continue  # another worker took it meanwhile
+            except Exception:  # one run that cannot be recovered never holds up the others
+                log.exception("run %s: recovery failed; the next sweep tries again", run_id)
         return done
 
     def prune(self, older_than_days: float) -> list[str]:
@@ -319,8 +357,19 @@ class Runner:
                 log.warning("run %s: lease renewal failed", run_id, exc_info=True)
 
     def _drive_leased(
-        self, run_id: str, graph_input: AdvisoryState | Command[str] | None, lease: Lease
+        self,
+        run_id: str,
+        graph_input: AdvisoryState | Command[str] | None,
+        lease: Lease,
+        started: bool = False,
     ) -> Run:
+        """Drive the graph under the lease; `started` when the caller already set it running.
+
+        What belongs to one step is one transaction: a node's recorded update waits for the
+        next node's start (or the end of the stream) and both are written together. The
+        checkpoint, written first with durability="sync", is the source of truth: a crash
+        between the two leaves a node the run row lacks, and recovery's _sync records it.
+        """
         model = self.model_factory()
         deps = Deps(
             self.settings,
@@ -331,8 +380,11 @@ class Runner:
             self.engine,
             OfflineModel(),  # writes what the model's text cannot be used for (llm/fallback.py)
         )
-        with session_scope(self.engine) as session:
-            runs.set_status(session, runs.get(session, run_id), "running", execution=lease.owner)
+        if not started:
+            with session_scope(self.engine) as session:
+                run = runs.get(session, run_id)
+                runs.set_status(session, run, "running", execution=lease.owner)
+        updates: list[dict[str, Any]] = []  # finished nodes not yet recorded
         try:
             for part in self.graph.stream(
                 graph_input,
@@ -345,10 +397,12 @@ class Runner:
                 # is typed as yielding `dict | Any`, which says nothing of that.
                 mode, chunk = cast(tuple[str, dict[str, Any]], part)
                 if mode == "updates":
-                    self._record(run_id, chunk, lease)
+                    updates.append(chunk)
                 elif "input" in chunk:  # a task starting; its end arrives as an update
-                    with session_scope(self.engine) as session:
-                        runs.record_node_started(session, runs.get(session, run_id), chunk)
+                    self._record(run_id, updates, lease, starting=chunk)
+                    updates = []
+            self._record(run_id, updates, lease)
+            updates = []
         except LeaseLost:
             # Another execution took the run over after this one stalled past its lease; the
             # checkpoint is theirs to continue from, so this one leaves everything as it is.
@@ -367,21 +421,39 @@ class Runner:
                 run = runs.get(session, run_id)
                 if not runs.renew_lease(session, run_id, lease.owner, self.settings.lease_seconds):
                     return run  # no longer this execution's run to mark
+                try:  # the nodes that finished before it failed, unless they are what failed
+                    with session.begin_nested():
+                        self._apply(session, run, updates)
+                except Exception:
+                    log.exception("run %s: nodes before the failure left to recovery", run_id)
                 runs.record_model_calls(session, run, [c.as_dict() for c in model.calls])
                 runs.set_status(session, run, "failed", f"{type(exc).__name__}: {exc}")
                 return run
-        with session_scope(self.engine) as session:
-            runs.record_model_calls(
-                session, runs.get(session, run_id), [c.as_dict() for c in model.calls]
-            )
-        return self._sync(run_id)
+        return self._sync(run_id, [c.as_dict() for c in model.calls])
 
-    def _record(self, run_id: str, chunk: dict[str, Any], lease: Lease) -> None:
+    def _record(
+        self,
+        run_id: str,
+        updates: list[dict[str, Any]],
+        lease: Lease,
+        starting: dict[str, Any] | None = None,
+    ) -> None:
+        """One step in one transaction: renew the lease, record the nodes that finished, and
+        the task that is starting, if one is."""
+        if not updates and starting is None:
+            return
         with session_scope(self.engine) as session:
             if not runs.renew_lease(session, run_id, lease.owner, self.settings.lease_seconds):
                 raise LeaseLost(run_id)  # renewed at every step, or given up
             lease.progress = time.monotonic()
             run = runs.get(session, run_id)
+            self._apply(session, run, updates)
+            if starting is not None:
+                runs.record_node_started(session, run, starting)
+
+    @staticmethod
+    def _apply(session: Session, run: Run, updates: list[dict[str, Any]]) -> None:
+        for chunk in updates:
             # Writes a crash left pending come back on resume marked cached; the node is
             # recorded already unless the crash came between its checkpoint and its record.
             replayed = bool(chunk.get("__metadata__", {}).get("cached"))
@@ -393,18 +465,16 @@ class Runner:
                 else:
                     runs.record_node(session, run, node, update or {})
 
-    def _sync(self, run_id: str) -> Run:
-        """Bring the run row in line with the checkpoint, which is the source of truth."""
+    def _sync(self, run_id: str, calls: list[dict[str, Any]] | None = None) -> Run:
+        """Bring the run row in line with the checkpoint, which is the source of truth; with
+        the model calls an execution made, in the same transaction."""
         snapshot = self.graph.get_state(self.config(run_id))
         values = snapshot.values
         with session_scope(self.engine) as session:
             run = runs.get(session, run_id)
-            done = run.trajectory
-            for step, node in enumerate(values.get("trajectory", [])):
-                if step >= len(done):
-                    runs.record_node(
-                        session, run, node, {f: values.get(f) for f in runs.NODE_FIELDS}
-                    )
+            if calls:
+                runs.record_model_calls(session, run, calls)
+            self._catch_up(session, run, values)
             status: RunStatus | None = None
             if snapshot.interrupts:
                 approvals.open_review(session, run, snapshot.interrupts[0].value)
@@ -414,6 +484,21 @@ class Runner:
             if status is not None and status != run.status:
                 runs.set_status(session, run, status)
             return run
+
+    @staticmethod
+    def _catch_up(session: Session, run: Run, values: dict[str, Any]) -> None:
+        """Record the nodes the checkpoint has and the run row does not yet, each with what it
+        writes, so the audit trail reads the same wherever a crash came."""
+        done = len(run.trajectory)
+        for step, node in enumerate(values.get("trajectory", [])):
+            if step >= done:
+                fields = NODE_WRITES.get(node, ())
+                if (
+                    node == "advisor_review"
+                    and (values.get("plan") or {}).get("source") != "advisor"
+                ):
+                    fields = ()  # only a revision writes a plan
+                runs.record_node(session, run, node, {f: values.get(f) for f in fields})
 
 
 def _describe(exc: ValidationError) -> str:

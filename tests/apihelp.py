@@ -32,13 +32,21 @@ def wait_for(
     token: str,
     statuses: set[str],
     stall_seconds: float = Settings().lease_seconds,
+    decided: str | None = None,
 ) -> dict[str, Any]:
     """Poll until the run reaches one of `statuses`; fail once it ends elsewhere, or once it
-    has not moved for stall_seconds (a live worker renews its lease at every step)."""
+    has not moved for stall_seconds (a live worker renews its lease at every step).
+
+    `decided`: the approval a decision was just posted on (answered 202 at once, the run then
+    resumed in the background). The run counts only once that decision has taken effect: a
+    run still waiting on that very review is still to be resumed.
+    """
     last, moved = None, time.monotonic()
     while True:
         run = api.get(f"/v1/runs/{run_id}", headers=auth(token)).json()
-        if run["status"] in statuses:
+        on = (run.get("approval") or {}).get("id")
+        resuming = decided is not None and on == decided and run["status"] not in FINAL_STATUSES
+        if run["status"] in statuses and not resuming:
             return run
         if run["status"] in FINAL_STATUSES:
             raise AssertionError(f"run {run_id} ended {run['status']}, not {statuses}: {run}")

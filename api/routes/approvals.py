@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, status
 
-from api.deps import Advisor, Reviewer, Route, RunnerDep, SessionDep
+from api.deps import Advisor, Reviewer, Route, RunnerDep, SessionDep, submit
 from api.schemas import ApprovalQueueItem, DecisionCreate, Page, RunPublic
 from api.views import queue_item, run_public
 from core.database import session_scope
 from core.services import approvals, runs
 
 router = APIRouter(prefix="/v1/approvals", tags=["approvals"], route_class=Route)
+log = logging.getLogger("tierwise.api")
 
 
 @router.get("")
@@ -32,19 +34,33 @@ def list_approvals(
     return Page[ApprovalQueueItem](items=[queue_item(i) for i in items])
 
 
-@router.post("/{approval_id}/decision")
+@router.post("/{approval_id}/decision", status_code=status.HTTP_202_ACCEPTED)
 def decide(
     approval_id: str,
     body: DecisionCreate,
+    request: Request,
     runner: RunnerDep,
     principal: Advisor,
 ) -> RunPublic:
-    """Approve, revise or reject; only the client's own advisor may decide. Answers with the
-    run as the decision left it."""
+    """Approve, revise or reject; only the client's own advisor may decide.
+
+    Answers 202 as soon as the decision is committed, with the run as it stands (still
+    `awaiting_approval`, its approval decided); the run then carries on in the background.
+    Watch it (GET /v1/runs/{id} or its events) until it is delivered, rejected, or waiting
+    again with a revised plan.
+    """
     with session_scope(runner.engine) as session:
         approvals.visible(session, principal, approval_id)
     # Who may decide is the service's rule (approvals.claim), met by every caller.
     decision = {**body.model_dump(), "advisor": principal.name}
-    run = runner.decide(approval_id, decision)
+    run = runner.claim(approval_id, decision)  # committed in a transaction of its own
     with session_scope(runner.engine) as session:
-        return run_public(session, runs.get(session, run.id))
+        view = run_public(session, runs.get(session, run.id))
+    try:
+        submit(request.app.state.resume_executor, runner.resume_decided, approval_id)
+    except RuntimeError:
+        # The executor has shut down: the server is stopping. The decision is committed all the
+        # same, and a sweeper (this process's successor's, or another's) resumes the run once
+        # it has been quiet for a lease (runs.stranded finds a claimed decision): still 202.
+        log.warning("approval %s: decision recorded; the sweeper resumes its run", approval_id)
+    return view

@@ -68,6 +68,35 @@ WORDS: dict[str, dict[str, str]] = {
         "zh-CN": "已提交调整，请查看新的合规检查结果。",
         "en": "Revision submitted: see its compliance result below.",
     },
+    # A decision answers once it is recorded; the run carries on from it in the background.
+    "recorded_approve": {
+        "zh-CN": "审核决定已记录，正在将方案发送给客户……",
+        "en": "Decision recorded: the plan is being delivered to the client…",
+    },
+    "recorded_reject": {
+        "zh-CN": "审核决定已记录，正在退回方案……",
+        "en": "Decision recorded: the plan is being rejected…",
+    },
+    "recorded_revise": {
+        "zh-CN": "调整已记录，正在重新进行合规检查……",
+        "en": "Revision recorded: the revised plan is being checked by compliance…",
+    },
+    "resuming_approve": {
+        "zh-CN": "正在发送方案，本页将自动刷新。",
+        "en": "Delivering the plan: this page refreshes itself.",
+    },
+    "resuming_reject": {
+        "zh-CN": "正在退回方案，本页将自动刷新。",
+        "en": "Rejecting the plan: this page refreshes itself.",
+    },
+    "resuming_revise": {
+        "zh-CN": "正在生成并检查调整后的方案，本页将自动刷新。",
+        "en": "Revising the plan and checking it: this page refreshes itself.",
+    },
+    "not_done": {
+        "zh-CN": "审核决定已记录，但运行未按该决定完成，请查看当前状态。",
+        "en": "The decision is recorded, but the run did not end as decided: see its status.",
+    },
     "stale": {
         "zh-CN": "该方案已更新，请刷新后重新审核。",
         "en": "This plan has changed since you opened it: review the current one.",

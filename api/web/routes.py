@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
 
-from api.deps import Route, RunnerDep, SessionDep, client_address
+from api.deps import Route, RunnerDep, SessionDep, client_address, submit
 from api.web.i18n import WORDS, translator
 from api.web.security import inbox_path, same_origin
 from core.database import session_scope
@@ -27,6 +28,7 @@ from core.errors import (
     TierwiseError,
     Unauthorized,
 )
+from core.schemas.vocabulary import FINAL_STATUSES
 from core.services import (
     approvals,
     audit,
@@ -350,14 +352,40 @@ def _request_section(
     }
 
 
+def _outcome(approval: Approval, status: str, latest_id: str | None) -> str:
+    """The flash for a decision that has taken effect, from where the run is now."""
+    if status in ("delivered", "rejected"):
+        return status
+    if approval.action == "revise" and status == "awaiting_approval" and latest_id != approval.id:
+        return "revised"
+    return "not_done"  # e.g. blocked at the delivery gate, or failed: the page shows which
+
+
 @router.get("/approvals/{approval_id}", response_class=HTMLResponse)
 def plan_page(
-    request: Request, approval_id: str, db: SessionDep, runner: RunnerDep, me: Viewer
+    request: Request,
+    approval_id: str,
+    db: SessionDep,
+    runner: RunnerDep,
+    me: Viewer,
+    follow: bool = False,
 ) -> Response:
+    """The plan under review. After a decision (`follow`), the page refreshes itself while the
+    run carries on from it, then goes to where it ended (a revision's new review) and says how."""
     approval = approvals.visible(db, me, approval_id)
     run = runs.get(db, approval.run_id)
     view = run_view(db, run)
     latest = approvals.latest_for_run(db, run.id)
+    latest_id = latest.id if latest else None
+    # Decided, but the run has neither ended nor opened a newer review: still resuming.
+    resuming = (
+        approval.status != "pending"
+        and latest_id == approval.id
+        and run.status not in FINAL_STATUSES
+    )
+    if follow and approval.status != "pending" and not resuming:
+        request.session["flash"] = _outcome(approval, run.status, latest_id)
+        return RedirectResponse(f"/inbox/approvals/{latest_id or approval.id}", status_code=303)
     months = runner.settings.compliance.assessment_valid_months
     pending = approval.status == "pending"
     changes = client_changes.blockers(db, run, date.today(), months) if pending else []
@@ -372,7 +400,8 @@ def plan_page(
         shelf=runner.market.products,
         events=audit.events(db, run.id),
         chain=audit.verify(db, run.id),
-        latest_id=latest.id if latest else None,
+        latest_id=latest_id,
+        resuming=resuming,
         can_decide=me.role == "advisor" and pending,
         changes=changes,
         asked=_request_section(approval, view, runner.market, _lang(request)),
@@ -392,11 +421,11 @@ def _weights(form: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def _resume(runner: Runner, approval_id: str, decision: dict[str, Any]) -> tuple[str, str | None]:
-    """Run the decision through the graph; the flash message (and detail) it leaves."""
-    action = decision["action"]
+def _claim(runner: Runner, approval_id: str, decision: dict[str, Any]) -> tuple[str, str | None]:
+    """Claim the decision; the flash message (and detail) it leaves. The run carries on from it
+    in the background, so what it ends in is not known yet: the plan page follows it."""
     try:
-        result = runner.decide(approval_id, decision)
+        runner.claim(approval_id, decision)
     except PlanHashMismatch:
         return "stale", None
     except ApprovalAlreadyDecided:
@@ -405,13 +434,12 @@ def _resume(runner: Runner, approval_id: str, decision: dict[str, Any]) -> tuple
         return "not_approvable", None
     except TierwiseError as exc:
         return "error", exc.detail
-    if action == "approve" and result.status != "delivered":
-        return "not_approvable", None
-    return {"approve": "delivered", "reject": "rejected", "revise": "revised"}[action], None
+    return f"recorded_{decision['action']}", None
 
 
-# A plain function: FastAPI runs it in its threadpool, so the database work and the graph's
-# resume (model calls included) never hold the event loop that serves everyone else.
+# A plain function: FastAPI runs it in its threadpool, so its database work never holds the
+# event loop that serves everyone else; the graph's resume (model calls included) runs on the
+# executor for resumes.
 @router.post("/approvals/{approval_id}/decide", dependencies=[Csrf])
 def decide(
     request: Request, approval_id: str, runner: RunnerDep, me: Viewer, form: FormFields
@@ -428,12 +456,19 @@ def decide(
     try:
         if action == "revise":
             decision["weights"] = _weights(form)
-        message, detail = _resume(runner, approval_id, decision)
+        message, detail = _claim(runner, approval_id, decision)
     except InvalidDecision as exc:
         message, detail = "error", exc.detail
     if detail is not None:
         request.session["flash_detail"] = detail
     request.session["flash"] = message
+    if message.startswith("recorded_"):
+        # An executor that refuses is a server stopping: the decision is committed all the same,
+        # and the sweeper resumes the run once it has been quiet for a lease.
+        with suppress(RuntimeError):
+            submit(request.app.state.resume_executor, runner.resume_decided, approval_id)
+        # The plan page follows the run until the decision has taken effect, then says how.
+        return RedirectResponse(f"/inbox/approvals/{approval_id}?follow=1", status_code=303)
     with session_scope(runner.engine) as db:
         latest = approvals.latest_for_run(db, run_id)
     return RedirectResponse(

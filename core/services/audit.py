@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import SecretStr
+from sqlalchemy import event as orm_events
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
 from core.settings import get_settings
@@ -17,6 +19,7 @@ from core.tables import AuditEvent, AuditHead, Delivery, Run, utcnow
 
 GENESIS = "0" * 64
 APPEND_ATTEMPTS = 10
+_HEADS = "tierwise.audit.heads"  # session.info: (transaction, {run_id: (next seq, last hash)})
 Break = tuple[int | None, str]  # (the seq where the trail breaks, if one event; why)
 
 _key: bytes | None = None
@@ -91,12 +94,32 @@ def _valid_head(head: AuditHead, key: bytes) -> bool:
     return hmac.compare_digest(head.mac, head_mac(head.run_id, head.length, head.head_hash, key))
 
 
+def _known_heads(session: Session) -> dict[str, tuple[int, str]]:
+    """Heads this transaction has written, so a second append need not read the head again:
+    the first one locked it (or, on SQLite, the database) until the transaction ends."""
+    transaction = session.get_transaction()
+    held = session.info.get(_HEADS)
+    if held is None or held[0] is not transaction:
+        held = session.info[_HEADS] = (transaction, {})
+    heads: dict[str, tuple[int, str]] = held[1]
+    return heads
+
+
+@orm_events.listens_for(OrmSession, "after_soft_rollback")
+def _forget_heads(session: OrmSession, _previous: object) -> None:
+    """Any rollback, a savepoint's included, may have undone an append: read heads again."""
+    session.info.pop(_HEADS, None)
+
+
 def _position(session: Session, run_id: str, key: bytes) -> tuple[int, str, bool]:
     """The next seq, the hash before it, and whether this append may write the head.
 
     A valid head decides, so an append after a truncated tail leaves a gap instead of hiding it.
     A missing or forged head while events exist is evidence: the chain goes on, the head stays.
     """
+    known = _known_heads(session).get(run_id)
+    if known is not None:
+        return known[0], known[1], True
     # Locking the head (PostgreSQL; SQLite locks the whole database) queues writers to one run
     # in turn: with the constraint alone, a writer in a tight loop can starve another's retries.
     head = session.get(AuditHead, run_id, populate_existing=True, with_for_update=True)
@@ -155,9 +178,12 @@ def append(
                 session.flush()  # the event first: its (run_id, seq) constraint picks the winner
                 if advance:
                     _advance_head(session, event, secret)
-            return event
         except IntegrityError:
+            _known_heads(session).pop(run_id, None)
             continue
+        if advance:
+            _known_heads(session)[run_id] = (event.seq + 1, event.hash)
+        return event
     raise RuntimeError(f"audit chain of {run_id} stayed contended after {APPEND_ATTEMPTS} tries")
 
 

@@ -57,7 +57,7 @@ def test_an_open_stream_stops_when_the_client_moves_to_another_advisor(
     approval = api.get("/v1/approvals", headers=auth(tokens["adv-wang"])).json()["items"][0]
     reject = {"action": "reject", "plan_hash": approval["plan_hash"], "comment": "转交新顾问"}
     url = f"/v1/approvals/{approval['id']}/decision"
-    assert api.post(url, json=reject, headers=auth(tokens["adv-wang"])).status_code == 200
+    assert api.post(url, json=reject, headers=auth(tokens["adv-wang"])).status_code == 202
     reader.join()  # the stream ends on its own: on losing access, or (before) at the run's end
     assert "decision" not in seen and "rejected" not in seen, seen
 

@@ -123,9 +123,11 @@ def test_mid_tier_run_through_the_api_is_delivered_after_approval(
     assert api.post(url, json=good, headers=auth(tokens["adv-wang"])).status_code == 404
     assert api.post(url, json=good, headers=auth(tokens["eng-chen"])).status_code == 403
     decided = api.post(url, json=good, headers=auth(tokens["adv-li"]))
-    assert decided.status_code == 200, decided.text
-    assert decided.json()["status"] == "delivered"
-    assert decided.json()["delivery"]["approved_by"] == "adv-li"
+    assert decided.status_code == 202, decided.text
+    assert decided.json()["status"] == "awaiting_approval"  # answered once committed
+    assert decided.json()["approval"]["status"] == "approved"
+    done = wait_for(api, run["id"], tokens["adv-li"], {"delivered"}, decided=approval["id"])
+    assert done["delivery"]["approved_by"] == "adv-li"
     again = api.post(url, json=good, headers=auth(tokens["adv-li"]))
     assert again.status_code == 409 and again.json()["error"] == "ApprovalAlreadyDecided"
 

@@ -89,7 +89,8 @@ def test_events_stream_from_the_start_and_resume_after_last_event_id(
         json={"action": "approve", "plan_hash": approval["plan_hash"]},
         headers=auth(tokens["adv-li"]),
     )
-    assert decided.status_code == 200
+    assert decided.status_code == 202 and decided.json()["status"] == "awaiting_approval"
+    wait_for(api, run_id, tokens["adv-li"], {"delivered"}, decided=approval["id"])
     rest = events(api, run_id, tokens["adv-li"], **{"Last-Event-ID": str(seen[-1]["id"])})
     assert rest[0]["id"] == seen[-1]["id"] + 1
     assert [e["event"] for e in rest][-1] == "delivered"
@@ -128,8 +129,9 @@ def test_concurrent_approvals_one_wins_and_the_plan_is_delivered_once(
         t.start()
     for t in threads:
         t.join()
-    assert sorted(code for code, _ in results) == [200, 409, 409, 409]
+    assert sorted(code for code, _ in results) == [202, 409, 409, 409]
     assert {e for code, e in results if code == 409} == {"ApprovalAlreadyDecided"}
+    wait_for(api, run_id, tokens["svc-core"], {"delivered"}, decided=approval["id"])
     with session_scope(get_engine(settings.database_url)) as session:
         count = select(func.count()).select_from(Delivery).where(Delivery.run_id == run_id)
         assert session.exec(count).one() == 1
@@ -150,8 +152,8 @@ def test_revise_with_failing_weights_returns_findings_and_is_not_delivered(
     response = api.post(
         f"/v1/approvals/{approval['id']}/decision", json=revise, headers=auth(tokens["adv-li"])
     )
-    assert response.status_code == 200
-    run = response.json()
+    assert response.status_code == 202
+    run = wait_for(api, run_id, tokens["adv-li"], {"awaiting_approval"}, decided=approval["id"])
     assert run["status"] == "awaiting_approval" and run["delivery"] is None
     rules = {f["rule_id"] for f in run["approval"]["findings"]}
     assert {"CN-MIS-03", "DIV-P-03"} <= rules and run["approval"]["verdict"] == "revise"
@@ -310,7 +312,8 @@ def test_a_new_advisor_takes_over_open_reviews_and_the_old_one_loses_them(
     assert "advisor adv-li → adv-wang" in refused.json()["detail"]
     reject = {**body, "action": "reject", "comment": "客户已转给新的投资顾问，重新制定方案。"}
     decided = api.post(url, json=reject, headers=auth(tokens["adv-wang"]))
-    assert decided.json()["status"] == "rejected"
+    assert decided.status_code == 202, decided.text
+    wait_for(api, run_id, tokens["adv-wang"], {"rejected"}, decided=approval["id"])
 
 
 def test_free_text_is_masked_before_it_is_stored(api: TestClient, tokens: dict[str, str]) -> None:
@@ -322,7 +325,7 @@ def test_free_text_is_masked_before_it_is_stored(api: TestClient, tokens: dict[s
     run_id = created.json()["id"]
     wait_for(api, run_id, tokens["svc-core"], {"awaiting_approval"})
     approval = api.get("/v1/approvals", headers=auth(tokens["adv-li"])).json()["items"][0]
-    api.post(
+    decided = api.post(
         f"/v1/approvals/{approval['id']}/decision",
         headers=auth(tokens["adv-li"]),
         json={
@@ -331,6 +334,8 @@ def test_free_text_is_masked_before_it_is_stored(api: TestClient, tokens: dict[s
             "comment": "客户手机13912345678",
         },
     )
+    assert decided.status_code == 202, decided.text
+    wait_for(api, run_id, tokens["svc-core"], {"delivered"}, decided=approval["id"])
     api.post(
         f"/v1/runs/{run_id}/feedback",
         headers=auth(tokens["svc-core"]),

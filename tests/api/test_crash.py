@@ -18,6 +18,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from core.database import get_engine, session_scope
+from core.schemas.vocabulary import FINAL_STATUSES
 from core.services import demo
 from core.settings import Settings
 from core.tables import Delivery, Run
@@ -141,6 +142,7 @@ def test_sigkill_loses_nothing_strands_nothing_and_delivers_once(
     assert all(r.status in FINAL_OR_WAITING for r in everything)
     assert all(r.error for r in everything if r.status == "failed")  # failed says why
 
+    approved = set()
     with httpx.Client(base_url=server.url, timeout=30) as http:
         for name in ("adv-li", "adv-wang"):
             headers = {"Authorization": f"Bearer {advisors[name]}"}
@@ -151,9 +153,17 @@ def test_sigkill_loses_nothing_strands_nothing_and_delivers_once(
                     headers=headers,
                     json={"action": "approve", "plan_hash": approval["plan_hash"]},
                 )
-                assert decided.status_code in (200, 409), decided.text
+                assert decided.status_code in (202, 409), decided.text
                 if decided.status_code == 409:  # only a plan that failed compliance may refuse
                     assert decided.json()["error"] == "PlanNotApprovable"
+                else:
+                    approved.add(approval["run_id"])
+    # Each approval answered once committed; its run is resumed in the background.
+    _until(
+        settings,
+        lambda rs: all(r.status in FINAL_STATUSES for r in rs if r.id in approved),
+        LEASE_SECONDS / 2,
+    )
     with session_scope(get_engine(settings.database_url)) as session:
         per_run = session.exec(
             select(Delivery.run_id, func.count()).group_by(Delivery.run_id)

@@ -83,7 +83,8 @@ def run_through_sign_off(api: Any, tokens: dict[str, str]) -> tuple[str, list[st
     pages = inbox_pages(api, tokens["adv-li"], approval["id"])
     decision = {"action": "approve", "plan_hash": approval["plan_hash"], "comment": BATCH}
     url = f"/v1/approvals/{approval['id']}/decision"
-    assert api.post(url, json=decision, headers=auth(tokens["adv-li"])).status_code == 200
+    assert api.post(url, json=decision, headers=auth(tokens["adv-li"])).status_code == 202
+    wait_for(api, run_id, tokens["svc-core"], {"delivered"}, decided=approval["id"])
     feedback = {"rating": 5, "comment": BATCH}
     url = f"/v1/runs/{run_id}/feedback"
     assert api.post(url, json=feedback, headers=auth(tokens["svc-core"])).status_code == 201

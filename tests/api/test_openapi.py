@@ -114,9 +114,12 @@ def test_a_run_s_responses_match_their_schemas(
     approval = queue["items"][0]
     decision = {"action": "approve", "plan_hash": approval["plan_hash"], "comment": "ok"}
     decided = api.post(f"/v1/approvals/{approval['id']}/decision", json=decision, headers=adv)
-    assert decided.status_code == 200, decided.text
+    assert decided.status_code == 202, decided.text
     body = _check(doc, "post", "/v1/approvals/{approval_id}/decision", decided)
-    assert body["status"] == "delivered" and body["delivery"]["approved_by"] == "adv-li"
+    assert body["status"] == "awaiting_approval" and body["approval"]["status"] == "approved"
+    wait_for(api, run_id, tokens["adv-li"], {"delivered"}, decided=approval["id"])
+    done = _check(doc, "get", "/v1/runs/{run_id}", api.get(f"/v1/runs/{run_id}", headers=adv))
+    assert done["delivery"]["approved_by"] == "adv-li"
 
     rated = api.post(f"/v1/runs/{run_id}/feedback", json={"rating": 5}, headers=svc)
     assert rated.status_code == 201, rated.text
@@ -204,8 +207,11 @@ def test_a_run_with_a_request_s_responses_match_their_schemas(
     assert {r["route"] for r in approval["request"]["review"]["routes"]} == {"above_level"}
     decision = {"action": "approve", "plan_hash": approval["plan_hash"], "comment": "警示书已签"}
     decided = api.post(f"/v1/approvals/{approval['id']}/decision", json=decision, headers=adv)
-    assert decided.status_code == 200, decided.text
-    done = _check(doc, "post", "/v1/approvals/{approval_id}/decision", decided)
+    assert decided.status_code == 202, decided.text
+    body = _check(doc, "post", "/v1/approvals/{approval_id}/decision", decided)
+    assert body["approval"]["request"] == approval["request"]
+    wait_for(api, run_id, tokens["adv-li"], {"delivered"}, decided=approval["id"])
+    done = _check(doc, "get", "/v1/runs/{run_id}", api.get(f"/v1/runs/{run_id}", headers=adv))
     assert done["status"] == "delivered" and done["approval"]["request"] == approval["request"]
     page = _check(doc, "get", "/v1/runs", api.get("/v1/runs", headers=auth(tokens["sup-zhao"])))
     assert [r["intent"] for r in page["items"]] == [done["intent"]]

@@ -261,3 +261,26 @@ def test_writers_in_two_processes_append_to_one_run_and_the_chain_holds(
     assert check.verified and check.events == check.length == 1 + WRITERS * APPENDS
     for w in writers:  # every event landed, each writer's in the order it wrote them
         assert [e.payload["i"] for e in chain if e.actor == w] == list(range(APPENDS))
+
+
+def test_appends_in_one_transaction_chain_on_without_rereading_the_head(
+    runner: Runner, delivered: str
+) -> None:
+    """The second append of a transaction takes the head the first one wrote; a savepoint
+    rolled back after an append forgets it, so the chain never skips or reuses a seq."""
+    with session_scope(runner.engine) as session:
+        audit.append(session, delivered, "a", "note", "eng", {})
+        try:
+            with session.begin_nested():
+                audit.append(session, delivered, "b", "note", "eng", {})
+                raise RuntimeError("undo b")
+        except RuntimeError:
+            pass
+        audit.append(session, delivered, "c", "note", "eng", {})
+        audit.append(session, delivered, "d", "note", "eng", {})
+    check = verify(runner, delivered)
+    with session_scope(runner.engine) as session:
+        chain = audit.events(session, delivered)
+    assert check.verified, check.reason
+    assert [e.key for e in chain][-3:] == ["a", "c", "d"]
+    assert [e.seq for e in chain] == list(range(len(chain)))

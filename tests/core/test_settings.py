@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.database import DEFAULT_CONNECTIONS
 from core.settings import Settings
 
 ALIASES = (
@@ -40,3 +41,9 @@ def test_openai_fields_set_by_field_name_win_over_the_environment(
     assert settings.openai_api_key is not None
     assert settings.openai_api_key.get_secret_value() == "from-code"
     assert settings.openai_base_url == "http://code.test/v1"
+
+
+def test_the_default_pool_is_the_default_settings_pool() -> None:
+    """get_engine(url) with no size is the engine the server opens with default settings (one
+    engine per URL and size): a listener or a check on one is on the other."""
+    assert Settings().db_connections == DEFAULT_CONNECTIONS

@@ -7,12 +7,16 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import pytest
 from factories import AS_OF, client_data, make_client
+from sqlmodel import Session
 
 from core.database import session_scope
-from core.services import approvals, deliveries, runs
+from core.services import approvals, audit, deliveries, runs
 from core.settings import Settings
+from core.tables import Run
 from graphs.runner import open_runner
 from tools.llm.offline import OfflineModel
 
@@ -150,16 +154,22 @@ with open_runner(Settings(environment="test", database_url=sys.argv[1])) as runn
 """
 
 
-def test_a_crash_between_a_task_and_its_checkpoint_is_resumed(settings: Settings) -> None:
-    """The task's writes were saved but not the step's checkpoint: `next` is empty then, and
-    recovery must still carry on from those writes rather than take the run as finished."""
+def dies_executing(settings: Settings, script: str) -> tuple[Run, int]:
+    """A new run, executed by `script` in a process of its own; the run and the exit code."""
     with open_runner(settings) as runner:
         run = runner.create(make_client(), as_of=AS_OF)
     died = subprocess.run(
-        [sys.executable, "-c", DIE_BEFORE_THE_CHECKPOINT, settings.database_url, run.id],
+        [sys.executable, "-c", script, settings.database_url, run.id],
         cwd=Path(__file__).resolve().parents[2],
     )
-    assert died.returncode == 17
+    return run, died.returncode
+
+
+def test_a_crash_between_a_task_and_its_checkpoint_is_resumed(settings: Settings) -> None:
+    """The task's writes were saved but not the step's checkpoint: `next` is empty then, and
+    recovery must still carry on from those writes rather than take the run as finished."""
+    run, died = dies_executing(settings, DIE_BEFORE_THE_CHECKPOINT)
+    assert died == 17
     with open_runner(settings) as fresh:
         snapshot = fresh.graph.get_state(fresh.config(run.id))
         assert [t.name for t in snapshot.tasks] == ["allocate_portfolio"]  # done, not saved
@@ -173,3 +183,79 @@ def test_a_crash_between_a_task_and_its_checkpoint_is_resumed(settings: Settings
         "allocate_portfolio",
         "check_compliance",
     ]
+
+
+DIE_BEFORE_THE_RECORD = """
+import os, sys
+from core.services import runs
+from core.settings import Settings
+from graphs.runner import open_runner
+
+started = runs.record_node_started
+
+def die_in_the_step_after_the_allocation(session, run, task):
+    # The allocation is checkpointed; its record shares this transaction, never committed.
+    if task["name"] == "check_compliance":
+        os._exit(19)
+    return started(session, run, task)
+
+runs.record_node_started = die_in_the_step_after_the_allocation
+with open_runner(Settings(environment="test", database_url=sys.argv[1])) as runner:
+    runner.execute(sys.argv[2])
+"""
+
+
+def test_a_crash_between_a_checkpoint_and_its_record_is_caught_up(settings: Settings) -> None:
+    """A node's record is written with the next step's start (one transaction per step): a
+    crash in between leaves the row a node behind its checkpoint. Recovery records that node
+    first, once, in order, and the run goes on; the audit chain holds one event per node."""
+    run, died = dies_executing(settings, DIE_BEFORE_THE_RECORD)
+    assert died == 19
+    with open_runner(settings) as fresh:
+        with session_scope(fresh.engine) as session:
+            stored = runs.get(session, run.id)
+            assert stored.trajectory == ["profile_client", "research_products"]
+            assert stored.plan is None
+            runs.release_lease(session, run.id, stored.lease_owner or "")
+        recovered = fresh.recover(run.id)
+        with session_scope(fresh.engine) as session:
+            trail = audit.events(session, run.id)
+            verified = audit.verify(session, run.id)
+    assert recovered.status == "awaiting_approval"
+    assert recovered.trajectory == [
+        "profile_client",
+        "research_products",
+        "allocate_portfolio",
+        "check_compliance",
+    ]
+    assert recovered.plan is not None and recovered.compliance is not None
+    nodes = [e.payload["node"] for e in trail if e.kind == "node"]
+    assert nodes == recovered.trajectory
+    assert verified.verified
+    # Caught up with what the node wrote, as a run without a crash records it.
+    allocation = next(
+        e for e in trail if e.kind == "node" and e.payload["node"] == "allocate_portfolio"
+    )
+    assert set(allocation.payload) == {"node", "plan"}
+
+
+def test_a_node_whose_record_fails_marks_the_run_failed(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recording a finished node can fail (a bug, a payload the audit cannot take): the run is
+    marked failed with the error, and the sweeper, meeting it, carries on with the others."""
+    record = runs.record_node
+
+    def broken(session: Session, run: Run, node: str, update: dict[str, Any]) -> None:
+        if node == "research_products":
+            raise KeyError("items")
+        record(session, run, node, update)
+
+    monkeypatch.setattr(runs, "record_node", broken)
+    with open_runner(settings) as runner:
+        run = runner.create(make_client(), as_of=AS_OF)
+        failed = runner.execute(run.id)
+        assert failed.status == "failed"
+        assert failed.error is not None and "KeyError" in failed.error
+        assert failed.trajectory == ["profile_client"]
+        assert runner.sweep() == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 
 import httpx
@@ -10,7 +11,8 @@ from factories import AS_OF, make_client
 from fastapi.testclient import TestClient
 
 from core.database import get_engine, session_scope
-from core.services import approvals, clients
+from core.schemas.vocabulary import FINAL_STATUSES
+from core.services import approvals, clients, runs
 from core.settings import Settings
 from graphs.runner import Runner
 
@@ -53,3 +55,20 @@ def sign_in(client: httpx.Client | TestClient, token: str) -> httpx.Response:
 def approval_status(settings: Settings, approval_id: str) -> str:
     with session_scope(get_engine(settings.database_url)) as session:
         return approvals.get(session, approval_id).status
+
+
+def wait_for_run(settings: Settings, run_id: str, statuses: set[str]) -> str:
+    """Wait until the run (resumed in the background after a decision) reaches one of
+    `statuses`; fail once it ends elsewhere or has not moved for a lease."""
+    last, moved = None, time.monotonic()
+    while True:
+        with session_scope(get_engine(settings.database_url)) as session:
+            run = runs.get(session, run_id)
+            status, seen = run.status, (run.status, str(run.updated_at))
+        if status in statuses:
+            return status
+        assert status not in FINAL_STATUSES, f"run {run_id} ended {status}, not {statuses}"
+        if seen != last:
+            last, moved = seen, time.monotonic()
+        assert time.monotonic() - moved <= settings.lease_seconds, f"run {run_id} stalled"
+        time.sleep(0.05)

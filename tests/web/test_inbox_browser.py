@@ -95,13 +95,14 @@ def test_an_advisor_revises_then_approves_and_the_plan_is_delivered(
     page.fill("input[name=weight_511260]", "30")
     page.fill("input[name=weight_511010]", "30")
     page.click("#revise")
-    expect(page.locator(".flash")).to_contain_text("合规检查")  # the revision's result is shown
+    # Recorded at once; the page follows the run to the revision's own review, then says so.
+    expect(page.locator(".flash")).to_contain_text("请查看新的合规检查结果")
     expect(page.locator("#verdict")).to_have_text("pass")
     expect(page.locator("#run-status")).to_have_text("awaiting_approval")
     shot(page, "3-revised")
 
     page.click("#approve")
-    expect(page.locator(".flash")).to_contain_text("已发送")
+    expect(page.locator(".flash")).to_contain_text("已发送")  # once delivered, not before
     expect(page.locator("#run-status")).to_have_text("delivered")
     expect(page.locator("#client-text")).to_contain_text("适当性匹配意见")
     shot(page, "4-delivered")

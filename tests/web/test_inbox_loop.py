@@ -10,14 +10,14 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
-from inboxhelp import approval_status, csrf_in, plan_for_adv_li, sign_in
+from inboxhelp import approval_status, csrf_in, plan_for_adv_li, sign_in, wait_for_run
 from live import serve
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from api.app import create_app
 from core.database import get_engine, session_scope
-from core.services import principals, runs
+from core.services import principals
 from core.settings import Settings
 from tools.llm.port import LanguageModel
 
@@ -79,8 +79,8 @@ def test_the_server_answers_while_an_inbox_decision_resumes(settings: Settings) 
             decided = decision.result(timeout=BOUND)
         assert health.status_code == 200
         assert on_loop == []  # no database work on the event loop, in any request
-    assert decided.status_code == 303
-    assert decided.headers["location"] == f"/inbox/approvals/{waiting.approval_id}"
-    assert approval_status(settings, waiting.approval_id) == "approved"
-    with session_scope(get_engine(settings.database_url)) as session:
-        assert runs.get(session, waiting.run_id).status == "delivered"
+        assert decided.status_code == 303
+        location = f"/inbox/approvals/{waiting.approval_id}?follow=1"  # the page follows the run
+        assert decided.headers["location"] == location
+        assert approval_status(settings, waiting.approval_id) == "approved"
+        assert wait_for_run(settings, waiting.run_id, {"delivered"}) == "delivered"
