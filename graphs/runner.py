@@ -461,7 +461,11 @@ class Runner:
                 if node == "__metadata__" or (replayed and run.trajectory[-1:] == [node]):
                     continue
                 if node == "__interrupt__":
+                    # The review and the status in one transaction: nobody sees a new review
+                    # on a run still shown running.
                     approvals.open_review(session, run, update[0].value)
+                    if run.status != "awaiting_approval":
+                        runs.set_status(session, run, "awaiting_approval")
                 else:
                     runs.record_node(session, run, node, update or {})
 
@@ -495,7 +499,7 @@ class Runner:
                 fields = NODE_WRITES.get(node, ())
                 if (
                     node == "advisor_review"
-                    and (values.get("plan") or {}).get("source") != "advisor"
+                    and (values.get("decision") or {}).get("action") != "revise"
                 ):
                     fields = ()  # only a revision writes a plan
                 runs.record_node(session, run, node, {f: values.get(f) for f in fields})

@@ -46,21 +46,20 @@ def decide(
 
     Answers 202 as soon as the decision is committed, with the run as it stands (still
     `awaiting_approval`, its approval decided); the run then carries on in the background.
-    Watch it (GET /v1/runs/{id} or its events) until it is delivered, rejected, or waiting
-    again with a revised plan.
+    Watch it (GET /v1/runs/{id} or its events) until it is delivered, rejected, waiting again
+    with a revised plan, or blocked or failed (the run says why).
     """
     with session_scope(runner.engine) as session:
         approvals.visible(session, principal, approval_id)
     # Who may decide is the service's rule (approvals.claim), met by every caller.
     decision = {**body.model_dump(), "advisor": principal.name}
     run = runner.claim(approval_id, decision)  # committed in a transaction of its own
-    with session_scope(runner.engine) as session:
-        view = run_public(session, runs.get(session, run.id))
-    try:
+    try:  # queued before the answer is read, so a failure reading it delays nothing
         submit(request.app.state.resume_executor, runner.resume_decided, approval_id)
     except RuntimeError:
         # The executor has shut down: the server is stopping. The decision is committed all the
         # same, and a sweeper (this process's successor's, or another's) resumes the run once
         # it has been quiet for a lease (runs.stranded finds a claimed decision): still 202.
         log.warning("approval %s: decision recorded; the sweeper resumes its run", approval_id)
-    return view
+    with session_scope(runner.engine) as session:
+        return run_public(session, runs.get(session, run.id))

@@ -93,6 +93,11 @@ WORDS: dict[str, dict[str, str]] = {
         "zh-CN": "正在生成并检查调整后的方案，本页将自动刷新。",
         "en": "Revising the plan and checking it: this page refreshes itself.",
     },
+    "resuming_slow": {
+        "zh-CN": "决定已记录，运行仍在处理中（服务器可能正在恢复），请稍后刷新本页。",
+        "en": "The decision is recorded and the run is still being carried on (a server may be "
+        "recovering it): reload this page later.",
+    },
     "not_done": {
         "zh-CN": "审核决定已记录，但运行未按该决定完成，请查看当前状态。",
         "en": "The decision is recorded, but the run did not end as decided: see its status.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from contextlib import suppress
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -352,6 +352,11 @@ def _request_section(
     }
 
 
+def _utc(moment: datetime) -> datetime:
+    """SQLite hands datetimes back without their zone; they were written in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _outcome(approval: Approval, status: str, latest_id: str | None) -> str:
     """The flash for a decision that has taken effect, from where the run is now."""
     if status in ("delivered", "rejected"):
@@ -377,15 +382,22 @@ def plan_page(
     view = run_view(db, run)
     latest = approvals.latest_for_run(db, run.id)
     latest_id = latest.id if latest else None
-    # Decided, but the run has neither ended nor opened a newer review: still resuming.
+    # Decided, and the run has neither ended nor settled on a newer review: still resuming.
     resuming = (
         approval.status != "pending"
-        and latest_id == approval.id
         and run.status not in FINAL_STATUSES
+        and (latest_id == approval.id or run.status != "awaiting_approval")
     )
     if follow and approval.status != "pending" and not resuming:
-        request.session["flash"] = _outcome(approval, run.status, latest_id)
+        if me.name == approval.decided_by:  # the outcome is news to the one who decided
+            request.session["flash"] = _outcome(approval, run.status, latest_id)
         return RedirectResponse(f"/inbox/approvals/{latest_id or approval.id}", status_code=303)
+    # A resume lost with its server is the sweeper's, within a lease and a sweep: the page stops
+    # refreshing itself well after that and says so, rather than refresh for ever.
+    s = runner.settings
+    patience = timedelta(seconds=3 * (s.lease_seconds + s.sweep_interval_seconds))
+    decided_at = approval.decided_at
+    overdue = decided_at is not None and _utc(decided_at) + patience < utcnow()
     months = runner.settings.compliance.assessment_valid_months
     pending = approval.status == "pending"
     changes = client_changes.blockers(db, run, date.today(), months) if pending else []
@@ -401,7 +413,8 @@ def plan_page(
         events=audit.events(db, run.id),
         chain=audit.verify(db, run.id),
         latest_id=latest_id,
-        resuming=resuming,
+        resuming=resuming and not overdue,
+        overdue=resuming and overdue,
         can_decide=me.role == "advisor" and pending,
         changes=changes,
         asked=_request_section(approval, view, runner.market, _lang(request)),

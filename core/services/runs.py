@@ -11,7 +11,7 @@ from collections.abc import Collection
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, update
+from sqlalchemy import ColumnElement, and_, false, func, or_, update
 from sqlmodel import Session, col, select
 
 from core.errors import ClientNotFound, IdempotencyKeyReused, InvalidInput, RunNotFound
@@ -299,16 +299,30 @@ def stranded(
         or_(orphaned, col(Run.updated_at) < quiet),
     )
     found = list(session.exec(query.order_by(col(Run.created_at)).limit(limit)))
-    waiting = select(Run.id, Run.worker).where(unleased, Run.status == "awaiting_approval")
-    for run_id, worker in session.exec(waiting.limit(limit)):
-        latest = session.exec(
-            select(Approval)
-            .where(Approval.run_id == run_id)
-            .order_by(col(Approval.created_at).desc())
-        ).first()
-        decided = latest is not None and latest.decided_at is not None
-        if decided and (worker in dead or _aware(latest.decided_at) < quiet):  # type: ignore[union-attr, arg-type]
-            found.append(run_id)  # a decision was claimed but the graph never resumed
+    # A decision claimed on the run's latest review, but the graph never resumed: chosen in the
+    # query, oldest decision first, so any number of runs awaiting review cannot hide it.
+    latest = (
+        select(col(Approval.run_id), func.max(Approval.created_at).label("at"))
+        .group_by(col(Approval.run_id))
+        .subquery()
+    )
+    decided = (
+        select(Run.id)
+        .join(Approval, col(Approval.run_id) == col(Run.id))
+        .join(
+            latest,
+            and_(latest.c.run_id == col(Approval.run_id), latest.c.at == col(Approval.created_at)),
+        )
+        .where(
+            unleased,
+            Run.status == "awaiting_approval",
+            col(Approval.decided_at).is_not(None),
+            or_(orphaned, col(Approval.decided_at) < quiet),
+        )
+        .order_by(col(Approval.decided_at))
+        .limit(limit)
+    )
+    found += [run_id for run_id in session.exec(decided) if run_id not in found]
     return found
 
 
@@ -335,11 +349,6 @@ def mark_pruned(session: Session, run_id: str) -> None:
         "system",
         {"pruned_at": run.checkpoints_pruned_at.isoformat()},
     )
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands datetimes back without their zone; they were written in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def record_node_started(session: Session, run: Run, task: dict[str, Any]) -> None:

@@ -233,3 +233,27 @@ def test_an_execution_that_lost_its_lease_never_takes_it_back(settings: Settings
             runs.release_lease(session, run.id, "exec-b")
             assert not runs.renew_lease(session, run.id, "exec-a", 60)
             assert runs.get(session, run.id).lease_owner is None
+
+
+def test_a_claimed_decision_is_found_among_more_waiting_runs_than_the_limit(
+    runner: Runner,
+) -> None:
+    """The sweeper's backstop for a decision whose resume never ran: runs awaiting review
+    beyond the page it reads never hide it (the decided one is chosen in the query)."""
+    waiting = [runner.execute(runner.create(make_client(), as_of=AS_OF).id) for _ in range(4)]
+    assert {r.status for r in waiting} == {"awaiting_approval"}
+    with session_scope(runner.engine) as session:
+        decided = approvals.latest_for_run(session, waiting[-1].id)
+        assert decided is not None
+    runner.claim(
+        decided.id,
+        {
+            "action": "reject",
+            "plan_hash": decided.plan_hash,
+            "advisor": "adv-li",
+            "comment": "不适合",
+        },
+    )
+    with session_scope(runner.engine) as session:
+        found = runs.stranded(session, quiet_seconds=0, limit=2)
+    assert found == [waiting[-1].id]

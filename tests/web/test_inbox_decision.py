@@ -7,13 +7,18 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 from inboxhelp import Waiting, approval_status, csrf_in, plan_for_adv_li, sign_in
+from sqlalchemy import update
+from sqlmodel import col
 
 from api.app import create_app
+from core.database import get_engine, session_scope
 from core.settings import Settings
+from core.tables import Approval, utcnow
 from graphs.runner import Runner
 
 REFRESH = 'http-equiv="refresh"'
@@ -146,3 +151,39 @@ def test_a_server_stopping_after_the_claim_leaves_the_page_following_until_swept
         assert done.status_code == 303
         final = inbox.get(done.headers["location"])
         assert "方案已发送给客户。" in final.text and status_of(final.text) == "delivered"
+
+
+def test_a_page_left_following_a_lost_resume_stops_refreshing_and_says_so(
+    settings: Settings, inbox: TestClient, staff: dict[str, str], waiting: Waiting
+) -> None:
+    """A resume lost with its server is the sweeper's within a lease and a sweep: well past
+    that (three times, from the settings), the page stops refreshing and says to reload later."""
+    inbox.app.state.resume_executor = HeldExecutor()  # type: ignore[attr-defined]
+    sign_in(inbox, staff["adv-li"])
+    location = _post(inbox, waiting, action="approve", comment="ok")
+    assert REFRESH in inbox.get(location).text
+    patience = 3 * (settings.lease_seconds + settings.sweep_interval_seconds)
+    with session_scope(get_engine(settings.database_url)) as session:
+        session.execute(
+            update(Approval)
+            .where(col(Approval.id) == waiting.approval_id)
+            .values(decided_at=utcnow() - timedelta(seconds=patience + 1))
+        )
+    page = inbox.get(location)
+    assert page.status_code == 200 and REFRESH not in page.text
+    assert "请稍后刷新本页" in page.text and status_of(page.text) == "awaiting_approval"
+
+
+def test_only_the_advisor_who_decided_is_told_how_it_ended(
+    inbox: TestClient, staff: dict[str, str], waiting: Waiting
+) -> None:
+    held = HeldExecutor()
+    inbox.app.state.resume_executor = held  # type: ignore[attr-defined]
+    sign_in(inbox, staff["adv-li"])
+    location = _post(inbox, waiting, action="approve", comment="ok")
+    held.run_held()
+    sign_in(inbox, staff["sup-zhao"])  # a supervisor following the same link
+    done = inbox.get(location)
+    assert done.status_code == 303
+    page = inbox.get(done.headers["location"])
+    assert status_of(page.text) == "delivered" and "方案已发送给客户。" not in page.text
