@@ -368,7 +368,7 @@ class Runner:
         What belongs to one step is one transaction: a node's recorded update waits for the
         next node's start (or the end of the stream) and both are written together. The
         checkpoint, written first with durability="sync", is the source of truth: a crash
-        between the two leaves a node the run row lacks, and recovery's _sync records it.
+        between the two leaves a node the run row lacks, and recovery records it (_catch_up).
         """
         model = self.model_factory()
         deps = Deps(
