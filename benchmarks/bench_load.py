@@ -18,6 +18,7 @@ HTTP by every advisor: that would load the servers being measured.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -40,6 +41,7 @@ from sqlmodel import select  # noqa: E402
 
 from core.database import get_engine, session_scope  # noqa: E402
 from core.services import demo  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from core.tables import AuditEvent, Delivery, Run  # noqa: E402
 
 Timings = dict[str, list[float]]
@@ -114,7 +116,11 @@ class Bench:
 
     def timed(self, http: httpx.Client, name: str, method: str, url: str, **kw: Any) -> Any:
         started = time.perf_counter()
-        response = http.request(method, url, **kw)
+        try:
+            response = http.request(method, url, **kw)
+        except httpx.TransportError as exc:  # counted, and that advisor's flow is abandoned
+            self.error(f"{name} {type(exc).__name__}: {exc}")
+            raise
         with self.lock:
             self.timings[name].append((time.perf_counter() - started) * 1000)
             if response.status_code >= 400:
@@ -220,18 +226,25 @@ def drive(args: argparse.Namespace, url: str) -> None:
         def base(i: int) -> str:
             return f"http://127.0.0.1:{ports[i % len(ports)]}"
 
+        def client(i: int) -> httpx.Client:
+            # Idle connections are dropped before the server's keep-alive closes them: a request
+            # sent on one the server is closing meets a reset, which no server can prevent.
+            limits = httpx.Limits(keepalive_expiry=Settings().keep_alive_seconds / 2)
+            return httpx.Client(base_url=base(i), timeout=60, limits=limits)
+
         def whole_flows(i: int) -> None:
-            with httpx.Client(base_url=base(i), timeout=60) as http:
+            with client(i) as http:
                 for _ in range(args.flows):
-                    runs[i].append(bench.trigger(http, "C-1001"))
-                    bench.sign_off(http, runs[i][-1])
+                    with contextlib.suppress(httpx.TransportError):  # counted in bench.errors
+                        runs[i].append(bench.trigger(http, "C-1001"))
+                        bench.sign_off(http, runs[i][-1])
 
         def triggers(i: int) -> None:
-            with httpx.Client(base_url=base(i), timeout=60) as http:
+            with client(i) as http:
                 runs[i].extend(bench.trigger(http, "C-1001") for _ in range(args.flows))
 
         def sign_offs(i: int) -> None:
-            with httpx.Client(base_url=base(i), timeout=60) as http:
+            with client(i) as http:
                 for run_id in runs[i]:
                     bench.sign_off(http, run_id)
 

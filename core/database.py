@@ -37,7 +37,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 # Connections one process needs at most: a request thread holds one at a time, and so does each
 # run worker, each lease heartbeat and the sweeper (Settings.db_connections computes it).
-DEFAULT_CONNECTIONS = 50  # Settings().db_connections: the same engine, whoever asks
+DEFAULT_CONNECTIONS = 52  # Settings().db_connections: the same engine, whoever asks
 DEFAULT_POOL_TIMEOUT = 30.0
 
 

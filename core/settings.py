@@ -133,7 +133,7 @@ class Settings(BaseSettings):
     request_threads: int = Field(default=40, ge=1, le=1000)  # sync handlers run on these
     run_workers: int = Field(default=2, ge=1, le=64)  # new runs executed in-process
     # Decisions resume on threads of their own: a signed-off plan never waits behind new runs.
-    resume_workers: int = Field(default=1, ge=1, le=64)
+    resume_workers: int = Field(default=2, ge=1, le=64)
     pool_timeout_seconds: float = Field(default=30, gt=0)  # wait for a database connection
     max_in_flight: int = Field(default=256, ge=1)  # requests being handled; beyond, 503
     max_streams_per_token: int = Field(default=8, ge=1)  # open event streams; beyond, 429
