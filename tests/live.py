@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
@@ -45,3 +46,11 @@ def serve(app: ASGIApp, settings: Settings | None = None) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def client_limits(settings: Settings, max_connections: int = 100) -> httpx.Limits:
+    """A test client's pool that lets an idle connection go before the server closes it (its
+    keep-alive and head timeouts): a request sent on one the server is closing meets a reset,
+    which no server can prevent, so a test that waits between requests would fail by chance."""
+    expiry = min(settings.keep_alive_seconds, settings.header_timeout_seconds) / 2
+    return httpx.Limits(max_connections=max_connections, keepalive_expiry=expiry)

@@ -12,7 +12,7 @@ import httpx
 from apihelp import auth, wait_for
 from factories import client_data
 from fastapi.testclient import TestClient
-from live import serve
+from live import client_limits, serve
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
@@ -50,7 +50,7 @@ def test_a_put_is_visible_to_the_very_next_request(
     with (
         on_commit(engine, delay),
         serve(create_app(settings)) as base,
-        httpx.Client(base_url=base, timeout=None) as http,
+        httpx.Client(base_url=base, timeout=None, limits=client_limits(settings)) as http,
     ):
 
         def put_then_get(worker: int) -> None:

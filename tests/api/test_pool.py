@@ -18,7 +18,7 @@ from apihelp import auth, wait_for
 from factories import client_data
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from live import serve
+from live import client_limits, serve
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -85,7 +85,8 @@ def test_streams_hold_no_connection_and_are_capped_per_token(
     svc, li = auth(tokens["svc-core"]), auth(tokens["adv-li"])
     cap = small.max_streams_per_token
     app: FastAPI = create_app(small)
-    with serve(app) as base, httpx.Client(base_url=base, timeout=None) as http:
+    limits = client_limits(small)
+    with serve(app) as base, httpx.Client(base_url=base, timeout=None, limits=limits) as http:
         assert http.put("/v1/clients/C-1001", json=client_data(), headers=svc).status_code == 200
         run = _mid_tier_run(http, tokens["svc-core"], small.lease_seconds)
         # More open streams than the pool has connections: 2.5 tokens' worth of the cap.
@@ -118,7 +119,7 @@ def test_bursts_past_the_threads_all_succeed_and_accepted_runs_never_fail(
     svc, li = auth(tokens["svc-core"]), auth(tokens["adv-li"])
     with (
         serve(create_app(small)) as base,
-        httpx.Client(base_url=base, timeout=None, limits=httpx.Limits(max_connections=100)) as http,
+        httpx.Client(base_url=base, timeout=None, limits=client_limits(small)) as http,
     ):
         for i in range(10):
             body = client_data(client_id=f"C-P{i}")
