@@ -30,7 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "tools" / "market")]
 
-from reference_optimiser import reference_solve  # noqa: E402
+from reference_optimiser import objective, reference_solve  # noqa: E402
 
 from agents.allocation import allocate_portfolio  # noqa: E402
 from agents.profiling import profile_client  # noqa: E402
@@ -44,17 +44,6 @@ from tools.market.market_data import MarketData, load_market  # noqa: E402
 from tools.market.optimiser import Method, Problem  # noqa: E402
 
 Solve = tuple[Problem, Method, float]
-
-
-def _objective(problem: Problem, method: Method, w: np.ndarray) -> float:
-    scale = optimiser._scale(problem)
-    cost = 0.0
-    if problem.current is not None and problem.cost > 0:
-        k = problem.cost * (scale if method == "min_volatility" else 1.0)
-        cost = k * float(np.abs(w - problem.current).sum())
-    if method == "min_volatility":
-        return float(w @ problem.cov @ w) * scale + cost
-    return -float(problem.mu @ w) + cost
 
 
 def _tight(problem: Problem, method: Method, target: float) -> np.ndarray | None:
@@ -159,15 +148,15 @@ def main() -> None:
         exact = _tight(problem, method, target)
         if exact is None:
             continue
-        tight = _objective(problem, method, exact)
+        tight = objective(problem, method, exact)
         optimiser.forget_solutions()
         try:
             mine = new_solve(problem, method, target)
             old = reference_solve(problem, method, target)
         except optimiser.Infeasible:
             continue
-        gaps_new.append(_objective(problem, method, mine) - tight)
-        gaps_old.append(_objective(problem, method, old) - tight)
+        gaps_new.append(objective(problem, method, mine) - tight)
+        gaps_old.append(objective(problem, method, old) - tight)
     print(f"objective above a 1e-10 solve, over {len(gaps_new)} feasible solves:")
     print(f"  before: worst {max(gaps_old):.1e}   after: worst {max(gaps_new):.1e}")
     moved = sorted((d, sid) for sid, d in diffs.items() if d > 1e-4 + 1e-12)

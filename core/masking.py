@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
 import unicodedata
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal, cast
 
+from core.lru import Lru
 from core.masking_scan import normalise, numbers
 
 Kind = Literal["id_number", "bank_card", "mobile", "email", "ssn"]
@@ -198,21 +197,14 @@ def find_sensitive(text: str, *, near_misses: bool = False) -> list[Finding]:
     gets its own list.
     """
     key = hashlib.sha256(f"{near_misses}|{date.today()}|{text}".encode()).digest()
-    with _remembered_lock:
-        found = _remembered.get(key)
-        if found is not None:
-            _remembered.move_to_end(key)
-            return list(found)
-    found = _find(text, near_misses)
-    with _remembered_lock:
-        _remembered[key] = found
-        if len(_remembered) > REMEMBERED_TEXTS:
-            _remembered.popitem(last=False)
+    found = _remembered.get(key)
+    if found is None:
+        found = _find(text, near_misses)
+        _remembered.put(key, found)
     return list(found)
 
 
-_remembered: OrderedDict[bytes, tuple[Finding, ...]] = OrderedDict()
-_remembered_lock = threading.Lock()
+_remembered: Lru[bytes, tuple[Finding, ...]] = Lru(REMEMBERED_TEXTS)
 
 
 def _find(text: str, near_misses: bool) -> tuple[Finding, ...]:

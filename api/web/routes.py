@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from contextlib import suppress
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -40,7 +40,7 @@ from core.services import (
     runs,
 )
 from core.services.views import run_view
-from core.tables import Approval, Principal, utcnow
+from core.tables import Approval, Principal, as_utc, utcnow
 from graphs.runner import Runner
 from tools.market.intent import target_name
 from tools.market.market_data import MarketData
@@ -174,8 +174,7 @@ def switch_language(request: Request, to: str, back: str = "/inbox") -> Response
 
 
 def _waited(created: datetime) -> str:
-    created = created if created.tzinfo else created.replace(tzinfo=utcnow().tzinfo)
-    minutes = int((utcnow() - created).total_seconds() // 60)
+    minutes = int((utcnow() - as_utc(created)).total_seconds() // 60)
     return (
         f"{minutes // 1440}d {minutes % 1440 // 60}h"
         if minutes >= 1440
@@ -352,11 +351,6 @@ def _request_section(
     }
 
 
-def _utc(moment: datetime) -> datetime:
-    """SQLite hands datetimes back without their zone; they were written in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _outcome(approval: Approval, status: str, latest_id: str | None) -> str:
     """The flash for a decision that has taken effect, from where the run is now."""
     if status in ("delivered", "rejected"):
@@ -397,7 +391,7 @@ def plan_page(
     s = runner.settings
     patience = timedelta(seconds=3 * (s.lease_seconds + s.sweep_interval_seconds))
     decided_at = approval.decided_at
-    overdue = decided_at is not None and _utc(decided_at) + patience < utcnow()
+    overdue = decided_at is not None and as_utc(decided_at) + patience < utcnow()
     months = runner.settings.compliance.assessment_valid_months
     pending = approval.status == "pending"
     changes = client_changes.blockers(db, run, date.today(), months) if pending else []

@@ -16,16 +16,11 @@ from sqlmodel import Session, col
 
 from core.errors import Unauthorized
 from core.services import principals
-from core.tables import InboxSession, Principal, utcnow
+from core.tables import InboxSession, Principal, as_utc, utcnow
 
 
 def _hash(raw_id: str) -> str:
     return hashlib.sha256(raw_id.encode("utf-8")).hexdigest()
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands datetimes back naive; they were stored in UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
 
 
 def start(session: Session, principal: Principal, hours: float) -> str:
@@ -53,7 +48,7 @@ def resolve(session: Session, raw_id: str, now: datetime | None = None) -> Princ
     row = session.get(InboxSession, _hash(raw_id)) if raw_id else None
     if row is None or row.ended_at is not None:
         raise Unauthorized("sign in first")
-    if _aware(row.expires_at) <= (now or utcnow()):
+    if as_utc(row.expires_at) <= (now or utcnow()):
         raise Unauthorized("the session expired: sign in again")
     principal = principals.by_name(session, row.principal)
     if principal is None or principal.token_hash != row.token_hash:

@@ -21,6 +21,8 @@ from graphs.runner import open_runner
 from tools.llm.offline import OfflineModel
 
 TIERWISE = [sys.executable, "-m", "cli.main"]
+# A mid-tier run drafted and paused for its advisor.
+DRAFTED = ["profile_client", "research_products", "allocate_portfolio", "check_compliance"]
 
 
 def cli(settings: Settings, *args: str) -> dict:
@@ -177,12 +179,7 @@ def test_a_crash_between_a_task_and_its_checkpoint_is_resumed(settings: Settings
             runs.release_lease(session, run.id, runs.get(session, run.id).lease_owner or "")
         recovered = fresh.recover(run.id)
     assert recovered.status == "awaiting_approval"
-    assert recovered.trajectory == [
-        "profile_client",
-        "research_products",
-        "allocate_portfolio",
-        "check_compliance",
-    ]
+    assert recovered.trajectory == DRAFTED
 
 
 DIE_BEFORE_THE_RECORD = """
@@ -222,12 +219,7 @@ def test_a_crash_between_a_checkpoint_and_its_record_is_caught_up(settings: Sett
             trail = audit.events(session, run.id)
             verified = audit.verify(session, run.id)
     assert recovered.status == "awaiting_approval"
-    assert recovered.trajectory == [
-        "profile_client",
-        "research_products",
-        "allocate_portfolio",
-        "check_compliance",
-    ]
+    assert recovered.trajectory == DRAFTED
     assert recovered.plan is not None and recovered.compliance is not None
     nodes = [e.payload["node"] for e in trail if e.kind == "node"]
     assert nodes == recovered.trajectory

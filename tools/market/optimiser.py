@@ -7,7 +7,6 @@ import hashlib
 import json
 import threading
 import warnings
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -16,6 +15,8 @@ import numpy as np
 from cvxpy.atoms.affine.sum import sum as total
 from cvxpy.atoms.sum_squares import sum_squares
 from numpy.typing import NDArray
+
+from core.lru import Lru
 
 Method = Literal["efficient_risk", "min_volatility", "max_return"]
 COMPILED_SHAPES = 256  # per thread; a shape is a method, a size and which constraints it has
@@ -232,23 +233,18 @@ class _Cache(threading.local):
     most recently used kept."""
 
     def __init__(self) -> None:
-        self.compiled: OrderedDict[_Shape, _Compiled] = OrderedDict()
+        self.compiled: Lru[_Shape, _Compiled] = Lru(COMPILED_SHAPES)
 
 
 _compiled = _Cache()
-_solutions: OrderedDict[bytes, np.ndarray] = OrderedDict()
-_solutions_lock = threading.Lock()
+_solutions: Lru[bytes, np.ndarray] = Lru(REMEMBERED_SOLUTIONS)
 
 
 def _compiled_for(shape: _Shape) -> _Compiled:
-    cache = _compiled.compiled
-    found = cache.get(shape)
+    found = _compiled.compiled.get(shape)
     if found is None:
-        found = cache[shape] = _Compiled(shape)
-        if len(cache) > COMPILED_SHAPES:
-            cache.popitem(last=False)
-    else:
-        cache.move_to_end(shape)
+        found = _Compiled(shape)
+        _compiled.compiled.put(shape, found)
     return found
 
 
@@ -282,25 +278,20 @@ def _key(problem: Problem, method: Method, target: float) -> bytes:
 
 
 def _solve(problem: Problem, method: Method, target: float = 0.0) -> np.ndarray:
-    """The weights of one solve; the same problem solved before is answered from memory."""
+    """The weights of one solve; the same problem solved before is answered from memory (a
+    copy each way, so no caller can change what is remembered)."""
     key = _key(problem, method, target)
-    with _solutions_lock:
-        known = _solutions.get(key)
-        if known is not None:
-            _solutions.move_to_end(key)
-            return known.copy()
+    known = _solutions.get(key)
+    if known is not None:
+        return known.copy()
     weights = _compiled_for(_shape(problem, method)).solve(problem, method, target)
-    with _solutions_lock:
-        _solutions[key] = weights.copy()
-        if len(_solutions) > REMEMBERED_SOLUTIONS:
-            _solutions.popitem(last=False)
+    _solutions.put(key, weights.copy())
     return weights
 
 
 def forget_solutions() -> None:
     """Drop remembered solutions (a benchmark times cold solves this way)."""
-    with _solutions_lock:
-        _solutions.clear()
+    _solutions.clear()
 
 
 def optimise(problem: Problem, desired_volatility: float) -> Solution:

@@ -57,3 +57,16 @@ def reference_solve(problem: Problem, method: Method, target: float = 0.0) -> np
             raise Infeasible(f"{method} failed: {exc}") from exc
     raw = np.array([ef.weights[i] for i in range(len(problem.mu))], dtype=np.float64)
     return np.clip(raw, 0.0, None)
+
+
+def objective(problem: Problem, method: Method, w: np.ndarray) -> float:
+    """The value a solve minimises (scaled variance or negative return, plus the trading cost),
+    at weights w: how two solvers' answers to one problem compare."""
+    scale = _scale(problem)
+    cost = 0.0
+    if problem.current is not None and problem.cost > 0:
+        k = problem.cost * (scale if method == "min_volatility" else 1.0)
+        cost = k * float(np.abs(w - problem.current).sum())
+    if method == "min_volatility":
+        return float(w @ problem.cov @ w) * scale + cost
+    return -float(problem.mu @ w) + cost

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from reference_optimiser import reference_solve
+from reference_optimiser import objective, reference_solve
 
 from tools.market import optimiser
 from tools.market.optimiser import (
@@ -143,17 +143,6 @@ def test_round_weights_handles_a_negative_solver_artefact() -> None:
 # --- Compiled once per shape (issue 15): the same answers as PyPortfolioOpt, from memory too ---
 
 
-def _objective(problem: Problem, method: Method, w: np.ndarray) -> float:
-    scale = optimiser._scale(problem)
-    cost = 0.0
-    if problem.current is not None and problem.cost > 0:
-        cost = problem.cost * (scale if method == "min_volatility" else 1.0)
-        cost *= float(np.abs(w - problem.current).sum())
-    if method == "min_volatility":
-        return float(w @ problem.cov @ w) * scale + cost
-    return -float(problem.mu @ w) + cost
-
-
 @st.composite
 def problems(draw: st.DrawFn) -> Problem:
     """Long-only problems with every kind of constraint the allocation uses."""
@@ -200,7 +189,7 @@ def test_a_compiled_solve_is_as_good_as_pypfopts(problem: Problem, method: Metho
         assert lower - 1e-6 <= vector @ found <= upper + 1e-6
     if method == "efficient_risk":
         assert np.sqrt(found @ problem.cov @ found) <= target * (1 + 1e-5)
-    ours, theirs = _objective(problem, method, found), _objective(problem, method, expected)
+    ours, theirs = objective(problem, method, found), objective(problem, method, expected)
     # OSQP, cvxpy's default for the reference's QPs, may stop 1e-5 outside the constraints,
     # a little below the true optimum; no closer than that is asked of the compiled solve.
     assert ours <= theirs + 1e-5 * max(1.0, abs(theirs))
