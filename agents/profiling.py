@@ -61,9 +61,7 @@ _TOPICS: dict[Flag, list[tuple[str, str]]] = {
 
 def tier_for(aum: float, policy: TierPolicy) -> Tier:
     """The service tier from assets under management (DESIGN §2)."""
-    if aum >= policy.hnw_from:
-        return "hnw"
-    return "mid_tier" if aum >= policy.mid_tier_from else "long_tail"
+    return policy.tier(aum)
 
 
 def average_income(client: ClientInput) -> float:

@@ -15,25 +15,25 @@ from starlette.middleware.sessions import SessionMiddleware
 from api import errors
 from api.deps import Limiter, StreamSlots
 from api.middleware import BodySizeLimit, InFlightLimit
-from api.routes import approvals, clients, evals, health, products, runs
+from api.routes import approvals, batches, clients, evals, health, products, runs
 from api.schemas import ERROR_RESPONSES
 from api.web import routes as inbox
 from api.web.security import InboxSecurityHeaders
 from core.logs import install_log_masking
 from core.settings import Settings, get_settings
+from graphs.engine import Engine, open_engine
 from graphs.runner import Runner, open_runner
 
 log = logging.getLogger("tierwise.api")
 
 
-def _sweep_forever(runner: Runner, stop: threading.Event) -> None:
-    """Recover runs a dead worker left behind, now and then every sweep interval."""
+def _sweep_forever(runner: Runner, engine: Engine, stop: threading.Event) -> None:
+    """Recover runs a dead worker left behind and carry on open batches no process is
+    carrying, now and then every sweep interval (through the task engine, if one is set)."""
     while not stop.is_set():
         try:
             runner.beat()
-            recovered = runner.sweep()
-            if recovered:
-                log.info("recovered %d stranded runs", len(recovered))
+            engine.sweep()
         except Exception:  # a failed sweep is retried at the next interval
             log.exception("sweep failed")
         stop.wait(runner.settings.sweep_interval_seconds)
@@ -65,11 +65,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             executor = ThreadPoolExecutor(settings.run_workers, thread_name_prefix="tw-run")
             resumes = ThreadPoolExecutor(settings.resume_workers, thread_name_prefix="tw-resume")
             evals = ThreadPoolExecutor(1, thread_name_prefix="tw-eval")
+            # Embedded batches, one at a time, each on batch_workers threads of its own.
+            batch_pool = ThreadPoolExecutor(1, thread_name_prefix="tw-batch-driver")
             app.state.runner, app.state.executor, app.state.eval_executor = runner, executor, evals
-            app.state.resume_executor = resumes
+            app.state.resume_executor, app.state.batch_executor = resumes, batch_pool
+            # With TIERWISE_BROKER_URL set, runs, resumes and batches only go to the broker.
+            app.state.engine = engine = open_engine(runner, app.state, stopping)
             app.state.database_check = health.DatabaseCheck(runner.engine)
             sweeper = threading.Thread(
-                target=_sweep_forever, args=(runner, stopping), name="tw-sweep", daemon=True
+                target=_sweep_forever,
+                args=(runner, engine, stopping),
+                name="tw-sweep",
+                daemon=True,
             )
             sweeper.start()
             try:
@@ -82,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 evals.shutdown(wait=True, cancel_futures=True)
                 executor.shutdown(wait=True, cancel_futures=True)
                 resumes.shutdown(wait=True, cancel_futures=True)
+                batch_pool.shutdown(wait=True, cancel_futures=True)
                 sweeper.join(timeout=settings.sweep_interval_seconds + settings.lease_seconds)
 
     app = FastAPI(
@@ -108,6 +116,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(health.router)
     app.include_router(inbox.router)
-    for module in (clients, runs, approvals, products, evals):
+    for module in (clients, runs, approvals, batches, products, evals):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     return app

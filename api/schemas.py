@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.schemas.client import ClientInput, Contact
 from core.schemas.request import RequestIntent, WishRoute
-from core.schemas.vocabulary import DecisionAction, Locale, RiskRating, RunStatus, Tier, Verdict
+from core.schemas.vocabulary import (
+    BatchItemStatus,
+    BatchStatus,
+    DecisionAction,
+    Locale,
+    RiskLevel,
+    RiskRating,
+    RunStatus,
+    Tier,
+    Verdict,
+)
 from tools.market.assumptions import AssetClassId
 from tools.market.shelf import Access, Category, Fees
 
@@ -23,6 +34,26 @@ class RunCreate(BaseModel):
     client_id: str = Field(min_length=1, max_length=64)
     request: str | None = Field(default=None, max_length=2000)
     locale: Locale | None = None
+
+
+class BatchFilter(BaseModel):
+    """Which stored clients: every condition given must hold."""
+
+    model_config = ConfigDict(extra="forbid")
+    tier: Tier | None = None
+    advisor_id: str | None = Field(default=None, min_length=1, max_length=64)
+    risk_level: RiskLevel | None = None
+
+
+class BatchCreate(BaseModel):
+    """A run for each client named, else for each stored client the filter keeps (neither:
+    every stored client)."""
+
+    model_config = ConfigDict(extra="forbid")
+    client_ids: list[str] | None = Field(default=None, min_length=1, max_length=200_000)
+    filter: BatchFilter | None = None
+    request: str | None = Field(default=None, max_length=2000)
+    as_of: date | None = Field(default=None, description="the valuation date; today if absent")
 
 
 class DecisionCreate(BaseModel):
@@ -274,3 +305,29 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (422, "Invalid input; every bad field is named"),
     ]
 }
+
+
+class BatchPublic(BaseModel):
+    """A batch and its progress: `counts` has a key per status present and sums to `total`."""
+
+    model_config = PUBLIC
+    id: str
+    status: BatchStatus
+    total: int
+    counts: dict[BatchItemStatus, int]
+    request: str | None
+    as_of: str
+    selection: dict[str, Any] | None
+    requested_by: str
+    created_at: str = Field(description=ISO)
+    finished_at: str | None = Field(description=ISO)
+
+
+class BatchItemPublic(BaseModel):
+    """One client of a batch: its run once it has started, and why it failed if it did."""
+
+    model_config = PUBLIC
+    client_id: str
+    run_id: str | None
+    status: BatchItemStatus
+    error: str | None

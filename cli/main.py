@@ -326,6 +326,102 @@ def prune(
 
 
 @app.command()
+def batch(
+    source: Annotated[
+        str | None,
+        typer.Argument(
+            help="CLIENTS.jsonl (one client JSON per line: stored or updated, then run), "
+            "or the word resume followed by a batch id.",
+            show_default=False,
+        ),
+    ] = None,
+    batch_id: Annotated[
+        str | None, typer.Argument(help="With resume: the batch to carry on.", show_default=False)
+    ] = None,
+    all_clients: Annotated[bool, typer.Option("--all", help="Every stored client.")] = False,
+    tier: Annotated[
+        str | None, typer.Option(help="With --all: only long_tail, mid_tier or hnw clients.")
+    ] = None,
+    request: Annotated[str | None, typer.Option(help="The same request for every run.")] = None,
+    as_of: AsOf = None,
+) -> None:
+    """Run one batch (千人千策) over a file of clients, or every stored client, with a progress
+    bar on stderr and one JSON summary on stdout: {batch_id, status, total, counts}.
+
+    Without TIERWISE_BROKER_URL the runs execute in this process; Ctrl-C stops between items
+    and `tierwise batch resume ID` carries on. With a broker, workers run them and this watches.
+    """
+    resuming = source == "resume"
+    chosen = [resuming, all_clients, source is not None and not resuming]
+    if sum(chosen) != 1:
+        raise typer.BadParameter("give one of: CLIENTS.jsonl, --all, or resume BATCH_ID")
+    if resuming and not batch_id:
+        raise typer.BadParameter("resume needs a batch id: tierwise batch resume BATCH_ID")
+    if batch_id and not resuming:
+        raise typer.BadParameter(f"unexpected argument {batch_id!r}")
+    if tier is not None and (not all_clients or tier not in ("long_tail", "mid_tier", "hnw")):
+        raise typer.BadParameter("--tier goes with --all and is long_tail, mid_tier or hnw")
+    if resuming and (request or as_of):
+        raise typer.BadParameter("a resumed batch keeps its own --request and --as-of")
+    day = _as_of(as_of)
+    path = Path(source) if source is not None and not resuming else None
+    if path is not None and not path.is_file():
+        raise typer.BadParameter(f"no such file: {path}")
+    from cli import batch as batch_cli
+    from core.services.batches import Selection
+    from core.settings import get_settings
+    from graphs.runner import open_runner
+
+    with open_runner(get_settings()) as runner:
+        try:
+            if resuming:
+                assert batch_id is not None
+                found = batch_id
+                batch_cli.summary(runner, found)  # BatchNotFound before anything starts
+            elif path is not None:
+                given = batch_cli.read_clients(path)
+                selection = Selection(client_ids=tuple(c.client_id for c in given))
+                found = batch_cli.create(
+                    runner, selection, as_of=day, request=request, stored=given
+                )
+            else:
+                found = batch_cli.create(runner, Selection(tier=tier), as_of=day, request=request)
+            outcome = batch_cli.carry_on(runner, found, console, resume=resuming)
+        except TierwiseError as exc:
+            _fail(exc)
+        except KeyboardInterrupt:
+            _print(batch_cli.summary(runner, found))
+            raise typer.Exit(130) from None
+        _print(outcome)
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    queues: Annotated[
+        str, typer.Option(help="Which queues to consume: runs (interactive), batch, or both.")
+    ] = "runs,batch",
+    loglevel: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
+) -> None:
+    """Start a task-engine worker (Celery, on TIERWISE_BROKER_URL) that executes runs,
+    decisions' resumes and batch items; run several, on as many machines as needed."""
+    from core.settings import get_settings
+
+    settings = get_settings()
+    if not settings.broker_url:
+        raise typer.BadParameter(
+            "TIERWISE_BROKER_URL is not set (e.g. amqp://guest:guest@127.0.0.1:5672//); "
+            "without a broker, runs execute in the serving or batch process"
+        )
+    from graphs import worker as celery_worker
+
+    try:
+        celery_worker.run(settings, concurrency, [q.strip() for q in queues.split(",")], loglevel)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+@app.command()
 def recover() -> None:
     """Resume or fail every run a crashed worker left queued or running (the server does this)."""
     from core.settings import get_settings

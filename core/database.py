@@ -37,7 +37,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 # Connections one process needs at most: a request thread holds one at a time, and so does each
 # run worker, each lease heartbeat and the sweeper (Settings.db_connections computes it).
-DEFAULT_CONNECTIONS = 52  # Settings().db_connections: the same engine, whoever asks
+DEFAULT_CONNECTIONS = 57  # Settings().db_connections: the same engine, whoever asks
 DEFAULT_POOL_TIMEOUT = 30.0
 
 
@@ -51,6 +51,9 @@ def get_engine(
     for want of one; `timeout` bounds that wait.
     """
     return _engine(url, connections, timeout)
+
+
+_opened: list[Engine] = []  # every engine this process made, for forget_engines
 
 
 @lru_cache(maxsize=8)
@@ -68,7 +71,17 @@ def _engine(url: str, connections: int, timeout: float) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True, **pool)
     migrate.upgrade(engine)
+    _opened.append(engine)
     return engine
+
+
+def forget_engines() -> None:
+    """In a process just forked from one that had engines: drop the parent's pools without
+    closing their connections (the parent still uses them), so this process opens its own."""
+    for engine in _opened:
+        engine.dispose(close=False)
+    _opened.clear()
+    _engine.cache_clear()
 
 
 @contextmanager

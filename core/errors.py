@@ -44,6 +44,10 @@ class ApprovalNotFound(NotFound):
     pass
 
 
+class BatchNotFound(NotFound):
+    pass
+
+
 class Conflict(TierwiseError):
     status_code = 409
 

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from core.schemas.vocabulary import Jurisdiction, RiskLevel
+from core.schemas.vocabulary import Jurisdiction, RiskLevel, Tier
 
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "sk-xxx", "your-api-key", "none", "empty"}
 
@@ -18,6 +18,12 @@ class TierPolicy(BaseModel):
 
     mid_tier_from: float = 500_000
     hnw_from: float = 6_000_000
+
+    def tier(self, aum: float) -> Tier:
+        """The service tier from assets under management (DESIGN §2)."""
+        if aum >= self.hnw_from:
+            return "hnw"
+        return "mid_tier" if aum >= self.mid_tier_from else "long_tail"
 
     @model_validator(mode="after")
     def _ordered(self) -> TierPolicy:
@@ -142,6 +148,20 @@ class Settings(BaseSettings):
     auth_failure_limit: str = "30/minute"  # bad tokens per client address; beyond, 429
     sign_in_limit: str = "10/minute"  # inbox sign-in attempts per client address; beyond, 429
     inbox_session_hours: float = Field(default=8, gt=0)
+    # The inbox shows how long each plan has waited for review against this target.
+    review_target_hours: float = Field(default=24, gt=0)
+    # The task engine (DESIGN §9): unset, runs execute in the serving or batch process; set
+    # (amqp://guest:guest@127.0.0.1:5672//), API processes enqueue and `tierwise worker`
+    # processes execute runs, resumes and batch items.
+    broker_url: str | None = None
+    # Queue names start with this, so two deployments (or two tests) on one broker never meet.
+    queue_prefix: str = Field(default="tierwise", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    # RabbitMQ closes a channel holding an unacknowledged message longer than this (its
+    # consumer_timeout, 30 minutes by default); a task's hard time limit stays under it.
+    broker_consumer_timeout_seconds: float = Field(default=1800, gt=0)
+    batch_workers: int = Field(default=2, ge=1, le=64)  # embedded: batch items run on these
+    # A batch item started this many times (each crash or redelivery is one) fails with why.
+    batch_max_attempts: int = Field(default=3, ge=1, le=20)
     tiers: TierPolicy = Field(default_factory=TierPolicy)
     allocation: AllocationPolicy = Field(default_factory=AllocationPolicy)
     compliance: CompliancePolicy = Field(default_factory=CompliancePolicy)
@@ -154,10 +174,29 @@ class Settings(BaseSettings):
     @property
     def db_connections(self) -> int:
         """Database connections this process may use at once: one per request thread, two per
-        run or resume worker (the run and its lease heartbeat) and four for the sweeper, its
-        heartbeat, the worker beat and an eval. None is held while waiting for another, so a
-        wait is never a deadlock."""
-        return self.request_threads + 2 * (self.run_workers + self.resume_workers) + 4
+        run, resume or batch thread (the run and its lease heartbeat) and five for the sweeper,
+        its heartbeat, the worker beat, an eval and the batch driver. None is held while
+        waiting for another, so a wait is never a deadlock."""
+        return self.request_threads + 2 * self.run_threads + 5
+
+    @property
+    def run_threads(self) -> int:
+        """Threads that may execute a run at once: new runs, resumes and embedded batch items."""
+        return self.run_workers + self.resume_workers + self.batch_workers
+
+    @model_validator(mode="after")
+    def _under_consumer_timeout(self) -> Settings:
+        """A task's hard time limit (graphs/engine.task_time_limit: the model's deadline and
+        three leases) stays under the broker's consumer timeout, or RabbitMQ would close the
+        channel of a task still running and deliver its message again."""
+        limit = self.openai.run_deadline_seconds + 3 * self.lease_seconds
+        if limit >= self.broker_consumer_timeout_seconds:
+            raise ValueError(
+                f"a task may run {limit:.0f}s (openai.run_deadline_seconds + 3 x lease_seconds), "
+                f"not under broker_consumer_timeout_seconds "
+                f"({self.broker_consumer_timeout_seconds:.0f}s)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _no_placeholder_secrets(self) -> Settings:

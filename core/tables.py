@@ -1,12 +1,12 @@
 """SQLModel tables: principals, clients, runs, approvals, deliveries, feedback, audit trail,
-workers and inbox sessions."""
+workers, inbox sessions, and batches with their items."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -185,3 +185,45 @@ class InboxSession(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime = Field(index=True)
     ended_at: datetime | None = None
+
+
+class Batch(SQLModel, table=True):
+    """One push of runs to many clients (DESIGN §5.4); its progress is a query over its items
+    and their runs, never the task engine's state."""
+
+    id: str = Field(primary_key=True, max_length=64)
+    status: str = Field(default="queued", index=True, max_length=16)
+    total: int
+    request: str | None = Field(default=None, max_length=2000)
+    as_of: str = Field(max_length=10)
+    selection: dict[str, Any] | None = _json()
+    requested_by: str = Field(max_length=64)
+    idempotency_key: str | None = Field(default=None, unique=True, max_length=200)
+    request_hash: str | None = Field(default=None, max_length=64)
+    # The process driving an embedded batch (no broker), renewed while it drives.
+    lease_owner: str | None = Field(default=None, max_length=128)
+    lease_until: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+
+
+class BatchItem(SQLModel, table=True):
+    """One client of a batch: at most one per (batch, client), and at most one run, whose id is
+    derived from the pair, so a retried or redelivered item finds the run it made before."""
+
+    __table_args__ = (
+        UniqueConstraint("batch_id", "client_id", name="uq_batch_item_client"),
+        Index("ix_batch_item_open", "batch_id", "status", "id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: str = Field(foreign_key="batch.id", max_length=64)
+    client_id: str = Field(max_length=64)
+    run_id: str = Field(index=True, max_length=64)
+    # pending (not started), started (its run exists), settled (its run ended or waits for an
+    # advisor), cancelled (never started), failed (never got a run that could finish; see error)
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    error: str | None = Field(default=None, max_length=2000)
+    published_at: datetime | None = None
+    updated_at: datetime = Field(default_factory=utcnow)

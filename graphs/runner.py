@@ -255,11 +255,12 @@ class Runner:
                 return self._drive_leased(run_id, None, lease)
             return self._sync(run_id)
 
-    def sweep(self) -> list[str]:
+    def sweep(self, recover: Callable[[str, frozenset[str]], object] | None = None) -> list[str]:
         """Recover every run a dead worker left behind; returns the ids it recovered.
 
         A worker known to be dead (services.workers) gives up its runs at once; any other run
-        is recovered once its lease has run out and it has been quiet for a lease.
+        is recovered once its lease has run out and it has been quiet for a lease. `recover`
+        (run id, dead workers) replaces recovering here, as when a task engine's workers do it.
         """
         with session_scope(self.engine) as session:
             dead = frozenset(workers.dead(session, self.host))
@@ -267,7 +268,7 @@ class Runner:
         done = []
         for run_id in found:
             try:
-                self.recover(run_id, dead)
+                (recover or self.recover)(run_id, dead)
                 done.append(run_id)
             except RunBusy:
                 continue  # another worker took it meanwhile
@@ -275,16 +276,21 @@ class Runner:
                 log.exception("run %s: recovery failed; the next sweep tries again", run_id)
         return done
 
-    def prune(self, older_than_days: float) -> list[str]:
-        """Delete the checkpoints of finished runs older than N days; keep rows and audit."""
+    def prune(self, older_than_days: float, page: int = 1000) -> list[str]:
+        """Delete the checkpoints of finished runs older than N days, `page` runs at a time
+        until none is left (a batch leaves them by the hundred thousand); keep rows and audit."""
         cutoff = utcnow() - timedelta(days=older_than_days)
-        with session_scope(self.engine) as session:
-            found = runs.prunable(session, cutoff)
-        for run_id in found:
-            self.graph.checkpointer.delete_thread(run_id)  # type: ignore[union-attr]
+        pruned: list[str] = []
+        while True:
             with session_scope(self.engine) as session:
-                runs.mark_pruned(session, run_id)
-        return found
+                found = runs.prunable(session, cutoff, limit=page)
+            if not found:
+                return pruned
+            for run_id in found:
+                self.graph.checkpointer.delete_thread(run_id)  # type: ignore[union-attr]
+                with session_scope(self.engine) as session:
+                    runs.mark_pruned(session, run_id)
+            pruned += found
 
     @contextmanager
     def _leased(

@@ -7,7 +7,7 @@ from datetime import date
 
 from fastapi import APIRouter, Query, Request, status
 
-from api.deps import Advisor, Reviewer, Route, RunnerDep, SessionDep, submit
+from api.deps import Advisor, Reviewer, Route, RunnerDep, SessionDep
 from api.schemas import ApprovalQueueItem, DecisionCreate, Page, RunPublic
 from api.views import queue_item, run_public
 from core.database import session_scope
@@ -54,12 +54,10 @@ def decide(
     # Who may decide is the service's rule (approvals.claim), met by every caller.
     decision = {**body.model_dump(), "advisor": principal.name}
     run = runner.claim(approval_id, decision)  # committed in a transaction of its own
-    try:  # queued before the answer is read, so a failure reading it delays nothing
-        submit(request.app.state.resume_executor, runner.resume_decided, approval_id)
-    except RuntimeError:
-        # The executor has shut down: the server is stopping. The decision is committed all the
-        # same, and a sweeper (this process's successor's, or another's) resumes the run once
-        # it has been quiet for a lease (runs.stranded finds a claimed decision): still 202.
-        log.warning("approval %s: decision recorded; the sweeper resumes its run", approval_id)
+    # Queued before the answer is read, so a failure reading it delays nothing. If it cannot
+    # be queued (the server is stopping, the broker is out of reach), the decision is committed
+    # all the same, and a sweeper resumes the run once it has been quiet for a lease
+    # (runs.stranded finds a claimed decision): still 202.
+    request.app.state.engine.resume(approval_id)
     with session_scope(runner.engine) as session:
         return run_public(session, runs.get(session, run.id))

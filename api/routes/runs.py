@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from sqlalchemy.exc import IntegrityError
 
-from api.deps import Reader, Route, RunnerDep, Service, SessionDep, require, submit
+from api.deps import Reader, Route, RunnerDep, Service, SessionDep, require
 from api.schemas import AuditTrail, FeedbackCreate, Page, RunCreate, RunEvent, RunPublic
 from api.views import audit_trail, run_public
 from core.database import session_scope
@@ -96,7 +96,7 @@ def create_run(
             return run_public(session, existing)
     # Queued in the database first: if this process cannot run it (busy, stopping, dead), the
     # sweeper of this or another process does.
-    submit(request.app.state.executor, runner.execute, run.id)
+    request.app.state.engine.execute(run.id)
     return view
 
 

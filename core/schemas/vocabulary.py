@@ -27,6 +27,19 @@ RunStatus = Literal[
     "queued", "running", "awaiting_approval", "delivered", "rejected", "blocked", "failed"
 ]
 FINAL_STATUSES: frozenset[RunStatus] = frozenset({"delivered", "rejected", "blocked", "failed"})
+# A batch's lifecycle, and how its progress counts an item: by its run's status, else
+# `cancelled` (never started) or `failed` (never got a run: core/services/batches.py).
+BatchStatus = Literal["queued", "running", "done", "cancelled"]
+BatchItemStatus = Literal[
+    "queued",
+    "running",
+    "awaiting_approval",
+    "delivered",
+    "rejected",
+    "blocked",
+    "failed",
+    "cancelled",
+]
 Role = Literal["advisor", "supervisor", "engineer", "service"]
 ROLES: tuple[Role, ...] = get_args(Role)
 

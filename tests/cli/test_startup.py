@@ -53,6 +53,9 @@ CHEAP = [
         2,
     ),
     (["prune", "--older-than-days", "-1"], 2),
+    (["batch"], 2),
+    (["batch", "--all", "--as-of", "nonsense"], 2),
+    (["worker", "--concurrency", "0"], 2),
     (["eval", "run", "smoke", "--provider", "nobody"], 2),
     (["serve", "--port", "not-a-port"], 2),
 ]
@@ -142,6 +145,8 @@ def test_the_commands_are_all_registered() -> None:
         "db revision",
         "prune",
         "recover",
+        "batch",
+        "worker",
         "eval",
         "eval run",
         "eval compare",

@@ -32,3 +32,18 @@ def test_prune_keeps_the_audit_trail_and_unfinished_runs(settings: Settings) -> 
             assert check.verified and runs.get(session, old.id).status == "delivered"
             assert audit.events(session, old.id)[-1].kind == "retention"
         assert runner.prune(30) == []  # nothing twice
+
+
+def test_prune_keeps_up_with_a_batch_page_after_page(settings: Settings) -> None:
+    with open_runner(settings) as runner:
+        made = []
+        for n in range(5):
+            run = runner.create(long_tail_client(client_id=f"C-{n}"), as_of=AS_OF)
+            runner.execute(run.id)
+            made.append(run.id)
+        with session_scope(runner.engine) as session:
+            session.execute(update(Run).values(updated_at=utcnow() - timedelta(days=40)))
+        # Two runs a page: one prune still takes every finished run, each once.
+        assert sorted(runner.prune(30, page=2)) == sorted(made)
+        assert all(not list(runner.graph.get_state_history(runner.config(r))) for r in made)
+        assert runner.prune(30, page=2) == []

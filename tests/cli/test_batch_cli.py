@@ -1,0 +1,139 @@
+"""`tierwise batch` on the embedded engine, as a subprocess: file or --all, progress, Ctrl-C,
+resume, and one JSON summary on stdout."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from factories import client_data, long_tail_client
+from sqlmodel import select
+
+from core.database import get_engine, session_scope
+from core.services import batches, clients
+from core.settings import Settings
+from core.tables import Batch, Client, Run
+
+TIERWISE = Path(sys.executable).with_name("tierwise")
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    return {
+        **os.environ,
+        "TIERWISE_DATABASE_URL": settings.database_url,
+        "TIERWISE_ENVIRONMENT": "test",
+        "COLUMNS": "160",
+    }
+
+
+def _batch(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(TIERWISE), "batch", *args],
+        env=_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def _jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", "utf-8")
+    return path
+
+
+def test_a_file_of_clients_is_stored_and_run_with_a_summary_on_stdout(settings, tmp_path):  # type: ignore[no-untyped-def]
+    rows = [client_data(client_id=f"C-LT{n}", aum=200000, liquidity_need=20000) for n in range(3)]
+    rows.append(client_data(client_id="C-MID"))
+    done = _batch(settings, str(_jsonl(tmp_path / "book.jsonl", rows)), "--as-of", "2026-11-20")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert set(summary) == {"batch_id", "status", "total", "counts"}
+    assert summary["status"] == "done" and summary["total"] == 4
+    assert summary["counts"] == {"delivered": 3, "awaiting_approval": 1}
+    assert "plans/s" in done.stderr and "4/4" in done.stderr  # the progress bar, on stderr
+    with session_scope(get_engine(settings.database_url)) as session:
+        assert len(session.exec(select(Client)).all()) == 4
+        assert {r.as_of for r in session.exec(select(Run))} == {"2026-11-20"}
+
+
+def test_a_bad_line_names_its_line_and_nothing_is_stored(settings, tmp_path):  # type: ignore[no-untyped-def]
+    rows = [client_data(client_id="C-1"), client_data(client_id="C-2", aum=-1)]
+    path = _jsonl(tmp_path / "bad.jsonl", rows)
+    with path.open("a", encoding="utf-8") as more:
+        more.write("{not json\n")
+    failed = _batch(settings, str(path))
+    assert failed.returncode == 1 and failed.stdout == ""
+    assert "line 2: aum" in failed.stderr and "line 3" in failed.stderr
+    assert "nothing was stored" in failed.stderr
+    with session_scope(get_engine(settings.database_url)) as session:
+        assert session.exec(select(Client)).all() == []
+        assert session.exec(select(Batch)).all() == []
+
+
+def test_all_stored_clients_of_a_tier(settings):  # type: ignore[no-untyped-def]
+    with session_scope(get_engine(settings.database_url)) as session:
+        clients.upsert(session, long_tail_client(client_id="C-A"))
+        clients.upsert(session, long_tail_client(client_id="C-B", aum=900_000))
+    done = _batch(settings, "--all", "--tier", "long_tail")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["counts"] == {"delivered": 1}
+
+
+def test_arguments_that_do_not_make_one_batch_are_refused(settings, tmp_path):  # type: ignore[no-untyped-def]
+    for args in ([], ["resume"], ["--tier", "hnw"], ["--all", "--tier", "gold"], ["nofile.jsonl"]):
+        refused = _batch(settings, *args)
+        assert refused.returncode == 2, (args, refused.stderr)
+    missing = _batch(settings, "resume", "batch-missing")
+    assert missing.returncode == 1 and "BatchNotFound" in missing.stderr
+
+
+def test_ctrl_c_leaves_the_batch_resumable_and_resume_finishes_it(settings, tmp_path):  # type: ignore[no-untyped-def]
+    total = 40
+    rows = [
+        client_data(client_id=f"C-{n:03}", aum=200000, liquidity_need=20000) for n in range(total)
+    ]
+    path = _jsonl(tmp_path / "book.jsonl", rows)
+    process = subprocess.Popen(
+        [str(TIERWISE), "batch", str(path)],
+        env=_env(settings),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    engine = get_engine(settings.database_url)
+
+    def delivered() -> int:
+        with session_scope(engine) as session:
+            return len(session.exec(select(Run).where(Run.status == "delivered")).all())
+
+    while delivered() < 3:
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=600)
+    assert process.returncode == 130, err
+    stopped = json.loads(out)
+    assert stopped["status"] == "running" and sum(stopped["counts"].values()) == total
+    assert stopped["counts"].get("delivered", 0) < total
+    assert f"tierwise batch resume {stopped['batch_id']}" in err
+    with session_scope(engine) as session:
+        held = batches.get(session, stopped["batch_id"])
+        assert held.lease_owner is None  # let go: nothing waits for a lease to lapse
+        assert {r.status for r in session.exec(select(Run))} <= {"delivered"}  # none half-run
+    resumed = _batch(settings, "resume", stopped["batch_id"])
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout) == {
+        "batch_id": stopped["batch_id"],
+        "status": "done",
+        "total": total,
+        "counts": {"delivered": total},
+    }
+    with session_scope(engine) as session:
+        made = session.exec(select(Run)).all()
+        assert len(made) == len({r.client_id for r in made}) == total

@@ -1,0 +1,283 @@
+"""Batches as data (core/services/batches.py): selection, claims, attempts, cancel, progress."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from factories import AS_OF, hnw_client, long_tail_client, make_client
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from core.database import get_engine, session_scope
+from core.errors import BatchNotFound, ClientNotFound, IdempotencyKeyReused, InvalidInput
+from core.services import batches, clients, runs
+from core.settings import Settings
+from core.tables import Batch, BatchItem, Principal, Run, utcnow
+
+WORKER = "test-worker"
+
+
+@pytest.fixture
+def engine(settings: Settings):  # type: ignore[no-untyped-def]
+    return get_engine(settings.database_url)
+
+
+def _store(engine, *found) -> None:  # type: ignore[no-untyped-def]
+    with session_scope(engine) as session:
+        for client in found:
+            clients.upsert(session, client)
+
+
+def _book(engine) -> None:  # type: ignore[no-untyped-def]
+    _store(
+        engine,
+        long_tail_client(client_id="C-1"),
+        long_tail_client(client_id="C-2", advisor_id="adv-wang"),
+        make_client(client_id="C-3", risk_level="C4"),
+        hnw_client(client_id="C-4"),
+    )
+
+
+def _create(engine, settings: Settings, selection: batches.Selection, **kwargs):  # type: ignore[no-untyped-def]
+    with session_scope(engine) as session:
+        return batches.create(
+            session, selection, tiers=settings.tiers, as_of=AS_OF, actor="svc", **kwargs
+        )
+
+
+def _claim(engine, batch_id: str, client_id: str, max_attempts: int = 3, dead=()):  # type: ignore[no-untyped-def]
+    with session_scope(engine) as session:
+        return batches.claim(
+            session,
+            batch_id,
+            client_id,
+            max_attempts=max_attempts,
+            worker=WORKER,
+            dead=lambda: dead,
+        )
+
+
+def _counts(engine, batch_id: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    with session_scope(engine) as session:
+        return batches.counts(session, batch_id)
+
+
+def test_a_selection_covers_the_ids_given_or_the_clients_the_filter_keeps(engine, settings):  # type: ignore[no-untyped-def]
+    _book(engine)
+    everyone = _create(engine, settings, batches.Selection())
+    assert everyone.total == 4
+    long_tail = _create(engine, settings, batches.Selection(tier="long_tail"))
+    assert long_tail.total == 2
+    wang = _create(engine, settings, batches.Selection(advisor_id="adv-wang"))
+    assert wang.total == 1
+    c4 = _create(engine, settings, batches.Selection(risk_level="C4"))
+    assert c4.total == 1
+    named = _create(engine, settings, batches.Selection(client_ids=("C-3", "C-1", "C-3")))
+    assert named.total == 2  # a client once, however often it is named
+    with session_scope(engine) as session:
+        listed, _ = batches.items(session, named.id, None, 10, None)
+    assert [i["client_id"] for i in listed] == ["C-3", "C-1"]
+    assert all(i["status"] == "queued" and i["run_id"] is None for i in listed)
+
+
+def test_an_unknown_client_id_queues_nothing_and_is_named(engine, settings):  # type: ignore[no-untyped-def]
+    _book(engine)
+    with pytest.raises(ClientNotFound, match="'C-404'"):
+        _create(engine, settings, batches.Selection(client_ids=("C-1", "C-404")))
+    with session_scope(engine) as session:
+        assert session.exec(select(Batch)).all() == []
+        assert session.exec(select(BatchItem)).all() == []
+
+
+def test_an_empty_selection_is_done_at_once(engine, settings):  # type: ignore[no-untyped-def]
+    made = _create(engine, settings, batches.Selection(tier="hnw"))
+    assert (made.total, made.status) == (0, "done")
+    assert made.finished_at is not None
+
+
+def test_the_run_id_is_derived_from_batch_and_client():
+    first = batches.run_id_for("batch-a", "C-1")
+    assert first == batches.run_id_for("batch-a", "C-1")
+    assert first != batches.run_id_for("batch-b", "C-1")
+    assert first != batches.run_id_for("batch-a", "C-2")
+    # No pair may run into another by concatenation.
+    assert batches.run_id_for("batch-a", "bC-1") != batches.run_id_for("batch-ab", "C-1")
+
+
+def test_a_claim_makes_one_run_and_a_second_claim_finds_it(engine, settings):  # type: ignore[no-untyped-def]
+    _book(engine)
+    made = _create(engine, settings, batches.Selection(client_ids=("C-1",)), request="多配债券")
+    first = _claim(engine, made.id, "C-1")
+    assert first.action == "execute"
+    with session_scope(engine) as session:
+        run = runs.get(session, first.run_id)
+        assert (run.status, run.as_of, run.request) == ("queued", AS_OF.isoformat(), "多配债券")
+        assert session.get(Batch, made.id).status == "running"  # type: ignore[union-attr]
+    # The same message again, before anyone executed the run: recover it, never a second run.
+    again = _claim(engine, made.id, "C-1")
+    assert (again.action, again.run_id) == ("recover", first.run_id)
+    with session_scope(engine) as session:
+        assert len(session.exec(select(Run)).all()) == 1
+    assert _counts(engine, made.id) == {"queued": 1}
+
+
+def test_a_claim_skips_a_run_a_live_execution_holds_and_counts_no_attempt(engine, settings):  # type: ignore[no-untyped-def]
+    _book(engine)
+    made = _create(engine, settings, batches.Selection(client_ids=("C-1",)))
+    run_id = _claim(engine, made.id, "C-1").run_id
+    with session_scope(engine) as session:
+        assert runs.acquire_lease(session, run_id, "live:1", settings.lease_seconds, "live")
+    for _ in range(5):  # a flood of duplicates never fails a run being executed
+        assert _claim(engine, made.id, "C-1").action == "skip"
+    with session_scope(engine) as session:
+        item = session.exec(select(BatchItem)).one()
+        assert (item.status, item.attempts) == ("started", 1)
+    # Once its worker is known to be dead, the next message recovers it.
+    assert _claim(engine, made.id, "C-1", dead={"live"}).action == "recover"
+
+
+def test_an_item_started_too_often_fails_with_why_and_its_run_too(engine, settings):  # type: ignore[no-untyped-def]
+    _book(engine)
+    made = _create(engine, settings, batches.Selection(client_ids=("C-1",)))
+    actions = [_claim(engine, made.id, "C-1", max_attempts=2).action for _ in range(3)]
+    assert actions == ["execute", "recover", "skip"]
+    with session_scope(engine) as session:
+        item = session.exec(select(BatchItem)).one()
+        assert (item.status, item.attempts) == ("failed", 3)
+        assert item.error == "gave up after 2 attempts"
+        run = runs.get(session, item.run_id)
+        assert run.status == "failed" and "gave up after 2 attempts" in (run.error or "")
+        assert batches.close_if_done(session, made.id)
+    assert _counts(engine, made.id) == {"failed": 1}
+    assert _claim(engine, made.id, "C-1").action == "skip"  # and stays failed
+
+
+def test_a_client_gone_or_invalid_fails_its_item_and_no_run_is_made(engine, settings):  # type: ignore[no-untyped-def]
+    _book(engine)
+    made = _create(engine, settings, batches.Selection(client_ids=("C-1", "C-2")))
+    with session_scope(engine) as session:
+        from core.tables import Client
+
+        session.delete(session.get(Client, "C-1"))
+        row = session.get(Client, "C-2")
+        assert row is not None
+        row.data = {**row.data, "aum": -5}
+        session.add(row)
+    assert _claim(engine, made.id, "C-1").action == "skip"
+    assert _claim(engine, made.id, "C-2").action == "skip"
+    with session_scope(engine) as session:
+        listed, _ = batches.items(session, made.id, "failed", 10, None)
+        assert session.exec(select(Run)).all() == []
+    assert {i["client_id"]: i["error"] for i in listed} == {
+        "C-1": "client 'C-1' is no longer stored",
+        "C-2": "stored client is not valid",
+    }
+    assert all(i["run_id"] is None for i in listed)
+
+
+def test_cancel_stops_what_has_not_started_and_what_ran_stays(engine, settings):  # type: ignore[no-untyped-def]
+    _book(engine)
+    made = _create(engine, settings, batches.Selection())
+    started = _claim(engine, made.id, "C-1")
+    with session_scope(engine) as session:
+        cancelled = batches.cancel(session, made.id)
+        assert cancelled.status == "cancelled" and cancelled.finished_at is not None
+    for client_id in ("C-2", "C-3", "C-4"):
+        assert _claim(engine, made.id, client_id).action == "skip"
+    assert _counts(engine, made.id) == {"queued": 1, "cancelled": 3}
+    # The run that started goes on: a redelivered message still carries it.
+    assert _claim(engine, made.id, "C-1").action == "recover"
+    with session_scope(engine) as session:
+        assert runs.get(session, started.run_id).status == "queued"
+        assert batches.cancel(session, made.id).status == "cancelled"  # twice is the same
+
+
+def test_counts_sum_to_the_total_at_every_stage(engine, settings):  # type: ignore[no-untyped-def]
+    _book(engine)
+    made = _create(engine, settings, batches.Selection())
+    seen = [_counts(engine, made.id)]
+    for client_id in ("C-1", "C-2", "C-3"):
+        claim = _claim(engine, made.id, client_id)
+        with session_scope(engine) as session:
+            run = runs.get(session, claim.run_id)
+            runs.set_status(session, run, "delivered")
+            assert batches.settle(session, made.id, client_id)
+        seen.append(_counts(engine, made.id))
+    assert all(sum(c.values()) == 4 for c in seen)
+    assert seen[-1] == {"delivered": 3, "queued": 1}
+    with session_scope(engine) as session:
+        assert not batches.close_if_done(session, made.id)
+        assert batches.get(session, made.id).status == "running"
+
+
+def test_the_last_item_settled_closes_the_batch(engine, settings):  # type: ignore[no-untyped-def]
+    _book(engine)
+    made = _create(engine, settings, batches.Selection(client_ids=("C-1", "C-4")))
+    for client_id, status in (("C-1", "delivered"), ("C-4", "awaiting_approval")):
+        claim = _claim(engine, made.id, client_id)
+        with session_scope(engine) as session:
+            runs.set_status(session, runs.get(session, claim.run_id), status)  # type: ignore[arg-type]
+    with session_scope(engine) as session:
+        assert batches.settle_finished(session, made.id) == 2  # what a crash left started
+        assert batches.close_if_done(session, made.id)
+        closed = batches.get(session, made.id)
+        assert closed.status == "done" and closed.finished_at is not None
+    assert _counts(engine, made.id) == {"delivered": 1, "awaiting_approval": 1}
+
+
+def test_items_page_without_loss_or_repeat_and_filter_by_shown_status(engine, settings):  # type: ignore[no-untyped-def]
+    _store(engine, *[long_tail_client(client_id=f"C-{n:03}") for n in range(25)])
+    made = _create(engine, settings, batches.Selection())
+    _claim(engine, made.id, "C-007")
+    seen, cursor = [], None
+    while True:
+        with session_scope(engine) as session:
+            page, cursor = batches.items(session, made.id, None, 10, cursor)
+        seen += [i["client_id"] for i in page]
+        if cursor is None:
+            break
+    assert seen == [f"C-{n:03}" for n in range(25)]
+    with session_scope(engine) as session:
+        queued, _ = batches.items(session, made.id, "queued", 100, None)
+        assert len(queued) == 25  # the started one's run is queued too
+        with pytest.raises(InvalidInput):
+            batches.items(session, made.id, None, 10, "not-a-cursor")
+        with pytest.raises(BatchNotFound):
+            batches.items(session, "batch-missing", None, 10, None)
+
+
+def test_an_idempotency_key_replays_its_batch_and_refuses_another_body(engine, settings):  # type: ignore[no-untyped-def]
+    _book(engine)
+    svc = Principal(name="svc", role="service", token_hash="-")
+    scoped = runs.idempotency(svc, "k-1", {"filter": {"tier": "long_tail"}})
+    assert scoped is not None
+    made = _create(engine, settings, batches.Selection(tier="long_tail"), idempotency=scoped)
+    with session_scope(engine) as session:
+        assert batches.replay(session, scoped).id == made.id  # type: ignore[union-attr]
+        other = runs.idempotency(svc, "k-1", {"filter": {"tier": "hnw"}})
+        assert other is not None
+        with pytest.raises(IdempotencyKeyReused):
+            batches.replay(session, other)
+        # Scoped to the caller: another principal's same key is another key.
+        sup = Principal(name="sup", role="supervisor", token_hash="-")
+        assert batches.replay(session, runs.idempotency(sup, "k-1", {}) or ("", "")) is None
+
+
+def test_the_batch_lease_lets_one_driver_at_a_time(engine, settings):  # type: ignore[no-untyped-def]
+    _book(engine)
+    made = _create(engine, settings, batches.Selection())
+    with session_scope(engine) as session:
+        assert batches.acquire(session, made.id, "one", 60)
+        assert not batches.acquire(session, made.id, "two", 60)
+        assert batches.acquire(session, made.id, "one", 60)  # renewing
+        session.execute(
+            update(Batch)
+            .where(col(Batch.id) == made.id)
+            .values(lease_until=utcnow() - timedelta(seconds=1))
+        )
+        assert batches.acquire(session, made.id, "two", 60)  # lapsed: taken
+        batches.release(session, made.id, "one")  # not its lease any more: a no-op
+        assert not batches.acquire(session, made.id, "one", 60)
+        batches.cancel(session, made.id)
+        assert not batches.acquire(session, made.id, "two", 60)  # a closed batch is not driven
