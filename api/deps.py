@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import functools
 import inspect
-import logging
 import math
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future
 from contextlib import contextmanager
 from typing import Annotated, Any
 
@@ -28,7 +26,6 @@ from core.services import principals
 from core.tables import Principal
 from graphs.runner import Runner
 
-log = logging.getLogger("tierwise.api")
 bearer = HTTPBearer(auto_error=False, description="A Tierwise token: tierwise principal create")
 
 
@@ -118,17 +115,6 @@ class StreamSlots:
         finally:
             with self.lock:
                 self.open[principal] -= 1
-
-
-def submit(executor: Executor, fn: Callable[..., object], *args: object) -> None:
-    """Hand work to a background pool; what it raises is logged (the database still holds the
-    work, so the sweeper retries it), never lost in an unread future."""
-
-    def report(future: Future[object]) -> None:
-        if not future.cancelled() and (exc := future.exception()) is not None:
-            log.warning("background %s failed: %s", getattr(fn, "__name__", fn), exc)
-
-    executor.submit(fn, *args).add_done_callback(report)
 
 
 def client_address(request: Request) -> str:

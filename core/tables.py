@@ -79,6 +79,8 @@ class Run(SQLModel, table=True):
 class Approval(SQLModel, table=True):
     """One advisor review round of a run; decided at most once."""
 
+    # The inbox queue: an advisor's pending reviews in waiting order, paged on (created_at, id).
+    __table_args__ = (Index("ix_approval_queue", "status", "advisor_id", "created_at", "id"),)
     id: str = Field(primary_key=True, max_length=96)
     run_id: str = Field(index=True, foreign_key="run.id", max_length=64)
     client_id: str = Field(index=True, max_length=64)
@@ -90,6 +92,10 @@ class Approval(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     verdict: str = Field(max_length=16)
+    # What the queue sorts by risk: the client's level and the plan's expected volatility when
+    # the round opened (copied from the run's profile and the plan, which never change within it).
+    risk_level: str = Field(default="", max_length=8)
+    volatility: float = 0.0
     # The client's request (masked text), how it was read and routed, and the warnings.
     request: dict[str, Any] | None = _json()
     action: str | None = Field(default=None, max_length=16)

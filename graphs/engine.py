@@ -288,25 +288,27 @@ class Broker:
     def start_batch(self, batch_id: str) -> None:
         self._send(PUBLISH_BATCH, [batch_id])
 
-    def publish_items(self, batch_id: str) -> int:
-        """Publish every pending item of the batch not yet confirmed published; each chunk is
-        marked once the broker has confirmed it. Returns how many were published."""
+    def publish_items(self, batch_id: str, before: datetime | None = None) -> int:
+        """Publish the batch's pending items never published (with `before`: last published
+        before it, their message maybe lost), a chunk at a time: each chunk is taken in the
+        database first, so concurrent publishers never send one item twice, and an item the
+        broker does not confirm is handed back. Returns how many were confirmed."""
         sent = 0
         while True:
             with session_scope(self.runner.engine) as session:
-                chunk = batches.unpublished(session, batch_id)
+                chunk = batches.take_to_publish(session, batch_id, before)
             if not chunk:
                 return sent
-            done = [
+            failed = [
                 i
                 for i, client_id in chunk
-                if self._send(BATCH_ITEM, [batch_id, client_id], "batch")
+                if not self._send(BATCH_ITEM, [batch_id, client_id], "batch")
             ]
-            with session_scope(self.runner.engine) as session:
-                batches.mark_published(session, done)
-            sent += len(done)
-            if len(done) < len(chunk):
-                return sent  # the broker is failing; the next reconcile carries on
+            if failed:
+                with session_scope(self.runner.engine) as session:
+                    batches.unpublish(session, failed)
+                return sent + len(chunk) - len(failed)  # the broker is failing: a sweep goes on
+            sent += len(chunk)
 
     def ready(self, queue: str) -> int | None:
         """Messages waiting in a queue, or None if the broker cannot say."""
@@ -344,18 +346,7 @@ class Broker:
     def republish(self, batch_id: str, before: datetime) -> int:
         """Publish again the batch's pending items last published before `before` (their
         messages may be lost; a duplicate is a no-op); returns how many."""
-        sent = 0
-        while True:
-            with session_scope(self.runner.engine) as session:
-                lost = batches.stale_published(session, batch_id, before)
-            done = [
-                i for i, client_id in lost if self._send(BATCH_ITEM, [batch_id, client_id], "batch")
-            ]
-            with session_scope(self.runner.engine) as session:
-                batches.mark_published(session, done)
-            sent += len(done)
-            if len(done) < len(lost) or not lost:
-                return sent
+        return self.publish_items(batch_id, before)
 
 
 def reconcile(runner: Runner) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import date
 
 from fastapi import APIRouter, Query, Request, status
@@ -14,7 +13,6 @@ from core.database import session_scope
 from core.services import approvals, runs
 
 router = APIRouter(prefix="/v1/approvals", tags=["approvals"], route_class=Route)
-log = logging.getLogger("tierwise.api")
 
 
 @router.get("")

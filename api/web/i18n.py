@@ -184,6 +184,50 @@ WORDS: dict[str, dict[str, str]] = {
     "reason_limits": {"zh-CN": "受方案限制", "en": "held back by the plan's limits"},
     "reason_already": {"zh-CN": "方案原已满足", "en": "the plan already did so"},
     "risk_wish": {"zh-CN": "整体风险", "en": "Overall risk"},
+    # The queue at batch scale (issue 16 §5): sorted, paged, timed against the review target.
+    "sort": {"zh-CN": "排序", "en": "Sort"},
+    "sort_waited": {"zh-CN": "等待最久优先", "en": "Longest waiting first"},
+    "sort_risk": {"zh-CN": "风险最高优先", "en": "Highest risk first"},
+    "sort_verdict": {"zh-CN": "合规结论最严重优先", "en": "Most severe verdict first"},
+    "waited_of": {"zh-CN": "已等待 {waited}（时限 {target}）", "en": "waited {waited} of {target}"},
+    "past_target": {"zh-CN": "已超时 {over}", "en": "past target by {over}"},
+    "span_minutes": {"zh-CN": "{n} 分钟", "en": "{n} min"},
+    "span_hours": {"zh-CN": "{n} 小时", "en": "{n} h"},
+    "span_days": {"zh-CN": "{d} 天 {h} 小时", "en": "{d} d {h} h"},
+    "queue_count": {
+        "zh-CN": "共 {total} 个待审核，其中 {overdue} 个已超过审核时限（{target}）。",
+        "en": "{total} waiting; {overdue} past the review target of {target}.",
+    },
+    "showing": {"zh-CN": "第 {start}–{end} 个，共 {total} 个", "en": "{start}–{end} of {total}"},
+    "first_page": {"zh-CN": "第一页", "en": "First page"},
+    "previous_page": {"zh-CN": "上一页", "en": "Previous"},
+    "next_page": {"zh-CN": "下一页", "en": "Next"},
+    "page_empty": {
+        "zh-CN": "此页已无待审核方案（可能已被处理），请回到第一页。",
+        "en": "Nothing is left on this page (it may have been reviewed): go to the first page.",
+    },
+    # The plan against the client's holdings and the plan last delivered to them.
+    "weight_changes": {"zh-CN": "方案变化", "en": "What this plan changes"},
+    "product": {"zh-CN": "产品", "en": "Product"},
+    "weight_current": {"zh-CN": "现有持仓", "en": "Held now"},
+    "weight_last": {"zh-CN": "上次发送的方案", "en": "Last delivered plan"},
+    "weight_proposed": {"zh-CN": "本方案", "en": "This plan"},
+    "change_vs_current": {"zh-CN": "较现有持仓（百分点）", "en": "Change vs held (pp)"},
+    "change_vs_last": {"zh-CN": "较上次方案（百分点）", "en": "Change vs last plan (pp)"},
+    "total": {"zh-CN": "合计", "en": "Total"},
+    "last_delivered": {
+        "zh-CN": "上次方案于 {date} 发送给客户（运行 {run}）。",
+        "en": "The last plan was delivered to this client on {date} (run {run}).",
+    },
+    "no_last_delivered": {
+        "zh-CN": "此前没有向该客户发送过方案：仅与现有持仓对比。",
+        "en": "No earlier plan was delivered to this client: compared with current holdings only.",
+    },
+    "weights_note": {
+        "zh-CN": "现有持仓为各产品市值占客户资产（AUM）的比例，其余为未投资的现金。",
+        "en": "Held now is each holding's market value as a share of the client's assets (AUM); "
+        "the rest is cash not held in a product.",
+    },
 }
 
 

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from contextlib import suppress
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlmodel import Session
 
-from api.deps import Route, RunnerDep, SessionDep, client_address, submit
+from api.deps import Route, RunnerDep, SessionDep, client_address
 from api.web.i18n import WORDS, translator
 from api.web.security import inbox_path, same_origin
 from core.database import session_scope
@@ -28,7 +27,7 @@ from core.errors import (
     TierwiseError,
     Unauthorized,
 )
-from core.schemas.vocabulary import FINAL_STATUSES
+from core.schemas.vocabulary import FINAL_STATUSES, RiskLevel, Tier, Verdict
 from core.services import (
     approvals,
     audit,
@@ -37,6 +36,7 @@ from core.services import (
     evals,
     inbox_sessions,
     principals,
+    review_queue,
     runs,
 )
 from core.services.views import run_view
@@ -48,6 +48,7 @@ from tools.market.market_data import MarketData
 router = APIRouter(prefix="/inbox", include_in_schema=False, route_class=Route)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 LANGS = ("zh-CN", "en")
+Words = Callable[[str], str]
 
 
 def _lang(request: Request) -> str:
@@ -173,70 +174,139 @@ def switch_language(request: Request, to: str, back: str = "/inbox") -> Response
     return RedirectResponse(inbox_path(back), status_code=303)
 
 
-def _waited(created: datetime) -> str:
-    minutes = int((utcnow() - as_utc(created)).total_seconds() // 60)
-    return (
-        f"{minutes // 1440}d {minutes % 1440 // 60}h"
-        if minutes >= 1440
-        else (f"{minutes // 60}h {minutes % 60}m")
-    )
+def _duration(hours: float, t: Words) -> str:
+    """A span as the queue says it: minutes under an hour, hours under two days, then days."""
+    minutes = max(0, int(hours * 60))
+    if minutes < 60:
+        return t("span_minutes").format(n=minutes)
+    if minutes < 48 * 60:
+        return t("span_hours").format(n=minutes // 60)
+    return t("span_days").format(d=minutes // 1440, h=minutes % 1440 // 60)
 
 
-def _queue_rows(db: Session, principal: Principal) -> list[dict[str, Any]]:
-    rows = []
-    for a in approvals.pending(db, principals.advisor_scope(principal)):
-        run = runs.get(db, a.run_id)
-        profile = run.profile or {}
-        flags = [f["rule_id"] for f in a.findings if f["verdict"] != "pass"]
-        flags += [f["flag"] for f in profile.get("behaviour_flags", [])]
-        rows.append(
-            {
-                "approval": a,
-                "name": clients.shown_name(run.client_snapshot),
-                "tier": run.tier,
-                "level": profile.get("risk_level"),
-                "waited": _waited(a.created_at),
-                "flags": flags,
-            }
-        )
-    return rows
+def _target_hours(hours: float, t: Words) -> str:
+    return t("span_hours").format(n=_number(hours))
+
+
+def _waiting(created: datetime, now: datetime, target_hours: float, t: Words) -> dict[str, str]:
+    """How long a review has waited against the review-time target: in words, as a share of
+    the target (the bar), and, once past it, by how much (empty before)."""
+    hours = max(0.0, (now - created).total_seconds() / 3600)
+    over = hours - target_hours
+    return {
+        "text": t("waited_of").format(
+            waited=_duration(hours, t), target=_target_hours(target_hours, t)
+        ),
+        "share": f"{min(hours / target_hours, 1.0):.3f}",
+        "late": t("past_target").format(over=_duration(over, t)) if over > 0 else "",
+    }
+
+
+def _pager(here: dict[str, str], page: review_queue.QueuePage, paged: bool) -> dict[str, str]:
+    """Links to the first page (once away from it) and the pages beside this one."""
+
+    def link(**cursor: str) -> str:
+        return "/inbox?" + urlencode({k: v for k, v in {**here, **cursor}.items() if v})
+
+    return {
+        "first": link() if paged else "",
+        "previous": link(before=page.previous) if page.previous else "",
+        "next": link(after=page.next) if page.next else "",
+        **{f"sort_{s}": link(sort=s) for s in get_args(review_queue.QueueSort)},
+    }
 
 
 @router.get("", response_class=HTMLResponse)
 def queue(
-    request: Request, db: SessionDep, me: Viewer, tier: str = "", level: str = "", verdict: str = ""
+    request: Request,
+    db: SessionDep,
+    runner: RunnerDep,
+    me: Viewer,
+    tier: Tier | Literal[""] = "",
+    level: RiskLevel | Literal[""] = "",
+    verdict: Verdict | Literal[""] = "",
+    sort: review_queue.QueueSort = "waited",
+    size: Annotated[int, Query(ge=1, le=review_queue.MAX_PAGE_SIZE)] = review_queue.PAGE_SIZE,
+    after: Annotated[str | None, Query(max_length=400)] = None,
+    before: Annotated[str | None, Query(max_length=400)] = None,
 ) -> Response:
+    """The pending reviews a page at a time (keyset cursors `after`/`before`), sorted by
+    waiting time (oldest first), risk (highest first) or verdict (most severe first); an
+    unknown sort, filter, size or cursor is refused (422), never silently replaced."""
     if me.role not in ("advisor", "supervisor"):
         return RedirectResponse("/inbox/evals", status_code=303)
-    rows = [
-        r
-        for r in _queue_rows(db, me)
-        if (not tier or r["tier"] == tier)
-        and (not level or r["level"] == level)
-        and (not verdict or r["approval"].verdict == verdict)
-    ]
+    target, now = runner.settings.review_target_hours, utcnow()
+    filters = {"tier": tier, "level": level, "verdict": verdict}
+    wanted = review_queue.QueueQuery(
+        sort, size, after, before, **{k: v or None for k, v in filters.items()}
+    )
+    page = review_queue.queue_page(db, me, wanted, overdue_before=now - timedelta(hours=target))
+    t: Words = translator(_lang(request))
+    here = {**filters, "sort": sort, "size": str(size) if size != review_queue.PAGE_SIZE else ""}
     return render(
         request,
         "queue.html",
         me,
-        rows=rows,
-        filters={"tier": tier, "level": level, "verdict": verdict},
+        page=page,
+        rows=[{"r": r, "waiting": _waiting(r.created_at, now, target, t)} for r in page.rows],
+        filters=filters,
+        sort=sort,
+        target=_target_hours(target, t),
+        links=_pager(here, page, paged=bool(after or before)),
     )
 
 
 def _allocation_bars(plan: dict[str, Any], snapshot: dict[str, Any]) -> list[dict[str, Any]]:
-    aum = snapshot.get("aum") or 1.0
-    current: dict[str, float] = {}
-    for h in snapshot.get("holdings", []):
-        current[h["product_code"]] = current.get(h["product_code"], 0.0) + h["market_value"] / aum
-    target = {h["product_code"]: h["weight"] for h in plan.get("holdings", [])}
+    current, target = _current_weights(snapshot), _plan_weights(plan)
     codes = sorted(set(target) | set(current), key=lambda c: (-target.get(c, 0), c))
     return [
         {"code": c, "target": target.get(c, 0.0), "current": current.get(c, 0.0)} for c in codes
     ]
 
 
-Words = Callable[[str], str]
+def _current_weights(snapshot: dict[str, Any]) -> dict[str, float]:
+    """The client's holdings as shares of their assets (what is not held in a product is cash)."""
+    aum = snapshot.get("aum") or 1.0
+    current: dict[str, float] = {}
+    for h in snapshot.get("holdings", []):
+        current[h["product_code"]] = current.get(h["product_code"], 0.0) + h["market_value"] / aum
+    return current
+
+
+def _plan_weights(plan: dict[str, Any] | None) -> dict[str, float]:
+    return {h["product_code"]: h["weight"] for h in (plan or {}).get("holdings", [])}
+
+
+def _points(change: float) -> str:
+    """A change in percentage points, signed; nothing for no change."""
+    return "" if abs(change) < 5e-5 else f"{change * 100:+.1f}"
+
+
+def _weight_changes(
+    plan: dict[str, Any], snapshot: dict[str, Any], last: review_queue.DeliveredPlan | None
+) -> dict[str, Any]:
+    """Per product: the client's weight now, in the plan last delivered to them (if any), in
+    this plan, and the changes this plan makes against each; a totals row last."""
+    current, proposed = _current_weights(snapshot), _plan_weights(plan)
+    earlier = _plan_weights(last.plan) if last else {}
+    codes = sorted(
+        set(current) | set(proposed) | set(earlier),
+        key=lambda c: (-proposed.get(c, 0.0), -current.get(c, 0.0), c),
+    )
+
+    def row(code: str, now: float, before: float, after: float) -> dict[str, str]:
+        return {
+            "code": code,
+            "current": _percent(now),
+            "last": _percent(before) if last else "",
+            "proposed": _percent(after),
+            "vs_current": _points(after - now),
+            "vs_last": _points(after - before) if last else "",
+        }
+
+    rows = [row(c, current.get(c, 0.0), earlier.get(c, 0.0), proposed.get(c, 0.0)) for c in codes]
+    totals = row("", sum(current.values()), sum(earlier.values()), sum(proposed.values()))
+    return {"rows": rows, "totals": totals, "last": last}
 
 
 def _word(t: Words, key: str, fallback: str) -> str:
@@ -403,6 +473,9 @@ def plan_page(
         run=view,
         snapshot={**run.client_snapshot, "name": clients.shown_name(run.client_snapshot)},
         bars=_allocation_bars(approval.plan, run.client_snapshot),
+        weights=_weight_changes(
+            approval.plan, run.client_snapshot, review_queue.last_delivered(db, run)
+        ),
         shelf=runner.market.products,
         events=audit.events(db, run.id),
         chain=audit.verify(db, run.id),
@@ -470,10 +543,10 @@ def decide(
         request.session["flash_detail"] = detail
     request.session["flash"] = message
     if message.startswith("recorded_"):
-        # An executor that refuses is a server stopping: the decision is committed all the same,
-        # and the sweeper resumes the run once it has been quiet for a lease.
-        with suppress(RuntimeError):
-            submit(request.app.state.resume_executor, runner.resume_decided, approval_id)
+        # To this process's resume pool, or the task engine's queue. If neither takes it (the
+        # server is stopping, the broker is out of reach), the decision is committed all the
+        # same, and a sweep resumes the run once it has been quiet for a lease.
+        request.app.state.engine.resume(approval_id)
         # The plan page follows the run until the decision has taken effect, then says how.
         return RedirectResponse(f"/inbox/approvals/{approval_id}?follow=1", status_code=303)
     with session_scope(runner.engine) as db:

@@ -37,6 +37,8 @@ def open_review(session: Session, run: Run, payload: dict[str, Any]) -> Approval
         plan=payload["plan"],
         findings=payload["findings"],
         verdict=payload["verdict"],
+        risk_level=_risk_level(run),
+        volatility=float(payload["plan"].get("expected_volatility") or 0.0),
         request=_request(payload),
     )
     session.add(approval)
@@ -55,6 +57,12 @@ def open_review(session: Session, run: Run, payload: dict[str, Any]) -> Approval
         },
     )
     return approval
+
+
+def _risk_level(run: Run) -> str:
+    """The client's level the plan was drafted for: the profile's, else the assessed one."""
+    level = (run.profile or {}).get("risk_level")
+    return str(level or run.client_snapshot.get("risk_assessment", {}).get("level") or "")
 
 
 def _request(payload: dict[str, Any]) -> dict[str, Any] | None:

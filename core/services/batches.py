@@ -436,38 +436,46 @@ def open_clients(session: Session, batch_id: str, after: int = 0) -> list[tuple[
     return [(int(i), str(c)) for i, c in session.execute(query)]
 
 
-def unpublished(session: Session, batch_id: str, limit: int = CHUNK) -> list[tuple[int, str]]:
-    """(item id, client id) of pending items whose message was never confirmed published."""
-    query = (
-        select(BatchItem.id, BatchItem.client_id)
-        .where(col(BatchItem.batch_id) == batch_id, col(BatchItem.status) == "pending")
-        .where(col(BatchItem.published_at).is_(None))
-        .order_by(col(BatchItem.id))
-        .limit(limit)
+def take_to_publish(
+    session: Session, batch_id: str, before: datetime | None = None, limit: int = CHUNK
+) -> list[tuple[int, str]]:
+    """Mark up to `limit` pending items published now and return them (item id, client id), to
+    be published: those never published, or with `before`, those last published before it
+    (their message may be lost). One conditional update takes them, so two publishers never
+    send the same item; an item whose send then fails is handed back with `unpublish`."""
+    query = select(BatchItem.id).where(
+        col(BatchItem.batch_id) == batch_id, col(BatchItem.status) == "pending"
     )
-    return [(int(i), str(c)) for i, c in session.execute(query)]
+    if before is None:
+        query = query.where(col(BatchItem.published_at).is_(None))
+    else:
+        query = query.where(col(BatchItem.published_at) < before)
+    wanted = list(session.exec(query.order_by(col(BatchItem.id)).limit(limit)))
+    if not wanted:
+        return []
+    still = (
+        col(BatchItem.published_at).is_(None)
+        if before is None
+        else col(BatchItem.published_at) < before
+    )
+    taken = session.execute(
+        update(BatchItem)
+        .where(col(BatchItem.id).in_(wanted), col(BatchItem.status) == "pending", still)
+        .values(published_at=utcnow())
+        .returning(col(BatchItem.id), col(BatchItem.client_id))
+    )
+    return sorted((int(i), str(c)) for i, c in taken)
 
 
-def mark_published(session: Session, item_ids: Iterable[int]) -> None:
-    ids, now = list(item_ids), utcnow()
+def unpublish(session: Session, item_ids: Iterable[int]) -> None:
+    """Hand back items whose message the broker did not confirm: the next publisher sends them."""
+    ids = list(item_ids)
     for start in range(0, len(ids), CHUNK):
         session.execute(
             update(BatchItem)
             .where(col(BatchItem.id).in_(ids[start : start + CHUNK]))
-            .values(published_at=now)
+            .values(published_at=None)
         )
-
-
-def stale_published(session: Session, batch_id: str, before: datetime) -> list[tuple[int, str]]:
-    """Pending items published before `before`: their message may be lost."""
-    query = (
-        select(BatchItem.id, BatchItem.client_id)
-        .where(col(BatchItem.batch_id) == batch_id, col(BatchItem.status) == "pending")
-        .where(col(BatchItem.published_at) < before)
-        .order_by(col(BatchItem.id))
-        .limit(CHUNK)
-    )
-    return [(int(i), str(c)) for i, c in session.execute(query)]
 
 
 def settle_finished(session: Session, batch_id: str) -> int:

@@ -281,3 +281,28 @@ def test_the_batch_lease_lets_one_driver_at_a_time(engine, settings):  # type: i
         assert not batches.acquire(session, made.id, "one", 60)
         batches.cancel(session, made.id)
         assert not batches.acquire(session, made.id, "two", 60)  # a closed batch is not driven
+
+
+def test_two_publishers_never_take_the_same_item_and_a_failed_send_is_handed_back(  # type: ignore[no-untyped-def]
+    engine, settings
+):
+    _store(engine, *[long_tail_client(client_id=f"C-{n}") for n in range(5)])
+    made = _create(engine, settings, batches.Selection())
+    with session_scope(engine) as session:
+        first = batches.take_to_publish(session, made.id, limit=3)
+    with session_scope(engine) as session:
+        second = batches.take_to_publish(session, made.id, limit=3)
+        assert batches.take_to_publish(session, made.id) == []
+    assert [c for _, c in first] == ["C-0", "C-1", "C-2"]
+    assert [c for _, c in second] == ["C-3", "C-4"]
+    with session_scope(engine) as session:
+        batches.unpublish(session, [i for i, _ in second])
+        assert [c for _, c in batches.take_to_publish(session, made.id)] == ["C-3", "C-4"]
+    _claim(engine, made.id, "C-0")  # started: never published again
+    with session_scope(engine) as session:
+        lost = batches.take_to_publish(session, made.id, before=utcnow() + timedelta(seconds=1))
+        assert [c for _, c in lost] == ["C-1", "C-2", "C-3", "C-4"]
+        # Just published again: not lost as of a moment ago.
+        assert (
+            batches.take_to_publish(session, made.id, before=utcnow() - timedelta(seconds=60)) == []
+        )
