@@ -7,7 +7,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.schemas.client import ClientInput, Contact
+from core.schemas.client import ClientId, ClientInput, Contact
 from core.schemas.request import RequestIntent, WishRoute
 from core.schemas.vocabulary import (
     BatchItemStatus,
@@ -41,7 +41,9 @@ class BatchFilter(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     tier: Tier | None = None
-    advisor_id: str | None = Field(default=None, min_length=1, max_length=64)
+    advisor_id: str | None = Field(
+        default=None, min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$"
+    )
     risk_level: RiskLevel | None = None
 
 
@@ -50,7 +52,7 @@ class BatchCreate(BaseModel):
     every stored client)."""
 
     model_config = ConfigDict(extra="forbid")
-    client_ids: list[str] | None = Field(default=None, min_length=1, max_length=200_000)
+    client_ids: list[ClientId] | None = Field(default=None, min_length=1, max_length=200_000)
     filter: BatchFilter | None = None
     request: str | None = Field(default=None, max_length=2000)
     as_of: date | None = Field(default=None, description="the valuation date; today if absent")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,21 +39,37 @@ NOT_DONE = ("queued", "running")  # counts of items still to be carried on
 
 
 def read_clients(path: Path) -> list[ClientInput]:
-    """Every client of a JSON Lines file; any bad line is InvalidInput naming each bad line
-    (the first 20), and then nothing is stored."""
+    """Every client of a JSON Lines file (UTF-8, a byte-order mark allowed); any bad line is
+    InvalidInput naming each bad line (the first 20), a client id on two lines names both, and
+    then nothing is stored."""
     found: list[ClientInput] = []
     errors: list[str] = []
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
+    first_seen: dict[str, int] = {}
+    with path.open("rb") as lines:
+        for number, raw in enumerate(lines, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                errors.append(f"line {number}: not UTF-8 ({exc.reason} at byte {exc.start})")
+                continue
             if not line.strip():
                 continue
             try:
-                found.append(ClientInput.model_validate_json(line))
+                client = ClientInput.model_validate_json(line)
             except ValidationError as exc:
                 fields = "; ".join(
                     f"{'.'.join(map(str, e['loc'])) or 'line'}: {e['msg']}" for e in exc.errors()
                 )
                 errors.append(f"line {number}: {fields}")
+                continue
+            if client.client_id in first_seen:
+                errors.append(
+                    f"line {number}: client {client.client_id!r} is also on line "
+                    f"{first_seen[client.client_id]}"
+                )
+                continue
+            first_seen[client.client_id] = number
+            found.append(client)
     if errors:
         more = f" (and {len(errors) - 20} more lines)" if len(errors) > 20 else ""
         raise InvalidInput(f"{path}: " + " | ".join(errors[:20]) + more + "; nothing was stored")
@@ -96,6 +112,11 @@ def summary(runner: Runner, batch_id: str) -> dict[str, Any]:
         }
 
 
+def _closed(runner: Runner, batch_id: str) -> bool:
+    with session_scope(runner.engine) as session:
+        return batches.get(session, batch_id).status in ("done", "cancelled")
+
+
 def _counts_text(counts: dict[str, int]) -> str:
     return " ".join(f"{status} {n}" for status, n in sorted(counts.items()))
 
@@ -106,20 +127,29 @@ def carry_on(runner: Runner, batch_id: str, console: Console, *, resume: bool) -
     items in flight have finished, with the batch left resumable."""
     stop = threading.Event()
     finished = threading.Event()
+    lease = runner.settings.lease_seconds
     if runner.settings.broker_url:
         broker = engine.Broker(runner)
         broker.publish_items(batch_id)
-        if resume:  # whatever is still pending is published again; a duplicate is a no-op
-            broker.republish(batch_id, before=utcnow())
+        if resume and broker.ready("batch") == 0:
+            # Nothing waits in the queue, yet items published a lease ago are still pending:
+            # their messages were lost. (A duplicate would be a no-op, but a backlog is not.)
+            broker.republish(batch_id, before=utcnow() - timedelta(seconds=lease))
         work: Callable[[], None] = lambda: None  # noqa: E731 - the workers do the work
     else:
 
         def work() -> None:
             try:
                 threads = runner.settings.batch_workers
-                if not engine.drive(runner, batch_id, stop, threads=threads):
-                    console.print(f"batch {batch_id} is being run by another process; watching")
-                    stop.wait()
+                told = False
+                # Another process holds the batch (a CLI killed a moment ago holds it until
+                # its lease lapses): watch, and take it over as soon as it is free.
+                while not engine.drive(runner, batch_id, stop, threads=threads):
+                    if not told:
+                        console.print(f"batch {batch_id} is held by another process; waiting")
+                        told = True
+                    if stop.wait(lease / 3) or _closed(runner, batch_id):
+                        return
             finally:
                 finished.set()
 
@@ -164,6 +194,7 @@ def _watch(
         task = progress.add_task(batch_id, total=state["total"], rate="", counts="")
         while True:
             ending = finished.is_set()  # read before the counts, so the last ones are shown
+            polled = time.monotonic()
             state = summary(runner, batch_id)
             done = state["total"] - sum(state["counts"].get(s, 0) for s in NOT_DONE)
             elapsed = max(time.monotonic() - started, 1e-9)
@@ -175,4 +206,5 @@ def _watch(
             )
             if ending or state["status"] in ("done", "cancelled"):
                 return
-            time.sleep(POLL_SECONDS)
+            # Counting a batch of 100,000 takes a while: poll no more than a tenth of the time.
+            time.sleep(max(POLL_SECONDS, 10 * (time.monotonic() - polled)))

@@ -372,6 +372,7 @@ def batch(
     from core.settings import get_settings
     from graphs.runner import open_runner
 
+    found: str | None = None
     with open_runner(get_settings()) as runner:
         try:
             if resuming:
@@ -390,7 +391,8 @@ def batch(
         except TierwiseError as exc:
             _fail(exc)
         except KeyboardInterrupt:
-            _print(batch_cli.summary(runner, found))
+            if found is not None:  # stopped before the batch existed: nothing to show
+                _print(batch_cli.summary(runner, found))
             raise typer.Exit(130) from None
         _print(outcome)
 

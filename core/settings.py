@@ -149,7 +149,7 @@ class Settings(BaseSettings):
     sign_in_limit: str = "10/minute"  # inbox sign-in attempts per client address; beyond, 429
     inbox_session_hours: float = Field(default=8, gt=0)
     # The inbox shows how long each plan has waited for review against this target.
-    review_target_hours: float = Field(default=24, gt=0)
+    review_target_hours: float = Field(default=24, gt=0, le=8760)
     # The task engine (DESIGN §9): unset, runs execute in the serving or batch process; set
     # (amqp://guest:guest@127.0.0.1:5672//), API processes enqueue and `tierwise worker`
     # processes execute runs, resumes and batch items.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -221,6 +221,14 @@ class BatchItem(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("batch_id", "client_id", name="uq_batch_item_client"),
         Index("ix_batch_item_open", "batch_id", "status", "id"),
+        # Items still to publish, found without reading the (many) published ones.
+        Index(
+            "ix_batch_item_unpublished",
+            "batch_id",
+            "id",
+            postgresql_where=text("published_at IS NULL"),
+            sqlite_where=text("published_at IS NULL"),
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     batch_id: str = Field(foreign_key="batch.id", max_length=64)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -47,12 +46,18 @@ def queue_names(settings: Settings) -> dict[str, str]:
     return {"runs": f"{settings.queue_prefix}.runs", "batch": f"{settings.queue_prefix}.batch"}
 
 
+def task_soft_time_limit(settings: Settings) -> float:
+    """When a task is told to stop: once its run's lease heartbeat has given up (a step with no
+    progress for the model's deadline and two leases). The run then fails, saying why."""
+    return settings.openai.run_deadline_seconds + 2 * settings.lease_seconds
+
+
 def task_time_limit(settings: Settings) -> float:
-    """A task's hard limit: past the point where its run's lease heartbeat gives up (a step
-    with no progress for the model's deadline and two leases), plus one lease for the lease
-    to lapse. The worker process is then killed and the message redelivered, counted against
-    the item's attempts. Settings keeps it under RabbitMQ's consumer timeout."""
-    return settings.openai.run_deadline_seconds + 3 * settings.lease_seconds
+    """A task's hard limit, one lease after the soft one: the worker process is killed and the
+    message acknowledged; a sweep finds the stranded run and, for a batch run, publishes its
+    item again, counted against its attempts. Settings keeps this under RabbitMQ's consumer
+    timeout."""
+    return task_soft_time_limit(settings) + settings.lease_seconds
 
 
 def celery_app(settings: Settings) -> Celery:
@@ -78,6 +83,7 @@ def celery_app(settings: Settings) -> Celery:
         task_store_errors_even_if_ignored=False,
         task_serializer="json",
         accept_content=["json"],
+        task_soft_time_limit=task_soft_time_limit(settings),
         task_time_limit=task_time_limit(settings),
         task_default_queue=names["runs"],
         task_default_exchange=settings.queue_prefix,
@@ -172,43 +178,56 @@ def drive(
     runner: Runner, batch_id: str, stop: threading.Event | None = None, threads: int = 1
 ) -> bool:
     """Run a batch's open items in this process, on `threads` threads, until none is left or
-    `stop` is set; under the batch lease, so no two processes drive one batch. False if
-    another process holds the batch (or it is no longer open)."""
+    `stop` is set (never set here: it may be the server's); under the batch lease, renewed by
+    a heartbeat, so no two processes drive one batch. False if another process holds the batch
+    (or it is no longer open). Items in flight when it stops run to their end."""
     stop = stop or threading.Event()
     owner = f"{runner.worker}:batch:{uuid.uuid4().hex[:8]}"
     lease = runner.settings.lease_seconds
     with session_scope(runner.engine) as session:
         if not batches.acquire(session, batch_id, owner, lease):
             return False
-    renewed = time.monotonic()
+    lost, done = threading.Event(), threading.Event()  # lost: cancelled, or taken over
+
+    def heartbeat() -> None:
+        while not done.wait(lease / 3):
+            try:
+                with session_scope(runner.engine) as session:
+                    if not batches.acquire(session, batch_id, owner, lease):
+                        lost.set()
+                        return
+            except Exception:  # a missed beat is retried; the lease covers two more
+                log.warning("batch %s: lease renewal failed", batch_id, exc_info=True)
+
+    def stopping() -> bool:
+        return stop.is_set() or lost.is_set()
+
+    beat = threading.Thread(target=heartbeat, name="tw-batch-lease", daemon=True)
+    beat.start()
     free = threading.Semaphore(threads)
     try:
         with ThreadPoolExecutor(threads, thread_name_prefix="tw-batch") as pool:
             after = 0
-            while not stop.is_set():
+            while not stopping():
                 with session_scope(runner.engine) as session:
                     chunk = batches.open_clients(session, batch_id, after)
                 if not chunk:
                     break
                 after = chunk[-1][0]
                 for _, client_id in chunk:
-                    while not free.acquire(timeout=0.2):
-                        if stop.is_set():
-                            break
-                    if stop.is_set():
+                    while not free.acquire(timeout=0.2) and not stopping():
+                        pass
+                    if stopping():
                         break
                     future = pool.submit(run_item, runner, batch_id, client_id)
                     future.add_done_callback(lambda _: free.release())
                     future.add_done_callback(_report(f"batch item {client_id}"))
-                    if time.monotonic() - renewed > lease / 3:
-                        with session_scope(runner.engine) as session:
-                            if not batches.acquire(session, batch_id, owner, lease):
-                                stop.set()  # cancelled, or taken after this one stalled
-                        renewed = time.monotonic()
         with session_scope(runner.engine) as session:
             batches.settle_finished(session, batch_id)
             batches.close_if_done(session, batch_id)
     finally:
+        done.set()
+        beat.join()
         with session_scope(runner.engine) as session:
             batches.release(session, batch_id, owner)
     return True
@@ -288,6 +307,17 @@ class Broker:
     def start_batch(self, batch_id: str) -> None:
         self._send(PUBLISH_BATCH, [batch_id])
 
+    def recover(self, run_id: str) -> None:
+        """Publish a stranded run's recovery: a batch run's through its item, so that each
+        recovery counts against the item's attempts and a run that always hangs or kills its
+        worker fails in the end instead of looping."""
+        with session_scope(self.runner.engine) as session:
+            item = batches.item_of_run(session, run_id)
+        if item is None:
+            self._send(RECOVER, [run_id])
+        else:
+            self._send(BATCH_ITEM, list(item), "batch")
+
     def publish_items(self, batch_id: str, before: datetime | None = None) -> int:
         """Publish the batch's pending items never published (with `before`: last published
         before it, their message maybe lost), a chunk at a time: each chunk is taken in the
@@ -299,15 +329,13 @@ class Broker:
                 chunk = batches.take_to_publish(session, batch_id, before)
             if not chunk:
                 return sent
-            failed = [
-                i
-                for i, client_id in chunk
-                if not self._send(BATCH_ITEM, [batch_id, client_id], "batch")
-            ]
-            if failed:
-                with session_scope(self.runner.engine) as session:
-                    batches.unpublish(session, failed)
-                return sent + len(chunk) - len(failed)  # the broker is failing: a sweep goes on
+            for position, (_, client_id) in enumerate(chunk):
+                if not self._send(BATCH_ITEM, [batch_id, client_id], "batch"):
+                    # The broker is failing: hand this one and the rest back at once, for the
+                    # next sweep, rather than wait on the broker once per item.
+                    with session_scope(self.runner.engine) as session:
+                        batches.unpublish(session, [i for i, _ in chunk[position:]])
+                    return sent + position
             sent += len(chunk)
 
     def ready(self, queue: str) -> int | None:
@@ -329,9 +357,7 @@ class Broker:
         published, and, once the batch queue is empty, items whose message was lost
         (published a lease ago, still pending)."""
         if self.ready("runs") == 0:
-            for run_id in self.runner.sweep(
-                recover=lambda run_id, _dead: self._send(RECOVER, [run_id])
-            ):
+            for run_id in self.runner.sweep(recover=lambda run_id, _dead: self.recover(run_id)):
                 log.info("run %s: recovery published", run_id)
         open_ids = reconcile(self.runner)
         if not open_ids:

@@ -11,14 +11,18 @@ missing, so resuming after any crash needs no command.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
+import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
 from celery import Celery, signals
+from celery.exceptions import Reject
 
-from core.database import forget_engines
+from core.database import forget_engines, is_transient
 from core.errors import RunBusy
 from core.logs import install_log_masking
 from core.settings import Settings
@@ -52,9 +56,12 @@ class _Process:
             if self.runner is None:
                 assert self.settings is not None, "configure() first"
                 stack = ExitStack()
-                self.runner = stack.enter_context(open_runner(self.settings))
+                self.runner = stack.enter_context(open_runner(sized_for_a_worker(self.settings)))
                 self.stack = stack
             return self.runner
+
+    def pause(self) -> float:
+        return self.settings.lease_seconds / 10 if self.settings else 1.0
 
     def broker(self) -> engine.Broker:
         """A publisher on this process's runner and Celery app (queues declared once)."""
@@ -84,10 +91,44 @@ class _Process:
 PROCESS = _Process()
 
 
+def sized_for_a_worker(settings: Settings) -> Settings:
+    """A pool process executes one task at a time, beside its reconcile loop: size its database
+    pools for that (Settings.db_connections), not for an API process's request threads, so
+    many workers fit in PostgreSQL's connections."""
+    return settings.model_copy(
+        update={"request_threads": 1, "run_workers": 1, "resume_workers": 1, "batch_workers": 1}
+    )
+
+
+def _requeue_if_transient(task: Callable[..., None]) -> Callable[..., None]:
+    """A database that is busy or briefly out of reach is not the work's fault: the message
+    goes back to the queue (after a pause, so an outage is not a busy loop) instead of being
+    acknowledged as failed and lost."""
+
+    @functools.wraps(task)
+    def guarded(*args: Any) -> None:
+        try:
+            task(*args)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            log.warning("%s%s: database busy (%s); back to the queue", task.__name__, args, exc)
+            time.sleep(PROCESS.pause())
+            raise Reject(exc, requeue=True) from exc
+
+    return guarded
+
+
 def register(app: Celery) -> None:
     """The tasks, by the names graphs/engine.py publishes."""
 
-    @app.task(name=engine.EXECUTE)  # type: ignore[untyped-decorator]
+    def task(name: str) -> Callable[[Callable[..., None]], Any]:
+        def wrap(fn: Callable[..., None]) -> Any:
+            return app.task(name=name)(_requeue_if_transient(fn))
+
+        return wrap
+
+    @task(engine.EXECUTE)
     def execute(run_id: str) -> None:
         runner = PROCESS.get()
         try:
@@ -99,19 +140,19 @@ def register(app: Celery) -> None:
             # Started before: this is the message again, after its worker was killed.
             engine.recover_any(runner, run_id)
 
-    @app.task(name=engine.RESUME)  # type: ignore[untyped-decorator]
+    @task(engine.RESUME)
     def resume(approval_id: str) -> None:
         PROCESS.get().resume_decided(approval_id)
 
-    @app.task(name=engine.RECOVER)  # type: ignore[untyped-decorator]
+    @task(engine.RECOVER)
     def recover(run_id: str) -> None:
         engine.recover_any(PROCESS.get(), run_id)
 
-    @app.task(name=engine.BATCH_ITEM)  # type: ignore[untyped-decorator]
+    @task(engine.BATCH_ITEM)
     def batch_item(batch_id: str, client_id: str) -> None:
         engine.run_item(PROCESS.get(), batch_id, client_id)
 
-    @app.task(name=engine.PUBLISH_BATCH)  # type: ignore[untyped-decorator]
+    @task(engine.PUBLISH_BATCH)
     def publish_batch(batch_id: str) -> None:
         PROCESS.broker().publish_items(batch_id)
 

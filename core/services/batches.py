@@ -160,6 +160,8 @@ def create(
 
 
 def get(session: Session, batch_id: str) -> Batch:
+    if not batch_id.isprintable():  # a NUL byte would fail in PostgreSQL's driver, as a 500
+        raise BatchNotFound(f"no batch {batch_id!r}")
     batch = session.get(Batch, batch_id)
     if batch is None:
         raise BatchNotFound(f"no batch {batch_id!r}")
@@ -205,10 +207,16 @@ def _encode_cursor(item_id: int) -> str:
 
 
 def _decode_cursor(cursor: str) -> int:
+    """The item id a cursor continues after, in range for the database (else a 500 there)."""
     try:
-        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
+        after = int(base64.urlsafe_b64decode(cursor.encode()).decode())
+        if not 0 <= after < 2**63:
+            raise ValueError("out of range")
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidInput("cursor is not one this API returned") from exc
+        raise InvalidInput(
+            "cursor is not one this API returned: pass the `next` of the previous page"
+        ) from exc
+    return after
 
 
 def items(
@@ -248,17 +256,21 @@ def items(
 def cancel(session: Session, batch_id: str) -> Batch:
     """Stop what has not started: pending items are cancelled; runs already made go on."""
     batch = get(session, batch_id)
-    if batch.status in ("done", "cancelled"):
-        return batch
     now = utcnow()
-    session.execute(
-        update(BatchItem)
-        .where(col(BatchItem.batch_id) == batch_id, col(BatchItem.status) == "pending")
-        .values(status="cancelled", updated_at=now)
+    # Conditional, as close_if_done is: a batch that has just finished stays done.
+    cancelled = session.execute(
+        update(Batch)
+        .where(col(Batch.id) == batch_id, col(Batch.status).in_(("queued", "running")))
+        .values(status="cancelled", finished_at=now, updated_at=now)
+        .values(lease_owner=None, lease_until=None)
     )
-    batch.status, batch.finished_at, batch.updated_at = "cancelled", now, now
-    batch.lease_owner = batch.lease_until = None
-    session.add(batch)
+    if cancelled.rowcount:  # type: ignore[attr-defined]
+        session.execute(
+            update(BatchItem)
+            .where(col(BatchItem.batch_id) == batch_id, col(BatchItem.status) == "pending")
+            .values(status="cancelled", updated_at=now)
+        )
+    session.refresh(batch)
     return batch
 
 
@@ -318,14 +330,14 @@ def claim(
         return Claim("skip", run_id)
     session.refresh(item)
     run = session.get(Run, run_id)
+    if run is not None and run.status in SETTLED_RUNS:  # it finished; only the settle was lost
+        _settle(item, now)
+        session.add(item)
+        return Claim("settled", run_id)
     if item.attempts > max_attempts:
         _fail(session, item, run, f"gave up after {max_attempts} attempts")
         return Claim("skip", run_id)
     if run is not None:
-        if run.status in SETTLED_RUNS:
-            _settle(item, now)
-            session.add(item)
-            return Claim("settled", run_id)
         _start(session, batch, item, now)
         return Claim("recover", run_id, known_dead)
     if batch.status in ("cancelled", "done"):
@@ -378,6 +390,14 @@ def _fail(session: Session, item: BatchItem, run: Run | None, reason: str) -> No
     session.add(item)
     if run is not None and run.status not in SETTLED_RUNS:
         runs.set_status(session, run, "failed", f"batch item {reason}")
+
+
+def item_of_run(session: Session, run_id: str) -> tuple[str, str] | None:
+    """(batch id, client id) of the batch item that made the run, if one did."""
+    found = session.exec(
+        select(BatchItem.batch_id, BatchItem.client_id).where(BatchItem.run_id == run_id)
+    ).first()
+    return None if found is None else (found[0], found[1])
 
 
 def settle(session: Session, batch_id: str, client_id: str) -> bool:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, and_, case, exists, func, or_
@@ -191,20 +192,26 @@ def _decode(cursor: str, sort: QueueSort) -> list[Any]:
         if named != sort or not isinstance(plain, list) or len(plain) != len(keys):
             raise invalid
         values = [_value(k.kind, v) for k, v in zip(keys, plain, strict=True)]
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise invalid from exc
     return values
 
 
 def _value(kind: type, raw: Any) -> Any:
+    """One sort key of a cursor, checked here so that nothing reaches the database driver that
+    it would fail on (a 500): times in range with a zone, integers that fit, printable ids."""
     if kind is datetime:
         moment = datetime.fromisoformat(raw)
         if moment.tzinfo is None:
             raise ValueError("a cursor's time has its zone")
-        return moment
+        return moment.astimezone(UTC)  # overflows near year 1 and 9999: refused by the caller
     if kind is float and isinstance(raw, int | float) and not isinstance(raw, bool):
+        if not math.isfinite(raw) or abs(raw) > 1e300:
+            raise ValueError("not a volatility")
         return float(raw)
-    if kind in (str, int) and type(raw) is kind:
+    if kind is int and type(raw) is int and -(2**31) < raw < 2**31:
+        return raw
+    if kind is str and type(raw) is str and 0 < len(raw) <= 96 and raw.isprintable():
         return raw
     raise TypeError(f"not a {kind.__name__}: {raw!r}")
 

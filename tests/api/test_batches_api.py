@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from typing import Any
 
@@ -136,6 +137,15 @@ def test_bad_input_is_named_and_nothing_is_queued(api, tokens, settings):  # typ
     assert cursor.status_code == 422
     status = api.get(f"/v1/batches/{made['id']}/items?status=lost", headers=svc)
     assert status.status_code == 422
+    huge = base64.urlsafe_b64encode(b"99999999999999999999").decode()
+    assert api.get(f"/v1/batches/{made['id']}/items?cursor={huge}", headers=svc).status_code == 422
+    # A NUL byte would fail inside PostgreSQL's driver: named, never a 500.
+    assert api.get("/v1/batches/a%00b", headers=svc).status_code == 404
+    assert api.get("/v1/batches/a%00b/items", headers=svc).status_code == 404
+    nul = api.post("/v1/batches", json={"client_ids": ["C\u0000X"]}, headers=svc)
+    assert nul.status_code == 422 and "client_ids.0" in nul.json()["detail"]
+    nul = api.post("/v1/batches", json={"filter": {"advisor_id": "a\u0000"}}, headers=svc)
+    assert nul.status_code == 422 and "advisor_id" in nul.json()["detail"]
 
 
 def test_only_service_and_supervisor_push_or_read_batches(api, tokens):  # type: ignore[no-untyped-def]

@@ -8,7 +8,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +58,9 @@ def test_a_file_of_clients_is_stored_and_run_with_a_summary_on_stdout(settings, 
     assert set(summary) == {"batch_id", "status", "total", "counts"}
     assert summary["status"] == "done" and summary["total"] == 4
     assert summary["counts"] == {"delivered": 3, "awaiting_approval": 1}
-    assert "plans/s" in done.stderr and "4/4" in done.stderr  # the progress bar, on stderr
+    # The progress bar, on stderr: done/total, rate, ETA and the counts by status.
+    assert "plans/s" in done.stderr and "4/4" in done.stderr and "ETA" in done.stderr
+    assert "awaiting_approval 1" in done.stderr and "delivered 3" in done.stderr
     with session_scope(get_engine(settings.database_url)) as session:
         assert len(session.exec(select(Client)).all()) == 4
         assert {r.as_of for r in session.exec(select(Run))} == {"2026-11-20"}
@@ -74,6 +78,32 @@ def test_a_bad_line_names_its_line_and_nothing_is_stored(settings, tmp_path):  #
     with session_scope(get_engine(settings.database_url)) as session:
         assert session.exec(select(Client)).all() == []
         assert session.exec(select(Batch)).all() == []
+
+
+def test_a_byte_order_mark_is_read_and_bad_bytes_or_a_client_twice_are_named(  # type: ignore[no-untyped-def]
+    settings, tmp_path
+):
+    rows = [client_data(client_id="C-1", aum=200000, liquidity_need=20000)]
+    with_bom = tmp_path / "excel.jsonl"
+    with_bom.write_bytes(b"\xef\xbb\xbf" + json.dumps(rows[0]).encode() + b"\n")
+    done = _batch(settings, str(with_bom))
+    assert done.returncode == 0, done.stderr
+    bad = tmp_path / "bad.jsonl"
+    twice = [
+        client_data(client_id="C-2"),
+        client_data(client_id="C-3"),
+        client_data(client_id="C-2"),
+    ]
+    bad.write_bytes(
+        b"\n".join(json.dumps(r).encode() for r in twice) + b"\n" + b'{"name": "\xff"}\n'
+    )
+    failed = _batch(settings, str(bad))
+    assert failed.returncode == 1, failed.stderr
+    err = " ".join(failed.stderr.split())  # rich wraps long lines
+    assert "line 3: client 'C-2' is also on line 1" in err
+    assert "line 4: not UTF-8" in err
+    with session_scope(get_engine(settings.database_url)) as session:
+        assert {c.id for c in session.exec(select(Client))} == {"C-1"}
 
 
 def test_all_stored_clients_of_a_tier(settings):  # type: ignore[no-untyped-def]
@@ -137,3 +167,45 @@ def test_ctrl_c_leaves_the_batch_resumable_and_resume_finishes_it(settings, tmp_
     with session_scope(engine) as session:
         made = session.exec(select(Run)).all()
         assert len(made) == len({r.client_id for r in made}) == total
+
+
+def test_resume_waits_for_a_dead_drivers_lease_then_takes_the_batch(settings, tmp_path):  # type: ignore[no-untyped-def]
+    lease = 1.0
+    engine = get_engine(settings.database_url)
+    with session_scope(engine) as session:
+        clients.upsert(session, long_tail_client(client_id="C-A"))
+        made = batches.create(
+            session, batches.Selection(), tiers=settings.tiers, as_of=date(2026, 11, 25), actor="t"
+        )
+    # Another driver holds the batch, renewing its lease, until the resume says it waits; then
+    # it dies (stops renewing), and the resume takes the batch once the lease has lapsed.
+    dead = threading.Event()
+
+    def other_driver() -> None:
+        while True:
+            with session_scope(engine) as session:
+                assert batches.acquire(session, made.id, "other-cli", lease)
+            if dead.wait(lease / 3):
+                return
+
+    holder = threading.Thread(target=other_driver, daemon=True)
+    holder.start()
+    process = subprocess.Popen(
+        [str(TIERWISE), "batch", "resume", made.id],
+        env={**_env(settings), "TIERWISE_LEASE_SECONDS": str(lease)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    seen = []
+    for line in process.stderr:
+        seen.append(line)
+        if "held by another process; waiting" in line:
+            break
+    dead.set()
+    holder.join()
+    out, err = process.communicate(timeout=600)
+    assert process.returncode == 0, "".join(seen) + err
+    assert any("waiting" in line for line in seen)
+    assert json.loads(out)["counts"] == {"delivered": 1}

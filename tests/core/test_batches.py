@@ -306,3 +306,37 @@ def test_two_publishers_never_take_the_same_item_and_a_failed_send_is_handed_bac
         assert (
             batches.take_to_publish(session, made.id, before=utcnow() - timedelta(seconds=60)) == []
         )
+
+
+def test_a_run_that_finished_settles_its_item_even_on_its_last_attempt(engine, settings):  # type: ignore[no-untyped-def]
+    _book(engine)
+    made = _create(engine, settings, batches.Selection(client_ids=("C-1",)))
+    claim = _claim(engine, made.id, "C-1", max_attempts=1)
+    with session_scope(engine) as session:  # the run finished; its worker died before settling
+        runs.set_status(session, runs.get(session, claim.run_id), "delivered")
+    assert _claim(engine, made.id, "C-1", max_attempts=1).action == "settled"
+    with session_scope(engine) as session:
+        item = session.exec(select(BatchItem)).one()
+        assert (item.status, item.error) == ("settled", None)
+
+
+def test_a_batch_that_has_just_finished_stays_done_when_cancelled(engine, settings):  # type: ignore[no-untyped-def]
+    _book(engine)
+    made = _create(engine, settings, batches.Selection(client_ids=("C-1",)))
+    claim = _claim(engine, made.id, "C-1")
+    with session_scope(engine) as session:
+        runs.set_status(session, runs.get(session, claim.run_id), "delivered")
+        assert batches.settle(session, made.id, "C-1")
+    with session_scope(engine) as session:
+        kept = batches.cancel(session, made.id)
+        assert kept.status == "done"
+    assert _counts(engine, made.id) == {"delivered": 1}
+
+
+def test_a_batch_run_is_found_by_its_item(engine, settings):  # type: ignore[no-untyped-def]
+    _book(engine)
+    made = _create(engine, settings, batches.Selection(client_ids=("C-1",)))
+    run_id = _claim(engine, made.id, "C-1").run_id
+    with session_scope(engine) as session:
+        assert batches.item_of_run(session, run_id) == (made.id, "C-1")
+        assert batches.item_of_run(session, "run-not-a-batch-run") is None

@@ -156,3 +156,25 @@ def test_the_sweep_carries_on_an_open_batch_whose_driver_died(runner):  # type: 
     assert _state(runner, batch_id) == ("done", {"delivered": 3, "awaiting_approval": 2})
     with session_scope(runner.engine) as session:
         assert session.exec(select(func.count()).select_from(Run)).one() == 5
+
+
+def test_a_cancel_while_driving_stops_the_drive_and_never_the_callers_event(runner):  # type: ignore[no-untyped-def]
+    _book(runner)
+    batch_id = _batch(runner)
+    server_stopping = threading.Event()  # as the API's: the drive must never set it
+    original = runner.execute
+
+    def execute_then_cancel(run_id: str) -> Run:
+        try:
+            return original(run_id)
+        finally:
+            with session_scope(runner.engine) as session:
+                batches.cancel(session, batch_id)
+
+    runner.settings = runner.settings.model_copy(update={"lease_seconds": 0.3})
+    runner.execute = execute_then_cancel  # type: ignore[method-assign]
+    assert engine.drive(runner, batch_id, server_stopping, threads=1)
+    assert not server_stopping.is_set()
+    status, counts = _state(runner, batch_id)
+    assert status == "cancelled" and counts.get("cancelled", 0) >= 3
+    assert sum(counts.values()) == 5

@@ -14,6 +14,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +22,14 @@ import pytest
 from factories import AS_OF, hnw_client, long_tail_client, make_client
 from fastapi.testclient import TestClient
 from kombu import Connection
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import col, select
 
 from api.app import create_app
 from core.database import get_engine, session_scope
 from core.services import batches, clients, principals
 from core.settings import Settings
-from core.tables import AuditEvent, BatchItem, Delivery, Run
+from core.tables import AuditEvent, BatchItem, Delivery, Run, utcnow
 from graphs import engine
 from graphs.runner import Runner, open_runner
 
@@ -205,8 +206,6 @@ def test_a_redelivered_message_makes_no_second_run(broker_runner, broker_setting
     batch_id = _batch(broker_runner)
     broker = engine.Broker(broker_runner)
     assert broker.publish_items(batch_id) == 5
-    from core.tables import utcnow
-
     assert broker.republish(batch_id, before=utcnow()) == 5  # every item's message, twice
     assert broker.ready("batch") == 10
     workers.start()
@@ -332,3 +331,54 @@ def test_batches_through_the_api_never_hold_up_an_interactive_run(  # type: igno
     wait_until(broker_settings, workers, lambda: batch_done()["status"] == "done", "the batch")
     assert batch_done()["counts"] == {"delivered": 20}
     _exactly_once(broker_runner, 20, others=1)
+
+
+def test_a_stranded_batch_run_is_recovered_through_its_item(broker_runner, broker_settings):  # type: ignore[no-untyped-def]
+    _store(broker_runner, long_tail_client(client_id="C-1"), long_tail_client(client_id="C-2"))
+    batch_id = _batch(broker_runner, client_ids=("C-1",))
+    with session_scope(broker_runner.engine) as session:
+        claim = batches.claim(session, batch_id, "C-1", max_attempts=3, worker="gone")
+    alone = broker_runner.create(long_tail_client(client_id="C-2"), as_of=AS_OF)
+    broker = engine.Broker(broker_runner)
+    broker.recover(claim.run_id)  # counted against the item's attempts when it runs
+    broker.recover(alone.id)
+    assert (broker.ready("batch"), broker.ready("runs")) == (1, 1)
+
+
+def test_a_broker_out_of_reach_hands_the_items_back_at_the_first_failure(broker_runner):  # type: ignore[no-untyped-def]
+    _store(broker_runner, *[long_tail_client(client_id=f"C-{n}") for n in range(4)])
+    batch_id = _batch(broker_runner)
+    down = broker_runner.settings.model_copy(
+        update={"broker_url": "amqp://guest:guest@127.0.0.1:1//"}
+    )
+    app = engine.celery_app(down)
+    app.conf.broker_connection_max_retries = 0
+    broker = engine.Broker(broker_runner, app)
+    calls = []
+    original = broker._send
+    broker._send = lambda *a, **k: calls.append(a) or original(*a, **k)  # type: ignore[method-assign]
+    assert broker.publish_items(batch_id) == 0
+    assert len(calls) == 1  # one refused send, not one per item
+    with session_scope(broker_runner.engine) as session:
+        assert len(batches.take_to_publish(session, batch_id)) == 4  # all handed back
+
+
+def test_the_sweep_publishes_again_what_the_broker_lost_once_its_queue_is_empty(  # type: ignore[no-untyped-def]
+    broker_runner, broker_settings
+):
+    _store(broker_runner, *[long_tail_client(client_id=f"C-{n}") for n in range(3)])
+    batch_id = _batch(broker_runner)
+    broker = engine.Broker(broker_runner)
+    assert broker.publish_items(batch_id) == 3
+    with Connection(BROKER) as connection:  # the broker loses them
+        connection.default_channel.queue_purge(engine.queue_names(broker_settings)["batch"])
+    assert broker.ready("batch") == 0
+    broker.sweep()  # published just now: not lost yet, as far as anyone can tell
+    assert broker.ready("batch") == 0
+    a_lease_ago = utcnow() - timedelta(seconds=broker_settings.lease_seconds + 1)
+    with session_scope(broker_runner.engine) as session:
+        session.execute(update(BatchItem).values(published_at=a_lease_ago))
+    broker.sweep()
+    assert broker.ready("batch") == 3
+    broker.sweep()  # the queue holds them now: nothing is sent twice
+    assert broker.ready("batch") == 3

@@ -58,3 +58,33 @@ def test_a_worker_needs_a_broker_and_known_queues(monkeypatch: pytest.MonkeyPatc
         assert unknown.exit_code == 2 and "unknown queue everything" in unknown.output
     finally:
         get_settings.cache_clear()
+
+
+def test_a_busy_database_sends_the_message_back_and_any_other_error_fails_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import psycopg
+    from celery.exceptions import Reject
+
+    from graphs import worker
+
+    monkeypatch.setattr(worker.PROCESS, "settings", Settings(lease_seconds=0.1))
+
+    def busy(run_id: str) -> None:
+        raise psycopg.OperationalError("connection refused")
+
+    def broken(run_id: str) -> None:
+        raise ValueError("a bug")
+
+    with pytest.raises(Reject) as rejected:
+        worker._requeue_if_transient(busy)("run-1")
+    assert rejected.value.requeue
+    with pytest.raises(ValueError, match="a bug"):
+        worker._requeue_if_transient(broken)("run-1")
+
+
+def test_a_worker_process_sizes_its_pools_for_one_task() -> None:
+    from graphs import worker
+
+    sized = worker.sized_for_a_worker(Settings())
+    assert sized.db_connections < Settings().db_connections // 4

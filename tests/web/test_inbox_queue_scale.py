@@ -3,6 +3,8 @@ against the review-time target, and the plan page shows what a plan changes."""
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from datetime import datetime, timedelta
 from html import unescape
@@ -225,6 +227,12 @@ def test_filters_narrow_the_queue_in_the_database(
     assert len(ROW.findall(inbox.get("/inbox?tier=mid_tier").text)) == len(mine)
 
 
+def crafted(sort: str, values: list[object]) -> str:
+    """A page link encoded as the queue encodes its own, holding the given sort keys."""
+    raw = json.dumps([sort, values]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
 @pytest.mark.parametrize(
     "query",
     [
@@ -238,6 +246,12 @@ def test_filters_narrow_the_queue_in_the_database(
         "after=not-a-cursor",
         "before=%25%25",
         f"after={'x' * 401}",
+        # Well-formed links with values the database driver would fail on (a 500 otherwise).
+        "sort=verdict&after=" + crafted("verdict", [10**30, "2026-11-01T00:00:00+00:00", "a"]),
+        "after=" + crafted("waited", ["0001-01-01T00:00:00+01:00", "a"]),
+        "after=" + crafted("waited", ["9999-12-31T23:59:59-01:00", "a"]),
+        "after=" + crafted("waited", ["2026-11-01T00:00:00+00:00", "a\u0000b"]),
+        "sort=risk&after=" + crafted("risk", ["C3", 1e308 * 10, "2026-11-01T00:00:00+00:00", "a"]),
     ],
 )
 def test_bad_queue_parameters_are_refused_with_a_reason(
