@@ -54,7 +54,7 @@ class _Process:
     def get(self) -> Runner:
         with self.lock:
             if self.runner is None:
-                assert self.settings is not None, "configure() first"
+                assert self.settings is not None, "run() sets the settings before any task"
                 stack = ExitStack()
                 self.runner = stack.enter_context(open_runner(sized_for_a_worker(self.settings)))
                 self.stack = stack
