@@ -101,6 +101,12 @@ def create(
         return made.id
 
 
+def get(runner: Runner, batch_id: str) -> None:
+    """Check the batch exists (BatchNotFound), without counting its items."""
+    with session_scope(runner.engine) as session:
+        batches.get(session, batch_id)
+
+
 def summary(runner: Runner, batch_id: str) -> dict[str, Any]:
     with session_scope(runner.engine) as session:
         found = batches.get(session, batch_id)
@@ -110,6 +116,11 @@ def summary(runner: Runner, batch_id: str) -> dict[str, Any]:
             "total": found.total,
             "counts": batches.counts(session, batch_id),
         }
+
+
+def _carried(state: dict[str, Any]) -> int:
+    """Items carried as far as they go: ended, waiting for an advisor, cancelled or failed."""
+    return int(state["total"]) - sum(int(state["counts"].get(s, 0)) for s in NOT_DONE)
 
 
 def _closed(runner: Runner, batch_id: str) -> bool:
@@ -156,7 +167,7 @@ def carry_on(runner: Runner, batch_id: str, console: Console, *, resume: bool) -
     driver = threading.Thread(target=work, name="tw-batch-cli", daemon=True)
     driver.start()
     try:
-        _watch(runner, batch_id, console, stop, finished)
+        _watch(runner, batch_id, console, finished)
     except KeyboardInterrupt:
         stop.set()
         console.print(
@@ -173,7 +184,6 @@ def _watch(
     runner: Runner,
     batch_id: str,
     console: Console,
-    stop: threading.Event,
     finished: threading.Event,
 ) -> None:
     """Poll the batch's counts into a progress bar until it closes, or the driver is done."""
@@ -190,13 +200,13 @@ def _watch(
     started = time.monotonic()
     with Progress(*columns, console=console, transient=False) as progress:
         state = summary(runner, batch_id)
-        first = state["total"] - sum(state["counts"].get(s, 0) for s in NOT_DONE)
+        first = _carried(state)
         task = progress.add_task(batch_id, total=state["total"], rate="", counts="")
         while True:
             ending = finished.is_set()  # read before the counts, so the last ones are shown
             polled = time.monotonic()
             state = summary(runner, batch_id)
-            done = state["total"] - sum(state["counts"].get(s, 0) for s in NOT_DONE)
+            done = _carried(state)
             elapsed = max(time.monotonic() - started, 1e-9)
             progress.update(
                 task,

@@ -378,7 +378,7 @@ def batch(
             if resuming:
                 assert batch_id is not None
                 found = batch_id
-                batch_cli.summary(runner, found)  # BatchNotFound before anything starts
+                batch_cli.get(runner, found)  # BatchNotFound before anything starts
             elif path is not None:
                 given = batch_cli.read_clients(path)
                 selection = Selection(client_ids=tuple(c.client_id for c in given))

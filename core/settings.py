@@ -184,12 +184,24 @@ class Settings(BaseSettings):
         """Threads that may execute a run at once: new runs, resumes and embedded batch items."""
         return self.run_workers + self.resume_workers + self.batch_workers
 
+    @property
+    def stalled_seconds(self) -> float:
+        """A run with no progress for this long is hung: a step waits on the model at most until
+        the run's deadline, then falls back offline; two leases more are its margin. Its lease
+        heartbeat gives up then, and a task-engine task is told to stop."""
+        return self.openai.run_deadline_seconds + 2 * self.lease_seconds
+
+    @property
+    def task_time_limit_seconds(self) -> float:
+        """A task's hard limit: a lease after it was told to stop, for its lease to lapse."""
+        return self.stalled_seconds + self.lease_seconds
+
     @model_validator(mode="after")
     def _under_consumer_timeout(self) -> Settings:
-        """A task's hard time limit (graphs/engine.task_time_limit: the model's deadline and
-        three leases) stays under the broker's consumer timeout, or RabbitMQ would close the
-        channel of a task still running and deliver its message again."""
-        limit = self.openai.run_deadline_seconds + 3 * self.lease_seconds
+        """A task's hard time limit (the model's deadline and three leases) stays under the
+        broker's consumer timeout, or RabbitMQ would close the channel of a task still running
+        and deliver its message again."""
+        limit = self.task_time_limit_seconds
         if limit >= self.broker_consumer_timeout_seconds:
             raise ValueError(
                 f"a task may run {limit:.0f}s (openai.run_deadline_seconds + 3 x lease_seconds), "

@@ -47,9 +47,9 @@ def queue_names(settings: Settings) -> dict[str, str]:
 
 
 def task_soft_time_limit(settings: Settings) -> float:
-    """When a task is told to stop: once its run's lease heartbeat has given up (a step with no
-    progress for the model's deadline and two leases). The run then fails, saying why."""
-    return settings.openai.run_deadline_seconds + 2 * settings.lease_seconds
+    """When a task is told to stop: once its run's lease heartbeat has given up
+    (Settings.stalled_seconds). The run then fails, saying why."""
+    return settings.stalled_seconds
 
 
 def task_time_limit(settings: Settings) -> float:
@@ -57,7 +57,7 @@ def task_time_limit(settings: Settings) -> float:
     message acknowledged; a sweep finds the stranded run and, for a batch run, publishes its
     item again, counted against its attempts. Settings keeps this under RabbitMQ's consumer
     timeout."""
-    return task_soft_time_limit(settings) + settings.lease_seconds
+    return settings.task_time_limit_seconds
 
 
 def celery_app(settings: Settings) -> Celery:

@@ -347,9 +347,7 @@ class Runner:
             return runs.renew_lease(session, run_id, lease.owner, self.settings.lease_seconds)
 
     def _heartbeat(self, run_id: str, lease: Lease, stop: threading.Event) -> None:
-        # A step waits on the model at most until the run's deadline, then falls back offline;
-        # one that has made no progress for longer than that (and two leases) is hung.
-        stalled = self.settings.openai.run_deadline_seconds + 2 * self.settings.lease_seconds
+        stalled = self.settings.stalled_seconds  # no progress for this long: hung
         while not stop.wait(self.settings.lease_seconds / 3):
             if time.monotonic() - lease.progress > stalled:
                 log.warning(

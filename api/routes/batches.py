@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, status
 from sqlalchemy.exc import IntegrityError
@@ -21,10 +21,7 @@ Launcher = Annotated[Principal, Depends(require("service", "supervisor"))]
 
 
 def batch_public(session: Session, batch: Batch) -> BatchPublic:
-    view: dict[str, Any] = batches.public(session, batch)
-    view["created_at"] = batch.created_at.isoformat()
-    view["finished_at"] = batch.finished_at.isoformat() if batch.finished_at else None
-    return BatchPublic.model_validate(view)
+    return BatchPublic.model_validate(batches.public(session, batch))
 
 
 def _selection(body: BatchCreate) -> batches.Selection:

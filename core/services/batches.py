@@ -197,8 +197,8 @@ def public(session: Session, batch: Batch) -> dict[str, Any]:
         "as_of": batch.as_of,
         "selection": batch.selection,
         "requested_by": batch.requested_by,
-        "created_at": batch.created_at,
-        "finished_at": batch.finished_at,
+        "created_at": batch.created_at.isoformat(),
+        "finished_at": batch.finished_at.isoformat() if batch.finished_at else None,
     }
 
 
