@@ -41,6 +41,8 @@ db_app = typer.Typer(help="Schema migrations (Alembic); every start migrates to 
 app.add_typer(db_app, name="db")
 eval_app = typer.Typer(help="Eval suites: run them, gate on them, compare two results.")
 app.add_typer(eval_app, name="eval")
+prices_app = typer.Typer(help="Daily closes of shelf products, which outcomes are measured on.")
+app.add_typer(prices_app, name="prices")
 console = Console(stderr=True)
 
 AsOf = Annotated[str | None, typer.Option(help="Valuation date YYYY-MM-DD (default: today).")]
@@ -234,8 +236,23 @@ def decide(
 
 
 @app.command("demo")
-def run_demo(as_of: AsOf = None) -> None:
+def run_demo(
+    as_of: AsOf = None,
+    past: Annotated[
+        bool,
+        typer.Option(
+            "--past",
+            help="Instead: plan the demo book on three past dates (2023-06-30, 2024-06-28, "
+            "2025-06-30), the advisors approving, so `tierwise outcomes` has plans to measure.",
+        ),
+    ] = False,
+) -> None:
     """Seed the demo, run every demo client, approve one plan, and show what happened."""
+    if past:
+        if as_of is not None:
+            raise typer.BadParameter("--past plans on its own dates; leave out --as-of")
+        _past_demo()
+        return
     day = _as_of(as_of)
     from rich.progress import track
     from rich.table import Table
@@ -280,6 +297,120 @@ def run_demo(as_of: AsOf = None) -> None:
             f"C-1001 is now [bold]{approved.status}[/bold]: {' → '.join(approved.trajectory)}"
         )
     _print({"principals": seeded["principals"], "runs": summaries})
+
+
+def _past_demo() -> None:
+    from cli import outcomes as outcomes_cli
+    from core.settings import get_settings
+    from graphs.runner import open_runner
+
+    with open_runner(get_settings()) as runner:
+        made = outcomes_cli.past_demo(runner, console)
+    counts: dict[str, int] = {}
+    for run in made:
+        counts[run["status"]] = counts.get(run["status"], 0) + 1
+    _print({"runs": len(made), "statuses": counts, "dates": sorted({r["as_of"] for r in made})})
+
+
+def _day(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{name} must be YYYY-MM-DD, got {value!r}") from exc
+
+
+@prices_app.command("import")
+def prices_import(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="A CSV file: long (date,code,close) or wide (date, then one column per code "
+            "such as 510300.SH).",
+            show_default=False,
+        ),
+    ],
+) -> None:
+    """Store the file's prices (every bad line named, and then nothing stored), then measure
+    every delivered plan on them. Prints {rows, codes, from, to, changed, skipped, measured}."""
+    if not file.is_file():
+        raise typer.BadParameter(f"no such file: {file}")
+    from cli import outcomes as outcomes_cli
+    from core.settings import get_settings
+    from graphs.runner import open_runner
+
+    with open_runner(get_settings()) as runner:
+        try:
+            stored = outcomes_cli.import_file(runner, file)
+        except TierwiseError as exc:
+            _fail(exc)
+        if stored["skipped"]:
+            console.print(f"not on the shelf, left out: {', '.join(stored['skipped'])}")
+        stored["measured"] = outcomes_cli.refresh(runner, console)
+    _print(stored)
+
+
+@app.command()
+def outcomes(
+    group_by: Annotated[str, typer.Option(help="advisor or tier.")] = "advisor",
+    start: Annotated[
+        str | None, typer.Option("--from", help="Plans delivered on or after YYYY-MM-DD.")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Plans delivered on or before YYYY-MM-DD.")
+    ] = None,
+    show_breaches: Annotated[
+        bool,
+        typer.Option(
+            "--breaches", help="List the plans whose drawdown passed the client's tolerance."
+        ),
+    ] = False,
+    review: Annotated[
+        bool,
+        typer.Option(
+            "--review", help="With --breaches: start a batch of new runs for those clients."
+        ),
+    ] = False,
+) -> None:
+    """How delivered plans did against the client's holdings and the 1/N baseline, per advisor
+    or tier (every plan delivered in the period counts), as a table on stderr and JSON on
+    stdout; or, with --breaches, the plans that hurt their client more than they accepted."""
+    if group_by not in ("advisor", "tier"):
+        raise typer.BadParameter(f"--group-by must be advisor or tier, got {group_by!r}")
+    if review and not show_breaches:
+        raise typer.BadParameter("--review goes with --breaches")
+    first, last = _day(start, "--from"), _day(end, "--to")
+    if first is not None and last is not None and first > last:
+        raise typer.BadParameter("--from is after --to")
+    from cli import batch as batch_cli
+    from cli import outcomes as outcomes_cli
+    from core.database import session_scope
+    from core.services import outcomes as stored
+    from core.settings import get_settings
+    from graphs.runner import open_runner
+    from tools.outcomes.service import disclosure
+
+    with open_runner(get_settings()) as runner:
+        outcomes_cli.refresh(runner, console)
+        wording = disclosure("zh-CN") + " " + disclosure("en")
+        if not show_breaches:
+            with session_scope(runner.engine) as session:
+                groups = stored.aggregate(session, group_by, start=first, end=last)  # type: ignore[arg-type]
+            console.print(outcomes_cli.table(groups, group_by, wording))
+            _print({"group_by": group_by, "groups": groups, "disclosure": wording})
+            return
+        found = outcomes_cli.breaches(runner, first, last)
+        console.print(outcomes_cli.breaches_table(found))
+        result: dict[str, Any] = {"breaches": found}
+        if review and found:
+            ids = sorted({b["client_id"] for b in found})
+            try:
+                batch_id = outcomes_cli.review_batch(runner, ids, date.today())
+                result["review"] = batch_cli.carry_on(runner, batch_id, console, resume=False)
+            except TierwiseError as exc:
+                _fail(exc)
+        _print(result)
 
 
 @db_app.command("upgrade")

@@ -4,7 +4,8 @@ TierwiseError
 ├── NotFound (404): ClientNotFound, RunNotFound, ApprovalNotFound (also for another
 │                  advisor's records, so that ids cannot be probed)
 ├── Conflict (409): ApprovalAlreadyDecided, PlanHashMismatch, PlanNotApprovable,
-│                   IdempotencyKeyReused, RunNotDelivered, RunBusy, ClientChanged
+│                   IdempotencyKeyReused, RunNotDelivered, RunBusy, ClientChanged,
+│                   NotMeasurable
 ├── InvalidInput (422): InvalidDecision, InvalidClient
 ├── Unauthorized (401), Forbidden (403), RateLimited (429)
 ├── NotCommitted (503): the database did not confirm a commit
@@ -89,7 +90,12 @@ class IdempotencyKeyReused(Conflict):
 
 
 class RunNotDelivered(Conflict):
-    """Feedback is only taken on a delivered plan."""
+    """Feedback and outcomes are only for a delivered plan."""
+
+
+class NotMeasurable(Conflict):
+    """A delivered plan whose outcome cannot be measured yet: no prices after its as_of, or
+    too short a period for the audience asked for."""
 
 
 class ClientChanged(Conflict):

@@ -1,9 +1,9 @@
 """SQLModel tables: principals, clients, runs, approvals, deliveries, feedback, audit trail,
-workers, inbox sessions, and batches with their items."""
+workers, inbox sessions, batches with their items, prices and the outcomes of delivered plans."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
@@ -241,3 +241,48 @@ class BatchItem(SQLModel, table=True):
     error: str | None = Field(default=None, max_length=2000)
     published_at: datetime | None = None
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Price(SQLModel, table=True):
+    """One closing price of a shelf product on one day (adjusted, as the firm's data gives it),
+    the series the outcome of a delivered plan is measured on."""
+
+    code: str = Field(primary_key=True, max_length=32)
+    day: date = Field(primary_key=True)
+    close: float
+    imported_at: datetime = Field(default_factory=utcnow)
+
+
+class PriceMark(SQLModel, table=True):
+    """One row: bumped by every import that changes a price, so an outcome measured on other
+    prices is known to be stale."""
+
+    id: int = Field(default=1, primary_key=True)
+    version: int = 0
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Outcome(SQLModel, table=True):
+    """What a delivered plan did from its as_of (DESIGN §5.5), measured on the prices of
+    `prices_version`. One row per delivered run, kept whatever becomes of the client, so the
+    aggregates count every plan delivered in a period (no survivorship bias)."""
+
+    __table_args__ = (
+        Index("ix_outcome_advisor_from", "advisor_id", "from_day"),
+        Index("ix_outcome_breach", "breach", "client_id"),
+    )
+    run_id: str = Field(primary_key=True, foreign_key="run.id", max_length=64)
+    client_id: str = Field(index=True, max_length=64)
+    # The client's advisor when the plan was made: the plan's result is credited to them.
+    advisor_id: str | None = Field(default=None, max_length=64)
+    tier: str | None = Field(default=None, max_length=16)
+    from_day: date = Field(index=True)
+    to_day: date
+    coverage: float
+    plan_return: float | None = None
+    excess_vs_holdings: float | None = None
+    excess_vs_equal_weight: float | None = None
+    breach: bool = False
+    figures: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    prices_version: int
+    computed_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,210 @@
+"""What `tierwise prices`, `tierwise outcomes` and `tierwise demo --past` do, once their
+arguments are parsed (imported inside the commands, as cli/batch.py is)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from core.database import session_scope
+from core.schemas.client import ClientInput
+from core.services import batches, clients, demo, outcomes, prices
+from core.services.batches import Selection
+from graphs.runner import Runner
+from tools.outcomes import service
+
+# The past demo: the demo book planned on three review dates inside the shipped test prices.
+PAST_DATES = (date(2023, 6, 30), date(2024, 6, 28), date(2025, 6, 30))
+
+
+def import_file(runner: Runner, path: Path) -> dict[str, Any]:
+    """Parse, check and store a price file in one transaction (InvalidPrices names every bad
+    line, and then nothing is stored)."""
+    try:
+        text = path.read_text("utf-8")
+    except UnicodeDecodeError as exc:
+        raise prices.InvalidPrices(
+            [f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})"]
+        ) from exc
+    parsed = prices.parse_csv(text, set(runner.market.products))
+    with session_scope(runner.engine) as session:
+        return prices.store(session, parsed)
+
+
+@contextmanager
+def _progress(console: Console, what: str) -> Iterator[Any]:
+    with Progress(
+        TextColumn(what),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(what, total=None)
+
+        def step(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield step
+
+
+def refresh(runner: Runner, console: Console) -> int:
+    """Bring every delivered plan's stored outcome up to the latest prices, with a bar."""
+    with _progress(console, "Measuring delivered plans") as step:
+        return service.refresh(runner.engine, runner.market, on_page=step)
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:+.2f}%"
+
+
+def _share(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.0f}%"
+
+
+def table(groups: list[dict[str, Any]], group_by: str, disclosure: str) -> Table:
+    shown = Table(title=f"Outcomes of delivered plans by {group_by}", caption=disclosure)
+    for column in (
+        group_by,
+        "plans",
+        "measured",
+        "median vs holdings",
+        "IQR vs holdings",
+        "median vs 1/N",
+        "IQR vs 1/N",
+        "breaches",
+    ):
+        shown.add_column(column, justify="left" if column == group_by else "right")
+    for g in groups:
+        iqr_h, iqr_e = g["iqr_excess_vs_holdings"], g["iqr_excess_vs_equal_weight"]
+        shown.add_row(
+            g["key"],
+            str(g["plans"]),
+            str(g["measured"]),
+            _pct(g["median_excess_vs_holdings"]),
+            f"{_pct(iqr_h[0])} … {_pct(iqr_h[1])}" if iqr_h else "–",
+            _pct(g["median_excess_vs_equal_weight"]),
+            f"{_pct(iqr_e[0])} … {_pct(iqr_e[1])}" if iqr_e else "–",
+            f"{g['breaches']} ({_share(g['breach_share'])})",
+        )
+    return shown
+
+
+def breaches_table(found: list[dict[str, Any]]) -> Table:
+    shown = Table(title="Plans whose drawdown passed the client's tolerance")
+    for column in ("client", "advisor", "run", "from", "to", "drawdown", "tolerance", "return"):
+        shown.add_column(column)
+    for b in found:
+        shown.add_row(
+            b["client_id"],
+            b["advisor_id"] or outcomes.UNASSIGNED,
+            b["run_id"],
+            b["from"],
+            b["to"],
+            _share(b["max_drawdown"]),
+            _share(b["tolerance"]),
+            _pct(b["return"]),
+        )
+    return shown
+
+
+def breaches(runner: Runner, start: date | None, end: date | None) -> list[dict[str, Any]]:
+    with session_scope(runner.engine) as session:
+        return [
+            {
+                "run_id": row.run_id,
+                "client_id": row.client_id,
+                "advisor_id": row.advisor_id,
+                "from": row.from_day.isoformat(),
+                "to": row.to_day.isoformat(),
+                "max_drawdown": (row.figures.get("plan") or {}).get("max_drawdown"),
+                "tolerance": row.figures.get("tolerance"),
+                "return": row.plan_return,
+            }
+            for row in outcomes.breaches(session, start=start, end=end)
+        ]
+
+
+def review_batch(runner: Runner, client_ids: list[str], as_of: date) -> str:
+    """A batch of new advisory runs for the clients whose plans breached (a mid-tier or
+    high-net-worth client's new plan waits for their advisor, as any run does)."""
+    with session_scope(runner.engine) as session:
+        made = batches.create(
+            session,
+            Selection(client_ids=tuple(client_ids)),
+            tiers=runner.settings.tiers,
+            as_of=as_of,
+            actor="cli:outcomes --breaches",
+            request=None,
+        )
+        return made.id
+
+
+def _as_it_was(client: ClientInput, day: date) -> ClientInput:
+    """The demo client as the firm's systems would have sent it on `day`: assessed a month
+    before, and only the trades made by then."""
+    data = client.model_dump(mode="json")
+    data["risk_assessment"]["assessed_on"] = (day - timedelta(days=30)).isoformat()
+    data["trades"] = [t for t in data["trades"] if t["date"] <= day.isoformat()]
+    return ClientInput.model_validate(data)
+
+
+def past_demo(runner: Runner, console: Console) -> list[dict[str, Any]]:
+    """Plan the demo book on each of PAST_DATES, the advisors approving every plan they may
+    (on that day), so that there are plans delivered in the past to measure."""
+    with session_scope(runner.engine) as session:
+        demo.seed(session)
+    book = demo.load_clients()
+    made = []
+    with _progress(console, "Planning the demo book on past dates") as step:
+        for done, day in enumerate(PAST_DATES):
+            for client in book:
+                then = _as_it_was(client, day)
+                with session_scope(runner.engine) as session:
+                    clients.upsert(session, then)  # re-assessed before this review round
+                run = runner.execute(runner.create(then, as_of=day, actor="demo").id)
+                if run.status == "awaiting_approval":
+                    run = _approve(runner, run.id, then, day)
+                made.append(
+                    {
+                        "client_id": client.client_id,
+                        "as_of": day.isoformat(),
+                        "run_id": run.id,
+                        "status": run.status,
+                    }
+                )
+            step(done + 1, len(PAST_DATES))
+        with session_scope(runner.engine) as session:
+            for client in book:  # the book as it stands today
+                clients.upsert(session, client)
+    return made
+
+
+def _approve(runner: Runner, run_id: str, client: ClientInput, day: date) -> Any:
+    from core.services import approvals
+
+    with session_scope(runner.engine) as session:
+        review = approvals.latest_for_run(session, run_id)
+    if review is None or review.verdict not in ("pass", "escalate"):
+        with session_scope(runner.engine) as session:
+            from core.services import runs
+
+            return runs.get(session, run_id)
+    return runner.decide(
+        review.id,
+        {
+            "action": "approve",
+            "plan_hash": review.plan_hash,
+            "advisor": client.advisor_id,
+            "comment": "Demo: reviewed with the client.",
+        },
+        on=day,
+    )
