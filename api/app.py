@@ -15,7 +15,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from api import errors
 from api.deps import Limiter, StreamSlots
 from api.middleware import BodySizeLimit, InFlightLimit
-from api.routes import approvals, batches, clients, evals, health, products, runs
+from api.routes import approvals, batches, clients, evals, health, outcomes, products, runs
 from api.schemas import ERROR_RESPONSES
 from api.web import routes as inbox
 from api.web.security import InboxSecurityHeaders
@@ -23,6 +23,7 @@ from core.logs import install_log_masking
 from core.settings import Settings, get_settings
 from graphs.engine import Engine, open_engine
 from graphs.runner import Runner, open_runner
+from tools.outcomes import service as measuring
 
 log = logging.getLogger("tierwise.api")
 
@@ -36,6 +37,22 @@ def _sweep_forever(runner: Runner, engine: Engine, stop: threading.Event) -> Non
             engine.sweep()
         except Exception:  # a failed sweep is retried at the next interval
             log.exception("sweep failed")
+        stop.wait(runner.settings.sweep_interval_seconds)
+
+
+def _measure_forever(runner: Runner, stop: threading.Event) -> None:
+    """Measure delivered plans again after new prices (or for the first time), now and then
+    every sweep interval, under the one refresh lease: reads answer from stored outcomes."""
+    while not stop.is_set():
+        try:
+            measuring.refresh(
+                runner.engine,
+                runner.market,
+                lease_seconds=runner.settings.lease_seconds,
+                stop=stop.is_set,
+            )
+        except Exception:  # retried at the next interval
+            log.exception("measuring outcomes failed")
         stop.wait(runner.settings.sweep_interval_seconds)
 
 
@@ -79,6 +96,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 daemon=True,
             )
             sweeper.start()
+            measurer = threading.Thread(
+                target=_measure_forever, args=(runner, stopping), name="tw-measure", daemon=True
+            )
+            measurer.start()
             try:
                 yield
             finally:
@@ -91,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 resumes.shutdown(wait=True, cancel_futures=True)
                 batch_pool.shutdown(wait=True, cancel_futures=True)
                 sweeper.join(timeout=settings.sweep_interval_seconds + settings.lease_seconds)
+                measurer.join(timeout=settings.sweep_interval_seconds + settings.lease_seconds)
 
     app = FastAPI(
         title="Tierwise",
@@ -116,6 +138,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(health.router)
     app.include_router(inbox.router)
-    for module in (clients, runs, approvals, batches, products, evals):
+    for module in (clients, runs, approvals, batches, products, evals, outcomes):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date
 from typing import Any, Generic, Literal, TypeVar
 
@@ -333,3 +334,136 @@ class BatchItemPublic(BaseModel):
     run_id: str | None
     status: BatchItemStatus
     error: str | None
+
+
+class PriceRow(BaseModel):
+    """One closing price of a shelf product (the code with or without its exchange suffix)."""
+
+    model_config = ConfigDict(extra="forbid")
+    date: dt.date  # the field's name hides the type inside this class
+    code: str = Field(min_length=1, max_length=32)
+    close: float = Field(allow_inf_nan=False, description="positive; adjusted close")
+
+
+class PricesPut(BaseModel):
+    """Prices from the firm's systems: every row checked (each bad one named by its number,
+    counting from 1) before any is stored; a stored (code, date) is replaced."""
+
+    model_config = ConfigDict(extra="forbid")
+    rows: list[PriceRow] = Field(min_length=1, max_length=20_000)
+
+
+class PricesStored(BaseModel):
+    model_config = PUBLIC
+    rows: int
+    codes: list[str]
+    from_: str = Field(alias="from")
+    to: str
+    changed: int = Field(description="prices new or different from those stored")
+    skipped: list[str] = Field(description="columns of a wide file not on the shelf")
+
+
+class MissingProduct(BaseModel):
+    model_config = PUBLIC
+    code: str
+    weight: float = Field(description="its share of the portfolio, left out of the figures")
+
+
+class PortfolioOutcome(BaseModel):
+    """One portfolio bought on `from` and held: fractions, not percents. `volatility` is
+    annualised when the outcome is, otherwise over the period itself."""
+
+    model_config = PUBLIC
+    return_: float | None = Field(alias="return", description="cumulative, buy and hold")
+    annualised_return: float | None = Field(description="only for a period of a year or more")
+    volatility: float | None
+    max_drawdown: float | None = Field(description="largest fall from a peak, positive")
+    coverage: float = Field(description="share of the weight with prices or the cash yield")
+    priced: list[str]
+    cash_yield: list[str] = Field(description="codes grown at the stated cash yield")
+    missing: list[MissingProduct]
+
+
+class OutcomeBaselines(BaseModel):
+    model_config = PUBLIC
+    holdings: PortfolioOutcome = Field(description="the client's holdings before the plan")
+    equal_weight: PortfolioOutcome = Field(description="1/N over the products they could hold")
+
+
+class OutcomeExcess(BaseModel):
+    model_config = PUBLIC
+    holdings: float | None
+    equal_weight: float | None
+
+
+class CashYield(BaseModel):
+    model_config = PUBLIC
+    rate: float
+    basis: str
+    codes: list[str]
+
+
+class OutcomePublic(BaseModel):
+    """What a delivered plan did from its run's as_of (DESIGN §5.5). Past results, which do
+    not predict future ones (`disclosure`); `client_facing` is false under six months."""
+
+    model_config = PUBLIC
+    run_id: str
+    from_: str = Field(alias="from")
+    to: str
+    months: int
+    coverage: float
+    annualised: bool
+    client_facing: bool
+    plan: PortfolioOutcome
+    baselines: OutcomeBaselines
+    excess: OutcomeExcess
+    tolerance: float = Field(description="the client's max_drawdown_tolerance_pct / 100")
+    drawdown_breach: bool
+    cash_yield: CashYield | None
+    disclosure: str
+
+
+class OutcomeGroup(BaseModel):
+    """Every plan delivered in the period, per advisor (the client's advisor when the plan was
+    made) or tier, whatever became of the client since."""
+
+    model_config = PUBLIC
+    key: str
+    plans: int
+    measured: int
+    median_excess_vs_holdings: float | None
+    iqr_excess_vs_holdings: tuple[float, float] | None
+    median_excess_vs_equal_weight: float | None
+    iqr_excess_vs_equal_weight: tuple[float, float] | None
+    median_return: float | None
+    breaches: int
+    breach_share: float | None = Field(description="of the measured plans")
+
+
+class OutcomeSummary(BaseModel):
+    model_config = PUBLIC
+    group_by: Literal["advisor", "tier"]
+    from_: str | None = Field(alias="from")
+    to: str | None
+    groups: list[OutcomeGroup]
+    pending: int = Field(
+        description="delivered plans not yet measured on the latest prices (measured in the "
+        "background; until then counted on earlier prices, or not yet counted if new)"
+    )
+    disclosure: str
+
+
+class BreachPublic(BaseModel):
+    """A client's latest delivered plan that fell further than they accepted."""
+
+    model_config = PUBLIC
+    run_id: str
+    client_id: str
+    advisor_id: str | None = Field(description="the client's advisor when the plan was made")
+    from_: str = Field(alias="from")
+    to: str
+    max_drawdown: float
+    tolerance: float
+    return_: float | None = Field(alias="return")
+    coverage: float = Field(description="share of the plan's weight the figures cover")

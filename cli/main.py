@@ -333,7 +333,8 @@ def prices_import(
     ],
 ) -> None:
     """Store the file's prices (every bad line named, and then nothing stored), then measure
-    every delivered plan on them. Prints {rows, codes, from, to, changed, skipped, measured}."""
+    every delivered plan on them. Prints {rows, codes, from, to, changed, skipped, measured,
+    pending} (pending: plans another process is measuring)."""
     if not file.is_file():
         raise typer.BadParameter(f"no such file: {file}")
     from cli import outcomes as outcomes_cli
@@ -347,7 +348,8 @@ def prices_import(
             _fail(exc)
         if stored["skipped"]:
             console.print(f"not on the shelf, left out: {', '.join(stored['skipped'])}")
-        stored["measured"] = outcomes_cli.refresh(runner, console)
+        refreshed = outcomes_cli.refresh(runner, console)
+        stored["measured"], stored["pending"] = refreshed.measured, refreshed.pending
     _print(stored)
 
 
@@ -389,16 +391,18 @@ def outcomes(
     from core.services import outcomes as stored
     from core.settings import get_settings
     from graphs.runner import open_runner
-    from tools.outcomes.service import disclosure
+    from tools.outcomes.service import disclosures
 
     with open_runner(get_settings()) as runner:
-        outcomes_cli.refresh(runner, console)
-        wording = disclosure("zh-CN") + " " + disclosure("en")
+        pending = outcomes_cli.refresh(runner, console).pending
+        wording = disclosures()
         if not show_breaches:
             with session_scope(runner.engine) as session:
                 groups = stored.aggregate(session, group_by, start=first, end=last)  # type: ignore[arg-type]
             console.print(outcomes_cli.table(groups, group_by, wording))
-            _print({"group_by": group_by, "groups": groups, "disclosure": wording})
+            _print(
+                {"group_by": group_by, "groups": groups, "pending": pending, "disclosure": wording}
+            )
             return
         found = outcomes_cli.breaches(runner, first, last)
         console.print(outcomes_cli.breaches_table(found))

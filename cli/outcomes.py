@@ -56,10 +56,22 @@ def _progress(console: Console, what: str) -> Iterator[Any]:
         yield step
 
 
-def refresh(runner: Runner, console: Console) -> int:
-    """Bring every delivered plan's stored outcome up to the latest prices, with a bar."""
+def refresh(runner: Runner, console: Console) -> service.Refreshed:
+    """Bring every delivered plan's stored outcome up to the latest prices, with a bar (or say
+    that another process is doing it, and how many it has still to measure)."""
     with _progress(console, "Measuring delivered plans") as step:
-        return service.refresh(runner.engine, runner.market, on_page=step)
+        done = service.refresh(
+            runner.engine,
+            runner.market,
+            lease_seconds=runner.settings.lease_seconds,
+            on_page=step,
+        )
+    if done.busy:
+        console.print(
+            f"another process is measuring outcomes: {done.pending} plan(s) still to measure "
+            "on the latest prices; the figures below count them on earlier ones, or not yet"
+        )
+    return done
 
 
 def _pct(value: float | None) -> str:
@@ -100,7 +112,18 @@ def table(groups: list[dict[str, Any]], group_by: str, disclosure: str) -> Table
 
 def breaches_table(found: list[dict[str, Any]]) -> Table:
     shown = Table(title="Plans whose drawdown passed the client's tolerance")
-    for column in ("client", "advisor", "run", "from", "to", "drawdown", "tolerance", "return"):
+    columns = (
+        "client",
+        "advisor",
+        "run",
+        "from",
+        "to",
+        "drawdown",
+        "tolerance",
+        "return",
+        "coverage",
+    )
+    for column in columns:
         shown.add_column(column)
     for b in found:
         shown.add_row(
@@ -112,6 +135,7 @@ def breaches_table(found: list[dict[str, Any]]) -> Table:
             _share(b["max_drawdown"]),
             _share(b["tolerance"]),
             _pct(b["return"]),
+            _share(b["coverage"]),
         )
     return shown
 
@@ -119,17 +143,7 @@ def breaches_table(found: list[dict[str, Any]]) -> Table:
 def breaches(runner: Runner, start: date | None, end: date | None) -> list[dict[str, Any]]:
     with session_scope(runner.engine) as session:
         return [
-            {
-                "run_id": row.run_id,
-                "client_id": row.client_id,
-                "advisor_id": row.advisor_id,
-                "from": row.from_day.isoformat(),
-                "to": row.to_day.isoformat(),
-                "max_drawdown": (row.figures.get("plan") or {}).get("max_drawdown"),
-                "tolerance": row.figures.get("tolerance"),
-                "return": row.plan_return,
-            }
-            for row in outcomes.breaches(session, start=start, end=end)
+            outcomes.breach_public(row) for row in outcomes.breaches(session, start=start, end=end)
         ]
 
 

@@ -36,8 +36,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 
 # Connections one process needs at most: a request thread holds one at a time, and so does each
-# run worker, each lease heartbeat and the sweeper (Settings.db_connections computes it).
-DEFAULT_CONNECTIONS = 57  # Settings().db_connections: the same engine, whoever asks
+# run worker, each lease heartbeat, the sweeper and the outcome refresher (Settings.db_connections
+# computes it).
+DEFAULT_CONNECTIONS = 58  # Settings().db_connections: the same engine, whoever asks
 DEFAULT_POOL_TIMEOUT = 30.0
 
 

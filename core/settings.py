@@ -150,6 +150,9 @@ class Settings(BaseSettings):
     inbox_session_hours: float = Field(default=8, gt=0)
     # The inbox shows how long each plan has waited for review against this target.
     review_target_hours: float = Field(default=24, gt=0, le=8760)
+    # A read of outcomes measures the stale ones itself when no more than this many are stale
+    # (new deliveries); more (after a price import) are left to the API's background refresher.
+    outcome_refresh_inline: int = Field(default=200, ge=0)
     # The task engine (DESIGN §9): unset, runs execute in the serving or batch process; set
     # (amqp://guest:guest@127.0.0.1:5672//), API processes enqueue and `tierwise worker`
     # processes execute runs, resumes and batch items.
@@ -174,10 +177,10 @@ class Settings(BaseSettings):
     @property
     def db_connections(self) -> int:
         """Database connections this process may use at once: one per request thread, two per
-        run, resume or batch thread (the run and its lease heartbeat) and five for the sweeper,
-        its heartbeat, the worker beat, an eval and the batch driver. None is held while
-        waiting for another, so a wait is never a deadlock."""
-        return self.request_threads + 2 * self.run_threads + 5
+        run, resume or batch thread (the run and its lease heartbeat) and six for the sweeper,
+        its heartbeat, the worker beat, an eval, the batch driver and the outcome refresher.
+        None is held while waiting for another, so a wait is never a deadlock."""
+        return self.request_threads + 2 * self.run_threads + 6
 
     @property
     def run_threads(self) -> int:

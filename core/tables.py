@@ -255,11 +255,13 @@ class Price(SQLModel, table=True):
 
 class PriceMark(SQLModel, table=True):
     """One row: bumped by every import that changes a price, so an outcome measured on other
-    prices is known to be stale."""
+    prices is known to be stale; and the lease of the one process measuring them again."""
 
     id: int = Field(default=1, primary_key=True)
     version: int = 0
     updated_at: datetime = Field(default_factory=utcnow)
+    refresh_owner: str | None = Field(default=None, max_length=128)
+    refresh_until: datetime | None = None
 
 
 class Outcome(SQLModel, table=True):
@@ -278,8 +280,14 @@ class Outcome(SQLModel, table=True):
     tier: str | None = Field(default=None, max_length=16)
     from_day: date = Field(index=True)
     to_day: date
+    # When the plan was delivered: of two plans of a client, the later delivered is the latest.
+    delivered_at: datetime
     coverage: float
+    annualised: bool = False
     plan_return: float | None = None
+    plan_volatility: float | None = None
+    max_drawdown: float | None = None
+    tolerance: float = 0.0  # the client's max_drawdown_tolerance_pct / 100
     excess_vs_holdings: float | None = None
     excess_vs_equal_weight: float | None = None
     breach: bool = False

@@ -228,6 +228,121 @@ WORDS: dict[str, dict[str, str]] = {
         "en": "Held now is each holding's market value as a share of the client's assets (AUM); "
         "the rest is cash not held in a product.",
     },
+    # Outcomes of delivered plans (issue 17, 服务效果): figures with volatility and the disclosure.
+    "outcomes": {"zh-CN": "服务效果", "en": "Outcomes"},
+    "delivered_from": {"zh-CN": "方案日期自", "en": "Plans dated from"},
+    "delivered_to": {"zh-CN": "至", "en": "to"},
+    "outcomes_note": {
+        "zh-CN": "按方案日期（as_of）统计期间内发送的全部方案（含此后离开或已重新规划的客户），"
+        "以已导入的价格测算至最新价格日；买入持有，不计费用。",
+        "en": "Every plan delivered in the period, by its as_of date (clients who left or were "
+        "planned again since included), measured on the imported prices to the last price day; "
+        "bought and held, before costs.",
+    },
+    "outcomes_pending": {
+        "zh-CN": "仍有 {n} 个已发送方案待按最新价格测算（后台进行中）："
+        "下列数字暂按其此前的测算结果计算，或尚未包含它们。请稍后刷新。",
+        "en": "{n} delivered plans are still to be measured on the latest prices (in the "
+        "background): until then the figures below show them as last measured, or leave them "
+        "out. Reload the page later.",
+    },
+    "outcomes_by_advisor": {"zh-CN": "按投资顾问", "en": "By advisor"},
+    "plans_delivered": {"zh-CN": "发送方案数", "en": "Plans delivered"},
+    "plans_measured": {"zh-CN": "可测算", "en": "Measured"},
+    "median_versus_holdings": {
+        "zh-CN": "较原持仓超额收益（中位数）",
+        "en": "Median excess over holdings",
+    },
+    "median_versus_equal_weight": {
+        "zh-CN": "较等权 1/N 超额收益（中位数）",
+        "en": "Median excess over 1/N",
+    },
+    "iqr": {"zh-CN": "四分位区间", "en": "Interquartile range"},
+    "median_return": {"zh-CN": "方案收益（中位数）", "en": "Median return"},
+    "median_volatility": {"zh-CN": "方案波动率（中位数）", "en": "Median volatility"},
+    "breach_share": {"zh-CN": "回撤超限占比", "en": "Past tolerance"},
+    "outcomes_figures_note": {
+        "zh-CN": "收益与超额收益为期间累计值；波动率满一年按年化计算，不足一年为期间波动率。",
+        "en": "Returns and excess returns are cumulative over each plan's period; volatility is "
+        "annualised for a period of a year or more and over the period itself under that.",
+    },
+    "chart_title": {
+        "zh-CN": "各投资顾问已发送方案较基准的超额收益",
+        "en": "Each advisor's delivered plans against their baselines",
+    },
+    "chart_desc": {
+        "zh-CN": "{advisors} 位投资顾问的 {plans} 个可测算方案：圆点为较客户原持仓的累计超额收益，"
+        "方块为较等权 1/N 的累计超额收益，虚线为零；"
+        "其中 {breaches} 个方案最大回撤超过客户承受上限，以红圈标出。",
+        "en": "{plans} measured plans of {advisors} advisors: a circle at each plan's cumulative "
+        "excess return over the client's holdings, a square at its excess over 1/N, a dashed line "
+        "at zero; {breaches} plans whose drawdown passed the client's tolerance are ringed in red.",
+    },
+    "chart_axis": {
+        "zh-CN": "期间累计超额收益（%）",
+        "en": "Cumulative excess return over the period (%)",
+    },
+    "versus_holdings": {"zh-CN": "较原持仓", "en": "vs holdings"},
+    "versus_equal_weight": {"zh-CN": "较等权 1/N", "en": "vs 1/N"},
+    "no_outcomes": {
+        "zh-CN": "该期间没有已发送的方案。",
+        "en": "No plan was delivered in this period.",
+    },
+    "breaches": {
+        "zh-CN": "最大回撤超过客户承受上限的方案",
+        "en": "Plans whose drawdown passed the client's tolerance",
+    },
+    "breaches_shown": {
+        "zh-CN": "显示最近的 {shown} 个，共 {total} 个。",
+        "en": "The newest {shown} of {total}.",
+    },
+    "no_breaches": {
+        "zh-CN": "没有客户当前方案的回撤超过其承受上限。",
+        "en": "No client's current plan has a drawdown past their tolerance.",
+    },
+    "plan_run": {"zh-CN": "方案（运行）", "en": "Plan (run)"},
+    "outcome_window": {"zh-CN": "测算期间", "en": "Measured"},
+    "drawdown_vs_tolerance": {
+        "zh-CN": "最大回撤 / 承受上限",
+        "en": "Max drawdown / tolerance",
+    },
+    "drawdown_flag": {"zh-CN": "回撤超限", "en": "Drawdown past tolerance"},
+    "drawdown_flag_note": {
+        "zh-CN": "客户最近一次发送的方案最大回撤已超过其承受上限",
+        "en": "The drawdown of the client's last delivered plan passed their tolerance",
+    },
+    "drawdown_past": {
+        "zh-CN": "最大回撤 {drawdown}，超过客户承受上限 {tolerance}",
+        "en": "max drawdown {drawdown}, past the client's tolerance of {tolerance}",
+    },
+    "last_outcome": {
+        "zh-CN": "客户最近一次发送方案的实际效果",
+        "en": "How the client's last delivered plan did",
+    },
+    "outcome_period": {
+        "zh-CN": "{start} 至 {end}（{n} 个月）",
+        "en": "{start} to {end} ({n} months)",
+    },
+    "not_client_facing": {
+        "zh-CN": "不足六个月，不得向客户展示",
+        "en": "under six months: not to be shown to the client",
+    },
+    "unmeasured": {"zh-CN": "无法测算", "en": "Not measured"},
+    "outcome_plan": {"zh-CN": "已发送方案", "en": "Delivered plan"},
+    "baseline_holdings": {"zh-CN": "客户原持仓（不调整）", "en": "Client's holdings (no change)"},
+    "baseline_equal_weight": {"zh-CN": "等权基准 1/N", "en": "Equal weight 1/N"},
+    "outcome_return": {"zh-CN": "期间收益", "en": "Return over the period"},
+    "annualised_return": {"zh-CN": "年化收益", "en": "Annualised return"},
+    "volatility_annual": {"zh-CN": "年化波动率", "en": "Annualised volatility"},
+    "volatility_period": {"zh-CN": "期间波动率", "en": "Volatility over the period"},
+    "max_drawdown": {"zh-CN": "最大回撤", "en": "Max drawdown"},
+    "coverage": {"zh-CN": "有价格的权重", "en": "Priced weight"},
+    "missing_products": {"zh-CN": "无价格的产品（权重）", "en": "Without prices (weight)"},
+    "excess": {"zh-CN": "超额收益", "en": "Excess return"},
+    "cash_yield_note": {
+        "zh-CN": "{codes} 无交易价格，按现金收益率 {rate} 计（{basis}）。",
+        "en": "{codes} have no traded price and grow at the cash yield of {rate} ({basis}).",
+    },
 }
 
 

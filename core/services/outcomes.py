@@ -12,43 +12,85 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, exists, func, or_
+from sqlalchemy import and_, exists, func, or_, update
 from sqlalchemy import select as select_columns
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, defer
 from sqlmodel import Session, col, select
 
-from core.tables import Delivery, Outcome, Principal, Run, utcnow
+from core.tables import Delivery, Outcome, PriceMark, Principal, Run, utcnow
 
 GroupBy = Literal["advisor", "tier"]
 UNASSIGNED = "(none)"  # the group of plans whose client had no advisor
 
 
-def stale_runs(session: Session, version: int, limit: int) -> list[Run]:
-    """Delivered runs with no outcome, or one measured on other prices, oldest first."""
+def _stale(version: int) -> Any:
+    return or_(col(Outcome.run_id).is_(None), col(Outcome.prices_version) < version)
+
+
+def stale_runs(
+    session: Session, version: int, limit: int, after: str | None = None
+) -> list[tuple[Run, Delivery]]:
+    """Delivered runs with no outcome, or one measured on older prices, with their delivery,
+    in id order after `after` (a keyset: each page starts where the last ended, whatever was
+    measured since)."""
     query = (
-        select(Run)
+        select(Run, Delivery)
         .join(Delivery, col(Delivery.run_id) == col(Run.id))
         .outerjoin(Outcome, col(Outcome.run_id) == col(Run.id))
-        .where(or_(col(Outcome.run_id).is_(None), col(Outcome.prices_version) != version))
-        .order_by(col(Run.id))
-        .limit(limit)
+        .where(_stale(version))
     )
-    return list(session.exec(query).all())
+    if after is not None:
+        query = query.where(col(Run.id) > after)
+    return [(run, sent) for run, sent in session.exec(query.order_by(col(Run.id)).limit(limit))]
 
 
 def stale_count(session: Session, version: int) -> int:
+    """Delivered runs whose stored outcome is missing or measured on older prices."""
     query = (
         select(func.count())
         .select_from(Run)
         .join(Delivery, col(Delivery.run_id) == col(Run.id))
         .outerjoin(Outcome, col(Outcome.run_id) == col(Run.id))
-        .where(or_(col(Outcome.run_id).is_(None), col(Outcome.prices_version) != version))
+        .where(_stale(version))
     )
     return int(session.exec(query).one())
+
+
+def take_refresh(session: Session, owner: str, seconds: float) -> bool:
+    """Take (or renew) the lease on measuring outcomes again: one process at a time does it,
+    and a lease its holder stopped renewing lapses for another to take."""
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(
+        module.insert(PriceMark)
+        .values(id=1, version=0, updated_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+    now = utcnow()
+    taken = session.execute(
+        update(PriceMark)
+        .where(
+            col(PriceMark.id) == 1,
+            or_(
+                col(PriceMark.refresh_owner).is_(None),
+                col(PriceMark.refresh_owner) == owner,
+                col(PriceMark.refresh_until) < now,
+            ),
+        )
+        .values(refresh_owner=owner, refresh_until=now + timedelta(seconds=seconds))
+    )
+    return bool(taken.rowcount)  # type: ignore[attr-defined]
+
+
+def release_refresh(session: Session, owner: str) -> None:
+    session.execute(
+        update(PriceMark)
+        .where(col(PriceMark.id) == 1, col(PriceMark.refresh_owner) == owner)
+        .values(refresh_owner=None, refresh_until=None)
+    )
 
 
 def credited_advisor(run: Run) -> str | None:
@@ -58,34 +100,50 @@ def credited_advisor(run: Run) -> str | None:
     return advisor if isinstance(advisor, str) else None
 
 
-def save(session: Session, run: Run, doc: dict[str, Any], version: int) -> None:
-    """Insert or replace the run's outcome (two refreshers at once both succeed)."""
+def _row(
+    run: Run, delivery: Delivery, doc: dict[str, Any], version: int, now: Any
+) -> dict[str, Any]:
     plan = doc.get("plan") or {}
     excess = doc.get("excess") or {}
-    values = {
+    return {
         "run_id": run.id,
         "client_id": run.client_id,
         "advisor_id": credited_advisor(run),
         "tier": run.tier,
         "from_day": date.fromisoformat(doc["from"]),
         "to_day": date.fromisoformat(doc["to"]),
+        "delivered_at": delivery.delivered_at,
         "coverage": float(doc.get("coverage") or 0.0),
+        "annualised": bool(doc.get("annualised")),
         "plan_return": plan.get("return"),
+        "plan_volatility": plan.get("volatility"),
+        "max_drawdown": plan.get("max_drawdown"),
+        "tolerance": float(doc.get("tolerance") or 0.0),
         "excess_vs_holdings": excess.get("holdings"),
         "excess_vs_equal_weight": excess.get("equal_weight"),
         "breach": bool(doc.get("drawdown_breach")),
         "figures": doc,
         "prices_version": version,
-        "computed_at": utcnow(),
+        "computed_at": now,
     }
+
+
+def save(
+    session: Session, measured: Sequence[tuple[Run, Delivery, dict[str, Any]]], version: int
+) -> None:
+    """Insert or replace these runs' outcomes (two refreshers at once both succeed; the later
+    write stands)."""
+    if not measured:
+        return
+    now = utcnow()
+    values = [_row(run, delivery, doc, version, now) for run, delivery, doc in measured]
     module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = module.insert(Outcome).values(values)
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["run_id"],
-            set_={k: statement.excluded[k] for k in values if k != "run_id"},
-        )
+    statement = module.insert(Outcome)
+    upsert = statement.on_conflict_do_update(
+        index_elements=["run_id"],
+        set_={k: statement.excluded[k] for k in values[0] if k != "run_id"},
     )
+    session.execute(upsert, values)  # executemany: compiled once, cached
 
 
 def get(session: Session, run_id: str) -> Outcome | None:
@@ -164,6 +222,24 @@ def aggregate(
     return groups
 
 
+def plans(
+    session: Session,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    principal: Principal | None = None,
+    limit: int = 2000,
+) -> tuple[list[Outcome], int]:
+    """The newest `limit` plans delivered in the period the principal may see (scoped as the
+    aggregates are), without their figures documents, and how many there are in all."""
+    rows = _period(select(Outcome).options(defer(Outcome.figures)), start, end, principal)  # type: ignore[arg-type]
+    found = session.exec(
+        rows.order_by(col(Outcome.from_day).desc(), col(Outcome.run_id)).limit(limit)
+    )
+    total = session.exec(_period(select(func.count()).select_from(Outcome), start, end, principal))
+    return list(found), int(total.one())
+
+
 def breaches(
     session: Session,
     *,
@@ -185,14 +261,15 @@ def breaches(
 
 
 def _superseded() -> Any:
-    """EXISTS a later outcome (a plan delivered later) for the same client."""
+    """EXISTS an outcome of a plan delivered to the same client later (ties, which need two
+    deliveries in one microsecond, broken by run id)."""
     later = aliased(Outcome)
     return exists().where(
         col(later.client_id) == col(Outcome.client_id),
         or_(
-            col(later.from_day) > col(Outcome.from_day),
+            col(later.delivered_at) > col(Outcome.delivered_at),
             and_(
-                col(later.from_day) == col(Outcome.from_day),
+                col(later.delivered_at) == col(Outcome.delivered_at),
                 col(later.run_id) > col(Outcome.run_id),
             ),
         ),
@@ -211,3 +288,19 @@ def breached_clients(session: Session, client_ids: Sequence[str]) -> set[str]:
 
 def public(row: Outcome) -> dict[str, Any]:
     return dict(row.figures)
+
+
+def breach_public(row: Outcome) -> dict[str, Any]:
+    """One breach as a list shows it: whose plan, over what period, how far it fell against
+    how far the client accepted, and on what share of the plan that was measured."""
+    return {
+        "run_id": row.run_id,
+        "client_id": row.client_id,
+        "advisor_id": row.advisor_id,
+        "from": row.from_day.isoformat(),
+        "to": row.to_day.isoformat(),
+        "max_drawdown": row.max_drawdown,
+        "tolerance": row.tolerance,
+        "return": row.plan_return,
+        "coverage": row.coverage,
+    }

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -39,6 +39,9 @@ MAX_REPORTED = 50  # bad lines named in one error; the count says how many there
 _SUFFIX = re.compile(r"\.(SH|SZ|BJ|SS|OF)$", re.IGNORECASE)
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CHUNK = 500  # rows per INSERT statement
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+# A close outside this range is a typo or a unit error; its returns would not be finite.
+CLOSE_RANGE = (1e-6, 1e9)
 
 
 class InvalidPrices(InvalidInput):
@@ -87,15 +90,21 @@ def _day(text: str) -> date | None:
         return None
 
 
-def _close(text: Any) -> float | None:
-    """A positive, finite close, or None."""
-    if isinstance(text, bool):
-        return None
-    try:
-        value = float(text.strip() if isinstance(text, str) else text)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) and value > 0 else None
+def _close(text: Any) -> float | str:
+    """A positive, finite close within CLOSE_RANGE, or what is wrong with it. Text must be a
+    plain decimal number (no `1_000`, no `inf`)."""
+    shown = f"close {text!r}"
+    if isinstance(text, bool) or not isinstance(text, (str, int, float)):
+        return f"{shown} is not a positive number"
+    if isinstance(text, str) and not _NUMBER.match(text.strip()):
+        return f"{shown} is not a positive number"
+    value = float(text)
+    if not math.isfinite(value) or value <= 0:
+        return f"{shown} is not a positive number"
+    low, high = CLOSE_RANGE
+    if not low <= value <= high:
+        return f"{shown} is out of range ({low:g} to {high:g})"
+    return value
 
 
 def _row(
@@ -109,10 +118,13 @@ def _row(
     day = _day(raw_day) if isinstance(raw_day, str) else None
     if day is None:
         wrong.append(f"date {raw_day!r} is not YYYY-MM-DD")
+    elif day > date.today():
+        wrong.append(f"date {raw_day!r} is in the future")
+        day = None
     close = _close(raw_close)
-    if close is None:
-        wrong.append(f"close {raw_close!r} is not a positive number")
-    if wrong or code is None or day is None or close is None:
+    if isinstance(close, str):
+        wrong.append(close)
+    if wrong or code is None or day is None or isinstance(close, str):
         return f"line {line}: {', '.join(wrong)}"
     return Row(line, code, day, close)
 
@@ -121,14 +133,26 @@ def parse_csv(text: str, known: Collection[str]) -> Parsed:
     """The prices of a long or wide CSV file; InvalidPrices names every bad line."""
     text = text.removeprefix("\ufeff")
     reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        return _parse(reader, known)
+    except csv.Error as exc:  # e.g. an unclosed quote that swallows the rest of the file
+        raise InvalidPrices([f"line {reader.line_num}: not CSV ({exc})"]) from exc
+
+
+def _parse(reader: Any, known: Collection[str]) -> Parsed:
     header = next(reader, None)
     if not header or not any(cell.strip() for cell in header):
         raise InvalidPrices(
             ["line 1: no header (long form: date,code,close; wide: date, then a column per code)"]
         )
     names = [cell.strip() for cell in header]
-    if {n.lower() for n in names} == LONG_COLUMNS and len(names) == 3:
-        return _parse_long(reader, [n.lower() for n in names], known)
+    lowered = [n.lower() for n in names]
+    if set(lowered) >= LONG_COLUMNS:
+        if len(names) != 3:
+            raise InvalidPrices(
+                [f"line 1: the long form has exactly the columns date, code, close, not {names}"]
+            )
+        return _parse_long(reader, lowered, known)
     return _parse_wide(reader, names, known)
 
 
@@ -177,9 +201,15 @@ def _parse_wide(reader: Any, names: list[str], known: Collection[str]) -> Parsed
         if len(cells) != len(names):
             rows.append(f"line {line}: {len(cells)} fields, expected {len(names)}")
             continue
+        if _day(cells[0]) is None:  # one bad date is one bad line, whatever its cells
+            rows.append(f"line {line}: date {cells[0]!r} is not YYYY-MM-DD")
+            continue
         for index, code in columns:
             if cells[index].strip():  # a blank cell: no price that day
-                rows.append(_row(line, code, cells[0], cells[index], known))
+                found = _row(line, code, cells[0], cells[index], known)
+                if isinstance(found, str):  # name the column: a wide line has several
+                    found = found.replace(f"line {line}:", f"line {line}, {names[index]}:", 1)
+                rows.append(found)
     return Parsed(_checked(rows), skipped)
 
 
@@ -234,7 +264,11 @@ def store(session: Session, parsed: Parsed) -> dict[str, Any]:
             )
         ).all()
     }
-    changed = [row for row in rows if stored.get((row.code, row.day)) != row.close]
+    # In (code, day) order, as every importer writes: two imports at once never deadlock.
+    changed = sorted(
+        (row for row in rows if stored.get((row.code, row.day)) != row.close),
+        key=lambda row: (row.code, row.day),
+    )
     if changed:
         now = utcnow()
         values = [
@@ -264,15 +298,16 @@ def _upsert(session: Session, values: list[dict[str, Any]]) -> Any:
 
 
 def bump(session: Session) -> None:
-    """Mark every outcome measured so far as measured on older prices."""
-    updated = session.execute(
-        update(PriceMark)
-        .where(col(PriceMark.id) == 1)
-        .values(version=PriceMark.version + 1, updated_at=utcnow())
+    """Mark every outcome measured so far as measured on older prices (one statement, so two
+    first imports at once both count)."""
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = module.insert(PriceMark).values(id=1, version=1, updated_at=utcnow())
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["id"],
+            set_={"version": PriceMark.version + 1, "updated_at": statement.excluded.updated_at},
+        )
     )
-    if not updated.rowcount:  # type: ignore[attr-defined]
-        session.add(PriceMark(id=1, version=1))
-        session.flush()
 
 
 def version(session: Session) -> int:
@@ -287,12 +322,12 @@ def last_day(session: Session) -> date | None:
 
 
 def series(
-    session: Session, codes: Collection[str], until: date | None = None
+    session: Session, codes: Collection[str] | None, until: date | None = None
 ) -> dict[str, list[tuple[date, float]]]:
-    """Each code's closes in date order (codes without any are absent)."""
-    query = select(col(Price.code), col(Price.day), col(Price.close)).where(
-        col(Price.code).in_(sorted(codes))
-    )
+    """Each code's closes in date order (codes without any are absent; None: every code)."""
+    query = select(col(Price.code), col(Price.day), col(Price.close))
+    if codes is not None:
+        query = query.where(col(Price.code).in_(sorted(codes)))
     if until is not None:
         query = query.where(col(Price.day) <= until)
     out: dict[str, list[tuple[date, float]]] = {}

@@ -23,7 +23,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -44,6 +45,18 @@ class Pricing:
     cash_rate: float
     cash_basis: str  # where the yield comes from, e.g. "CMA 2026.11-1, cash"
 
+    @cached_property
+    def arrays(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per code: day ordinals and closes, built once for every portfolio measured."""
+        return {
+            code: (
+                np.array([day.toordinal() for day, _ in closes], dtype=np.int64),
+                np.array([close for _, close in closes], dtype=float),
+            )
+            for code, closes in self.series.items()
+            if closes
+        }
+
 
 @dataclass(frozen=True)
 class Window:
@@ -52,7 +65,11 @@ class Window:
 
     @property
     def months(self) -> int:
-        return months_between(self.start, self.end)
+        """Whole calendar months, a month ending on the last day of a shorter month counting
+        (31 August to 29 February is six)."""
+        months = months_between(self.start, self.end)
+        month_end = (self.end + timedelta(days=1)).month != self.end.month
+        return months + 1 if month_end and self.start.day > self.end.day else months
 
     @property
     def annualised(self) -> bool:
@@ -67,40 +84,42 @@ class Window:
         return (self.end - self.start).days / 365.25
 
 
-def _priced(series: list[tuple[date, float]] | None, window: Window) -> bool:
-    """True when the closes cover the window: one on or shortly before its start, one on or
-    shortly before its end (a close carries over days without trading, up to STALE_DAYS)."""
-    if not series:
+def _priced(pricing: Pricing, code: str, window: Window) -> bool:
+    """True when the code's closes cover the window: one on or shortly before its start, and
+    one on or shortly before its end (a close carries over days without one, up to STALE_DAYS)."""
+    arrays = pricing.arrays.get(code)
+    if arrays is None:
         return False
-    days = [day for day, _ in series]
-    before = [d for d in days if d <= window.start]
-    if not before or (window.start - before[-1]).days > STALE_DAYS:
+    stamps = arrays[0]
+    start, end = window.start.toordinal(), window.end.toordinal()
+    at = int(np.searchsorted(stamps, start, side="right")) - 1
+    if at < 0 or start - stamps[at] > STALE_DAYS:
         return False
-    return (window.end - days[-1]).days <= STALE_DAYS and days[-1] >= window.start
+    return bool(end - stamps[-1] <= STALE_DAYS)
 
 
-def grid(pricing: Pricing, codes: set[str], window: Window) -> list[date]:
-    """The start, then every day in (start, end] any of the codes has a close."""
-    days = {
-        day
-        for code in codes
-        for day, _ in pricing.series.get(code, [])
-        if window.start < day <= window.end
-    }
-    return [window.start, *sorted(days)]
+def grid(pricing: Pricing, codes: set[str], window: Window) -> np.ndarray:
+    """Day ordinals: the start, then every day in (start, end] any of the codes has a close;
+    with none of them priced, the start and the end (a portfolio at the cash yield alone)."""
+    start, end = window.start.toordinal(), window.end.toordinal()
+    found = [
+        stamps[(stamps > start) & (stamps <= end)]
+        for stamps, _ in (pricing.arrays[c] for c in sorted(codes) if c in pricing.arrays)
+    ]
+    days = np.unique(np.concatenate(found)) if found else np.array([], dtype=np.int64)
+    if not len(days):
+        return np.array([start, end], dtype=np.int64)
+    return np.concatenate([np.array([start], dtype=np.int64), days])
 
 
-def _path(pricing: Pricing, code: str, days: list[date], cash: bool) -> np.ndarray:
+def _path(pricing: Pricing, code: str, days: np.ndarray, cash: bool) -> np.ndarray:
     """Growth of 1 invested at the start, on each day of the grid: at the stated cash yield
     (compounded by calendar day), or along the code's closes, each carried over days without."""
     if cash:
-        elapsed = np.array([(d - days[0]).days for d in days], dtype=float)
+        elapsed = (days - days[0]).astype(float)
         return np.asarray(np.power(1.0 + pricing.cash_rate, elapsed / 365.0), dtype=float)
-    series = pricing.series[code]
-    stamps = np.array([d.toordinal() for d, _ in series])
-    closes = np.array([c for _, c in series], dtype=float)
-    at = np.searchsorted(stamps, [d.toordinal() for d in days], side="right") - 1
-    prices = closes[at]
+    stamps, closes = pricing.arrays[code]
+    prices = closes[np.searchsorted(stamps, days, side="right") - 1]
     return np.asarray(prices / prices[0], dtype=float)
 
 
@@ -115,6 +134,8 @@ def figures(path: np.ndarray, window: Window) -> dict[str, float | None]:
         volatility = None
     drawdown = float(np.max(1.0 - path / np.maximum.accumulate(path)))
     annual = (1.0 + cumulative) ** (1.0 / window.years) - 1.0 if window.annualised else None
+    if not all(math.isfinite(v) for v in (cumulative, drawdown, volatility or 0, annual or 0)):
+        raise ValueError("the prices give figures that are not finite")
     return {
         "return": cumulative,
         "annualised_return": annual,
@@ -123,15 +144,20 @@ def figures(path: np.ndarray, window: Window) -> dict[str, float | None]:
     }
 
 
-def portfolio(weights: Mapping[str, float], pricing: Pricing, window: Window) -> dict[str, Any]:
-    """One portfolio's figures, with what was priced, what grew at the cash yield and what
-    had no prices."""
+def portfolio(
+    weights: Mapping[str, float],
+    pricing: Pricing,
+    window: Window,
+    days: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """One portfolio's figures on `days` (by default the grid of its own priced codes), with
+    what was priced, what grew at the cash yield and what had no prices."""
     total = sum(w for w in weights.values() if w > 0)
     priced, cash, missing = {}, {}, {}
     for code, weight in sorted(weights.items()):
         if weight <= 0:
             continue
-        if _priced(pricing.series.get(code), window):
+        if _priced(pricing, code, window):
             priced[code] = weight
         elif code in pricing.cash_codes:
             cash[code] = weight
@@ -139,7 +165,7 @@ def portfolio(weights: Mapping[str, float], pricing: Pricing, window: Window) ->
             missing[code] = weight
     covered = {**priced, **cash}
     base: dict[str, Any] = {
-        "coverage": sum(covered.values()) / total if total > 0 else 0.0,
+        "coverage": min(1.0, sum(covered.values()) / total) if total > 0 else 0.0,
         "priced": sorted(priced),
         "cash_yield": sorted(cash),
         "missing": [{"code": c, "weight": w / total} for c, w in missing.items()],
@@ -152,7 +178,7 @@ def portfolio(weights: Mapping[str, float], pricing: Pricing, window: Window) ->
             "max_drawdown": None,
             **base,
         }
-    days = grid(pricing, set(priced), window)
+    days = days if days is not None else grid(pricing, set(priced), window)
     weight = sum(covered.values())
     path = sum(w / weight * _path(pricing, code, days, code in cash) for code, w in covered.items())
     return {**figures(np.asarray(path, dtype=float), window), **base}
@@ -176,14 +202,15 @@ def outcome(
     disclosure: str,
 ) -> dict[str, Any]:
     """The outcome document of DESIGN §5.5 (fractions, not percents)."""
-    # One grid for all three, so they are measured on the same days.
+    # One grid for all three, so they are measured on the same days, ending on the last
+    # close in the window.
     every = set(plan) | set(holdings) | set(equal_weight)
-    shared = {c for c in every if _priced(pricing.series.get(c), window)}
-    window = Window(window.start, max(grid(pricing, shared, window)) if shared else window.end)
-    mine = portfolio(plan, pricing, window)
+    days = grid(pricing, {c for c in every if _priced(pricing, c, window)}, window)
+    window = Window(window.start, date.fromordinal(int(days[-1])))
+    mine = portfolio(plan, pricing, window, days)
     base = {
-        "holdings": portfolio(holdings, pricing, window),
-        "equal_weight": portfolio(equal_weight, pricing, window),
+        "holdings": portfolio(holdings, pricing, window, days),
+        "equal_weight": portfolio(equal_weight, pricing, window, days),
     }
     tolerance = tolerance_pct / 100.0
     drawdown = mine["max_drawdown"]

@@ -8,7 +8,11 @@ Every caller (the API, the inbox, the CLI) goes through here: one run measured o
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -36,13 +40,18 @@ def disclosure(locale: str) -> str:
     return str(wording.get(locale) or wording["en"])
 
 
+def disclosures() -> str:
+    """The disclosure in both languages, for figures that are not one client's."""
+    return f"{disclosure('zh-CN')} {disclosure('en')}"
+
+
 def cash_codes(market: MarketData) -> frozenset[str]:
     """What grows at the stated cash yield when it has no prices: money-market products and
     the part of a client's assets not held in any product."""
     return frozenset({p.code for p in market.shelf if p.category == "money_market"} | {CASH})
 
 
-def pricing(session: Session, market: MarketData, codes: set[str]) -> Pricing:
+def pricing(session: Session, market: MarketData, codes: set[str] | None) -> Pricing:
     cash = next(a for a in market.cma.asset_classes if a.id == "cash")
     return Pricing(
         series=prices.series(session, codes),
@@ -71,11 +80,15 @@ def portfolios(run: Run, market: MarketData) -> dict[str, dict[str, float]]:
     return {"plan": plan, "holdings": holdings, "equal_weight": equal}
 
 
-def _delivered(session: Session, run: Run) -> None:
-    delivery = deliveries.get(session, run.id)
-    if delivery is None or run.status != "delivered":
+def _delivered(session: Session, run: Run, sent: str | None) -> None:
+    """Refuse a run that delivered nothing, or whose stored plan is not the one delivered
+    (`sent`: the delivered plan's hash, if the caller has read it already)."""
+    if sent is None:
+        delivery = deliveries.get(session, run.id)
+        sent = delivery.plan_hash if delivery is not None else None
+    if sent is None or run.status != "delivered":
         raise RunNotDelivered(f"run {run.id} has not delivered a plan ({run.status})")
-    if run.plan is None or delivery.plan_hash != run.plan.get("plan_hash"):
+    if run.plan is None or sent != run.plan.get("plan_hash"):
         raise NotMeasurable(f"run {run.id}: the stored plan is not the plan delivered")
 
 
@@ -86,24 +99,28 @@ def measure(
     *,
     to: date | None = None,
     pricing_: Pricing | None = None,
-    last: date | None = None,
+    sent: str | None = None,
 ) -> dict[str, Any]:
-    """The outcome of a delivered run from its as_of to `to` (or the last price day)."""
-    _delivered(session, run)
+    """The outcome of a delivered run from its as_of to `to`, or to the last close of any of
+    the products it and its baselines hold (a product whose closes stop earlier is missing;
+    with none priced, the last price day of any product)."""
+    _delivered(session, run, sent)
     start = date.fromisoformat(run.as_of)
     if to is not None and to <= start:
         raise NotMeasurable(f"to {to.isoformat()} is not after the run's as_of {run.as_of}")
-    last = last if last is not None else prices.last_day(session)
+    weights = portfolios(run, market)
+    codes = set().union(*weights.values())
+    used = pricing_ if pricing_ is not None else pricing(session, market, codes)
+    closes = [used.arrays[c][0][-1] for c in codes if c in used.arrays]
+    # Nothing it holds has prices (all at the cash yield, or missing): the last price day.
+    last = date.fromordinal(int(max(closes))) if closes else prices.last_day(session)
     window = measurable_window(start, last, to)
     if window is None:
         shown = last.isoformat() if last else "none"
         raise NotMeasurable(
-            f"no prices after the run's as_of {run.as_of} (last price day: {shown}); "
-            "import prices with `tierwise prices import` or PUT /v1/prices"
+            f"no prices after the run's as_of {run.as_of} (last close of its products: "
+            f"{shown}); import prices with `tierwise prices import` or PUT /v1/prices"
         )
-    weights = portfolios(run, market)
-    codes = set().union(*weights.values())
-    used = pricing_ if pricing_ is not None else pricing(session, market, codes)
     return outcome(
         run_id=run.id,
         plan=weights["plan"],
@@ -116,7 +133,7 @@ def measure(
     )
 
 
-def _unmeasured(run: Run, reason: str, locale: str) -> dict[str, Any]:
+def _unmeasured(run: Run, reason: str) -> dict[str, Any]:
     """The stored outcome of a delivered plan that cannot be measured: it still counts."""
     return {
         "run_id": run.id,
@@ -133,39 +150,81 @@ def _unmeasured(run: Run, reason: str, locale: str) -> dict[str, Any]:
         "drawdown_breach": False,
         "cash_yield": None,
         "unmeasured": reason,
-        "disclosure": disclosure(locale),
+        "disclosure": disclosure(run.locale),
     }
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    measured: int  # outcomes measured by this call
+    pending: int  # delivered plans still to measure on the latest prices
+    busy: bool = False  # another process holds the refresh lease
+
+
+def pending(engine: Engine) -> int:
+    """Delivered plans whose stored outcome is missing or measured on older prices."""
+    with session_scope(engine) as session:
+        return outcomes.stale_count(session, prices.version(session))
 
 
 def refresh(
     engine: Engine,
     market: MarketData,
     *,
+    inline_limit: int | None = None,
+    lease_seconds: float = 60.0,
     on_page: Callable[[int, int], None] | None = None,
-) -> int:
+    stop: Callable[[], bool] | None = None,
+) -> Refreshed:
     """Measure every delivered run whose stored outcome is missing or on older prices, a page
-    per transaction; returns how many were measured. `on_page(done, total)` reports progress."""
+    per transaction, under the one refresh lease (renewed with each page).
+
+    With `inline_limit`, a reader's call: it measures only when no more than that many are
+    stale, and otherwise leaves them to the background refresher (api/app.py), so a read after
+    a large import answers at once, from the stored outcomes, saying how many are pending.
+    `stop` is asked between pages (a server shutting down).
+    """
     with session_scope(engine) as session:
         version = prices.version(session)
         total = outcomes.stale_count(session, version)
-        last = prices.last_day(session)
-        shared = pricing(session, market, set(market.products))  # prices are for shelf codes
-    done = 0
-    while done < total:
+    if total == 0 or (inline_limit is not None and total > inline_limit):
+        return Refreshed(0, total)
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    with session_scope(engine) as session:
+        if not outcomes.take_refresh(session, owner, lease_seconds):
+            return Refreshed(0, total, busy=True)
+    done, after = 0, None
+    try:
         with session_scope(engine) as session:
-            page = outcomes.stale_runs(session, version, PAGE)
+            shared = pricing(session, market, None)  # every stored code, on or off the shelf
+        while stop is None or not stop():
+            with session_scope(engine) as session:
+                if not outcomes.take_refresh(session, owner, lease_seconds):
+                    break  # the lease lapsed and another process carries on
+                page = outcomes.stale_runs(session, version, PAGE, after)
+                measured = [
+                    (run, sent, _measured(session, run, sent.plan_hash, market, shared))
+                    for run, sent in page
+                ]
+                outcomes.save(session, measured, version)
             if not page:
                 break
-            for run in page:
-                try:
-                    doc = measure(session, run, market, pricing_=shared, last=last)
-                except (NotMeasurable, RunNotDelivered) as exc:
-                    doc = _unmeasured(run, exc.detail, run.locale)
-                except Exception as exc:  # one bad record must not stop every other outcome
-                    log.exception("run %s: outcome not measured", run.id)
-                    doc = _unmeasured(run, f"{type(exc).__name__}: {exc}", run.locale)
-                outcomes.save(session, run, doc, version)
-        done += len(page)
-        if on_page is not None:
-            on_page(done, total)
-    return done
+            done, after = done + len(page), page[-1][0].id
+            if on_page is not None:
+                on_page(done, max(total, done))
+    finally:
+        with session_scope(engine) as session:
+            outcomes.release_refresh(session, owner)
+    return Refreshed(done, max(total - done, 0))
+
+
+def _measured(
+    session: Session, run: Run, sent: str, market: MarketData, shared: Pricing
+) -> dict[str, Any]:
+    try:
+        return measure(session, run, market, pricing_=shared, sent=sent)
+    except (NotMeasurable, RunNotDelivered) as exc:
+        return _unmeasured(run, exc.detail)
+    except Exception as exc:  # one bad record must not stop every other outcome
+        log.exception("run %s: outcome not measured", run.id)
+        return _unmeasured(run, f"{type(exc).__name__}: {exc}")

@@ -32,6 +32,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("updated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("refresh_owner", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
+        sa.Column("refresh_until", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_table(
@@ -42,8 +44,13 @@ def upgrade() -> None:
         sa.Column("tier", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
         sa.Column("from_day", sa.Date(), nullable=False),
         sa.Column("to_day", sa.Date(), nullable=False),
+        sa.Column("delivered_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("coverage", sa.Float(), nullable=False),
+        sa.Column("annualised", sa.Boolean(), nullable=False),
         sa.Column("plan_return", sa.Float(), nullable=True),
+        sa.Column("plan_volatility", sa.Float(), nullable=True),
+        sa.Column("max_drawdown", sa.Float(), nullable=True),
+        sa.Column("tolerance", sa.Float(), nullable=False),
         sa.Column("excess_vs_holdings", sa.Float(), nullable=True),
         sa.Column("excess_vs_equal_weight", sa.Float(), nullable=True),
         sa.Column("breach", sa.Boolean(), nullable=False),

@@ -1,0 +1,124 @@
+"""Service effect (服务效果): prices in, and what delivered plans did for their clients."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from api.deps import Reader, Route, RunnerDep, Service, SessionDep, require
+from api.schemas import (
+    BreachPublic,
+    OutcomePublic,
+    OutcomeSummary,
+    Page,
+    PricesPut,
+    PricesStored,
+)
+from core.database import session_scope
+from core.errors import InvalidInput, NotMeasurable
+from core.services import outcomes, prices, runs
+from core.tables import Principal
+from graphs.runner import Runner
+from tools.outcomes import service
+
+router = APIRouter(tags=["outcomes"], route_class=Route)
+Overseer = Annotated[Principal, Depends(require("advisor", "supervisor"))]
+
+
+def _measure_new(runner: Runner) -> service.Refreshed:
+    """Measure new deliveries before a read; a large re-measurement is the background's."""
+    return service.refresh(
+        runner.engine,
+        runner.market,
+        inline_limit=runner.settings.outcome_refresh_inline,
+        lease_seconds=runner.settings.lease_seconds,
+    )
+
+
+@router.put("/v1/prices")
+def put_prices(body: PricesPut, runner: RunnerDep, session: SessionDep, _: Service) -> PricesStored:
+    """Store closing prices of shelf products, all or nothing: a close that is not positive, a
+    code not on the shelf, or one (code, date) twice with different closes is 422 naming each
+    row (numbered from 1). Stored outcomes are measured again on the next read."""
+    items = [row.model_dump(mode="json") for row in body.rows]
+    parsed = prices.parse_rows(items, set(runner.market.products))
+    return PricesStored.model_validate(prices.store(session, parsed))
+
+
+@router.get("/v1/runs/{run_id}/outcome")
+def get_outcome(
+    run_id: str,
+    runner: RunnerDep,
+    principal: Reader,
+    to: Annotated[
+        date | None, Query(description="measure to this day; default the last price")
+    ] = None,
+    audience: Annotated[
+        Literal["advisor", "client"],
+        Query(description="client: refused (409) for a period under six months"),
+    ] = "advisor",
+) -> OutcomePublic:
+    """What the delivered plan did from the run's as_of, against the client's holdings before
+    it and the plan's 1/N baseline (the client's advisor, supervisors, the service). 409 when
+    the run delivered nothing or no prices follow its as_of."""
+    with session_scope(runner.engine) as session:
+        run = runs.visible(session, principal, run_id)
+        doc = service.measure(session, run, runner.market, to=to)
+    if audience == "client" and not doc["client_facing"]:
+        raise NotMeasurable(
+            f"{doc['from']} to {doc['to']} is under six months: no figure is shown to a client "
+            "for so short a period"
+        )
+    return OutcomePublic.model_validate(doc)
+
+
+@router.get("/v1/outcomes")
+def list_outcomes(
+    runner: RunnerDep,
+    principal: Overseer,
+    group_by: Annotated[Literal["advisor", "tier"], Query()] = "advisor",
+    start: Annotated[date | None, Query(alias="from", description="delivered on or after")] = None,
+    end: Annotated[date | None, Query(alias="to", description="delivered on or before")] = None,
+) -> OutcomeSummary:
+    """Per advisor or tier, every plan delivered in the period (by its as_of), including those
+    of clients who left or were planned again: how many, the median and interquartile range of
+    excess return over each baseline, and the share whose drawdown passed the client's
+    tolerance. An advisor sees only the plans they advised; a supervisor sees every advisor.
+
+    New deliveries are measured before answering; after a price import, the API measures every
+    plan again in the background, and `pending` says how many still wait (their stored figures,
+    on the earlier prices, are what this answer counts)."""
+    if start is not None and end is not None and start > end:
+        raise InvalidInput(f"from {start.isoformat()} is after to {end.isoformat()}")
+    refreshed = _measure_new(runner)
+    with session_scope(runner.engine) as session:
+        groups = outcomes.aggregate(session, group_by, start=start, end=end, principal=principal)
+    return OutcomeSummary.model_validate(
+        {
+            "group_by": group_by,
+            "from": start.isoformat() if start else None,
+            "to": end.isoformat() if end else None,
+            "groups": groups,
+            "pending": refreshed.pending,
+            "disclosure": service.disclosures(),
+        }
+    )
+
+
+@router.get("/v1/outcomes/breaches")
+def list_breaches(
+    runner: RunnerDep,
+    principal: Overseer,
+    start: Annotated[date | None, Query(alias="from", description="delivered on or after")] = None,
+    end: Annotated[date | None, Query(alias="to", description="delivered on or before")] = None,
+) -> Page[BreachPublic]:
+    """Clients whose latest delivered plan fell further than their max_drawdown_tolerance_pct,
+    newest plan first (an advisor's own clients; a supervisor's every one). One page: a plan
+    delivered to the client since clears it."""
+    _measure_new(runner)
+    with session_scope(runner.engine) as session:
+        found = outcomes.breaches(session, start=start, end=end, principal=principal)
+        items = [BreachPublic.model_validate(outcomes.breach_public(row)) for row in found]
+    return Page[BreachPublic](items=items, next=None)
