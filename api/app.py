@@ -17,6 +17,7 @@ from api.deps import Limiter, StreamSlots
 from api.middleware import BodySizeLimit, InFlightLimit
 from api.routes import approvals, batches, clients, evals, health, outcomes, products, runs
 from api.schemas import ERROR_RESPONSES
+from api.web import outcomes as inbox_outcomes
 from api.web import routes as inbox
 from api.web.security import InboxSecurityHeaders
 from core.logs import install_log_masking
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(health.router)
     app.include_router(inbox.router)
+    app.include_router(inbox_outcomes.router)  # the inbox's outcomes page
     for module in (clients, runs, approvals, batches, products, evals, outcomes):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     return app

@@ -278,6 +278,12 @@ WORDS: dict[str, dict[str, str]] = {
         "excess return over the client's holdings, a square at its excess over 1/N, a dashed line "
         "at zero; {breaches} plans whose drawdown passed the client's tolerance are ringed in red.",
     },
+    "chart_capped": {
+        "zh-CN": "图中及波动率中位数仅含该期间最近的 {shown} 个方案（共 {total} 个）；"
+        "其余各列按全部方案计算。",
+        "en": "The chart and the median volatility show the newest {shown} of {total} plans "
+        "delivered in the period; the other columns count them all.",
+    },
     "chart_axis": {
         "zh-CN": "期间累计超额收益（%）",
         "en": "Cumulative excess return over the period (%)",

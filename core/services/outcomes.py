@@ -252,7 +252,12 @@ def breaches(
     """Measured plans whose drawdown passed the client's tolerance, newest plan first; with
     `current`, only where the plan is still the client's latest (one planned again since has
     had its review)."""
-    query = _period(select(Outcome).where(col(Outcome.breach)), start, end, principal)
+    query = _period(
+        select(Outcome).options(defer(Outcome.figures)).where(col(Outcome.breach)),  # type: ignore[arg-type]
+        start,
+        end,
+        principal,
+    )
     if current:
         query = query.where(~_superseded())
     if client_ids is not None:

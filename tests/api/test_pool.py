@@ -89,8 +89,8 @@ def test_streams_hold_no_connection_and_are_capped_per_token(
     with serve(app) as base, httpx.Client(base_url=base, timeout=None, limits=limits) as http:
         assert http.put("/v1/clients/C-1001", json=client_data(), headers=svc).status_code == 200
         run = _mid_tier_run(http, tokens["svc-core"], small.lease_seconds)
-        # More open streams than the pool has connections: 2.5 tokens' worth of the cap.
-        holders = [tokens["svc-core"]] * cap + [tokens["adv-li"]] * cap + [tokens["sup-zhao"]] * 4
+        # More open streams than the pool has connections: over two tokens' worth of the cap.
+        holders = [tokens["svc-core"]] * cap + [tokens["adv-li"]] * cap + [tokens["sup-zhao"]] * 5
         assert len(holders) > small.db_connections
         with _streams(base, run["id"], holders) as started:
             for flag in started:
