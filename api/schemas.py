@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from datetime import date
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
 from core.schemas.client import ClientId, ClientInput, Contact
 from core.schemas.request import RequestIntent, WishRoute
@@ -340,9 +339,11 @@ class PriceRow(BaseModel):
     """One closing price of a shelf product (the code with or without its exchange suffix)."""
 
     model_config = ConfigDict(extra="forbid")
-    date: dt.date  # the field's name hides the type inside this class
+    # As a file gives them: the day as YYYY-MM-DD text (not a number of seconds), and the
+    # close as a JSON number (not text or a boolean); each is checked as a file's line is.
+    date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2026-02-26"])
     code: str = Field(min_length=1, max_length=32)
-    close: float = Field(allow_inf_nan=False, description="positive; adjusted close")
+    close: StrictFloat | StrictInt = Field(description="positive; adjusted close")
 
 
 class PricesPut(BaseModel):
@@ -460,10 +461,23 @@ class BreachPublic(BaseModel):
     model_config = PUBLIC
     run_id: str
     client_id: str
-    advisor_id: str | None = Field(description="the client's advisor when the plan was made")
+    advisor_id: str | None = Field(description="the client's advisor now")
+    planned_by: str | None = Field(description="the client's advisor when the plan was made")
     from_: str = Field(alias="from")
     to: str
     max_drawdown: float
     tolerance: float
     return_: float | None = Field(alias="return")
+    volatility: float | None = Field(
+        description="annualised over a year or more, else the period's"
+    )
     coverage: float = Field(description="share of the plan's weight the figures cover")
+
+
+class BreachList(BaseModel):
+    """Every open breach (newest plan first), with the past-performance disclosure."""
+
+    model_config = PUBLIC
+    items: list[BreachPublic]
+    pending: int = Field(description="delivered plans not yet measured on the latest prices")
+    disclosure: str

@@ -406,13 +406,14 @@ def outcomes(
             return
         found = outcomes_cli.breaches(runner, first, last)
         console.print(outcomes_cli.breaches_table(found))
-        result: dict[str, Any] = {"breaches": found}
+        result: dict[str, Any] = {"breaches": found, "pending": pending, "disclosure": wording}
         if review and found:
             ids = sorted({b["client_id"] for b in found})
             try:
                 batch_id = outcomes_cli.review_batch(runner, ids, date.today())
                 result["review"] = batch_cli.carry_on(runner, batch_id, console, resume=False)
             except TierwiseError as exc:
+                _print(result)  # the breaches still, then why no review started
                 _fail(exc)
         _print(result)
 

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from core.database import session_scope
+from core.errors import InvalidInput
 from core.schemas.client import ClientInput
 from core.services import batches, clients, demo, outcomes, prices
 from core.services.batches import Selection
@@ -29,6 +30,8 @@ def import_file(runner: Runner, path: Path) -> dict[str, Any]:
     line, and then nothing is stored)."""
     try:
         text = path.read_text("utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
         raise prices.InvalidPrices(
             [f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})"]
@@ -143,7 +146,8 @@ def breaches_table(found: list[dict[str, Any]]) -> Table:
 def breaches(runner: Runner, start: date | None, end: date | None) -> list[dict[str, Any]]:
     with session_scope(runner.engine) as session:
         return [
-            outcomes.breach_public(row) for row in outcomes.breaches(session, start=start, end=end)
+            outcomes.breach_public(*pair)
+            for pair in outcomes.breaches(session, start=start, end=end)
         ]
 
 

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Query
 
 from api.deps import Reader, Route, RunnerDep, Service, SessionDep, require
 from api.schemas import (
+    BreachList,
     BreachPublic,
     OutcomePublic,
     OutcomeSummary,
-    Page,
     PricesPut,
     PricesStored,
 )
@@ -20,21 +20,10 @@ from core.database import session_scope
 from core.errors import InvalidInput, NotMeasurable
 from core.services import outcomes, prices, runs
 from core.tables import Principal
-from graphs.runner import Runner
 from tools.outcomes import service
 
 router = APIRouter(tags=["outcomes"], route_class=Route)
 Overseer = Annotated[Principal, Depends(require("advisor", "supervisor"))]
-
-
-def _measure_new(runner: Runner) -> service.Refreshed:
-    """Measure new deliveries before a read; a large re-measurement is the background's."""
-    return service.refresh(
-        runner.engine,
-        runner.market,
-        inline_limit=runner.settings.outcome_refresh_inline,
-        lease_seconds=runner.settings.lease_seconds,
-    )
 
 
 @router.put("/v1/prices")
@@ -90,9 +79,8 @@ def list_outcomes(
     New deliveries are measured before answering; after a price import, the API measures every
     plan again in the background, and `pending` says how many still wait (their stored figures,
     on the earlier prices, are what this answer counts)."""
-    if start is not None and end is not None and start > end:
-        raise InvalidInput(f"from {start.isoformat()} is after to {end.isoformat()}")
-    refreshed = _measure_new(runner)
+    _period(start, end)
+    refreshed = service.catch_up(runner.engine, runner.market, runner.settings)
     with session_scope(runner.engine) as session:
         groups = outcomes.aggregate(session, group_by, start=start, end=end, principal=principal)
     return OutcomeSummary.model_validate(
@@ -113,12 +101,18 @@ def list_breaches(
     principal: Overseer,
     start: Annotated[date | None, Query(alias="from", description="delivered on or after")] = None,
     end: Annotated[date | None, Query(alias="to", description="delivered on or before")] = None,
-) -> Page[BreachPublic]:
-    """Clients whose latest delivered plan fell further than their max_drawdown_tolerance_pct,
-    newest plan first (an advisor's own clients; a supervisor's every one). One page: a plan
-    delivered to the client since clears it."""
-    _measure_new(runner)
+) -> BreachList:
+    """Clients still with the firm whose latest delivered plan fell further than their
+    max_drawdown_tolerance_pct, newest plan first: an advisor's current clients, or every
+    client for a supervisor. A plan delivered to the client since clears it."""
+    _period(start, end)
+    refreshed = service.catch_up(runner.engine, runner.market, runner.settings)
     with session_scope(runner.engine) as session:
         found = outcomes.breaches(session, start=start, end=end, principal=principal)
-        items = [BreachPublic.model_validate(outcomes.breach_public(row)) for row in found]
-    return Page[BreachPublic](items=items, next=None)
+        items = [BreachPublic.model_validate(outcomes.breach_public(*pair)) for pair in found]
+    return BreachList(items=items, pending=refreshed.pending, disclosure=service.disclosures())
+
+
+def _period(start: date | None, end: date | None) -> None:
+    if start is not None and end is not None and start > end:
+        raise InvalidInput(f"from {start.isoformat()} is after to {end.isoformat()}")

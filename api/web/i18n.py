@@ -321,6 +321,10 @@ WORDS: dict[str, dict[str, str]] = {
         "zh-CN": "最大回撤 {drawdown}，超过客户承受上限 {tolerance}",
         "en": "max drawdown {drawdown}, past the client's tolerance of {tolerance}",
     },
+    "outcome_replaced": {
+        "zh-CN": "此后已向客户发送了新的方案，本方案已被取代",
+        "en": "A newer plan has been delivered to the client since; this one is replaced",
+    },
     "last_outcome": {
         "zh-CN": "客户最近一次发送方案的实际效果",
         "en": "How the client's last delivered plan did",

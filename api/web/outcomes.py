@@ -173,17 +173,19 @@ def _names(db: Session, run_ids: list[str]) -> dict[str, str]:
     return {run_id: clients.shown_name(snapshot) for run_id, snapshot in db.exec(query)}
 
 
-def _breach_rows(db: Session, found: list[Outcome], t: Words) -> list[dict[str, Any]]:
+def _breach_rows(
+    db: Session, found: list[tuple[Outcome, str | None]], t: Words
+) -> list[dict[str, Any]]:
     """The newest breaches as the page lists them, each with its review's page if it had one:
     two queries for them all, not two a row."""
     shown = found[:SHOWN_BREACHES]
     if not shown:
         return []
-    run_ids = [row.run_id for row in shown]
+    run_ids = [row.run_id for row, _ in shown]
     reviews, names = _reviews(db, run_ids), _names(db, run_ids)
     rows = []
-    for row in shown:
-        breach = outcomes.breach_public(row)
+    for row, advisor in shown:
+        breach = outcomes.breach_public(row, advisor)
         review = reviews.get(row.run_id)
         rows.append(
             {
@@ -218,7 +220,7 @@ def outcomes_page(
     if me.role not in ("advisor", "supervisor"):
         raise Forbidden("outcomes are for advisors and supervisors")
     first, last = _period_days(start, end)
-    refreshed = _measure_stale(runner)
+    refreshed = _measure_stale(runner, db)
     lang = _lang(request)
     t: Words = translator(lang)
     groups = outcomes.aggregate(db, "advisor", start=first, end=last, principal=me)

@@ -247,7 +247,7 @@ def queue(
     t: Words = translator(_lang(request))
     here = {**filters, "sort": sort, "size": str(size) if size != review_queue.PAGE_SIZE else ""}
     if page.rows:
-        _measure_stale(runner)
+        _measure_stale(runner, db)
     return render(
         request,
         "queue.html",
@@ -436,17 +436,13 @@ def _outcome(approval: Approval, status: str, latest_id: str | None) -> str:
     return "not_done"  # e.g. blocked at the delivery gate, or failed: the page shows which
 
 
-def _measure_stale(runner: Runner) -> measuring.Refreshed:
+def _measure_stale(runner: Runner, db: Session) -> measuring.Refreshed:
     """Stored outcomes brought up to the latest prices before a page reads them, when only a
     few are stale (new deliveries); after a price import the API's background refresher
-    measures them, and the page answers from the stored figures meanwhile."""
-    s = runner.settings
-    return measuring.refresh(
-        runner.engine,
-        runner.market,
-        inline_limit=s.outcome_refresh_inline,
-        lease_seconds=s.lease_seconds,
-    )
+    measures them, and the page answers from the stored figures meanwhile. The page's own
+    session ends its read first, so a request thread never holds two connections."""
+    db.commit()
+    return measuring.catch_up(runner.engine, runner.market, runner.settings)
 
 
 def _signed(share: float | None) -> str:
@@ -461,7 +457,7 @@ def _last_outcome(
     run_id = run.id if run.status == "delivered" else last.run_id if last else None
     if run_id is None:
         return None
-    _measure_stale(runner)
+    _measure_stale(runner, db)
     return outcomes.get(db, run_id)
 
 
@@ -479,10 +475,13 @@ def _portfolio(name: str, figures: dict[str, Any], annualised: bool) -> dict[str
     }
 
 
-def _outcome_view(row: Outcome | None, lang: str) -> dict[str, Any] | None:
-    """A delivered plan's stored outcome, every figure formatted here, with the disclosure."""
+def _outcome_view(db: Session, row: Outcome | None, lang: str) -> dict[str, Any] | None:
+    """A delivered plan's stored outcome, every figure formatted here, with the disclosure. A
+    breach is flagged only while the plan is the client's latest: a plan delivered since has
+    replaced it, and the page says so."""
     if row is None:
         return None
+    replaced = outcomes.superseded(db, row)
     t: Words = translator(lang)
     doc = row.figures
     annualised = bool(doc.get("annualised"))
@@ -501,7 +500,8 @@ def _outcome_view(row: Outcome | None, lang: str) -> dict[str, Any] | None:
         "excess": {k: _signed(v) for k, v in excess.items()},
         "drawdown": _percent(plan.get("max_drawdown")) or "—",
         "tolerance": _percent(doc.get("tolerance")),
-        "breach": row.breach,
+        "breach": row.breach and not replaced,
+        "replaced": replaced,
         "cash_yield": t("cash_yield_note").format(
             rate=_percent(cash["rate"]), basis=cash["basis"], codes=", ".join(cash["codes"])
         )
@@ -557,7 +557,7 @@ def plan_page(
         snapshot={**run.client_snapshot, "name": clients.shown_name(run.client_snapshot)},
         bars=_allocation_bars(approval.plan, run.client_snapshot),
         weights=_weight_changes(approval.plan, run.client_snapshot, last),
-        outcome=_outcome_view(_last_outcome(db, runner, run, last), lang),
+        outcome=_outcome_view(db, _last_outcome(db, runner, run, last), lang),
         shelf=runner.market.products,
         events=audit.events(db, run.id),
         chain=audit.verify(db, run.id),

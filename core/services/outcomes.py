@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, defer
 from sqlmodel import Session, col, select
 
-from core.tables import Delivery, Outcome, PriceMark, Principal, Run, utcnow
+from core.tables import Client, Delivery, Outcome, PriceMark, Principal, Run, utcnow
 
 GroupBy = Literal["advisor", "tier"]
 UNASSIGNED = "(none)"  # the group of plans whose client had no advisor
@@ -246,23 +246,33 @@ def breaches(
     start: date | None = None,
     end: date | None = None,
     principal: Principal | None = None,
-    client_ids: Sequence[str] | None = None,
-    current: bool = True,
-) -> list[Outcome]:
-    """Measured plans whose drawdown passed the client's tolerance, newest plan first; with
-    `current`, only where the plan is still the client's latest (one planned again since has
-    had its review)."""
-    query = _period(
-        select(Outcome).options(defer(Outcome.figures)).where(col(Outcome.breach)),  # type: ignore[arg-type]
-        start,
-        end,
-        principal,
+) -> list[tuple[Outcome, str | None]]:
+    """Breaches to act on, newest plan first, each with the client's advisor now: measured
+    plans whose drawdown passed the client's tolerance and that are still the client's latest
+    delivered plan, of clients still with the firm. An advisor sees their current clients'
+    (a client moved to another advisor goes with the breach; the aggregates still credit the
+    plan to the advisor who made it)."""
+    query = (
+        select(Outcome, col(Client.advisor_id))
+        .join(Client, col(Client.id) == col(Outcome.client_id))
+        .options(defer(Outcome.figures))  # type: ignore[arg-type]
+        .where(col(Outcome.breach), ~_superseded())
     )
-    if current:
-        query = query.where(~_superseded())
-    if client_ids is not None:
-        query = query.where(col(Outcome.client_id).in_(list(client_ids)))
-    return list(session.exec(query.order_by(col(Outcome.from_day).desc(), col(Outcome.run_id))))
+    query = _period(query, start, end, None)  # scoped below by the client's advisor now
+    if principal is not None and principal.role == "advisor":
+        query = query.where(col(Client.advisor_id) == principal.name)
+    query = query.order_by(col(Outcome.from_day).desc(), col(Outcome.run_id))
+    return [(row, advisor) for row, advisor in session.exec(query)]
+
+
+def superseded(session: Session, row: Outcome) -> bool:
+    """True once a plan was delivered to the client after this one (and measured)."""
+    query = (
+        select(func.count())
+        .select_from(Outcome)
+        .where(col(Outcome.run_id) == row.run_id, _superseded())
+    )
+    return bool(session.exec(query).one())
 
 
 def _superseded() -> Any:
@@ -295,17 +305,20 @@ def public(row: Outcome) -> dict[str, Any]:
     return dict(row.figures)
 
 
-def breach_public(row: Outcome) -> dict[str, Any]:
-    """One breach as a list shows it: whose plan, over what period, how far it fell against
-    how far the client accepted, and on what share of the plan that was measured."""
+def breach_public(row: Outcome, advisor_id: str | None) -> dict[str, Any]:
+    """One breach as a list shows it: whose plan (the client's advisor now, and who made the
+    plan), over what period, how far it fell against how far the client accepted, and on what
+    share of the plan that was measured."""
     return {
         "run_id": row.run_id,
         "client_id": row.client_id,
-        "advisor_id": row.advisor_id,
+        "advisor_id": advisor_id,
+        "planned_by": row.advisor_id,
         "from": row.from_day.isoformat(),
         "to": row.to_day.isoformat(),
         "max_drawdown": row.max_drawdown,
         "tolerance": row.tolerance,
         "return": row.plan_return,
+        "volatility": row.plan_volatility,
         "coverage": row.coverage,
     }

@@ -42,6 +42,7 @@ _CHUNK = 500  # rows per INSERT statement
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 # A close outside this range is a typo or a unit error; its returns would not be finite.
 CLOSE_RANGE = (1e-6, 1e9)
+FIRST_DAY = date(1990, 1, 1)  # the Shanghai exchange opened in December 1990
 
 
 class InvalidPrices(InvalidInput):
@@ -120,6 +121,9 @@ def _row(
         wrong.append(f"date {raw_day!r} is not YYYY-MM-DD")
     elif day > date.today():
         wrong.append(f"date {raw_day!r} is in the future")
+        day = None
+    elif day < FIRST_DAY:
+        wrong.append(f"date {raw_day!r} is before {FIRST_DAY.isoformat()}, before any exchange")
         day = None
     close = _close(raw_close)
     if isinstance(close, str):

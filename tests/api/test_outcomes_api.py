@@ -216,8 +216,17 @@ def test_prices_put_stores_all_or_nothing(api: TestClient, tokens: dict[str, str
     assert "line 3: close -1" in detail
     assert "line 4: 510300 on 2026-03-03 is 5 here and 4.9 on line 1" in detail
     assert _price_count(runner) == 2  # nothing of the bad body was stored
-    for body in ({"rows": []}, {"rows": [{"date": "2026-13-01", "code": "510300", "close": 1}]}):
-        assert api.put("/v1/prices", json=body, headers=headers).status_code == 422
+    for rows in (
+        [],
+        [{"date": "2026-13-01", "code": "510300", "close": 1}],
+        [{"date": 0, "code": "510300", "close": 1}],  # not seconds since 1970
+        [{"date": "2024-01-02T00:00:00", "code": "510300", "close": 1}],
+        [{"date": "2024-01-02", "code": "510300", "close": True}],
+        [{"date": "2024-01-02", "code": "510300", "close": "4.5"}],
+        [{"date": "0001-01-01", "code": "510300", "close": 0.5}],  # before any exchange
+    ):
+        refused = api.put("/v1/prices", json={"rows": rows}, headers=headers)
+        assert refused.status_code == 422, (rows, refused.text)
     nan = '{"rows": [{"date": "2026-03-04", "code": "510300", "close": NaN}]}'
     sent = api.put(
         "/v1/prices", content=nan, headers={**headers, "content-type": "application/json"}
@@ -322,12 +331,34 @@ def test_breaches_are_listed_for_the_advisor_and_cleared_by_a_new_plan(
     items = got.json()["items"]
     assert [i["run_id"] for i in items] == [hurt]
     assert items[0]["max_drawdown"] > items[0]["tolerance"] == 0 and 0 < items[0]["coverage"] <= 1
+    assert items[0]["advisor_id"] == items[0]["planned_by"] == "adv-li"
+    assert got.json()["disclosure"].startswith("过往业绩不预示其未来表现。")
+    assert got.json()["pending"] == 0
+    early = api.get("/v1/outcomes/breaches?to=2023-06-29", headers=auth(tokens["adv-li"]))
+    assert early.json()["items"] == []
+    backwards = "/v1/outcomes/breaches?from=2024-01-01&to=2023-01-01"
+    assert api.get(backwards, headers=auth(tokens["adv-li"])).status_code == 422
     assert api.get("/v1/outcomes/breaches", headers=auth(tokens["adv-wang"])).json()["items"] == []
     assert (
         len(api.get("/v1/outcomes/breaches", headers=auth(tokens["sup-zhao"])).json()["items"]) == 1
     )
     for name in ("eng-chen", "svc-core"):
         assert api.get("/v1/outcomes/breaches", headers=auth(tokens[name])).status_code == 403
+    # The client moves to adv-wang: the open breach is theirs to act on now, while the plan
+    # stays credited to adv-li in the aggregates.
+    from core.services import clients
+
+    moved = long_tail_client(client_id="C-HURT", max_drawdown_tolerance_pct=0)
+    moved = moved.model_copy(update={"advisor_id": "adv-wang"})
+    with session_scope(runner.engine) as session:
+        current = clients.get(session, "C-HURT")
+        clients.upsert(session, current.model_copy(update={"advisor_id": "adv-wang"}))
+    assert api.get("/v1/outcomes/breaches", headers=auth(tokens["adv-li"])).json()["items"] == []
+    theirs = api.get("/v1/outcomes/breaches", headers=auth(tokens["adv-wang"])).json()["items"]
+    assert [(i["advisor_id"], i["planned_by"]) for i in theirs] == [("adv-wang", "adv-li")]
+    assert _groups(api, tokens["adv-li"])["adv-li"]["breaches"] == 1
+    with session_scope(runner.engine) as session:
+        clients.upsert(session, current)  # back to adv-li
     # A new plan delivered to the client (here one that accepts some loss) clears the flag.
     deliver_on(
         runner,

@@ -117,7 +117,8 @@ def test_breaches_are_listed_and_start_a_batch_of_review_runs(settings: Settings
     assert [b["client_id"] for b in listed["breaches"]] == ["C-HURT"]
     assert listed["breaches"][0]["run_id"] == hurt
     assert listed["breaches"][0]["max_drawdown"] > listed["breaches"][0]["tolerance"] == 0
-    assert "review" not in listed
+    assert "review" not in listed and listed["pending"] == 0
+    assert listed["disclosure"].startswith("过往业绩不预示其未来表现。")
     with session_scope(get_engine(settings.database_url)) as session:
         assert session.exec(select(func.count()).select_from(Batch)).one() == 0
 

@@ -273,6 +273,34 @@ def test_a_client_whose_last_plan_breached_is_flagged_on_the_queue_and_the_plan_
     assert 'id="breach-flag"' not in page and DISCLOSURE in page
 
 
+def test_a_plan_delivered_since_clears_the_flag_and_the_replaced_plan_says_so(
+    inbox: TestClient, settings: Settings, staff: dict[str, str], book: Book, runner: Runner
+) -> None:
+    replaced = book.delivered["C-OUT1"]
+    newer = deliver_on(runner, client("C-OUT1", "adv-li", 60), date(2024, 6, 28))
+    measure_all(runner)
+    sign_in(inbox, staff["adv-li"])
+    rows = dict(QUEUE_ROW.findall(inbox.get("/inbox").text))
+    assert FLAG not in rows.get("C-OUT1", "")
+    # The review opened before the new delivery compares with the plan delivered before it:
+    # shown with its figures, as replaced, and no longer flagged.
+    page = inbox.get(f"/inbox/approvals/{book.reviews['C-OUT1']}").text
+    assert f'data-run="{replaced}" data-breach="false"' in last_outcome(page)
+    assert 'id="outcome-replaced"' in page and 'id="breach-flag"' not in page
+    with session_scope(runner.engine) as session:
+        assert not outcomes.superseded(session, session.get_one(Outcome, newer))
+    # The replaced plan's own review page shows its figures, says it was replaced, no flag.
+    with session_scope(runner.engine) as session:
+        old = session.get_one(Outcome, replaced)
+        assert old.breach and outcomes.superseded(session, old)
+        review = approvals.latest_for_run(session, replaced)
+        assert review is not None  # a mid-tier plan: its advisor approved it
+    page = inbox.get(f"/inbox/approvals/{review.id}").text
+    outcome = last_outcome(page)
+    assert f'data-run="{replaced}" data-breach="false"' in outcome
+    assert 'id="outcome-replaced"' in outcome and 'id="breach-flag"' not in page
+
+
 def test_a_plan_measured_for_under_a_year_shows_no_annualised_figure(
     inbox: TestClient, staff: dict[str, str], runner: Runner, shared_data: Path
 ) -> None:

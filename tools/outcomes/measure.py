@@ -86,16 +86,18 @@ class Window:
 
 def _priced(pricing: Pricing, code: str, window: Window) -> bool:
     """True when the code's closes cover the window: one on or shortly before its start, and
-    one on or shortly before its end (a close carries over days without one, up to STALE_DAYS)."""
+    one on or shortly before its end (a close carries over days without one, up to STALE_DAYS;
+    a suspension that spans the end makes the product missing, not flat)."""
     arrays = pricing.arrays.get(code)
     if arrays is None:
         return False
     stamps = arrays[0]
     start, end = window.start.toordinal(), window.end.toordinal()
-    at = int(np.searchsorted(stamps, start, side="right")) - 1
-    if at < 0 or start - stamps[at] > STALE_DAYS:
-        return False
-    return bool(end - stamps[-1] <= STALE_DAYS)
+    first = int(np.searchsorted(stamps, start, side="right")) - 1
+    last = int(np.searchsorted(stamps, end, side="right")) - 1
+    return first >= 0 and bool(
+        start - stamps[first] <= STALE_DAYS and end - stamps[last] <= STALE_DAYS
+    )
 
 
 def grid(pricing: Pricing, codes: set[str], window: Window) -> np.ndarray:

@@ -17,6 +17,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from core.database import session_scope
@@ -24,6 +25,7 @@ from core.errors import NotMeasurable, RunNotDelivered
 from core.schemas.client import STORED, ClientInput
 from core.schemas.profile import ClientProfile
 from core.services import deliveries, outcomes, prices
+from core.settings import Settings
 from core.tables import Run
 from tools.compliance.disclosures import load_wording
 from tools.market.eligibility import eligible_products
@@ -198,17 +200,21 @@ def refresh(
         with session_scope(engine) as session:
             shared = pricing(session, market, None)  # every stored code, on or off the shelf
         while stop is None or not stop():
+            # Read and measure without writing, then save in a short transaction of its own:
+            # on SQLite a write transaction holds the database, and other writers must get in
+            # between pages.
             with session_scope(engine) as session:
-                if not outcomes.take_refresh(session, owner, lease_seconds):
-                    break  # the lease lapsed and another process carries on
                 page = outcomes.stale_runs(session, version, PAGE, after)
                 measured = [
                     (run, sent, _measured(session, run, sent.plan_hash, market, shared))
                     for run, sent in page
                 ]
-                outcomes.save(session, measured, version)
             if not page:
                 break
+            with session_scope(engine) as session:
+                if not outcomes.take_refresh(session, owner, lease_seconds):
+                    break  # the lease lapsed and another process carries on
+                outcomes.save(session, measured, version)
             done, after = done + len(page), page[-1][0].id
             if on_page is not None:
                 on_page(done, max(total, done))
@@ -218,6 +224,17 @@ def refresh(
     return Refreshed(done, max(total - done, 0))
 
 
+def catch_up(engine: Engine, market: MarketData, settings: Settings) -> Refreshed:
+    """A reader's refresh: new deliveries measured before it reads (up to
+    TIERWISE_OUTCOME_REFRESH_INLINE of them); more are the background refresher's."""
+    return refresh(
+        engine,
+        market,
+        inline_limit=settings.outcome_refresh_inline,
+        lease_seconds=settings.lease_seconds,
+    )
+
+
 def _measured(
     session: Session, run: Run, sent: str, market: MarketData, shared: Pricing
 ) -> dict[str, Any]:
@@ -225,6 +242,8 @@ def _measured(
         return measure(session, run, market, pricing_=shared, sent=sent)
     except (NotMeasurable, RunNotDelivered) as exc:
         return _unmeasured(run, exc.detail)
+    except SQLAlchemyError:
+        raise  # the database, not the record: the page is measured again next time
     except Exception as exc:  # one bad record must not stop every other outcome
         log.exception("run %s: outcome not measured", run.id)
-        return _unmeasured(run, f"{type(exc).__name__}: {exc}")
+        return _unmeasured(run, f"its record could not be measured ({type(exc).__name__})")

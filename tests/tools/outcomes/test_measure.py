@@ -267,6 +267,19 @@ def test_a_product_whose_prices_stop_early_is_missing(frame: pd.DataFrame) -> No
     assert found["missing"] == [{"code": "513100", "weight": pytest.approx(0.5)}]
 
 
+def test_a_suspension_spanning_the_end_makes_a_product_missing(frame: pd.DataFrame) -> None:
+    """Closes that stop inside the window and resume after its end: the product is not carried
+    flat across the gap to the end (a suspended fund's value is not known there)."""
+    suspended = frame.copy()
+    suspended.loc[pd.Timestamp("2024-03-30") : pd.Timestamp("2024-08-31"), "513100"] = np.nan
+    window = Window(START, date(2024, 7, 31))
+    found = portfolio({"510300": 0.5, "513100": 0.5}, pricing_of(suspended), window)
+    assert found["priced"] == ["510300"]
+    assert found["missing"] == [{"code": "513100", "weight": pytest.approx(0.5)}]
+    later = portfolio({"513100": 1.0}, pricing_of(suspended), Window(START, END))
+    assert later["priced"] == ["513100"]  # a gap inside the window is carried, as a holder sees
+
+
 def test_a_money_market_product_grows_at_the_cash_yield(
     frame: pd.DataFrame, pricing: Pricing
 ) -> None:

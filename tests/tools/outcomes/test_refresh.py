@@ -167,3 +167,29 @@ def test_a_price_dated_after_today_is_refused(runner: Runner) -> None:
             [{"date": "2024-01-02", "code": "510300", "close": 1e-320}],
             set(runner.market.products),
         )
+
+
+def test_the_inline_limit_is_set_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.settings import Settings
+
+    monkeypatch.setenv("TIERWISE_OUTCOME_REFRESH_INLINE", "7")
+    assert Settings().outcome_refresh_inline == 7
+    monkeypatch.setenv("TIERWISE_OUTCOME_REFRESH_INLINE", "-1")
+    with pytest.raises(ValueError, match="outcome_refresh_inline"):
+        Settings()
+
+
+def test_the_cash_yield_is_the_shipped_assumptions_stated_rate(runner: Runner) -> None:
+    with session_scope(runner.engine) as session:
+        used = service.pricing(session, runner.market, set())
+    cash = next(a for a in runner.market.cma.asset_classes if a.id == "cash")
+    assert used.cash_rate == cash.expected_return == 0.018  # the README's 1.8% a year
+    assert cash.basis == "stated" and "stated" in used.cash_basis
+    assert {"511990", "511880", "TW-MM-01", "TW-MM-02", "cash"} <= used.cash_codes
+
+
+def test_a_file_that_is_not_csv_is_named_not_a_crash(runner: Runner) -> None:
+    known = set(runner.market.products)
+    swallowed = 'date,code,close\n2024-01-02,510300,"3.5\n' + "x" * 200_000 + "\n"
+    with pytest.raises(InvalidInput, match=r"line \d+: not CSV"):
+        prices.parse_csv(swallowed, known)
