@@ -16,12 +16,14 @@ from rich.table import Table
 from core.database import session_scope
 from core.errors import InvalidInput
 from core.schemas.client import ClientInput
-from core.services import batches, clients, demo, outcomes, prices
+from core.services import approvals, batches, clients, demo, outcomes, prices
 from core.services.batches import Selection
+from core.tables import Run
 from graphs.runner import Runner
 from tools.outcomes import service
 
-# The past demo: the demo book planned on three review dates inside the shipped test prices.
+# The past demo: the demo book planned on three review dates inside the price file of
+# ../shared/data (imported first: `tierwise prices import`).
 PAST_DATES = (date(2023, 6, 30), date(2024, 6, 28), date(2025, 6, 30))
 
 
@@ -190,7 +192,7 @@ def past_demo(runner: Runner, console: Console) -> list[dict[str, Any]]:
                     clients.upsert(session, then)  # re-assessed before this review round
                 run = runner.execute(runner.create(then, as_of=day, actor="demo").id)
                 if run.status == "awaiting_approval":
-                    run = _approve(runner, run.id, then, day)
+                    run = _approve(runner, run, then, day)
                 made.append(
                     {
                         "client_id": client.client_id,
@@ -206,23 +208,16 @@ def past_demo(runner: Runner, console: Console) -> list[dict[str, Any]]:
     return made
 
 
-def _approve(runner: Runner, run_id: str, client: ClientInput, day: date) -> Any:
-    from core.services import approvals
-
+def _approve(runner: Runner, run: Run, client: ClientInput, day: date) -> Run:
+    """The client's advisor approves the plan on `day`, if its verdict lets them."""
     with session_scope(runner.engine) as session:
-        review = approvals.latest_for_run(session, run_id)
+        review = approvals.latest_for_run(session, run.id)
     if review is None or review.verdict not in ("pass", "escalate"):
-        with session_scope(runner.engine) as session:
-            from core.services import runs
-
-            return runs.get(session, run_id)
-    return runner.decide(
-        review.id,
-        {
-            "action": "approve",
-            "plan_hash": review.plan_hash,
-            "advisor": client.advisor_id,
-            "comment": "Demo: reviewed with the client.",
-        },
-        on=day,
-    )
+        return run
+    decision = {
+        "action": "approve",
+        "plan_hash": review.plan_hash,
+        "advisor": client.advisor_id,
+        "comment": "Demo: reviewed with the client.",
+    }
+    return runner.decide(review.id, decision, on=day)

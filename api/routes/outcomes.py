@@ -17,7 +17,7 @@ from api.schemas import (
     PricesStored,
 )
 from core.database import session_scope
-from core.errors import InvalidInput, NotMeasurable
+from core.errors import InvalidInput
 from core.services import outcomes, prices, runs
 from core.tables import Principal
 from tools.outcomes import service
@@ -30,7 +30,8 @@ Overseer = Annotated[Principal, Depends(require("advisor", "supervisor"))]
 def put_prices(body: PricesPut, runner: RunnerDep, session: SessionDep, _: Service) -> PricesStored:
     """Store closing prices of shelf products, all or nothing: a close that is not positive, a
     code not on the shelf, or one (code, date) twice with different closes is 422 naming each
-    row (numbered from 1). Stored outcomes are measured again on the next read."""
+    row (numbered from 1). Stored outcomes are then measured again by the API's background
+    refresher; reads answer from the earlier figures meanwhile, saying how many are pending."""
     items = [row.model_dump(mode="json") for row in body.rows]
     parsed = prices.parse_rows(items, set(runner.market.products))
     return PricesStored.model_validate(prices.store(session, parsed))
@@ -54,12 +55,7 @@ def get_outcome(
     the run delivered nothing or no prices follow its as_of."""
     with session_scope(runner.engine) as session:
         run = runs.visible(session, principal, run_id)
-        doc = service.measure(session, run, runner.market, to=to)
-    if audience == "client" and not doc["client_facing"]:
-        raise NotMeasurable(
-            f"{doc['from']} to {doc['to']} is under six months: no figure is shown to a client "
-            "for so short a period"
-        )
+        doc = service.measure(session, run, runner.market, to=to, for_client=audience == "client")
     return OutcomePublic.model_validate(doc)
 
 

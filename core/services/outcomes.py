@@ -4,7 +4,8 @@ aggregates, breaches and flags read.
 One row per delivered run, written by tools/outcomes and never deleted with a client: a client
 who left or was planned again still has every plan they were delivered counted in the period it
 was delivered in, so the aggregates carry no survivorship bias. A row measured on prices older
-than the price mark is stale and measured again before anything reads it.
+than the price mark is stale: one process at a time measures the stale rows again, under the
+refresh lease on the price mark (tools/outcomes/service.py).
 """
 
 from __future__ import annotations

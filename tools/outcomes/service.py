@@ -102,10 +102,12 @@ def measure(
     to: date | None = None,
     pricing_: Pricing | None = None,
     sent: str | None = None,
+    for_client: bool = False,
 ) -> dict[str, Any]:
     """The outcome of a delivered run from its as_of to `to`, or to the last close of any of
     the products it and its baselines hold (a product whose closes stop earlier is missing;
-    with none priced, the last price day of any product)."""
+    with none priced, the last price day of any product). `for_client`: refused for a period
+    under six months, the display rules' floor for a figure shown to a client."""
     _delivered(session, run, sent)
     start = date.fromisoformat(run.as_of)
     if to is not None and to <= start:
@@ -123,7 +125,7 @@ def measure(
             f"no prices after the run's as_of {run.as_of} (last close of its products: "
             f"{shown}); import prices with `tierwise prices import` or PUT /v1/prices"
         )
-    return outcome(
+    found = outcome(
         run_id=run.id,
         plan=weights["plan"],
         holdings=weights["holdings"],
@@ -133,6 +135,12 @@ def measure(
         window=window,
         disclosure=disclosure(run.locale),
     )
+    if for_client and not found["client_facing"]:
+        raise NotMeasurable(
+            f"{found['from']} to {found['to']} is under six months: no figure is shown to a "
+            "client for so short a period"
+        )
+    return found
 
 
 def _unmeasured(run: Run, reason: str) -> dict[str, Any]:

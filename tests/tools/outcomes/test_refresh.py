@@ -193,3 +193,21 @@ def test_a_file_that_is_not_csv_is_named_not_a_crash(runner: Runner) -> None:
     swallowed = 'date,code,close\n2024-01-02,510300,"3.5\n' + "x" * 200_000 + "\n"
     with pytest.raises(InvalidInput, match=r"line \d+: not CSV"):
         prices.parse_csv(swallowed, known)
+
+
+def test_a_figure_for_a_client_needs_six_months_whoever_asks(
+    runner: Runner, delivered: list[str]
+) -> None:
+    """The display rule lives in the service: every caller asking for a client's figure meets
+    it, whatever it asks through."""
+    from core.errors import NotMeasurable
+    from core.services import runs
+
+    with session_scope(runner.engine) as session:
+        run = runs.get(session, delivered[0])
+        short = service.measure(session, run, runner.market, to=date(2023, 11, 30))
+        assert not short["client_facing"]
+        with pytest.raises(NotMeasurable, match="under six months"):
+            service.measure(session, run, runner.market, to=date(2023, 11, 30), for_client=True)
+        shown = service.measure(session, run, runner.market, to=date(2024, 1, 5), for_client=True)
+        assert shown["client_facing"] and not shown["annualised"]
