@@ -35,7 +35,7 @@ from sqlmodel import col, select  # noqa: E402
 from core.database import get_engine, session_scope  # noqa: E402
 from core.services import outcomes, prices  # noqa: E402
 from core.settings import Settings  # noqa: E402
-from core.tables import Delivery, Price, Run  # noqa: E402
+from core.tables import Client, Delivery, Price, Run  # noqa: E402
 from graphs.runner import open_runner  # noqa: E402
 from tools.outcomes import service  # noqa: E402
 
@@ -71,6 +71,7 @@ def _copies(runner: Any, seeds: list[str], plans: int, advisors: int) -> None:
         )
     batch_runs: list[dict[str, Any]] = []
     batch_deliveries: list[dict[str, Any]] = []
+    batch_clients: list[dict[str, Any]] = []
     for n in range(plans):
         shape = shapes[n % len(shapes)]
         advisor = f"adv-{n % advisors:03d}"
@@ -88,6 +89,7 @@ def _copies(runner: Any, seeds: list[str], plans: int, advisors: int) -> None:
                 "request_hash": None,
             }
         )
+        batch_clients.append({"id": snapshot["client_id"], "advisor_id": advisor, "data": snapshot})
         delivery = deliveries[shape.id]
         batch_deliveries.append(
             {
@@ -100,9 +102,10 @@ def _copies(runner: Any, seeds: list[str], plans: int, advisors: int) -> None:
         )
         if len(batch_runs) == 2000 or n == plans - 1:
             with session_scope(runner.engine) as session:
+                session.execute(insert(Client), batch_clients)
                 session.execute(insert(Run), batch_runs)
                 session.execute(insert(Delivery), batch_deliveries)
-            batch_runs, batch_deliveries = [], []
+            batch_runs, batch_deliveries, batch_clients = [], [], []
 
 
 def _timed(what: str, call: Any, repeat: int = 5) -> Any:
