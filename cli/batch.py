@@ -85,6 +85,7 @@ def create(
     as_of: date,
     request: str | None,
     stored: list[ClientInput] | None = None,
+    actor: str = "cli",
 ) -> str:
     """Store the clients given (if any) and create the batch, in one transaction."""
     with session_scope(runner.engine) as session:
@@ -95,7 +96,7 @@ def create(
             selection,
             tiers=runner.settings.tiers,
             as_of=as_of,
-            actor="cli",
+            actor=actor,
             request=request,
         )
         return made.id

@@ -52,11 +52,18 @@ def _print(data: Any) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
-def _as_of(value: str | None) -> date:
+def _day(value: str | None, name: str) -> date | None:
+    """The option's day, or None if not given; a bad one is a usage error naming it."""
+    if value is None:
+        return None
     try:
-        return date.fromisoformat(value) if value else date.today()
+        return date.fromisoformat(value)
     except ValueError as exc:
-        raise typer.BadParameter(f"--as-of must be YYYY-MM-DD, got {value!r}") from exc
+        raise typer.BadParameter(f"{name} must be YYYY-MM-DD, got {value!r}") from exc
+
+
+def _as_of(value: str | None) -> date:
+    return _day(value or None, "--as-of") or date.today()
 
 
 def _fail(exc: TierwiseError) -> None:
@@ -312,15 +319,6 @@ def _past_demo() -> None:
     _print({"runs": len(made), "statuses": counts, "dates": sorted({r["as_of"] for r in made})})
 
 
-def _day(value: str | None, name: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise typer.BadParameter(f"{name} must be YYYY-MM-DD, got {value!r}") from exc
-
-
 @prices_app.command("import")
 def prices_import(
     file: Annotated[
@@ -389,6 +387,7 @@ def outcomes(
     from cli import outcomes as outcomes_cli
     from core.database import session_scope
     from core.services import outcomes as stored
+    from core.services.batches import Selection
     from core.settings import get_settings
     from graphs.runner import open_runner
     from tools.outcomes.service import disclosures
@@ -410,7 +409,14 @@ def outcomes(
         if review and found:
             ids = sorted({b["client_id"] for b in found})
             try:
-                batch_id = outcomes_cli.review_batch(runner, ids, date.today())
+                # New runs for them: a mid-tier or HNW client's plan waits for the advisor.
+                batch_id = batch_cli.create(
+                    runner,
+                    Selection(client_ids=tuple(ids)),
+                    as_of=date.today(),
+                    request=None,
+                    actor="cli:outcomes --breaches",
+                )
                 result["review"] = batch_cli.carry_on(runner, batch_id, console, resume=False)
             except TierwiseError as exc:
                 _print(result)  # the breaches still, then why no review started

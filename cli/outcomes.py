@@ -16,8 +16,7 @@ from rich.table import Table
 from core.database import session_scope
 from core.errors import InvalidInput
 from core.schemas.client import ClientInput
-from core.services import approvals, batches, clients, demo, outcomes, prices
-from core.services.batches import Selection
+from core.services import approvals, clients, demo, outcomes, prices
 from core.tables import Run
 from graphs.runner import Runner
 from tools.outcomes import service
@@ -153,28 +152,23 @@ def breaches(runner: Runner, start: date | None, end: date | None) -> list[dict[
         ]
 
 
-def review_batch(runner: Runner, client_ids: list[str], as_of: date) -> str:
-    """A batch of new advisory runs for the clients whose plans breached (a mid-tier or
-    high-net-worth client's new plan waits for their advisor, as any run does)."""
-    with session_scope(runner.engine) as session:
-        made = batches.create(
-            session,
-            Selection(client_ids=tuple(client_ids)),
-            tiers=runner.settings.tiers,
-            as_of=as_of,
-            actor="cli:outcomes --breaches",
-            request=None,
-        )
-        return made.id
-
-
-def _as_it_was(client: ClientInput, day: date) -> ClientInput:
-    """The demo client as the firm's systems would have sent it on `day`: assessed a month
+def as_it_was(client: ClientInput, day: date) -> ClientInput:
+    """The client as the firm's systems would have sent them on `day`: assessed a month
     before, and only the trades made by then."""
     data = client.model_dump(mode="json")
     data["risk_assessment"]["assessed_on"] = (day - timedelta(days=30)).isoformat()
     data["trades"] = [t for t in data["trades"] if t["date"] <= day.isoformat()]
     return ClientInput.model_validate(data)
+
+
+def plan_on(runner: Runner, client: ClientInput, day: date, actor: str) -> Run:
+    """A plan for the client as they were on `day`, re-assessed before this review round, and
+    approved that day by their advisor if it needs sign-off and its verdict lets them."""
+    then = as_it_was(client, day)
+    with session_scope(runner.engine) as session:
+        clients.upsert(session, then)
+    run = runner.execute(runner.create(then, as_of=day, actor=actor).id)
+    return _approve(runner, run, then, day) if run.status == "awaiting_approval" else run
 
 
 def past_demo(runner: Runner, console: Console) -> list[dict[str, Any]]:
@@ -187,12 +181,7 @@ def past_demo(runner: Runner, console: Console) -> list[dict[str, Any]]:
     with _progress(console, "Planning the demo book on past dates") as step:
         for done, day in enumerate(PAST_DATES):
             for client in book:
-                then = _as_it_was(client, day)
-                with session_scope(runner.engine) as session:
-                    clients.upsert(session, then)  # re-assessed before this review round
-                run = runner.execute(runner.create(then, as_of=day, actor="demo").id)
-                if run.status == "awaiting_approval":
-                    run = _approve(runner, run, then, day)
+                run = plan_on(runner, client, day, "demo")
                 made.append(
                     {
                         "client_id": client.client_id,

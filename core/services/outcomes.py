@@ -28,8 +28,13 @@ GroupBy = Literal["advisor", "tier"]
 UNASSIGNED = "(none)"  # the group of plans whose client had no advisor
 
 
-def _stale(version: int) -> Any:
-    return or_(col(Outcome.run_id).is_(None), col(Outcome.prices_version) < version)
+def _stale(query: Any, version: int) -> Any:
+    """Delivered runs whose stored outcome is missing or measured on older prices."""
+    return (
+        query.join(Delivery, col(Delivery.run_id) == col(Run.id))
+        .outerjoin(Outcome, col(Outcome.run_id) == col(Run.id))
+        .where(or_(col(Outcome.run_id).is_(None), col(Outcome.prices_version) < version))
+    )
 
 
 def stale_runs(
@@ -38,27 +43,15 @@ def stale_runs(
     """Delivered runs with no outcome, or one measured on older prices, with their delivery,
     in id order after `after` (a keyset: each page starts where the last ended, whatever was
     measured since)."""
-    query = (
-        select(Run, Delivery)
-        .join(Delivery, col(Delivery.run_id) == col(Run.id))
-        .outerjoin(Outcome, col(Outcome.run_id) == col(Run.id))
-        .where(_stale(version))
-    )
+    query = _stale(select(Run, Delivery), version)
     if after is not None:
         query = query.where(col(Run.id) > after)
     return [(run, sent) for run, sent in session.exec(query.order_by(col(Run.id)).limit(limit))]
 
 
 def stale_count(session: Session, version: int) -> int:
-    """Delivered runs whose stored outcome is missing or measured on older prices."""
-    query = (
-        select(func.count())
-        .select_from(Run)
-        .join(Delivery, col(Delivery.run_id) == col(Run.id))
-        .outerjoin(Outcome, col(Outcome.run_id) == col(Run.id))
-        .where(_stale(version))
-    )
-    return int(session.exec(query).one())
+    """How many delivered runs stale_runs would page through."""
+    return int(session.exec(_stale(select(func.count()).select_from(Run), version)).one())
 
 
 def take_refresh(session: Session, owner: str, seconds: float) -> bool:
@@ -300,10 +293,6 @@ def breached_clients(session: Session, client_ids: Sequence[str]) -> set[str]:
         col(Outcome.breach), col(Outcome.client_id).in_(list(client_ids)), ~_superseded()
     )
     return set(session.exec(query.distinct()).all())
-
-
-def public(row: Outcome) -> dict[str, Any]:
-    return dict(row.figures)
 
 
 def breach_public(row: Outcome, advisor_id: str | None) -> dict[str, Any]:

@@ -57,6 +57,12 @@ class Pricing:
             if closes
         }
 
+    @cached_property
+    def last_day(self) -> date | None:
+        """The latest close of any code here."""
+        ends = [stamps[-1] for stamps, _ in self.arrays.values()]
+        return date.fromordinal(int(max(ends))) if ends else None
+
 
 @dataclass(frozen=True)
 class Window:

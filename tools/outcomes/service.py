@@ -100,7 +100,7 @@ def measure(
     market: MarketData,
     *,
     to: date | None = None,
-    pricing_: Pricing | None = None,
+    pricing_: Pricing | None = None,  # the closes of every stored code, to measure many runs
     sent: str | None = None,
     for_client: bool = False,
 ) -> dict[str, Any]:
@@ -116,8 +116,12 @@ def measure(
     codes = set().union(*weights.values())
     used = pricing_ if pricing_ is not None else pricing(session, market, codes)
     closes = [used.arrays[c][0][-1] for c in codes if c in used.arrays]
-    # Nothing it holds has prices (all at the cash yield, or missing): the last price day.
-    last = date.fromordinal(int(max(closes))) if closes else prices.last_day(session)
+    # Nothing it holds has prices (all at the cash yield, or missing): the last price day of
+    # any product, which a `pricing_` of every stored code (refresh's) already knows.
+    if closes:
+        last: date | None = date.fromordinal(int(max(closes)))
+    else:
+        last = used.last_day if pricing_ is not None else prices.last_day(session)
     window = measurable_window(start, last, to)
     if window is None:
         shown = last.isoformat() if last else "none"
