@@ -5,13 +5,19 @@ connection that never sends a request (or trickles its head one byte at a time) 
 forever; and `limit_concurrency` counts connections, so a few hundred silent sockets made every
 request answer 503. Here a request's head must arrive within `header_timeout_seconds`, and the
 request cap lives in `api.middleware.InFlightLimit`, which counts requests, not sockets.
+
+Forwarded headers (X-Forwarded-For, -Proto) are believed only from TIERWISE_TRUSTED_PROXIES:
+uvicorn's default believes them from loopback, or from FORWARDED_ALLOW_IPS, so a local caller
+could name a new address per request and escape every per-address limit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 import sys
+from collections.abc import Mapping
 from contextlib import suppress
 from typing import Any
 
@@ -31,6 +37,10 @@ DEV_SECRET_PREFIX = "dev-only"  # the defaults in core/settings.py, public in th
 
 class UnsafeBind(TierwiseError):
     """A bind beyond loopback while a development secret, which anyone can read, is in use."""
+
+
+class UnsafeForwarding(TierwiseError):
+    """FORWARDED_ALLOW_IPS is set: uvicorn's own list of trusted proxies, which Tierwise ignores."""
 
 
 class ServerConfig(uvicorn.Config):
@@ -119,6 +129,10 @@ def config(
         # uvicorn hands this to loop.call_later, which takes a float despite the int annotation.
         timeout_keep_alive=settings.keep_alive_seconds,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        # Given explicitly, even empty, so uvicorn never falls back on FORWARDED_ALLOW_IPS or
+        # on trusting loopback.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies),
         # No limit_concurrency: it counts idle connections, so silent sockets would 503 every
         # request. InFlightLimit (api/middleware.py) caps requests being handled instead.
     )
@@ -164,8 +178,21 @@ def check_bind(settings: Settings, host: str) -> None:
         )
 
 
+def check_forwarding(environ: Mapping[str, str]) -> None:
+    """Refuse to start while FORWARDED_ALLOW_IPS is set: it would not be read, and whoever set
+    it expects the proxies it names to be believed (or everyone, with "*")."""
+    if "FORWARDED_ALLOW_IPS" in environ:
+        raise UnsafeForwarding(
+            f"FORWARDED_ALLOW_IPS is set ({environ['FORWARDED_ALLOW_IPS']!r}) but Tierwise does "
+            "not read it: put the reverse proxies' addresses or networks in "
+            "TIERWISE_TRUSTED_PROXIES (comma separated) and unset FORWARDED_ALLOW_IPS"
+        )
+
+
 def serve(app: ASGIApp, settings: Settings, host: str, port: int) -> None:
-    """Check the bind, then serve until stopped; exits 3 as uvicorn does if the start failed."""
+    """Check the forwarding and the bind, then serve until stopped; exits 3 as uvicorn does if
+    the start failed."""
+    check_forwarding(os.environ)
     check_bind(settings, host)
     server = uvicorn.Server(config(app, settings, host, port))
     with suppress(KeyboardInterrupt):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.schemas.vocabulary import Jurisdiction, RiskLevel, Tier
 
@@ -146,7 +147,11 @@ class Settings(BaseSettings):
     header_timeout_seconds: float = Field(default=5, gt=0)  # a request's head must arrive in this
     keep_alive_seconds: float = Field(default=5, gt=0)  # an idle kept-alive connection closes
     auth_failure_limit: str = "30/minute"  # bad tokens per client address; beyond, 429
-    sign_in_limit: str = "10/minute"  # inbox sign-in attempts per client address; beyond, 429
+    sign_in_limit: str = "10/minute"  # failed inbox sign-ins per client address; beyond, 429
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For and -Proto are believed, comma
+    # separated. Empty, the default, believes none: anyone could otherwise name any address and
+    # escape the per-address limits above.
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
     inbox_session_hours: float = Field(default=8, gt=0)
     # The inbox shows how long each plan has waited for review against this target.
     review_target_hours: float = Field(default=24, gt=0, le=8760)
@@ -199,6 +204,17 @@ class Settings(BaseSettings):
         """A task's hard limit: a lease after it was told to stop, for its lease to lapse."""
         return self.stalled_seconds + self.lease_seconds
 
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, value: object) -> object:
+        """Each proxy an address or a network, normalised; "*" and names are refused, since
+        uvicorn would trust everyone, or silently no one."""
+        if isinstance(value, str):
+            value = value.split(",")
+        if not isinstance(value, list | tuple):
+            return value  # pydantic names the wrong type
+        return tuple(_proxy(str(entry).strip()) for entry in value if str(entry).strip())
+
     @model_validator(mode="after")
     def _under_consumer_timeout(self) -> Settings:
         """A task's hard time limit (the model's deadline and three leases) stays under the
@@ -230,6 +246,19 @@ class Settings(BaseSettings):
         ):
             raise ValueError("TIERWISE_AUDIT_KEY is a placeholder; set a real one")
         return self
+
+
+def _proxy(entry: str) -> str:
+    """One trusted proxy as uvicorn reads it: an IP address, or a network without host bits."""
+    try:
+        if "/" in entry:
+            return str(ipaddress.ip_network(entry))
+        return str(ipaddress.ip_address(entry))
+    except ValueError as exc:
+        raise ValueError(
+            f"trusted_proxies: {entry!r} is not an IP address or network ({exc}); list the "
+            "proxies' own addresses, such as 10.0.0.5 or 10.0.0.0/24"
+        ) from exc
 
 
 @lru_cache

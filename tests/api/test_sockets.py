@@ -309,3 +309,24 @@ def test_serve_on_0_0_0_0_with_development_secrets_exits_non_zero(
     assert result.exit_code == 1, result.output
     assert "TIERWISE_SESSION_SECRET" in result.stderr
     assert "0.0.0.0" in result.stderr
+
+
+def test_serve_refuses_forwarded_allow_ips_and_names_the_setting_to_use(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uvicorn's FORWARDED_ALLOW_IPS is not read (TIERWISE_TRUSTED_PROXIES is the one list of
+    proxies believed), so a server started with it set would not do what its operator meant."""
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")
+    monkeypatch.setenv("TIERWISE_DATABASE_URL", settings.database_url)
+
+    def must_not_serve(*_: object, **__: object) -> None:
+        pytest.fail("tierwise serve started with FORWARDED_ALLOW_IPS set")
+
+    monkeypatch.setattr(uvicorn.Server, "run", must_not_serve)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli.app, ["serve"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1, result.output
+    assert "FORWARDED_ALLOW_IPS" in result.stderr and "TIERWISE_TRUSTED_PROXIES" in result.stderr

@@ -1,4 +1,5 @@
-"""Settings: the OpenAI fields read from either variable and set by their field names."""
+"""Settings: the OpenAI fields read from either variable and set by their field names; the
+trusted proxies."""
 
 from __future__ import annotations
 
@@ -47,3 +48,23 @@ def test_the_default_pool_is_the_default_settings_pool() -> None:
     """get_engine(url) with no size is the engine the server opens with default settings (one
     engine per URL and size): a listener or a check on one is on the other."""
     assert Settings().db_connections == DEFAULT_CONNECTIONS
+
+
+def test_trusted_proxies_default_to_none_and_read_a_comma_separated_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert Settings().trusted_proxies == ()
+    monkeypatch.setenv("TIERWISE_TRUSTED_PROXIES", " 10.0.0.5, 10.1.0.0/16,,::1 ")
+    assert Settings().trusted_proxies == ("10.0.0.5", "10.1.0.0/16", "::1")
+
+
+@pytest.mark.parametrize(
+    ("proxies", "named"),
+    [("*", "'*'"), ("proxy.internal", "'proxy.internal'"), ("10.0.0.1/8", "host bits set")],
+)
+def test_a_trusted_proxy_that_is_no_address_or_network_is_refused(proxies: str, named: str) -> None:
+    """A "*" would believe anyone's X-Forwarded-For, and uvicorn would read a name or a network
+    with host bits as a literal that never matches: each is refused, named."""
+    with pytest.raises(ValueError, match="trusted_proxies") as refused:
+        Settings(trusted_proxies=proxies)
+    assert named in str(refused.value)
