@@ -196,7 +196,8 @@ def test_a_client_moved_to_another_advisor_is_no_longer_named_on_the_former_ones
     assert "C-OUT1" not in page and moved not in page
     assert CHART_PLAN.findall(page) == [book.delivered["C-OUT2"]]
     assert page.count('class="plan-marker vs-holdings"') == 2  # the moved plan is still drawn
-    assert page.count("该客户现已不由您服务") == 1  # its title, with no period or figure
+    unnamed = re.findall(r'<g class="plan"( data-breach="true")?>\s*<title>([^<]*)</title>', page)
+    assert unnamed == [(' data-breach="true"', "该客户现已不由您服务：此方案仅计入您的汇总数据")]
     assert page.count(" → ") == 1  # the one period shown is C-OUT2's
     group = page.split('<tr data-advisor="adv-li">', 1)[1].split("</tr>", 1)[0]
     assert "<td>2</td><td>2</td>" in group and "50.0%" in group  # still counted for adv-li
