@@ -146,6 +146,8 @@ class Settings(BaseSettings):
     max_streams_per_token: int = Field(default=8, ge=1)  # open event streams; beyond, 429
     header_timeout_seconds: float = Field(default=5, gt=0)  # a request's head must arrive in this
     keep_alive_seconds: float = Field(default=5, gt=0)  # an idle kept-alive connection closes
+    # A connection whose client takes none of its pending response for this long is dropped.
+    write_timeout_seconds: float = Field(default=30, gt=0)
     auth_failure_limit: str = "30/minute"  # bad tokens per client address; beyond, 429
     sign_in_limit: str = "10/minute"  # failed inbox sign-ins per client address; beyond, 429
     # Reverse proxies (addresses or networks) whose X-Forwarded-For and -Proto are believed, comma

@@ -1,4 +1,5 @@
-"""Idle, slow and surplus connections against a real server, on raw sockets (api/server.py).
+"""Idle, slow, surplus and unread connections against a real server, on raw sockets
+(api/server.py).
 
 Every wait here is a multiple (SLACK) of the timeout the test sets, so a loaded machine only makes
 the tests slower, never wrong; no test asserts how long anything took.
@@ -11,15 +12,15 @@ import selectors
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 import uvicorn
-from fastapi import FastAPI
-from live import serve
+from fastapi import FastAPI, Response
+from live import serve, served
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
@@ -249,6 +250,88 @@ def test_failed_requests_and_the_lifespan_hold_no_slot(settings: Settings) -> No
             # uvicorn drops the connection after an unhandled error; do not reuse it
             assert http.get("/boom", headers={"Connection": "close"}).status_code == 500
             assert http.get("/ok").status_code == 200
+
+
+BIG = 16 * 1024 * 1024  # beyond what the kernel buffers of both ends of a connection hold
+
+
+def big_app(size: int) -> FastAPI:
+    """A small app whose /big answers `size` bytes in one body, as a large list page does."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/big")
+    def big() -> Response:
+        return Response(b"x" * size, media_type="application/octet-stream")
+
+    return app
+
+
+def answered(sock: socket.socket, within: float) -> bool:
+    """Whether a response has started to arrive, left unread (peeked, not received)."""
+    sock.settimeout(within)
+    try:
+        return sock.recv(12, socket.MSG_PEEK) == b"HTTP/1.1 200"
+    finally:
+        sock.settimeout(None)
+
+
+def wait_until(done: Callable[[], bool], within: float) -> bool:
+    deadline = time.monotonic() + within
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return done()
+
+
+def read_to_end(sock: socket.socket, within: float) -> int:
+    """Bytes received until the server closed the connection; fails if it never does."""
+    sock.settimeout(within)
+    total = 0
+    try:
+        while chunk := sock.recv(1 << 20):
+            total += len(chunk)
+    except ConnectionResetError:
+        pass
+    return total
+
+
+def test_a_client_that_never_reads_its_response_is_dropped_after_the_write_timeout(
+    settings: Settings,
+) -> None:
+    """The connections, and the responses waiting in their buffers, are let go within a bound
+    from the write timeout; what the clients could still read is cut short."""
+    s = with_timeouts(
+        settings, write_timeout_seconds=0.5, header_timeout_seconds=60, keep_alive_seconds=60
+    )
+    wait = bound(s.write_timeout_seconds)
+    with served(big_app(BIG), s) as live, connections(live.base, 4) as socks:
+        for sock in socks:
+            sock.sendall(b"GET /big HTTP/1.1\r\nHost: tierwise\r\n\r\n")
+        assert all(answered(sock, wait) for sock in socks)
+        assert wait_until(lambda: live.connections() == 0, wait), "still held"
+        for sock in socks:
+            assert read_to_end(sock, wait) < BIG
+
+
+def test_a_client_reading_slowly_gets_its_whole_response(settings: Settings) -> None:
+    """Each write timeout, the client has taken some of the response: it is never cut off."""
+    s = with_timeouts(
+        settings, write_timeout_seconds=2, header_timeout_seconds=60, keep_alive_seconds=60
+    )
+    size, chunk = 4 * 1024 * 1024, 256 * 1024
+    with served(big_app(size), s) as live, connections(live.base, 1) as (sock,):
+        sock.sendall(b"GET /big HTTP/1.1\r\nHost: tierwise\r\nConnection: close\r\n\r\n")
+        assert answered(sock, bound(s.write_timeout_seconds))
+        received = 0
+        sock.settimeout(bound(s.write_timeout_seconds))
+        while data := sock.recv(chunk):
+            received += len(data)
+            time.sleep(s.write_timeout_seconds / 10)  # well inside each period
+        assert received > size  # the head and every byte of the body
 
 
 REAL = SecretStr("a-long-random-secret-from-the-service-environment")
