@@ -148,6 +148,9 @@ class Settings(BaseSettings):
     keep_alive_seconds: float = Field(default=5, gt=0)  # an idle kept-alive connection closes
     # A connection whose client takes none of its pending response for this long is dropped.
     write_timeout_seconds: float = Field(default=30, gt=0)
+    # A list page stops before the item that would take its body past this; its `next` goes on
+    # from that item (a single item larger than this is a page of its own).
+    max_page_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
     auth_failure_limit: str = "30/minute"  # bad tokens per client address; beyond, 429
     sign_in_limit: str = "10/minute"  # failed inbox sign-ins per client address; beyond, 429
     # Reverse proxies (addresses or networks) whose X-Forwarded-For and -Proto are believed, comma

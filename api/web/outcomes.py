@@ -23,7 +23,7 @@ from api.deps import Route, RunnerDep, SessionDep
 from api.web.i18n import translator
 from api.web.routes import Viewer, Words, _lang, _measure_stale, _percent, _signed, render
 from core.errors import Forbidden, InvalidInput
-from core.services import clients, outcomes
+from core.services import clients, outcome_points, outcomes
 from core.tables import Approval, Outcome, Run
 from tools.outcomes import service as measuring
 
@@ -49,17 +49,17 @@ def _period_days(start: str, end: str) -> tuple[date | None, date | None]:
     return first, last
 
 
-def _advisor(row: outcomes.PlanPoint) -> str:
+def _advisor(row: outcome_points.PlanPoint) -> str:
     return row.advisor_id or outcomes.UNASSIGNED
 
 
-def _volatility_words(row: Outcome | outcomes.PlanPoint, t: Words) -> str:
+def _volatility_words(row: Outcome | outcome_points.PlanPoint, t: Words) -> str:
     """Volatility is annualised only over a year or more; under that it is the period's own."""
     vol = _percent(row.plan_volatility) or "—"
     return t("volatility_annual" if row.annualised else "volatility_period") + f" {vol}"
 
 
-def _marker_title(row: outcomes.PlanPoint, t: Words) -> str:
+def _marker_title(row: outcome_points.PlanPoint, t: Words) -> str:
     """What a chart marker says to a screen reader or on hover: every figure of the plan, or,
     for a client the viewer no longer serves, only that (its place still shows its excess)."""
     if row.run_id is None or row.from_day is None or row.to_day is None:
@@ -92,7 +92,7 @@ def _tick(share: float) -> str:
     return "0%" if points == 0 else f"{points:+g}%"
 
 
-def _chart(keys: list[str], plans: Sequence[outcomes.PlanPoint], t: Words) -> dict[str, Any]:
+def _chart(keys: list[str], plans: Sequence[outcome_points.PlanPoint], t: Words) -> dict[str, Any]:
     """The geometry of the outcome chart: per advisor a row, per measured plan a circle at its
     excess return over the client's holdings and a square at its excess over 1/N."""
     values = [
@@ -104,7 +104,7 @@ def _chart(keys: list[str], plans: Sequence[outcomes.PlanPoint], t: Words) -> di
         return round(CHART_LEFT + (value - low) / (high - low) * (CHART_RIGHT - CHART_LEFT), 1)
 
     measured = [p for p in plans if p.plan_return is not None]
-    by_key: dict[str, list[outcomes.PlanPoint]] = defaultdict(list)
+    by_key: dict[str, list[outcome_points.PlanPoint]] = defaultdict(list)
     for p in measured:
         by_key[_advisor(p)].append(p)
     rows = []
@@ -134,7 +134,7 @@ def _chart(keys: list[str], plans: Sequence[outcomes.PlanPoint], t: Words) -> di
     }
 
 
-def _median_volatility(plans: Sequence[outcomes.PlanPoint]) -> dict[str, str]:
+def _median_volatility(plans: Sequence[outcome_points.PlanPoint]) -> dict[str, str]:
     """Per advisor, the median volatility of their measured plans, beside their returns."""
     found: dict[str, list[float]] = defaultdict(list)
     for p in plans:
@@ -227,7 +227,7 @@ def outcomes_page(
     lang = _lang(request)
     t: Words = translator(lang)
     groups = outcomes.aggregate(db, "advisor", start=first, end=last, principal=me)
-    newest, total = outcomes.plans(db, principal=me, start=first, end=last, limit=CHART_PLANS)
+    newest, total = outcome_points.plans(db, principal=me, start=first, end=last, limit=CHART_PLANS)
     plans = newest[::-1]  # drawn oldest first
     found = outcomes.breaches(db, start=first, end=last, principal=me)
     volatility = _median_volatility(plans)

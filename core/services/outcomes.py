@@ -13,7 +13,6 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from typing import Any, Literal
 
@@ -23,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, defer
 from sqlmodel import Session, col, select
 
-from core.services import principals
+from core.services import cursors
 from core.tables import Client, Delivery, Outcome, PriceMark, Principal, Run, utcnow
 
 GroupBy = Literal["advisor", "tier"]
@@ -146,7 +145,8 @@ def get(session: Session, run_id: str) -> Outcome | None:
     return session.get(Outcome, run_id)
 
 
-def _period(query: Any, start: date | None, end: date | None, principal: Principal | None) -> Any:
+def scoped(query: Any, start: date | None, end: date | None, principal: Principal | None) -> Any:
+    """The query limited to plans made in [start, end] (by as_of), and to an advisor's own."""
     if start is not None:
         query = query.where(col(Outcome.from_day) >= start)
     if end is not None:
@@ -177,7 +177,7 @@ def aggregate(
     be measured, the median and interquartile range of excess return over each baseline, and
     the share of measured plans whose drawdown passed the client's tolerance."""
     key = col(Outcome.advisor_id) if group_by == "advisor" else col(Outcome.tier)
-    query = _period(
+    query = scoped(
         select_columns(
             key,
             col(Outcome.plan_return),
@@ -218,61 +218,6 @@ def aggregate(
     return groups
 
 
-@dataclass(frozen=True)
-class PlanPoint:
-    """A delivered plan as a chart of the aggregates draws it: its figures, credited to the
-    advisor who made it, and whose plan it was (`run_id`, `client_id`, the period) only while
-    the viewer may see the client now, by the rule runs.visible applies. A plan whose client
-    moved to another advisor still counts for the one who made it, naming no one."""
-
-    advisor_id: str | None
-    breach: bool
-    annualised: bool
-    plan_return: float | None
-    plan_volatility: float | None
-    max_drawdown: float | None
-    tolerance: float
-    excess_vs_holdings: float | None
-    excess_vs_equal_weight: float | None
-    run_id: str | None
-    client_id: str | None
-    from_day: date | None
-    to_day: date | None
-
-
-# Whose plan it was: left out where the viewer may not see the client now.
-_WHOSE = ("run_id", "client_id", "from_day", "to_day")
-
-
-def plans(
-    session: Session,
-    *,
-    principal: Principal,
-    start: date | None = None,
-    end: date | None = None,
-    limit: int = 2000,
-) -> tuple[list[PlanPoint], int]:
-    """The newest `limit` plans delivered in the period and credited to what the principal may
-    see (scoped as the aggregates are), from their columns alone, and how many there are in
-    all. Whose each plan was is left out where the principal may not see the client now."""
-    columns = [col(getattr(Outcome, field.name)) for field in fields(PlanPoint)]
-    query = select_columns(*columns, col(Run.advisor_id).label("advisor_now")).join(
-        Run, col(Run.id) == col(Outcome.run_id)
-    )
-    rows = _period(query, start, end, principal)
-    found = session.execute(
-        rows.order_by(col(Outcome.from_day).desc(), col(Outcome.run_id)).limit(limit)
-    )
-    points = []
-    for row in found:
-        values = dict(row._mapping)
-        if not principals.can_see(principal, values.pop("advisor_now")):
-            values.update(dict.fromkeys(_WHOSE))
-        points.append(PlanPoint(**values))
-    total = session.exec(_period(select(func.count()).select_from(Outcome), start, end, principal))
-    return points, int(total.one())
-
-
 def breaches(
     session: Session,
     *,
@@ -285,17 +230,48 @@ def breaches(
     delivered plan, of clients still with the firm. An advisor sees their current clients'
     (a client moved to another advisor goes with the breach; the aggregates still credit the
     plan to the advisor who made it)."""
+    query = _breaches(start, end, principal)
+    return [(row, advisor) for row, advisor in session.exec(query)]
+
+
+def breach_page(
+    session: Session,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    principal: Principal | None = None,
+    limit: int,
+    after: str | None = None,
+) -> tuple[list[tuple[Outcome, str | None, str]], str | None]:
+    """A page of `breaches`, each with the cursor that continues after it; and the next
+    page's cursor, None on the last."""
+    query = _breaches(start, end, principal)
+    if after is not None:
+        day, run_id = cursors.decode(after, date.fromisoformat, "the newest plan")
+        query = query.where(
+            or_(
+                col(Outcome.from_day) < day,
+                and_(col(Outcome.from_day) == day, col(Outcome.run_id) > run_id),
+            )
+        )
+    found = [
+        (row, advisor, cursors.encode(row.from_day, row.run_id))
+        for row, advisor in session.exec(query.limit(limit + 1))
+    ]
+    return found[:limit], found[limit - 1][2] if len(found) > limit else None
+
+
+def _breaches(start: date | None, end: date | None, principal: Principal | None) -> Any:
     query = (
         select(Outcome, col(Client.advisor_id))
         .join(Client, col(Client.id) == col(Outcome.client_id))
         .options(defer(Outcome.figures))  # type: ignore[arg-type]
         .where(col(Outcome.breach), ~_superseded())
     )
-    query = _period(query, start, end, None)  # scoped below by the client's advisor now
+    query = scoped(query, start, end, None)  # scoped below by the client's advisor now
     if principal is not None and principal.role == "advisor":
         query = query.where(col(Client.advisor_id) == principal.name)
-    query = query.order_by(col(Outcome.from_day).desc(), col(Outcome.run_id))
-    return [(row, advisor) for row, advisor in session.exec(query)]
+    return query.order_by(col(Outcome.from_day).desc(), col(Outcome.run_id))
 
 
 def superseded(session: Session, row: Outcome) -> bool:

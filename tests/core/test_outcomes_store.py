@@ -12,7 +12,7 @@ from factories import make_client
 from sqlmodel import Session
 
 from core.database import get_engine, session_scope
-from core.services import clients, outcomes
+from core.services import clients, outcome_points, outcomes
 from core.settings import Settings
 from core.tables import Client, Outcome, Principal, Run
 
@@ -154,7 +154,7 @@ def test_chart_points_name_only_clients_the_viewer_may_see_now(session: Session)
     wang = Principal(name="adv-wang", role="advisor", token_hash="y")
     sup = Principal(name="sup", role="supervisor", token_hash="z")
 
-    points, total = outcomes.plans(session, principal=li)
+    points, total = outcome_points.plans(session, principal=li)
     assert total == 2
     named = {p.client_id: p for p in points}
     assert set(named) == {"C-STAY", None}
@@ -164,6 +164,6 @@ def test_chart_points_name_only_clients_the_viewer_may_see_now(session: Session)
     assert (hidden.excess_vs_holdings, hidden.excess_vs_equal_weight) == (-0.03, 0.04)
     assert named["C-STAY"].run_id == "run-001"
 
-    assert outcomes.plans(session, principal=wang) == ([], 0)
-    everyone, _ = outcomes.plans(session, principal=sup)
+    assert outcome_points.plans(session, principal=wang) == ([], 0)
+    everyone, _ = outcome_points.plans(session, principal=sup)
     assert {p.run_id for p in everyone} == {"run-001", moved}
