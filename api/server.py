@@ -20,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import os
+import socket
+import struct
 import sys
 from collections.abc import Mapping
 from contextlib import suppress
@@ -162,6 +164,11 @@ class TimeoutProtocol(H11Protocol):
             self._watch_writes(left)
             return
         self.logger.debug("aborting a connection whose client took none of its response in time")
+        # A reset, not a close: the kernel drops what it still holds for the client too, rather
+        # than keep it for a peer that reads nothing until its orphan times out.
+        self.transport.get_extra_info("socket").setsockopt(
+            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+        )
         self.transport.abort()  # drops the buffer; connection_lost ends the request's wait
 
 
