@@ -4,8 +4,9 @@
                                             [--limit 200] [--request-chars N] [--database URL]
                                             [--server-root DIR]
 
-One real `tierwise serve` process, with its default settings, on a fresh PostgreSQL database
-(dropped afterwards) holding `--runs` runs: four real offline runs waiting for sign-off, copied.
+One real `tierwise serve` process, with its default settings (the rate limit aside), on a fresh
+PostgreSQL database (dropped afterwards) holding `--runs` runs: four real offline runs waiting
+for sign-off, copied.
 In each of `--waves` waves, `--sockets` connections send `GET /v1/runs?limit=200` and never read
 a byte. Printed: the size of that page, and the server's resident memory, the connections it
 holds and what the kernel still queues for them, before, once every answer of a wave has
@@ -20,9 +21,7 @@ still held. Run it with `--server-root` pointing at another checkout (`git archi
 from __future__ import annotations
 
 import argparse
-import os
 import socket
-import subprocess
 import sys
 import time
 from datetime import date, timedelta
@@ -34,6 +33,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from bench_load import start_server  # noqa: E402
 from databases import scratch_database  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
@@ -73,25 +73,6 @@ def seed(url: str, runs: int, request: int) -> str:
                 )
             session.execute(insert(Run), rows)
     return token
-
-
-def start(url: str, root: Path, log: Path) -> subprocess.Popen[bytes]:
-    """`tierwise serve` from `root`'s code, with the default settings."""
-    env = {**os.environ, "TIERWISE_DATABASE_URL": url, "PYTHONPATH": str(root)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "serve", "--port", str(PORT)],
-        cwd=root,
-        env=env,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
-    for _ in range(600):
-        try:
-            if httpx.get(f"http://127.0.0.1:{PORT}/healthz", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise SystemExit(f"the server did not start; see {log}")
 
 
 def rss_mb(pid: int) -> float:
@@ -135,7 +116,8 @@ def main() -> None:
     args = parser.parse_args()
     with scratch_database(args.database, "tw_slow") as url:
         token = seed(url, args.runs, args.request_chars)
-        server = start(url, args.server_root.resolve(), Path("/tmp") / "tw_slow_readers.log")
+        log = Path("/tmp") / "tw_slow_readers.log"
+        server = start_server(url, PORT, log, args.server_root.resolve())
         try:
             measure(args, server.pid, token)
         finally:

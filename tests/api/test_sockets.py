@@ -22,7 +22,7 @@ import uvicorn
 from fastapi import FastAPI, Response
 from live import serve, served
 from pydantic import SecretStr
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from api.app import create_app
 from api.middleware import InFlightLimit
@@ -371,22 +371,30 @@ def test_any_bind_is_served_with_real_secrets(host: str) -> None:
     check_bind(development().model_copy(update={"session_secret": REAL, "audit_key": REAL}), host)
 
 
+def serve_refused(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, args: list[str], why: str
+) -> Result:
+    """`tierwise serve ARGS` on the test database, failing the test if it starts serving."""
+    monkeypatch.setenv("TIERWISE_DATABASE_URL", settings.database_url)
+
+    def must_not_serve(*_: object, **__: object) -> None:
+        pytest.fail(f"tierwise serve started {why}")
+
+    monkeypatch.setattr(uvicorn.Server, "run", must_not_serve)
+    get_settings.cache_clear()
+    try:
+        return CliRunner().invoke(cli.app, ["serve", *args])
+    finally:
+        get_settings.cache_clear()
+
+
 def test_serve_on_0_0_0_0_with_development_secrets_exits_non_zero(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for variable in ("TIERWISE_SESSION_SECRET", "TIERWISE_AUDIT_KEY", "TIERWISE_ENVIRONMENT"):
         monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("TIERWISE_DATABASE_URL", settings.database_url)
-
-    def must_not_serve(*_: object, **__: object) -> None:
-        pytest.fail("tierwise serve bound 0.0.0.0 with the development secrets")
-
-    monkeypatch.setattr(uvicorn.Server, "run", must_not_serve)
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(cli.app, ["serve", "--host", "0.0.0.0"])
-    finally:
-        get_settings.cache_clear()
+    why = "on 0.0.0.0 with the development secrets"
+    result = serve_refused(settings, monkeypatch, ["--host", "0.0.0.0"], why)
     assert result.exit_code == 1, result.output
     assert "TIERWISE_SESSION_SECRET" in result.stderr
     assert "0.0.0.0" in result.stderr
@@ -398,16 +406,6 @@ def test_serve_refuses_forwarded_allow_ips_and_names_the_setting_to_use(
     """uvicorn's FORWARDED_ALLOW_IPS is not read (TIERWISE_TRUSTED_PROXIES is the one list of
     proxies believed), so a server started with it set would not do what its operator meant."""
     monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")
-    monkeypatch.setenv("TIERWISE_DATABASE_URL", settings.database_url)
-
-    def must_not_serve(*_: object, **__: object) -> None:
-        pytest.fail("tierwise serve started with FORWARDED_ALLOW_IPS set")
-
-    monkeypatch.setattr(uvicorn.Server, "run", must_not_serve)
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(cli.app, ["serve"])
-    finally:
-        get_settings.cache_clear()
+    result = serve_refused(settings, monkeypatch, [], "with FORWARDED_ALLOW_IPS set")
     assert result.exit_code == 1, result.output
     assert "FORWARDED_ALLOW_IPS" in result.stderr and "TIERWISE_TRUSTED_PROXIES" in result.stderr
