@@ -59,8 +59,11 @@ class Tilt:
         return replace(self, lower=max(lower, 0.0), upper=min(upper, 1.0))
 
 
-def desired_volatility(profile: ClientProfile, policy: AllocationPolicy) -> float:
-    """The level's ceiling, lowered (never raised) by goal, drawdown tolerance and the notes."""
+def desired_volatility(
+    profile: ClientProfile, policy: AllocationPolicy, constraints: list[Constraint] | None = None
+) -> float:
+    """The level's ceiling, lowered (never raised) by goal, drawdown tolerance, the notes and
+    any volatility a compliance finding asked for (TW-VOL-01)."""
     caps = [
         policy.volatility_ceiling[profile.risk_level],
         GOAL_VOLATILITY_CAP[profile.goal],
@@ -68,6 +71,9 @@ def desired_volatility(profile: ClientProfile, policy: AllocationPolicy) -> floa
     ]
     if profile.facts.wants_capital_preservation:
         caps.append(PRESERVATION_CAP)
+    caps += [
+        c.value for c in constraints or [] if c.kind == "max_volatility" and c.value is not None
+    ]
     return min(caps)
 
 
@@ -429,7 +435,7 @@ def allocate_portfolio(
     A client's request (its suitable wishes) tilts the plan within the same limits; products
     they asked to avoid or sell are left out."""
     products = _candidates(profile, market, [*constraints, *request_exclusions(intent)], policy)
-    target = desired_volatility(profile, policy)
+    target = desired_volatility(profile, policy, constraints)
     fallback = None
     shaping = None
     method: str  # the optimiser's method, or reserve_only when it has none

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import pytest
 from compliance_helpers import (
     PRO,
@@ -24,12 +25,15 @@ from core.settings import CompliancePolicy
 from tools.compliance.engine import RuleContext, evaluate
 from tools.compliance.evaluators.registry import REGISTRY
 from tools.compliance.rulebook import shipped_rules
+from tools.market.optimiser import portfolio_performance
 
 RULES = shipped_rules()
 MARKET = variant_market()
 CASH = {"TW-MM-01": 0.3, "511990": 0.3}  # R1 only, under every single-product cap
 GOLD = "能不能帮我买点黄金ETF？"
 C4 = {"risk_level": "C4", "goal": "growth", "max_drawdown_tolerance_pct": 30}
+VOLATILE = {"510300": 0.3, "510500": 0.3, "TW-MM-01": 0.2, "511990": 0.2}  # R3 at 11.9%
+C3_AT_5 = {"volatility_ceiling": {"C1": 0.01, "C2": 0.04, "C3": 0.05, "C4": 0.15, "C5": 0.20}}
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,10 @@ CASES = [
     # The plan as a service: 40% R4 + 60% R1 is R3 overall (> C2); 40% R3 + 60% R1 is R2.
     Case("CN-R-03", "revise", Spec({**CASH, "MATCH-R4": 0.4}, {"risk_level": "C2"}),
          Spec({**CASH, "MATCH-R3": 0.4}, {"risk_level": "C2"})),
+    # 11.9% is above C3's 10% and within C4's 15%; 5.7% is above a firm's own 5% for C3.
+    Case("TW-VOL-01", "revise", Spec(VOLATILE), Spec(VOLATILE, C4), ("max_volatility", None, 0.10)),
+    Case("TW-VOL-01", "revise", Spec(fill({"510300": 0.3}), policy=C3_AT_5),
+         Spec(fill({"510300": 0.3})), ("max_volatility", None, 0.05), "policy"),
     Case("CN-R-04", "block", Spec(fill({"NOT-ON-SHELF": 0.2})), Spec(fill({"510300": 0.2}))),
     Case("CN-MIS-01", "revise", Spec(fill({"TW-AM-01": 0.2})),
          Spec(fill({"TW-AM-01": 0.2}), {"financial_assets": 3_000_000}),
@@ -231,6 +239,8 @@ def apply(weights: dict[str, float], remedies: list[Constraint]) -> dict[str, fl
         elif r.kind == "cap" and r.value is not None and out.get(r.product_code, 0.0) > r.value:
             freed += out[r.product_code] - r.value
             out[r.product_code] = r.value
+        elif r.kind == "max_volatility" and r.value is not None:
+            out = under(out, r.value)
         elif r.kind == "min_reserve" and r.value is not None:
             reserve = sum(
                 w for c, w in out.items() if MARKET.products[c].liquidity_reserve_eligible
@@ -241,3 +251,18 @@ def apply(weights: dict[str, float], remedies: list[Constraint]) -> dict[str, fl
     for code in ("511880", "TW-MM-02"):
         out[code] = out.get(code, 0.0) + freed / 2
     return out
+
+
+def under(weights: dict[str, float], ceiling: float) -> dict[str, float]:
+    """The weights with every weight outside the reserve cut by the same factor, step by step,
+    and what it frees in R1 money-market funds, until the volatility is under the ceiling."""
+    risky = [c for c in weights if not MARKET.products[c].liquidity_reserve_eligible]
+    for step in range(200):
+        out = {c: w * 0.98**step if c in risky else w for c, w in weights.items()}
+        freed = 1.0 - sum(out.values())
+        for code in ("511880", "TW-MM-02"):
+            out[code] = out.get(code, 0.0) + freed / 2
+        mu, cov = MARKET.product_returns_and_covariance(list(out))
+        if portfolio_performance(np.array(list(out.values())), mu, cov)[1] <= ceiling:
+            return out
+    raise AssertionError(f"no mix with cash is under {ceiling}")
