@@ -130,8 +130,8 @@ def test_the_advisor_must_be_the_clients_advisor_now(runner: Runner) -> None:
 
 
 def claim_as(runner: Runner, run_id: str, advisor: str, **hooks: Any) -> Approval:
-    """adv-li's approval of the run's plan, claimed at the service in one transaction; `hooks`
-    are session events (name: listener) on that transaction's session."""
+    """The advisor's approval of the run's plan, claimed at the service in one transaction;
+    `hooks` are session events (name: listener) on that transaction's session."""
     approval = row(runner, run_id)["approval"]
     decision = AdvisorDecision(
         approval_id=approval["id"], action="approve", plan_hash=approval["plan_hash"],
