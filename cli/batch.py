@@ -87,7 +87,8 @@ def create(
     stored: list[ClientInput] | None = None,
     actor: str = "cli",
 ) -> str:
-    """Store the clients given (if any) and create the batch, in one transaction."""
+    """Store the clients given (if any) and create the batch, in one transaction (an `as_of`
+    the batch service refuses stores nothing)."""
     with session_scope(runner.engine) as session:
         for client in stored or []:
             clients.upsert(session, client)
@@ -96,6 +97,7 @@ def create(
             selection,
             tiers=runner.settings.tiers,
             as_of=as_of,
+            shipped_from=runner.market.cma.first_day,
             actor=actor,
             request=request,
         )

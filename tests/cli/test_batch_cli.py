@@ -106,6 +106,19 @@ def test_a_byte_order_mark_is_read_and_bad_bytes_or_a_client_twice_are_named(  #
         assert {c.id for c in session.exec(select(Client))} == {"C-1"}
 
 
+def test_a_valuation_date_out_of_range_is_refused_and_nothing_is_stored(settings, tmp_path):  # type: ignore[no-untyped-def]
+    path = _jsonl(tmp_path / "book.jsonl", [client_data(client_id="C-1")])
+    for day, why in (("9999-12-31", "is in the future"), ("0001-01-01", "is before")):
+        refused = _batch(settings, str(path), "--as-of", day)
+        assert refused.returncode == 1, refused.stderr
+        assert f"InvalidInput: as_of {day} {why}" in " ".join(refused.stderr.split())
+    zero = _batch(settings, "--all", "--as-of", "0")
+    assert zero.returncode == 2 and "--as-of must be YYYY-MM-DD" in zero.stderr
+    with session_scope(get_engine(settings.database_url)) as session:
+        assert session.exec(select(Client)).all() == []  # the file's clients neither
+        assert session.exec(select(Batch)).all() == []
+
+
 def test_all_stored_clients_of_a_tier(settings):  # type: ignore[no-untyped-def]
     with session_scope(get_engine(settings.database_url)) as session:
         clients.upsert(session, long_tail_client(client_id="C-A"))
@@ -175,7 +188,12 @@ def test_resume_waits_for_a_dead_drivers_lease_then_takes_the_batch(settings, tm
     with session_scope(engine) as session:
         clients.upsert(session, long_tail_client(client_id="C-A"))
         made = batches.create(
-            session, batches.Selection(), tiers=settings.tiers, as_of=date(2026, 11, 25), actor="t"
+            session,
+            batches.Selection(),
+            tiers=settings.tiers,
+            as_of=date(2026, 11, 25),
+            shipped_from=date(2017, 8, 4),
+            actor="t",
         )
     # Another driver holds the batch, renewing its lease, until the resume says it waits; then
     # it dies (stops renewing), and the resume takes the batch once the lease has lapsed.
