@@ -30,7 +30,13 @@ from sqlalchemy import case, func, insert, or_, update
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
-from core.errors import BatchNotFound, ClientNotFound, IdempotencyKeyReused, InvalidInput
+from core.errors import (
+    BatchCancelled,
+    BatchNotFound,
+    ClientNotFound,
+    IdempotencyKeyReused,
+    InvalidInput,
+)
 from core.masking import mask_text
 from core.schemas.client import STORED, ClientInput
 from core.schemas.vocabulary import FINAL_STATUSES
@@ -178,6 +184,18 @@ def get(session: Session, batch_id: str) -> Batch:
     batch = session.get(Batch, batch_id)
     if batch is None:
         raise BatchNotFound(f"no batch {batch_id!r}")
+    return batch
+
+
+def resumable(session: Session, batch_id: str) -> Batch:
+    """The batch, to be carried on; BatchCancelled if it was cancelled (BatchNotFound if none)."""
+    batch = get(session, batch_id)
+    if batch.status == "cancelled":
+        when = f" at {as_utc(batch.finished_at).isoformat()}" if batch.finished_at else ""
+        raise BatchCancelled(
+            f"batch {batch_id} was cancelled{when}; what it had not started stays cancelled "
+            "(start a new batch for those clients)"
+        )
     return batch
 
 

@@ -182,6 +182,37 @@ def test_ctrl_c_leaves_the_batch_resumable_and_resume_finishes_it(settings, tmp_
         assert len(made) == len({r.client_id for r in made}) == total
 
 
+def test_resume_refuses_a_cancelled_batch_and_finds_a_done_one_done(settings):  # type: ignore[no-untyped-def]
+    with session_scope(get_engine(settings.database_url)) as session:
+        clients.upsert(session, long_tail_client(client_id="C-A"))
+        made = batches.create(
+            session,
+            batches.Selection(),
+            tiers=settings.tiers,
+            as_of=date(2026, 11, 25),
+            shipped_from=date(2017, 8, 4),
+            actor="t",
+        )
+        empty = batches.create(
+            session,
+            batches.Selection(advisor_id="adv-nobody"),
+            tiers=settings.tiers,
+            as_of=date(2026, 11, 25),
+            shipped_from=date(2017, 8, 4),
+            actor="t",
+        )
+        batches.cancel(session, made.id)
+    refused = _batch(settings, "resume", made.id)
+    assert refused.returncode == 1 and refused.stdout == ""
+    err = " ".join(refused.stderr.split())
+    assert f"BatchCancelled: batch {made.id} was cancelled at" in err
+    assert "held by another process" not in err
+    done = _batch(settings, "resume", empty.id)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] == "done"
+    assert "held by another process" not in done.stderr
+
+
 def test_resume_waits_for_a_dead_drivers_lease_then_takes_the_batch(settings, tmp_path):  # type: ignore[no-untyped-def]
     lease = 1.0
     engine = get_engine(settings.database_url)

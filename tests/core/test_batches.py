@@ -11,7 +11,13 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from core.database import get_engine, session_scope
-from core.errors import BatchNotFound, ClientNotFound, IdempotencyKeyReused, InvalidInput
+from core.errors import (
+    BatchCancelled,
+    BatchNotFound,
+    ClientNotFound,
+    IdempotencyKeyReused,
+    InvalidInput,
+)
 from core.services import batches, clients, prices, runs
 from core.settings import Settings
 from core.tables import Batch, BatchItem, Principal, Run, utcnow
@@ -241,6 +247,24 @@ def test_cancel_stops_what_has_not_started_and_what_ran_stays(engine, settings):
     with session_scope(engine) as session:
         assert runs.get(session, started.run_id).status == "queued"
         assert batches.cancel(session, made.id).status == "cancelled"  # twice is the same
+
+
+def test_a_cancelled_batch_is_not_resumable_and_says_so(engine, settings):  # type: ignore[no-untyped-def]
+    _book(engine)
+    made = _create(engine, settings, batches.Selection())
+    empty = _create(
+        engine, settings, batches.Selection(advisor_id="adv-nobody")
+    )  # no clients: done at once
+    with session_scope(engine) as session:
+        assert batches.resumable(session, made.id).status == "queued"
+        assert batches.resumable(session, empty.id).status == "done"
+        batches.cancel(session, made.id)
+    with session_scope(engine) as session, pytest.raises(BatchCancelled) as raised:
+        batches.resumable(session, made.id)
+    assert raised.value.status_code == 409
+    assert raised.value.detail.startswith(f"batch {made.id} was cancelled at ")
+    with session_scope(engine) as session, pytest.raises(BatchNotFound):
+        batches.resumable(session, "batch-missing")
 
 
 def test_counts_sum_to_the_total_at_every_stage(engine, settings):  # type: ignore[no-untyped-def]
