@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from factories import client_data, long_tail_client
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from core.database import get_engine, session_scope
 from core.services import batches, clients
@@ -41,6 +41,17 @@ def _batch(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=600,
+    )
+
+
+def _create(session: Session, settings: Settings, selection: batches.Selection) -> Batch:
+    return batches.create(
+        session,
+        selection,
+        tiers=settings.tiers,
+        as_of=date(2026, 11, 25),
+        shipped_from=date(2017, 8, 4),
+        actor="t",
     )
 
 
@@ -185,22 +196,8 @@ def test_ctrl_c_leaves_the_batch_resumable_and_resume_finishes_it(settings, tmp_
 def test_resume_refuses_a_cancelled_batch_and_finds_a_done_one_done(settings):  # type: ignore[no-untyped-def]
     with session_scope(get_engine(settings.database_url)) as session:
         clients.upsert(session, long_tail_client(client_id="C-A"))
-        made = batches.create(
-            session,
-            batches.Selection(),
-            tiers=settings.tiers,
-            as_of=date(2026, 11, 25),
-            shipped_from=date(2017, 8, 4),
-            actor="t",
-        )
-        empty = batches.create(
-            session,
-            batches.Selection(advisor_id="adv-nobody"),
-            tiers=settings.tiers,
-            as_of=date(2026, 11, 25),
-            shipped_from=date(2017, 8, 4),
-            actor="t",
-        )
+        made = _create(session, settings, batches.Selection())
+        empty = _create(session, settings, batches.Selection(advisor_id="adv-nobody"))
         batches.cancel(session, made.id)
     refused = _batch(settings, "resume", made.id)
     assert refused.returncode == 1 and refused.stdout == ""
@@ -218,14 +215,7 @@ def test_resume_waits_for_a_dead_drivers_lease_then_takes_the_batch(settings, tm
     engine = get_engine(settings.database_url)
     with session_scope(engine) as session:
         clients.upsert(session, long_tail_client(client_id="C-A"))
-        made = batches.create(
-            session,
-            batches.Selection(),
-            tiers=settings.tiers,
-            as_of=date(2026, 11, 25),
-            shipped_from=date(2017, 8, 4),
-            actor="t",
-        )
+        made = _create(session, settings, batches.Selection())
     # Another driver holds the batch, renewing its lease, until the resume says it waits; then
     # it dies (stops renewing), and the resume takes the batch once the lease has lapsed.
     dead = threading.Event()

@@ -252,9 +252,8 @@ def test_cancel_stops_what_has_not_started_and_what_ran_stays(engine, settings):
 def test_a_cancelled_batch_is_not_resumable_and_says_so(engine, settings):  # type: ignore[no-untyped-def]
     _book(engine)
     made = _create(engine, settings, batches.Selection())
-    empty = _create(
-        engine, settings, batches.Selection(advisor_id="adv-nobody")
-    )  # no clients: done at once
+    # An advisor with no clients: a batch of nobody, done at once.
+    empty = _create(engine, settings, batches.Selection(advisor_id="adv-nobody"))
     with session_scope(engine) as session:
         assert batches.resumable(session, made.id).status == "queued"
         assert batches.resumable(session, empty.id).status == "done"

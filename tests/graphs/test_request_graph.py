@@ -143,10 +143,8 @@ def test_a_plan_never_serves_one_wish_against_another_and_says_why_cash_stays(
     assert outcomes["bond"]["after"] <= outcomes["bond"]["before"] + 1e-3
     # The letter says why the cash stays; nothing went against a wish, so TW-REQ-04 is quiet.
     reserve = f"{outcomes['cash']['after'] * 100:.1f}%"
-    assert (
-        f"方案须保留{reserve}的随时可取用的现金类资产作为流动性储备"
-        in (asked["compliance"]["client_text"])
-    )
+    letter = asked["compliance"]["client_text"]
+    assert f"方案须保留{reserve}的随时可取用的现金类资产作为流动性储备" in letter
     assert "TW-REQ-04" not in fired(asked) and asked["status"] == "delivered"
 
 
