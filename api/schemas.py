@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictFloat, StrictInt
 
 from core.schemas.client import ClientId, ClientInput, Contact
 from core.schemas.request import RequestIntent, WishRoute
@@ -47,15 +48,29 @@ class BatchFilter(BaseModel):
     risk_level: RiskLevel | None = None
 
 
+def _day_text(value: object) -> object:
+    """Only YYYY-MM-DD text is a day here: pydantic alone would read 0 or "0" as 1970-01-01."""
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return value
+    raise ValueError("must be a date as YYYY-MM-DD text")
+
+
+Day = Annotated[date, BeforeValidator(_day_text)]
+
+
 class BatchCreate(BaseModel):
-    """A run for each client named, else for each stored client the filter keeps (neither:
-    every stored client)."""
+    """A run for each client named, or for each stored client the filter keeps (neither: every
+    stored client; both: 422, naming both)."""
 
     model_config = ConfigDict(extra="forbid")
     client_ids: list[ClientId] | None = Field(default=None, min_length=1, max_length=200_000)
     filter: BatchFilter | None = None
     request: str | None = Field(default=None, max_length=2000)
-    as_of: date | None = Field(default=None, description="the valuation date; today if absent")
+    as_of: Day | None = Field(
+        default=None,
+        description="the valuation date (YYYY-MM-DD); today if absent; not after today, nor "
+        "before the earliest price (422)",
+    )
 
 
 class DecisionCreate(BaseModel):

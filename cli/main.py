@@ -491,7 +491,8 @@ def batch(
     bar on stderr and one JSON summary on stdout: {batch_id, status, total, counts}.
 
     Without TIERWISE_BROKER_URL the runs execute in this process; Ctrl-C stops between items
-    and `tierwise batch resume ID` carries on. With a broker, workers run them and this watches.
+    and `tierwise batch resume ID` carries on (not a cancelled batch: exit 1). With a broker,
+    workers run them and this watches.
     """
     resuming = source == "resume"
     chosen = [resuming, all_clients, source is not None and not resuming]
@@ -520,7 +521,7 @@ def batch(
             if resuming:
                 assert batch_id is not None
                 found = batch_id
-                batch_cli.get(runner, found)  # BatchNotFound before anything starts
+                batch_cli.resumable(runner, found)  # not found or cancelled: say so, exit 1
             elif path is not None:
                 given = batch_cli.read_clients(path)
                 selection = Selection(client_ids=tuple(c.client_id for c in given))

@@ -107,6 +107,10 @@ class CompliancePolicy(BaseModel):
     cooling_off_hours: int = Field(default=24, ge=0)
     eur_cny: float = Field(default=7.8, gt=0)
     number_tolerance_pp: float = Field(default=0.1, ge=0)
+    # TW-REQ-04: how far a plan may move a share against the client's own wish (the share of
+    # what they asked less of rose, or of what they asked more of fell) before an advisor must
+    # see it. Above the weights' rounding (a tenth of a point), so only a real move counts.
+    request_against_max: float = Field(default=0.05, ge=0.01, le=1)
 
 
 class ModelPrice(BaseModel):

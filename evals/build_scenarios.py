@@ -461,6 +461,12 @@ REQUEST_PAIRS: list[tuple[str, str, str, str, str, dict[str, Any], str, str, dic
      {**SUITED, "wishes": ("more:bond",), "shaped": ("bond",)}),
     ("avoid-gold-lt-c3", "avoid", "lt", "C3", "balanced", {},
      "不要黄金", "I don't want any gold.", {**SUITED, "wishes": ("avoid:gold",), "forbid": GOLD}),
+    # Issue 26: the bonds are not replaced by the cash the client also declined (TW-REQ-04
+    # escalates a plan that moves a share against a wish).
+    ("avoid-cash-bonds-lt-c3", "avoid", "lt", "C3", "balanced", {},
+     "不要货币基金，不要债券，不要现金", "No money market funds, no bonds, no cash.",
+     {**SUITED, "absent": (*SUITED["absent"], "TW-REQ-04"),
+      "wishes": ("avoid:cash", "avoid:bond")}),
     ("cash-lt-c3", "cash", "lt", "C3", "balanced", EN,
      "下个月要用10万", "I need 100,000 yuan next month.", {**SUITED, "min_reserve_share": 0.5}),
     ("unclear-bitcoin-lt-c3", "not_understood", "lt", "C3", "balanced", {},

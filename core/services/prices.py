@@ -319,10 +319,37 @@ def version(session: Session) -> int:
     return mark.version if mark is not None else 0
 
 
+def _edge(session: Session, which: Any) -> date | None:
+    value = session.execute(select(which(Price.day))).scalar_one_or_none()
+    return value if value is None or isinstance(value, date) else date.fromisoformat(str(value))
+
+
 def last_day(session: Session) -> date | None:
     """The latest day any product has a price, or None before the first import."""
-    value = session.execute(select(func.max(Price.day))).scalar_one_or_none()
-    return value if value is None or isinstance(value, date) else date.fromisoformat(str(value))
+    return _edge(session, func.max)
+
+
+def first_day(session: Session) -> date | None:
+    """The earliest day any product has a price, or None before the first import."""
+    return _edge(session, func.min)
+
+
+def check_valuation_day(session: Session, day: date, *, shipped_from: date) -> None:
+    """Refuse a valuation date (InvalidInput naming `as_of`) after today, or before the earliest
+    price: the first stored close, or, with none stored, the first day of the series the
+    shipped assumptions were estimated on (`shipped_from`). A past date in between is fine."""
+    if day > date.today():
+        raise InvalidInput(
+            f"as_of {day.isoformat()} is in the future: a plan is dated today or before"
+        )
+    stored = first_day(session)
+    if day < (stored or shipped_from):
+        what = (
+            f"the first stored price ({stored.isoformat()})"
+            if stored
+            else f"the first price the shipped assumptions use ({shipped_from.isoformat()})"
+        )
+        raise InvalidInput(f"as_of {day.isoformat()} is before {what}")
 
 
 def series(
