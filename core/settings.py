@@ -113,6 +113,19 @@ class CompliancePolicy(BaseModel):
     request_against_max: float = Field(default=0.05, ge=0.01, le=1)
 
 
+class PricePolicy(BaseModel):
+    """The sanity gate every price import passes (README "Service effect"): beyond these, the
+    import is refused with the lines named, unless overridden with a reason (audited)."""
+
+    # Close to close between two price days of a product, either way, as a fraction. Shanghai
+    # and Shenzhen cap most funds' daily move at 10%; a move past this is a typo or a unit error.
+    max_daily_move: float = Field(default=0.40, gt=0, le=10)
+    # Calendar days a row may run past the last day most other shelf products have prices on:
+    # further, and those products would be missing from every outcome measured to it (a close
+    # more than 10 days before `to` no longer prices a product).
+    max_days_ahead: int = Field(default=10, ge=0, le=366)
+
+
 class ModelPrice(BaseModel):
     """CNY per 1,000 tokens."""
 
@@ -194,6 +207,7 @@ class Settings(BaseSettings):
     tiers: TierPolicy = Field(default_factory=TierPolicy)
     allocation: AllocationPolicy = Field(default_factory=AllocationPolicy)
     compliance: CompliancePolicy = Field(default_factory=CompliancePolicy)
+    prices: PricePolicy = Field(default_factory=PricePolicy)
     firm_name_zh: str = "Tierwise证券"
     firm_name_en: str = "Tierwise Securities"
     session_secret: SecretStr = SecretStr("dev-only-inbox-session-secret")
