@@ -17,6 +17,7 @@ from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from core.errors import InvalidInput
 from core.tables import Price, PriceMark, utcnow
 
 

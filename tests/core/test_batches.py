@@ -18,10 +18,12 @@ from core.errors import (
     IdempotencyKeyReused,
     InvalidInput,
 )
-from core.services import batches, clients, prices, runs
-from core.settings import Settings
+from core.services import batches, clients, runs
+from core.services.price_files import json_source
+from core.settings import PricePolicy, Settings
 from core.tables import Batch, BatchItem, Principal, Run, utcnow
 from tools.market.market_data import load_market
+from tools.outcomes import imports
 
 WORKER = "test-worker"
 SHIPPED_FROM = load_market().cma.first_day  # where the shipped assumptions' prices begin
@@ -138,8 +140,7 @@ def test_a_valuation_date_after_today_or_before_the_earliest_price_is_refused(en
     first = SHIPPED_FROM + timedelta(days=2000)
     rows = [{"date": (first + timedelta(days=d)).isoformat(), "code": "510300", "close": 4.0}
             for d in range(3)]  # fmt: skip
-    with session_scope(engine) as session:
-        prices.store(session, prices.parse_rows(rows, {"510300"}))
+    imports.run(engine, json_source(rows, {"510300"}), PricePolicy(), {"510300"}, actor="test")
     stored = f"before the first stored price ({first.isoformat()})"
     _refused(engine, settings, first - timedelta(days=1), stored)
     _refused(engine, settings, SHIPPED_FROM, stored)
