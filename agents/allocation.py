@@ -59,8 +59,11 @@ class Tilt:
         return replace(self, lower=max(lower, 0.0), upper=min(upper, 1.0))
 
 
-def desired_volatility(profile: ClientProfile, policy: AllocationPolicy) -> float:
-    """The level's ceiling, lowered (never raised) by goal, drawdown tolerance and the notes."""
+def desired_volatility(
+    profile: ClientProfile, policy: AllocationPolicy, constraints: list[Constraint] | None = None
+) -> float:
+    """The level's ceiling, lowered (never raised) by goal, drawdown tolerance, the notes and
+    any volatility a compliance finding asked for (TW-VOL-01)."""
     caps = [
         policy.volatility_ceiling[profile.risk_level],
         GOAL_VOLATILITY_CAP[profile.goal],
@@ -68,6 +71,9 @@ def desired_volatility(profile: ClientProfile, policy: AllocationPolicy) -> floa
     ]
     if profile.facts.wants_capital_preservation:
         caps.append(PRESERVATION_CAP)
+    caps += [
+        c.value for c in constraints or [] if c.kind == "max_volatility" and c.value is not None
+    ]
     return min(caps)
 
 
@@ -300,18 +306,38 @@ def _asks(
             tilts.append(Tilt(group, before, lower, 1.0))
         elif first.direction == "less":
             level = sum(w.share or 0.0 for w in group)  # 减少到20%: a level, else a step down
-            upper = level if level else max(before - step, 0.0)
+            upper = min(level, before) if level else max(before - step, 0.0)  # never a rise
             tilts.append(Tilt(group, before, 0.0, upper))
         else:
             tilts.append(Tilt(group, before, 0.0, 0.0))
     return tilts, skipped
 
 
+def _hold(tilt: Tilt) -> Tilt:
+    """The wish kept from going backwards: its share no lower (more, buy) or no higher (less,
+    avoid) than the plan without the request gives it."""
+    if tilt.wishes[0].up:
+        return replace(tilt, lower=tilt.before, upper=1.0)
+    return replace(tilt, lower=0.0, upper=tilt.before)
+
+
+def _in_reserve(tilt: Tilt, after: float, weights: dict[str, float], solve: Solve) -> bool:
+    """A wish for less cash held back by the liquidity reserve: what is left of its share is
+    in reserve products, and no more than the reserve the plan must keep."""
+    market = solve.market
+    reserve_share = _reserve_share(solve.profile, solve.constraints)
+    if tilt.wishes[0].up or after > reserve_share + SHARE_TOLERANCE:
+        return False
+    reserve = {c: w for c, w in weights.items() if market.products[c].liquidity_reserve_eligible}
+    return _share(tilt.wishes, reserve, market) >= after - SHARE_TOLERANCE
+
+
 def _outcome(
-    tilt: Tilt, fraction: float, weights: dict[str, float], market: MarketData
+    tilt: Tilt, fraction: float, weights: dict[str, float], solve: Solve
 ) -> list[WishOutcome]:
-    """Done if the full wish holds in the plan; partly if the plan moved its way; else not."""
-    after = _share(tilt.wishes, weights, market)
+    """Done if the full wish holds in the plan; partly if the plan moved its way; else not,
+    and why: the liquidity reserve, or the plan's limits."""
+    after = _share(tilt.wishes, weights, solve.market)
     if tilt.wishes[0].up:
         moved = after > tilt.before + SHARE_TOLERANCE
     else:
@@ -321,7 +347,8 @@ def _outcome(
     if fraction == 1.0 and met:
         done, reason = "done", None if moved else "already"
     else:
-        done, reason = ("partly" if moved else "not_done"), "limits"
+        done = "partly" if moved else "not_done"
+        reason = "reserve" if _in_reserve(tilt, after, weights, solve) else "limits"
     return [
         WishOutcome(wish=w, done=done, before=round(tilt.before, 4), after=round(after, 4),
                     reason=reason)
@@ -339,7 +366,10 @@ def _shape(
 
     Tilts are tried in the order the client gave them: in full, then half way, else not at all.
     A tilt is kept only if the plan still stays at or below the volatility the plan without the
-    request was aimed at, so a wish can never take the plan above the client's level.
+    request was aimed at, so a wish can never take the plan above the client's level. Every
+    trial holds each other wish where the plan without the request has it, or better, so that
+    serving one wish never moves the plan against another (不要债券 filled with the cash the
+    client also declined); one that cannot be served at all is held there too.
     """
     market = solve.market
     weights, solution = baseline
@@ -348,14 +378,15 @@ def _shape(
     if intent.risk == "lower":
         aim = max(min(target, vol_before) * (1 - solve.policy.request_risk_cut), 1e-6)
     tilts, outcomes = _asks(intent, weights, solve)
+    holds = [_hold(t) for t in tilts]
     accepted: list[Tilt] = []
     fractions: list[float] = []
     if aim < target:
-        safer = _try(solve, aim, target, ())
+        safer = _try(solve, aim, target, tuple(holds))
         weights, solution = safer or (weights, solution)
-    for tilt in tilts:
+    for i, tilt in enumerate(tilts):
         for fraction in (1.0, 0.5):
-            trial = (*accepted, tilt.scaled(fraction))
+            trial = (*accepted, tilt.scaled(fraction), *holds[i + 1 :])
             found = _try(solve, aim, target, trial)
             if found is not None:
                 accepted.append(tilt.scaled(fraction))
@@ -363,14 +394,10 @@ def _shape(
                 weights, solution = found
                 break
         else:
-            accepted.append(replace(tilt, lower=0.0, upper=1.0))
+            accepted.append(holds[i])
             fractions.append(0.0)
     outcomes = [
-        *(
-            o
-            for t, f in zip(tilts, fractions, strict=True)
-            for o in _outcome(t, f, weights, market)
-        ),
+        *(o for t, f in zip(tilts, fractions, strict=True) for o in _outcome(t, f, weights, solve)),
         *outcomes,
     ]
     vol_after = _vol(weights, market)
@@ -429,7 +456,7 @@ def allocate_portfolio(
     A client's request (its suitable wishes) tilts the plan within the same limits; products
     they asked to avoid or sell are left out."""
     products = _candidates(profile, market, [*constraints, *request_exclusions(intent)], policy)
-    target = desired_volatility(profile, policy)
+    target = desired_volatility(profile, policy, constraints)
     fallback = None
     shaping = None
     method: str  # the optimiser's method, or reserve_only when it has none

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictFloat, StrictInt
 
 from core.schemas.client import ClientId, ClientInput, Contact
 from core.schemas.request import RequestIntent, WishRoute
@@ -47,15 +48,29 @@ class BatchFilter(BaseModel):
     risk_level: RiskLevel | None = None
 
 
+def _day_text(value: object) -> object:
+    """Only YYYY-MM-DD text is a day here: pydantic alone would read 0 or "0" as 1970-01-01."""
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return value
+    raise ValueError("must be a date as YYYY-MM-DD text")
+
+
+Day = Annotated[date, BeforeValidator(_day_text)]
+
+
 class BatchCreate(BaseModel):
-    """A run for each client named, else for each stored client the filter keeps (neither:
-    every stored client)."""
+    """A run for each client named, or for each stored client the filter keeps (neither: every
+    stored client; both: 422, naming both)."""
 
     model_config = ConfigDict(extra="forbid")
     client_ids: list[ClientId] | None = Field(default=None, min_length=1, max_length=200_000)
     filter: BatchFilter | None = None
     request: str | None = Field(default=None, max_length=2000)
-    as_of: date | None = Field(default=None, description="the valuation date; today if absent")
+    as_of: Day | None = Field(
+        default=None,
+        description="the valuation date (YYYY-MM-DD); today if absent; not after today, nor "
+        "before the earliest price (422)",
+    )
 
 
 class DecisionCreate(BaseModel):
@@ -346,12 +361,22 @@ class PriceRow(BaseModel):
     close: StrictFloat | StrictInt = Field(description="positive; adjusted close")
 
 
+class PriceOverride(BaseModel):
+    """Store what the sanity gate refuses (a daily move past TIERWISE_PRICES__MAX_DAILY_MOVE, a
+    row far past the other products' prices), for a reason recorded with the import and on the
+    audit trail."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=500, pattern=r"\S")
+
+
 class PricesPut(BaseModel):
     """Prices from the firm's systems: every row checked (each bad one named by its number,
     counting from 1) before any is stored; a stored (code, date) is replaced."""
 
     model_config = ConfigDict(extra="forbid")
     rows: list[PriceRow] = Field(min_length=1, max_length=20_000)
+    override: PriceOverride | None = None
 
 
 class PricesStored(BaseModel):
@@ -361,7 +386,56 @@ class PricesStored(BaseModel):
     from_: str = Field(alias="from")
     to: str
     changed: int = Field(description="prices new or different from those stored")
+    replaced: int = Field(description="of those, stored closes changed: history restated")
     skipped: list[str] = Field(description="columns of a wide file not on the shelf")
+    import_id: str = Field(description="GET /v1/prices/imports/{import_id}: what it changed")
+    overridden: int = Field(description="lines the sanity gate refused that the override let in")
+
+
+class OverridePublic(BaseModel):
+    model_config = PUBLIC
+    reason: str
+    lines: list[str] = Field(description="the first 50 lines the sanity gate refused")
+    total: int
+
+
+class OutcomeChange(BaseModel):
+    """The largest change of one figure of one stored outcome."""
+
+    model_config = PUBLIC
+    run_id: str
+    figure: str = Field(description="return, volatility, max_drawdown, excess_vs_*, coverage")
+    before: float
+    after: float
+
+
+class ImportOutcomes(BaseModel):
+    """What the import changed in the stored outcomes, as they are measured again on its
+    prices (credited to the latest import when several land before that)."""
+
+    model_config = PUBLIC
+    pending: int = Field(description="delivered plans not yet measured on its prices")
+    changed: int = Field(description="stored outcomes whose figures changed")
+    new_breaches: int = Field(description="plans measured in breach that were not before")
+    largest_change: OutcomeChange | None
+
+
+class PriceImportPublic(BaseModel):
+    """A stored price import: who sent what, any override, and what it changed."""
+
+    model_config = PUBLIC
+    id: str
+    actor: str
+    at: str = Field(description=ISO)
+    rows: int
+    codes: list[str]
+    from_: str = Field(alias="from")
+    to: str
+    changed: int
+    replaced: int
+    skipped: list[str]
+    override: OverridePublic | None
+    outcomes: ImportOutcomes
 
 
 class MissingProduct(BaseModel):
@@ -472,6 +546,10 @@ class BreachPublic(BaseModel):
         description="annualised over a year or more, else the period's"
     )
     coverage: float = Field(description="share of the plan's weight the figures cover")
+    price_import: str | None = Field(
+        description="the price import that made it a breach when the plan was measured again "
+        "(null when its first measure found it)"
+    )
 
 
 class BreachList(BaseModel):

@@ -79,6 +79,7 @@ def make_batch(runner: Runner, ids: list[str]) -> str:
             batches.Selection(client_ids=tuple(ids)),
             tiers=runner.settings.tiers,
             as_of=AS_OF,
+            shipped_from=runner.market.cma.first_day,
             actor="bench",
         ).id
 

@@ -4,7 +4,8 @@ cd <checkout> && python /path/to/benchmarks/bench_masking.py [-v]
 
 Measures the checkout in the current directory (falls back to this file's project). Each format
 variant carries its own phone, ID, card or email, so a leak is attributed to one placement; a
-placement leaks when the surface shows the value's digits (or address) once normalised.
+placement leaks when a reader can read the value's digits (or address) back from the surface, as
+stored or as shown (tests/formats.reads).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import logging
 import sys
 import tempfile
 import time
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from logging.handlers import BufferingHandler
@@ -28,6 +28,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from factories import client_data  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
+from formats import CHINESE_NUMERALS, reads  # noqa: E402
 from uvicorn.protocols.utils import get_path_with_query_string  # noqa: E402
 
 import core.masking  # noqa: E402
@@ -37,21 +38,12 @@ from core.services import principals  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from tools.llm.offline import OfflineModel  # noqa: E402
 
-_SEPARATORS = set(" \t\u00a0\u3000-./\\_()·,:#\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fb")
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
-
-
-def squash(text: str) -> str:
-    """What a reader can read back: URL-decoded, NFKC, ASCII digits, no separators, upper case."""
-    out = []
-    for ch in unquote_plus(text):
-        if unicodedata.category(ch) == "Cf":
-            continue
-        digit = unicodedata.decimal(ch, None)
-        piece = str(digit) if digit is not None else unicodedata.normalize("NFKC", ch)
-        out += [c for c in piece if not c.isspace() and c not in _SEPARATORS]
-    return "".join(out).upper()
+CHINESE = str.maketrans("0123456789", "".join(n[0] for n in CHINESE_NUMERALS))
+SPOKEN = str.maketrans("0123456789", "零幺两三四五六七八九")  # a phone number read out
+CAPITALS = str.maketrans("0123456789", "零壹贰叁肆伍陆柒捌玖")  # financial capitals (大写)
+RLO, PDF = "\u202e", "\u202c"
 
 
 def full_width(text: str) -> str:
@@ -140,6 +132,30 @@ VARIANTS: list[tuple[str, str, str, Render]] = [  # family, variant, secret, how
     ("emails", "accents", "email accents", str),
     ("emails", "after chinese", "email", lambda v: "邮箱" + v),
     ("emails", "chinese local part", "email cn local", str),
+    ("numerals", "mobile chinese", "mobile", lambda v: v.translate(CHINESE)),
+    ("numerals", "mobile spoken (幺, 两)", "mobile", lambda v: v.translate(SPOKEN)),
+    ("numerals", "ID financial capitals", "id", lambda v: v.translate(CAPITALS)),
+    (
+        "numerals",
+        "card chinese 4-4-4-4",
+        "card",
+        lambda v: spaced(v.translate(CHINESE), [4] * 4, " "),
+    ),
+    ("wide gaps", "mobile four spaces", "mobile", lambda v: spaced(v, [3, 4, 4], "    ")),
+    ("wide gaps", "mobile tabs", "mobile", lambda v: spaced(v, [3, 4, 4], "\t\t\t\t")),
+    ("wide gaps", "mobile pipes", "mobile", lambda v: spaced(v, [3, 4, 4], "|")),
+    ("wide gaps", "card spaced pipes", "card", lambda v: spaced(v, [4] * 4, "  |  ")),
+    ("wide gaps", "ID eight spaces", "id", lambda v: spaced(v, [6, 8, 4], " " * 8)),
+    ("invisibles", "mobile U+FE0E", "mobile", lambda v: "\ufe0e".join(v)),
+    ("invisibles", "mobile U+034F", "mobile", lambda v: "\u034f".join(v)),
+    ("invisibles", "mobile U+200B runs", "mobile", lambda v: spaced(v, [3, 4, 4], "\u200b" * 4)),
+    ("invisibles", "mobile U+2060 runs", "mobile", lambda v: spaced(v, [3, 4, 4], "\u2060" * 5)),
+    ("invisibles", "card combining marks", "card", lambda v: "\u0301".join(v)),
+    ("invisibles", "email combining marks", "email", lambda v: "\u0323".join(v)),
+    ("bidi", "mobile reversed in RLO", "mobile", lambda v: RLO + v[::-1] + PDF),
+    ("bidi", "ID reversed in RLO", "id", lambda v: RLO + v[::-1] + PDF),
+    ("bidi", "email reversed in RLO", "email", lambda v: RLO + v[::-1] + PDF),
+    ("bidi", "mobile LRM/RLM between", "mobile", lambda v: "\u200e\u200f".join(v)),
 ]
 
 
@@ -229,6 +245,8 @@ def run_surfaces(b: Bench, client_id: str, text: str) -> dict[str, str]:
     stream = sse(b.api, run_id, b.h("sup-zhao"))
     return {
         "model prompt": "\n".join(b.prompts),
+        "run request": dumps(run["request"]),
+        "run intent": dumps(run["intent"]),
         "request in audit": dumps([e["payload"] for e in trail if e["kind"] == "run_created"]),
         "request in SSE": dumps([e for e in stream if e["kind"] == "run_created"]),
         "decision comment": dumps(run["approval"]["comment"]),
@@ -275,7 +293,7 @@ def measure(b: Bench, verbose: bool) -> tuple[int, int, dict[str, list[int]]]:
         core = SECRETS[secret](i)
         text = render(core)
         for surface, shown in placements(b, i, text).items():
-            leak = squash(core) in squash(shown)
+            leak = reads(unquote_plus(shown), core)
             leaked, total = leaked + leak, total + 1
             tally = families.setdefault(family, [0, 0])
             tally[0], tally[1] = tally[0] + leak, tally[1] + 1

@@ -87,7 +87,8 @@ def create(
     stored: list[ClientInput] | None = None,
     actor: str = "cli",
 ) -> str:
-    """Store the clients given (if any) and create the batch, in one transaction."""
+    """Store the clients given (if any) and create the batch, in one transaction (an `as_of`
+    the batch service refuses stores nothing)."""
     with session_scope(runner.engine) as session:
         for client in stored or []:
             clients.upsert(session, client)
@@ -96,16 +97,18 @@ def create(
             selection,
             tiers=runner.settings.tiers,
             as_of=as_of,
+            shipped_from=runner.market.cma.first_day,
             actor=actor,
             request=request,
         )
         return made.id
 
 
-def get(runner: Runner, batch_id: str) -> None:
-    """Check the batch exists (BatchNotFound), without counting its items."""
+def resumable(runner: Runner, batch_id: str) -> None:
+    """Check the batch can be carried on (BatchNotFound, BatchCancelled), without counting its
+    items."""
     with session_scope(runner.engine) as session:
-        batches.get(session, batch_id)
+        batches.resumable(session, batch_id)
 
 
 def summary(runner: Runner, batch_id: str) -> dict[str, Any]:
@@ -157,10 +160,12 @@ def carry_on(runner: Runner, batch_id: str, console: Console, *, resume: bool) -
                 # Another process holds the batch (a CLI killed a moment ago holds it until
                 # its lease lapses): watch, and take it over as soon as it is free.
                 while not engine.drive(runner, batch_id, stop, threads=threads):
+                    if _closed(runner, batch_id):  # done or cancelled: nothing to wait for
+                        return
                     if not told:
                         console.print(f"batch {batch_id} is held by another process; waiting")
                         told = True
-                    if stop.wait(lease / 3) or _closed(runner, batch_id):
+                    if stop.wait(lease / 3):
                         return
             finally:
                 finished.set()

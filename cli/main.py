@@ -329,25 +329,42 @@ def prices_import(
             show_default=False,
         ),
     ],
+    override: Annotated[
+        str | None,
+        typer.Option(
+            "--override",
+            metavar="REASON",
+            help="Store what the sanity gate refuses (a daily move past "
+            "TIERWISE_PRICES__MAX_DAILY_MOVE, a row far past the other products' prices), for "
+            "this reason, recorded with the import and on the audit trail.",
+        ),
+    ] = None,
 ) -> None:
     """Store the file's prices (every bad line named, and then nothing stored), then measure
-    every delivered plan on them. Prints {rows, codes, from, to, changed, skipped, measured,
-    pending} (pending: plans another process is measuring)."""
+    every delivered plan on them. Prints {rows, codes, from, to, changed, replaced, skipped,
+    import_id, overridden, measured, pending, outcomes} (pending: plans another process is
+    measuring; outcomes: the stored outcomes the import changed, and the largest change)."""
     if not file.is_file():
         raise typer.BadParameter(f"no such file: {file}")
+    if override is not None and not override.strip():
+        raise typer.BadParameter("--override needs a reason")
     from cli import outcomes as outcomes_cli
     from core.settings import get_settings
     from graphs.runner import open_runner
 
     with open_runner(get_settings()) as runner:
         try:
-            stored = outcomes_cli.import_file(runner, file)
+            with outcomes_cli.progress(console, "Reading prices") as step:
+                stored = outcomes_cli.import_file(
+                    runner, file, override=override, on_chunk=lambda n: step(n, None)
+                )
         except TierwiseError as exc:
             _fail(exc)
         if stored["skipped"]:
             console.print(f"not on the shelf, left out: {', '.join(stored['skipped'])}")
         refreshed = outcomes_cli.refresh(runner, console)
         stored["measured"], stored["pending"] = refreshed.measured, refreshed.pending
+        stored["outcomes"] = outcomes_cli.imported(runner, stored["import_id"])["outcomes"]
     _print(stored)
 
 
@@ -491,7 +508,8 @@ def batch(
     bar on stderr and one JSON summary on stdout: {batch_id, status, total, counts}.
 
     Without TIERWISE_BROKER_URL the runs execute in this process; Ctrl-C stops between items
-    and `tierwise batch resume ID` carries on. With a broker, workers run them and this watches.
+    and `tierwise batch resume ID` carries on (not a cancelled batch: exit 1). With a broker,
+    workers run them and this watches.
     """
     resuming = source == "resume"
     chosen = [resuming, all_clients, source is not None and not resuming]
@@ -520,7 +538,7 @@ def batch(
             if resuming:
                 assert batch_id is not None
                 found = batch_id
-                batch_cli.get(runner, found)  # BatchNotFound before anything starts
+                batch_cli.resumable(runner, found)  # not found or cancelled: say so, exit 1
             elif path is not None:
                 given = batch_cli.read_clients(path)
                 selection = Selection(client_ids=tuple(c.client_id for c in given))

@@ -3,7 +3,8 @@ arguments are parsed (imported inside the commands, as cli/batch.py is)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import getpass
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
@@ -16,34 +17,59 @@ from rich.table import Table
 from core.database import session_scope
 from core.errors import InvalidInput
 from core.schemas.client import ClientInput
-from core.services import approvals, clients, demo, outcomes, prices
+from core.services import approvals, clients, demo, outcomes, price_files, price_imports
 from core.tables import Run
 from graphs.runner import Runner
-from tools.outcomes import service
+from tools.outcomes import imports, service
 
 # The past demo: the demo book planned on three review dates inside the price file of
 # ../shared/data (imported first: `tierwise prices import`).
 PAST_DATES = (date(2023, 6, 30), date(2024, 6, 28), date(2025, 6, 30))
 
 
-def import_file(runner: Runner, path: Path) -> dict[str, Any]:
-    """Parse, check and store a price file in one transaction (InvalidPrices names every bad
-    line, and then nothing is stored)."""
+def import_file(
+    runner: Runner,
+    path: Path,
+    *,
+    override: str | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Read, check and store a price file, a line at a time (InvalidPrices names every bad
+    line, ImplausiblePrices what the sanity gate refuses without `override`, and then nothing
+    is stored)."""
     try:
-        text = path.read_text("utf-8")
+        stream = path.open(encoding="utf-8-sig", newline="")
     except OSError as exc:
         raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise prices.InvalidPrices(
-            [f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})"]
-        ) from exc
-    parsed = prices.parse_csv(text, set(runner.market.products))
+    with stream:
+        return imports.run(
+            runner.engine,
+            price_files.csv_source(stream, runner.market.products),
+            runner.settings.prices,
+            runner.market.products,
+            actor=f"cli:{_user()}",
+            override=override,
+            on_chunk=on_chunk,
+        )
+
+
+def _user() -> str:
+    """Who runs the command, as the audit trail records an import."""
+    try:
+        return getpass.getuser()[:60]
+    except (OSError, KeyError):  # no login name in this environment
+        return "unknown"
+
+
+def imported(runner: Runner, import_id: str) -> dict[str, Any]:
+    """A stored import as GET /v1/prices/imports/{id} shows it."""
     with session_scope(runner.engine) as session:
-        return prices.store(session, parsed)
+        return price_imports.public(session, price_imports.get(session, import_id))
 
 
 @contextmanager
-def _progress(console: Console, what: str) -> Iterator[Any]:
+def progress(console: Console, what: str) -> Iterator[Any]:
+    """A transient bar on the console; yields step(done, total), total None while unknown."""
     with Progress(
         TextColumn(what),
         BarColumn(),
@@ -54,7 +80,7 @@ def _progress(console: Console, what: str) -> Iterator[Any]:
     ) as bar:
         task = bar.add_task(what, total=None)
 
-        def step(done: int, total: int) -> None:
+        def step(done: int, total: int | None) -> None:
             bar.update(task, completed=done, total=total)
 
         yield step
@@ -63,7 +89,7 @@ def _progress(console: Console, what: str) -> Iterator[Any]:
 def refresh(runner: Runner, console: Console) -> service.Refreshed:
     """Bring every delivered plan's stored outcome up to the latest prices, with a bar (or say
     that another process is doing it, and how many it has still to measure)."""
-    with _progress(console, "Measuring delivered plans") as step:
+    with progress(console, "Measuring delivered plans") as step:
         done = service.refresh(
             runner.engine,
             runner.market,
@@ -126,6 +152,7 @@ def breaches_table(found: list[dict[str, Any]]) -> Table:
         "tolerance",
         "return",
         "coverage",
+        "made by import",
     )
     for column in columns:
         shown.add_column(column)
@@ -140,6 +167,7 @@ def breaches_table(found: list[dict[str, Any]]) -> Table:
             _share(b["tolerance"]),
             _pct(b["return"]),
             _share(b["coverage"]),
+            b["price_import"] or "–",
         )
     return shown
 
@@ -178,7 +206,7 @@ def past_demo(runner: Runner, console: Console) -> list[dict[str, Any]]:
         demo.seed(session)
     book = demo.load_clients()
     made = []
-    with _progress(console, "Planning the demo book on past dates") as step:
+    with progress(console, "Planning the demo book on past dates") as step:
         for done, day in enumerate(PAST_DATES):
             for client in book:
                 run = plan_on(runner, client, day, "demo")

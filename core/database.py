@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import psycopg_pool
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, create_engine
@@ -86,8 +86,9 @@ def forget_engines() -> None:
 
 
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error.
+def session_scope(engine: Engine | Connection) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error (on a connection held for
+    several units, such as a price import's with its staging tables, one transaction of it).
 
     A commit the database refuses (connection lost, lock timeout, serialisation failure) is
     NotCommitted: nothing of the unit was stored, and the caller is told so.

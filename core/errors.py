@@ -2,10 +2,10 @@
 
 TierwiseError
 ├── NotFound (404): ClientNotFound, RunNotFound, ApprovalNotFound (also for another
-│                  advisor's records, so that ids cannot be probed)
+│                  advisor's records, so that ids cannot be probed), BatchNotFound
 ├── Conflict (409): ApprovalAlreadyDecided, PlanHashMismatch, PlanNotApprovable,
 │                   IdempotencyKeyReused, RunNotDelivered, RunBusy, ClientChanged,
-│                   NotMeasurable
+│                   NotMeasurable, BatchCancelled
 ├── InvalidInput (422): InvalidDecision, InvalidClient
 ├── Unauthorized (401), Forbidden (403), RateLimited (429)
 ├── NotCommitted (503): the database did not confirm a commit
@@ -100,6 +100,10 @@ class NotMeasurable(Conflict):
 
 class ClientChanged(Conflict):
     """The client's record changed (or the assessment expired) since the plan was drafted."""
+
+
+class BatchCancelled(Conflict):
+    """A cancelled batch is not carried on: what it had not started stays cancelled."""
 
 
 class RunBusy(Conflict):

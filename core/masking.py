@@ -10,7 +10,8 @@ from datetime import date
 from typing import Literal, cast
 
 from core.lru import Lru
-from core.masking_scan import normalise, numbers
+from core.masking_read import AS_DIGITS, CHINESE_DIGITS, normalise, readings
+from core.masking_scan import numbers
 
 Kind = Literal["id_number", "bank_card", "mobile", "email", "ssn"]
 
@@ -95,8 +96,8 @@ def luhn_valid(digits: str) -> bool:
 
 
 def _compact(value: str, keep: str) -> str:
-    """The value normalised (full-width, Unicode digits) with everything but `keep` dropped."""
-    return re.sub(rf"[^{keep}]", "", normalise(value)[0])
+    """The value read (any numerals as digits) with everything but `keep` dropped."""
+    return re.sub(rf"[^{keep}]", "", normalise(value)[0].translate(AS_DIGITS))
 
 
 def mask_id_number(value: str) -> str:
@@ -174,14 +175,15 @@ def _emails(norm: str) -> list[tuple[int, int, str]]:
 
 
 def _in_norm(norm: str, near_misses: bool) -> list[tuple[Kind, int, int, str]]:
-    """Every candidate in the normalised text, most specific first: emails, SSNs, numbers."""
+    """Every candidate in a reading, most specific first: emails, SSNs, numbers."""
     found: list[tuple[Kind, int, int, str]] = []
     for start, end, address in _emails(norm):
         found.append(("email", start, end, mask_email(address)))
-    for m in _SSN_RE.finditer(norm):
+    digits = norm.translate(AS_DIGITS)
+    for m in _SSN_RE.finditer(digits):
         found.append(("ssn", m.start(), m.end(), f"***-**-{m.group(3)}"))
     for start, end, kind, masked in numbers(
-        norm, _classify_near_miss if near_misses else _classify
+        digits, _classify_near_miss if near_misses else _classify
     ):
         found.append((cast(Kind, kind), start, end, masked))
     return found
@@ -208,13 +210,17 @@ _remembered: Lru[bytes, tuple[Finding, ...]] = Lru(REMEMBERED_TEXTS)
 
 
 def _find(text: str, near_misses: bool) -> tuple[Finding, ...]:
-    norm, origin, until = normalise(text)
     found: list[Finding] = []
-    for kind, start, end, masked in _in_norm(norm, near_misses):
-        start, end = origin[start], until[end - 1]
-        if any(f.start < end and start < f.end for f in found):
-            continue
-        found.append(Finding(kind, start, end, masked))
+    for norm, origin, until in readings(text):
+        for kind, start, end, masked in _in_norm(norm, near_misses):
+            # A shown reading maps back out of order (an override shows its run reversed): the
+            # span is everything it came from.
+            lo, hi = min(origin[start:end]), max(until[start:end])
+            if any(f.start < hi and lo < f.end for f in found):
+                continue
+            if origin[start] > origin[end - 1]:
+                masked = masked[::-1]  # stored reversed, so that it shows the right way round
+            found.append(Finding(kind, lo, hi, masked))
     return tuple(sorted(found, key=lambda f: f.start))
 
 
@@ -243,7 +249,9 @@ def mask_text(text: str) -> str:
         text = masked
     # Crafted text that keeps revealing new numbers: every digit goes, nothing leaks, and the
     # caller (a log line, an error body) still gets text rather than an exception.
-    return "".join("*" if unicodedata.category(ch) == "Nd" else ch for ch in text)
+    return "".join(
+        "*" if unicodedata.category(ch) == "Nd" or ch in CHINESE_DIGITS else ch for ch in text
+    )
 
 
 def mask_contact(contact: dict[str, str | None]) -> dict[str, str | None]:

@@ -1,22 +1,20 @@
-"""The normalised text that masking detects on, and the chains of digit groups numbers come from.
+"""The chains of digit groups that numbers come from, in a reading of a text (core/masking_read).
 
-People type numbers with full-width digits, zero-width characters and any punctuation between
-the groups, so detection runs on a normalised copy and maps what it finds back to the original.
+People type any punctuation between the groups of a number, so a chain joins groups apart by a
+few separators; a reading has already made each run of blanks one space.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable
 from datetime import date
-from functools import lru_cache
 
-# After NFKC: spaces and tabs (NBSP and U+3000 become a space), hyphens, dashes and minus signs,
-# dots, slashes, underscores, middle dots and parentheses. Not line breaks: amounts on
-# consecutive lines are a list, not one number.
+# In a reading: a space (any run of blanks), hyphens, dashes and minus signs, dots, slashes,
+# bars, underscores, middle dots and parentheses. Not line breaks: amounts on consecutive lines
+# are a list, not one number.
 SEPARATORS = frozenset(
-    " \t-./\\_()\u00b7\u2010\u2011\u2012\u2013\u2014\u2015\u2027\u2212\u30fb\ufe63"
+    " -./\\|_()\u00b7\u2010\u2011\u2012\u2013\u2014\u2015\u2027\u2212\u30fb\ufe63"
 )
 MAX_SEPARATORS = 3  # a run such as " - " between two groups; more is a new item
 MAX_NUMBER_DIGITS = 21  # a 19-digit card, or +86/0086 and an 11-digit mobile
@@ -29,46 +27,6 @@ _DATE_SEPARATORS = ("-", "/", ".")
 
 Classify = Callable[[str, str], tuple[str, str] | None]
 Number = tuple[int, int, str, str]  # start, end, kind, masked form
-
-
-@lru_cache(maxsize=4096)
-def _piece(char: str) -> str:
-    if unicodedata.category(char) == "Cf":
-        return " "  # zero-width spaces and joiners, word joiner, BOM: an invisible separator
-    digit = unicodedata.decimal(char, None)
-    return str(digit) if digit is not None else unicodedata.normalize("NFKC", char)
-
-
-# A character written as a Python or JSON escape (repr() of an id in an error, a log line): read
-# as the character itself, so "+86\\u2060130..." is a phone number as "+86\u2060130..." is.
-_SPECIAL = re.compile(r"[^\x00-\x7f]|\\(?:u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|U[0-9a-fA-F]{8})")
-
-
-def _escaped(escape: str) -> str:
-    code = int(escape[2:], 16)
-    return _piece(chr(code)) if code <= 0x10FFFF else escape
-
-
-def normalise(text: str) -> tuple[str, list[int], list[int]]:
-    """The text to detect on, and for each of its characters the span of the original it came
-    from (start index, end index)."""
-    if text.isascii() and "\\" not in text:
-        return text, list(range(len(text))), list(range(1, len(text) + 1))
-    out: list[str] = []
-    origin: list[int] = []
-    until: list[int] = []
-    last = 0
-    for m in _SPECIAL.finditer(text):
-        i, j = m.start(), m.end()
-        piece = _piece(text[i]) if j == i + 1 else _escaped(m.group())
-        out += [text[last:i], piece]
-        origin += [*range(last, i), *[i] * len(piece)]
-        until += [*range(last + 1, i + 1), *[j] * len(piece)]
-        last = j
-    out.append(text[last:])
-    origin += range(last, len(text))
-    until += range(last + 1, len(text) + 1)
-    return "".join(out), origin, until
 
 
 def _alnum(char: str) -> bool:
@@ -162,9 +120,12 @@ def _longest(
         if _alnum(norm[end : end + 1]):
             break  # the digits run on into a word or a hash
         # A chain that begins or ends with a date is a date beside a number, as in
-        # "2026-11-25 13912345678"; a birth date inside one (110105 1949-12-31 002X) is an ID's.
-        dated_edge = j > i and (i in dated or j in dated)
-        found = None if dated_edge else classify(value, before)
+        # "2026-11-25 13912345678"; a birth date inside one (110105 1949-12-31 002X) is an ID's,
+        # and eight digits that end a mobile (139 19491231) are the mobile's.
+        found = None if j > i and i in dated else classify(value, before)
+        width = groups[j][1] - groups[j][0]
+        if found and j > i and j in dated and (found[0], width) != ("mobile", 8):
+            found = None
         if found:
             best = (lead, end, *found)
     return best

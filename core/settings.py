@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
+from itertools import pairwise
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from core.schemas.vocabulary import Jurisdiction, RiskLevel, Tier
+from core.schemas.vocabulary import RISK_LEVELS, Jurisdiction, RiskLevel, Tier
 
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "sk-xxx", "your-api-key", "none", "empty"}
 
@@ -34,13 +43,32 @@ class TierPolicy(BaseModel):
 
 
 def _volatility_ceiling() -> dict[RiskLevel, float]:
+    """DESIGN §4: the annual volatility ceiling of each effective risk level."""
     return {"C1": 0.01, "C2": 0.04, "C3": 0.10, "C4": 0.15, "C5": 0.20}
+
+
+def _every_level_rising(table: dict[RiskLevel, float]) -> dict[RiskLevel, float]:
+    """A ceiling in (0, 1] for every level, never lower for a higher level (DESIGN §4)."""
+    missing = [level for level in RISK_LEVELS if level not in table]
+    if missing:
+        raise ValueError(f"needs a ceiling for every level C1-C5; missing {', '.join(missing)}")
+    outside = [f"{level}={table[level]}" for level in RISK_LEVELS if not 0 < table[level] <= 1]
+    if outside:
+        raise ValueError(f"ceilings are annual fractions in (0, 1]: {', '.join(outside)}")
+    for lower, higher in pairwise(RISK_LEVELS):
+        if table[higher] < table[lower]:
+            raise ValueError(f"{higher} ({table[higher]}) is below {lower} ({table[lower]})")
+    return table
+
+
+VolatilityCeiling = Annotated[dict[RiskLevel, float], AfterValidator(_every_level_rising)]
 
 
 class AllocationPolicy(BaseModel):
     """Constraints the allocation agent builds every plan with (configurable policy)."""
 
-    volatility_ceiling: dict[RiskLevel, float] = Field(default_factory=_volatility_ceiling)
+    # What the allocation aims under; never above the gate's ceiling (Settings refuses that).
+    volatility_ceiling: VolatilityCeiling = Field(default_factory=_volatility_ceiling)
     max_single_product: float = Field(default=0.40, gt=0, le=1)
     max_single_non_diversified: float = Field(default=0.20, gt=0, le=1)
     emergency_reserve_share: float = Field(default=0.05, ge=0, le=1)
@@ -67,6 +95,8 @@ class CompliancePolicy(BaseModel):
 
     jurisdiction: Jurisdiction = "CN"
     kill_switch: bool = False
+    # TW-VOL-01: no plan's expected volatility above its client's level's ceiling.
+    volatility_ceiling: VolatilityCeiling = Field(default_factory=_volatility_ceiling)
     # SYS-02: a client who can bear no loss gets an advisor's sign-off, whatever their tier.
     lowest_category_signoff: bool = True
     assessment_valid_months: int = Field(default=24, gt=0)
@@ -86,6 +116,23 @@ class CompliancePolicy(BaseModel):
     cooling_off_hours: int = Field(default=24, ge=0)
     eur_cny: float = Field(default=7.8, gt=0)
     number_tolerance_pp: float = Field(default=0.1, ge=0)
+    # TW-REQ-04: how far a plan may move a share against the client's own wish (the share of
+    # what they asked less of rose, or of what they asked more of fell) before an advisor must
+    # see it. Above the weights' rounding (a tenth of a point), so only a real move counts.
+    request_against_max: float = Field(default=0.05, ge=0.01, le=1)
+
+
+class PricePolicy(BaseModel):
+    """The sanity gate every price import passes (README "Service effect"): beyond these, the
+    import is refused with the lines named, unless overridden with a reason (audited)."""
+
+    # Close to close between two price days of a product, either way, as a fraction. Shanghai
+    # and Shenzhen cap most funds' daily move at 10%; a move past this is a typo or a unit error.
+    max_daily_move: float = Field(default=0.40, gt=0, le=10)
+    # Calendar days a row may run past the last day most other shelf products have prices on:
+    # further, and those products would be missing from every outcome measured to it (a close
+    # more than 10 days before `to` no longer prices a product).
+    max_days_ahead: int = Field(default=10, ge=0, le=366)
 
 
 class ModelPrice(BaseModel):
@@ -178,6 +225,7 @@ class Settings(BaseSettings):
     tiers: TierPolicy = Field(default_factory=TierPolicy)
     allocation: AllocationPolicy = Field(default_factory=AllocationPolicy)
     compliance: CompliancePolicy = Field(default_factory=CompliancePolicy)
+    prices: PricePolicy = Field(default_factory=PricePolicy)
     firm_name_zh: str = "Tierwise证券"
     firm_name_en: str = "Tierwise Securities"
     session_secret: SecretStr = SecretStr("dev-only-inbox-session-secret")
@@ -231,6 +279,19 @@ class Settings(BaseSettings):
                 f"a task may run {limit:.0f}s (openai.run_deadline_seconds + 3 x lease_seconds), "
                 f"not under broker_consumer_timeout_seconds "
                 f"({self.broker_consumer_timeout_seconds:.0f}s)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _aims_within_the_gate(self) -> Settings:
+        """The allocation never aims above the ceiling the gate holds plans to (TW-VOL-01):
+        it would aim at one figure and be sent back to the other, a revision in every run."""
+        aimed, gate = self.allocation.volatility_ceiling, self.compliance.volatility_ceiling
+        above = [f"{c} {aimed[c]} > {gate[c]}" for c in RISK_LEVELS if aimed[c] > gate[c]]
+        if above:
+            raise ValueError(
+                "allocation.volatility_ceiling is above compliance.volatility_ceiling: "
+                + ", ".join(above)
             )
         return self
 

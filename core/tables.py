@@ -1,5 +1,6 @@
 """SQLModel tables: principals, clients, runs, approvals, deliveries, feedback, audit trail,
-workers, inbox sessions, batches with their items, prices and the outcomes of delivered plans."""
+workers, inbox sessions, batches with their items, prices, their imports and the outcomes of
+delivered plans."""
 
 from __future__ import annotations
 
@@ -291,6 +292,33 @@ class Outcome(SQLModel, table=True):
     excess_vs_holdings: float | None = None
     excess_vs_equal_weight: float | None = None
     breach: bool = False
+    # The price import whose prices turned this plan's measure into a breach, when a measure
+    # again on new prices found one where the last found none (README "Service effect").
+    breach_import: str | None = Field(default=None, max_length=40)
     figures: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     prices_version: int
     computed_at: datetime = Field(default_factory=utcnow)
+
+
+class PriceImport(SQLModel, table=True):
+    """One price import that was stored: who sent what, the sanity gate's refusals an override
+    let through and why, and what it did to the stored outcomes once they were measured again
+    on its prices (`version`, the price mark it made; None when it changed no price)."""
+
+    id: str = Field(primary_key=True, max_length=40)
+    actor: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    rows: int
+    codes: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    from_day: date
+    to_day: date
+    changed: int  # prices new or different from those stored
+    replaced: int  # of those, stored closes it changed
+    skipped: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    override_reason: str | None = Field(default=None, max_length=500)
+    overridden: list[str] = Field(sa_column=Column(JSON, nullable=False))  # the first lines
+    overridden_lines: int = 0
+    version: int | None = Field(default=None, unique=True)
+    outcomes_changed: int = 0
+    new_breaches: int = 0
+    largest_change: dict[str, Any] | None = _json()

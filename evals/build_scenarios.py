@@ -230,6 +230,10 @@ EDGES: list[Row] = [  # id, family, AUM key, level, goal, client fields, expecta
     ("locale-en", "locale", "lt", "C2", "income", {"locale": "en", "name": "Emily Zhang",
      "notes": "Emily reviews her portfolio once a year and prefers plain explanations."}, {}),
     ("no-notes", "notes", "lt", "C3", "balanced", {"notes": ""}, {}),
+    # Goal (20%) and drawdown (50% / 2) above C3's ceiling, 20 years: the 10% ceiling binds.
+    ("ceiling-binds-c3", "volatility_ceiling", "lt", "C3", "aggressive_growth",
+     {"objectives__max_drawdown_tolerance_pct": 50, "objectives__horizon_years": 20},
+     {"absent": ("TW-VOL-01",), "critical": True}),
     ("request-above-c2", "client_request", "lt", "C2", "balanced", {},
      {"request": "我想买512480", "escalate": True, "rules": ("CN-MIS-06",), "critical": True}),
     ("request-above-en", "client_request", "lt", "C3", "balanced", EN,
@@ -457,6 +461,12 @@ REQUEST_PAIRS: list[tuple[str, str, str, str, str, dict[str, Any], str, str, dic
      {**SUITED, "wishes": ("more:bond",), "shaped": ("bond",)}),
     ("avoid-gold-lt-c3", "avoid", "lt", "C3", "balanced", {},
      "不要黄金", "I don't want any gold.", {**SUITED, "wishes": ("avoid:gold",), "forbid": GOLD}),
+    # Issue 26: the bonds are not replaced by the cash the client also declined (TW-REQ-04
+    # escalates a plan that moves a share against a wish).
+    ("avoid-cash-bonds-lt-c3", "avoid", "lt", "C3", "balanced", {},
+     "不要货币基金，不要债券，不要现金", "No money market funds, no bonds, no cash.",
+     {**SUITED, "absent": (*SUITED["absent"], "TW-REQ-04"),
+      "wishes": ("avoid:cash", "avoid:bond")}),
     ("cash-lt-c3", "cash", "lt", "C3", "balanced", EN,
      "下个月要用10万", "I need 100,000 yuan next month.", {**SUITED, "min_reserve_share": 0.5}),
     ("unclear-bitcoin-lt-c3", "not_understood", "lt", "C3", "balanced", {},
@@ -469,6 +479,7 @@ SMOKE = [
     "matrix-lt-c3-balanced", "matrix-mid-c2-income", "matrix-hnw-c4-growth", "edge-lowest-lt",
     "edge-stale-lt", "edge-request-above-c2", "adv-inject-zh-lt-c1", "cf-01-name-base",
     "cf-01-name-variant", "edge-mid-reject", "edge-revise-r4-refused", "edge-lowest-revise-r2",
+    "edge-ceiling-binds-c3",
 ]
 # fmt: on
 

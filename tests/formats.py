@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -41,9 +43,43 @@ def normalised(text: str) -> str:
     return "".join(out)
 
 
-def readable(text: str) -> str:
-    """What a reader can read back, however it is spaced: normalised, with no separators."""
-    return "".join(c for c in normalised(text).upper() if c.isalnum() or c in "@*")
+# Chinese numerals read digit by digit, as phone numbers are spoken (幺 is 1, 两 is 2), and the
+# financial capitals (大写).
+CHINESE_NUMERALS = [
+    "零〇",
+    "一幺壹",
+    "二两贰",
+    "三叁",
+    "四肆",
+    "五伍",
+    "六陆",
+    "七柒",
+    "八捌",
+    "九玖",
+]
+_NUMERAL_DIGITS = {c: str(d) for d, chars in enumerate(CHINESE_NUMERALS) for c in chars}
+RLO, PDF = "\u202e", "\u202c"
+_OVERRIDDEN = re.compile(f"{RLO}([^{PDF}\n]*)")
+
+
+def readable(text: str, *, shown: bool = False) -> str:
+    """What a reader can read back, however it is spaced: no separators, invisible characters or
+    combining marks, every numeral a digit; `shown` reads a right-to-left override's run (U+202E)
+    in the order a screen shows it."""
+    if shown:
+        text = _OVERRIDDEN.sub(lambda m: m.group(1)[::-1], text)
+    out = []
+    for char in unicodedata.normalize("NFKD", text):
+        if unicodedata.category(char) not in ("Cf", "Mn", "Me"):
+            digit = unicodedata.decimal(char, None)
+            out.append(str(digit) if digit is not None else _NUMERAL_DIGITS.get(char, char))
+    read = unicodedata.normalize("NFKC", "".join(out)).upper()
+    return "".join(c for c in read if c.isalnum() or c in "@*")
+
+
+def reads(surface: str, secret: str) -> bool:
+    """Whether a reader can read the secret back from the surface, as stored or as shown."""
+    return any(readable(secret) in readable(surface, shown=s) for s in (False, True))
 
 
 def digits_of(text: str) -> str:
@@ -177,3 +213,82 @@ def typed_emails(draw: st.DrawFn) -> Typed:
 
 typed_numbers = st.one_of(typed_mobiles(), typed_ids(), typed_cards())
 typed_secrets = st.one_of(typed_numbers, typed_emails())
+
+
+# ------------------------------------------------ obfuscations (issue 26 §1)
+
+# Zero-width space, non-joiner and joiner, word joiner, BOM, variation selectors, the combining
+# grapheme joiner; then combining marks, and bidi marks, embeddings and isolates.
+INVISIBLES = "\u200b\u200c\u200d\u2060\ufeff\ufe0e\ufe0f\u034f"
+COMBINING = "".join(chr(c) for c in range(0x300, 0x370))
+BIDI_CONTROLS = "\u200e\u200f\u202a\u202b\u202c\u2066\u2067\u2068\u2069"
+BLANKS = " \t\u00a0\u3000"
+GAP_MARKS = "-|./"
+
+
+def _numeral(char: str, style: int) -> str:
+    """A digit in one of five digit scripts or as a Chinese numeral; the ID's X as typed."""
+    if not char.isdigit():
+        return ["X", "x", "Ｘ"][style % 3]
+    if style < len(DIGIT_ZEROS):
+        return chr(DIGIT_ZEROS[style] + int(char))
+    return CHINESE_NUMERALS[int(char)][style % len(CHINESE_NUMERALS[int(char)])]
+
+
+blank_runs = st.text(BLANKS, min_size=1, max_size=8)
+gaps = st.one_of(
+    blank_runs,
+    st.builds(
+        lambda before, mark, after: before + mark + after,
+        st.sampled_from(["", " ", "\u3000", "\t"]),
+        st.sampled_from(GAP_MARKS),
+        st.sampled_from(["", " ", "\u3000", "\t"]),
+    ),
+)
+
+
+@st.composite
+def hidden(draw: st.DrawFn, value: str, groupings: list[list[int]]) -> str:
+    """The value in mixed numeral scripts, its groups apart by blanks or a mark, invisible
+    characters and marks between its characters; or all of it reversed inside U+202E…U+202C.
+
+    Inside an override only invisible characters and combining marks are strewn: a PDF or an
+    isolate there would end the override or turn part of it back, so the value would not show."""
+    reverse = draw(st.booleans())
+    noise = INVISIBLES + COMBINING + ("" if reverse else BIDI_CONTROLS)
+    styles = draw(st.lists(st.integers(0, 7), min_size=len(value), max_size=len(value)))
+    out, at = [], 0
+    for size in draw(st.sampled_from(groupings)):
+        if at:
+            out.append(draw(gaps))
+        for char, style in zip(value[at : at + size], styles[at : at + size], strict=True):
+            out.append(_numeral(char, style) + draw(st.text(noise, max_size=2)))
+        at += size
+    text = "".join(out)
+    return RLO + text[::-1] + PDF if reverse else text
+
+
+@st.composite
+def hidden_address(draw: st.DrawFn, address: str) -> str:
+    """An address in full-width forms or not, invisible characters and combining marks between
+    its characters; or all of it reversed inside U+202E…U+202C."""
+    text = full_width(address) if draw(st.booleans()) else address
+    noise = st.text(INVISIBLES + COMBINING, max_size=2)
+    text = "".join(c + draw(noise) for c in text[:-1]) + text[-1]
+    return RLO + text[::-1] + PDF if draw(st.booleans()) else text
+
+
+def _hidden_as(
+    values: st.SearchStrategy[str], groupings: Callable[[str], list[list[int]]]
+) -> st.SearchStrategy[Typed]:
+    return values.flatmap(lambda v: hidden(v, groupings(v)).map(lambda text: Typed(text, v)))
+
+
+obfuscated_mobiles = _hidden_as(mobiles, lambda _: [[11], [3, 4, 4], [3, 8], [7, 4]])
+obfuscated_ids = _hidden_as(ids, lambda _: [[18], [6, 8, 4], [6, 4, 4, 4], [3, 3, 8, 4]])
+obfuscated_cards = _hidden_as(cards, lambda v: CARD_GROUPINGS[len(v)])
+obfuscated_emails = st.builds(
+    lambda local, domain: f"{local}@{domain}", local_parts, domains
+).flatmap(lambda a: hidden_address(a).map(lambda text: Typed(text, a)))
+# A valid ID, mobile, Luhn-valid card or address, obfuscated as an attacker would.
+obfuscated = st.one_of(obfuscated_mobiles, obfuscated_ids, obfuscated_cards, obfuscated_emails)

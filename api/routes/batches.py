@@ -59,6 +59,7 @@ def create_batch(
                 _selection(body),
                 tiers=runner.settings.tiers,
                 as_of=body.as_of or date.today(),
+                shipped_from=runner.market.cma.first_day,
                 actor=principal.name,
                 request=body.request,
                 idempotency=scoped,

@@ -7,35 +7,58 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from api.deps import Reader, Route, RunnerDep, Service, SessionDep, require
+from api.deps import Reader, Route, RunnerDep, Service, require
 from api.paging import paged
 from api.schemas import (
     BreachList,
     BreachPublic,
     OutcomePublic,
     OutcomeSummary,
+    PriceImportPublic,
     PricesPut,
     PricesStored,
 )
 from core.database import session_scope
 from core.errors import InvalidInput
-from core.services import outcomes, prices, runs
+from core.services import outcomes, price_files, price_imports, runs
 from core.tables import Principal
-from tools.outcomes import service
+from tools.outcomes import imports, service
 
 router = APIRouter(tags=["outcomes"], route_class=Route)
 Overseer = Annotated[Principal, Depends(require("advisor", "supervisor"))]
+Importer = Annotated[Principal, Depends(require("service", "supervisor"))]
 
 
 @router.put("/v1/prices")
-def put_prices(body: PricesPut, runner: RunnerDep, session: SessionDep, _: Service) -> PricesStored:
+def put_prices(body: PricesPut, runner: RunnerDep, principal: Service) -> PricesStored:
     """Store closing prices of shelf products, all or nothing: a close that is not positive, a
     code not on the shelf, or one (code, date) twice with different closes is 422 naming each
-    row (numbered from 1). Stored outcomes are then measured again by the API's background
-    refresher; reads answer from the earlier figures meanwhile, saying how many are pending."""
-    items = [row.model_dump(mode="json") for row in body.rows]
-    parsed = prices.parse_rows(items, set(runner.market.products))
-    return PricesStored.model_validate(prices.store(session, parsed))
+    row (numbered from 1), and so is what the sanity gate refuses (a daily move or a row far
+    ahead) unless `override` gives the reason to store it. Stored outcomes are then measured
+    again by the API's background refresher; reads answer from the earlier figures meanwhile,
+    saying how many are pending, and GET /v1/prices/imports/{import_id} what it changed."""
+    source = price_files.json_source(
+        (row.model_dump(mode="json") for row in body.rows), runner.market.products
+    )
+    stored = imports.run(
+        runner.engine,
+        source,
+        runner.settings.prices,
+        runner.market.products,
+        actor=principal.name,
+        override=body.override.reason if body.override else None,
+    )
+    return PricesStored.model_validate(stored)
+
+
+@router.get("/v1/prices/imports/{import_id}")
+def get_price_import(import_id: str, runner: RunnerDep, _: Importer) -> PriceImportPublic:
+    """A stored price import (the service and supervisors): who sent what, the override and
+    what it let through, and what it changed in the stored outcomes once they were measured
+    again on its prices (`pending`: plans still to measure)."""
+    with session_scope(runner.engine) as session:
+        found = price_imports.public(session, price_imports.get(session, import_id))
+    return PriceImportPublic.model_validate(found)
 
 
 @router.get("/v1/runs/{run_id}/outcome")

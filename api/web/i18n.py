@@ -182,6 +182,10 @@ WORDS: dict[str, dict[str, str]] = {
         "en": "its minimum investment is above what the plan can place",
     },
     "reason_limits": {"zh-CN": "受方案限制", "en": "held back by the plan's limits"},
+    "reason_reserve": {
+        "zh-CN": "须保留的流动性储备",
+        "en": "the liquidity reserve the plan must keep",
+    },
     "reason_already": {"zh-CN": "方案原已满足", "en": "the plan already did so"},
     "risk_wish": {"zh-CN": "整体风险", "en": "Overall risk"},
     # The queue at batch scale (issue 16 §5): sorted, paged, timed against the review target.

@@ -37,9 +37,10 @@ class Fallback(BaseModel):
 
 
 class Constraint(BaseModel):
-    """A limit the compliance agent asks the next allocation to respect."""
+    """A limit the compliance agent asks the next allocation to respect: leave a product out,
+    cap its weight, hold at least a reserve share, or aim at most at a volatility."""
 
-    kind: Literal["exclude", "cap", "min_reserve"]
+    kind: Literal["exclude", "cap", "min_reserve", "max_volatility"]
     product_code: str | None = None
     value: float | None = None
     rule_id: str

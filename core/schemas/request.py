@@ -109,6 +109,15 @@ class WishOutcome(BaseModel):
     after: float | None = None  # the share in this plan
     reason: str | None = None  # why not (fully) done: a code the letter's wording looks up
 
+    @property
+    def against(self) -> float:
+        """How far the plan moved the wish's share the other way from what was asked (more of
+        it asked and it fell, or less of it and it rose); 0 or less when it did not."""
+        if self.before is None or self.after is None:
+            return 0.0
+        moved = self.after - self.before
+        return -moved if self.wish.up else moved
+
 
 class RequestShaping(BaseModel):
     """How a request shaped one plan: each suitable wish's outcome and the volatility it ran at."""

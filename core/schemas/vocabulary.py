@@ -11,6 +11,7 @@ from typing import Literal, get_args
 
 # The client's risk tolerance, from the firm's official assessment (DESIGN §5.1): C1 lowest.
 RiskLevel = Literal["C1", "C2", "C3", "C4", "C5"]
+RISK_LEVELS: tuple[RiskLevel, ...] = get_args(RiskLevel)
 Locale = Literal["zh-CN", "en"]
 Goal = Literal["preservation", "income", "balanced", "growth", "aggressive_growth"]
 InvestorType = Literal["ordinary", "professional"]

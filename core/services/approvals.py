@@ -201,7 +201,9 @@ def claim(
         )
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise ApprovalAlreadyDecided(f"approval {approval_id} was decided concurrently")
+        raise ApprovalAlreadyDecided(
+            f"approval {approval_id} was decided, or its client reassigned, meanwhile"
+        )
     session.refresh(approval)
     audit.append(
         session,
@@ -221,6 +223,8 @@ def ensure_decider(session: Session, approval: Approval, name: str) -> None:
         raise Forbidden(f"{name!r} is not an advisor; only the client's advisor may decide")
     stored = session.get(Client, approval.client_id)
     current = stored.advisor_id if stored is not None else approval.advisor_id
+    if current is None:
+        raise Forbidden("the client has no advisor: nobody may decide until one is assigned")
     if name != current:
         raise Forbidden(f"{name!r} is not this client's advisor; only they may decide")
 

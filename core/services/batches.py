@@ -30,11 +30,17 @@ from sqlalchemy import case, func, insert, or_, update
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
-from core.errors import BatchNotFound, ClientNotFound, IdempotencyKeyReused, InvalidInput
+from core.errors import (
+    BatchCancelled,
+    BatchNotFound,
+    ClientNotFound,
+    IdempotencyKeyReused,
+    InvalidInput,
+)
 from core.masking import mask_text
 from core.schemas.client import STORED, ClientInput
 from core.schemas.vocabulary import FINAL_STATUSES
-from core.services import runs
+from core.services import prices, runs
 from core.settings import TierPolicy
 from core.tables import Batch, BatchItem, Client, Run, as_utc, utcnow
 
@@ -55,13 +61,22 @@ def run_id_for(batch_id: str, client_id: str) -> str:
 
 @dataclass(frozen=True)
 class Selection:
-    """Which stored clients a batch covers: the ids given, else every client the filter keeps
-    (no ids and no filter: every stored client)."""
+    """Which stored clients a batch covers: the ids given, or every client the filter keeps
+    (no ids and no filter: every stored client). Ids and a filter together are InvalidInput:
+    a filter would either be ignored or silently drop clients that were named."""
 
     client_ids: tuple[str, ...] | None = None
     tier: str | None = None
     advisor_id: str | None = None
     risk_level: str | None = None
+
+    def __post_init__(self) -> None:
+        filters = (self.tier, self.advisor_id, self.risk_level)
+        if self.client_ids is not None and any(f is not None for f in filters):
+            raise InvalidInput(
+                "client_ids and filter cannot be given together: name the clients, or filter "
+                "the stored ones"
+            )
 
     def as_json(self) -> dict[str, Any]:
         if self.client_ids is not None:
@@ -119,12 +134,16 @@ def create(
     *,
     tiers: TierPolicy,
     as_of: date,
+    shipped_from: date,
     actor: str,
     request: str | None = None,
     idempotency: tuple[str, str] | None = None,
     batch_id: str | None = None,
 ) -> Batch:
-    """A queued batch with one pending item per selected client, in this transaction."""
+    """A queued batch with one pending item per selected client, in this transaction. `as_of`
+    after today or before the earliest price is InvalidInput (prices.check_valuation_day;
+    `shipped_from` is where the shipped assumptions' prices begin)."""
+    prices.check_valuation_day(session, as_of, shipped_from=shipped_from)
     chosen = _selected(session, selection, tiers)
     key, request_hash = idempotency or (None, None)
     batch = Batch(
@@ -165,6 +184,18 @@ def get(session: Session, batch_id: str) -> Batch:
     batch = session.get(Batch, batch_id)
     if batch is None:
         raise BatchNotFound(f"no batch {batch_id!r}")
+    return batch
+
+
+def resumable(session: Session, batch_id: str) -> Batch:
+    """The batch, to be carried on; BatchCancelled if it was cancelled (BatchNotFound if none)."""
+    batch = get(session, batch_id)
+    if batch.status == "cancelled":
+        when = f" at {as_utc(batch.finished_at).isoformat()}" if batch.finished_at else ""
+        raise BatchCancelled(
+            f"batch {batch_id} was cancelled{when}; what it had not started stays cancelled "
+            "(start a new batch for those clients)"
+        )
     return batch
 
 

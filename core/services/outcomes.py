@@ -40,14 +40,14 @@ def _stale(query: Any, version: int) -> Any:
 
 def stale_runs(
     session: Session, version: int, limit: int, after: str | None = None
-) -> list[tuple[Run, Delivery]]:
-    """Delivered runs with no outcome, or one measured on older prices, with their delivery,
-    in id order after `after` (a keyset: each page starts where the last ended, whatever was
-    measured since)."""
-    query = _stale(select(Run, Delivery), version)
+) -> list[tuple[Run, Delivery, Outcome | None]]:
+    """Delivered runs with no outcome, or one measured on older prices, with their delivery
+    and that outcome (without its figures document), in id order after `after` (a keyset:
+    each page starts where the last ended, whatever was measured since)."""
+    query = _stale(select(Run, Delivery, Outcome), version).options(defer(Outcome.figures))  # type: ignore[arg-type]
     if after is not None:
         query = query.where(col(Run.id) > after)
-    return [(run, sent) for run, sent in session.exec(query.order_by(col(Run.id)).limit(limit))]
+    return list(session.exec(query.order_by(col(Run.id)).limit(limit)).all())
 
 
 def stale_count(session: Session, version: int) -> int:
@@ -96,10 +96,21 @@ def credited_advisor(run: Run) -> str | None:
 
 
 def _row(
-    run: Run, delivery: Delivery, doc: dict[str, Any], version: int, now: Any
+    measured: tuple[Run, Delivery, dict[str, Any], Outcome | None],
+    version: int,
+    cause: str | None,
+    now: Any,
 ) -> dict[str, Any]:
+    run, delivery, doc, previous = measured
     plan = doc.get("plan") or {}
     excess = doc.get("excess") or {}
+    breach = bool(doc.get("drawdown_breach"))
+    # A breach found where the last measure found none was made by the prices measured on;
+    # one already there keeps its cause (a first measure's has none).
+    if not breach or previous is None:
+        caused_by = None
+    else:
+        caused_by = previous.breach_import if previous.breach else cause
     return {
         "run_id": run.id,
         "client_id": run.client_id,
@@ -116,7 +127,8 @@ def _row(
         "tolerance": float(doc.get("tolerance") or 0.0),
         "excess_vs_holdings": excess.get("holdings"),
         "excess_vs_equal_weight": excess.get("equal_weight"),
-        "breach": bool(doc.get("drawdown_breach")),
+        "breach": breach,
+        "breach_import": caused_by,
         "figures": doc,
         "prices_version": version,
         "computed_at": now,
@@ -124,14 +136,18 @@ def _row(
 
 
 def save(
-    session: Session, measured: Sequence[tuple[Run, Delivery, dict[str, Any]]], version: int
-) -> None:
-    """Insert or replace these runs' outcomes (two refreshers at once both succeed; the later
-    write stands)."""
+    session: Session,
+    measured: Sequence[tuple[Run, Delivery, dict[str, Any], Outcome | None]],
+    version: int,
+    cause: str | None = None,
+) -> list[dict[str, Any]]:
+    """Insert or replace these runs' outcomes, each measured with the one stored before it
+    (two refreshers at once both succeed; the later write stands), and return the rows saved.
+    `cause`: the price import whose mark `version` is, which a new breach is labelled with."""
     if not measured:
-        return
+        return []
     now = utcnow()
-    values = [_row(run, delivery, doc, version, now) for run, delivery, doc in measured]
+    values = [_row(item, version, cause, now) for item in measured]
     module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = module.insert(Outcome)
     upsert = statement.on_conflict_do_update(
@@ -139,6 +155,7 @@ def save(
         set_={k: statement.excluded[k] for k in values[0] if k != "run_id"},
     )
     session.execute(upsert, values)  # executemany: compiled once, cached
+    return values
 
 
 def get(session: Session, run_id: str) -> Outcome | None:
@@ -312,8 +329,9 @@ def breached_clients(session: Session, client_ids: Sequence[str]) -> set[str]:
 
 def breach_public(row: Outcome, advisor_id: str | None) -> dict[str, Any]:
     """One breach as a list shows it: whose plan (the client's advisor now, and who made the
-    plan), over what period, how far it fell against how far the client accepted, and on what
-    share of the plan that was measured."""
+    plan), over what period, how far it fell against how far the client accepted, on what
+    share of the plan that was measured, and the price import that made it a breach when the
+    plan was measured again (None when its first measure found it)."""
     return {
         "run_id": row.run_id,
         "client_id": row.client_id,
@@ -326,4 +344,5 @@ def breach_public(row: Outcome, advisor_id: str | None) -> dict[str, Any]:
         "return": row.plan_return,
         "volatility": row.plan_volatility,
         "coverage": row.coverage,
+        "price_import": row.breach_import,
     }

@@ -17,6 +17,7 @@ from core.schemas.client import ClientInput
 from core.schemas.plan import Constraint, Plan, plan_hash, seal
 from core.schemas.profile import ClientProfile
 from core.settings import AllocationPolicy, CompliancePolicy, TierPolicy
+from tools.compliance.evaluators.suitability import VOLATILITY_TOLERANCE
 from tools.llm.offline import OfflineModel
 from tools.market.market_data import MarketData
 
@@ -115,6 +116,40 @@ def test_volatility_is_within_target_and_target_within_feasible_range(
     low, high = plan.feasible_volatility
     assert low <= plan.target_volatility <= high
     assert plan.expected_volatility <= plan.target_volatility + 1e-6
+
+
+# DESIGN §4, written out: a changed policy default must fail here, not move the expectation.
+DESIGN_CEILINGS = {"C1": 0.01, "C2": 0.04, "C3": 0.10, "C4": 0.15, "C5": 0.20}
+# Weights on a 1e-4 grid move a plan's volatility by far less than a tenth of a point.
+NEAR = 1e-3
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_the_levels_ceiling_binds_when_goal_and_drawdown_do_not(
+    market: MarketData, level: str
+) -> None:
+    """aggressive_growth (20%), a 60% drawdown tolerance (30%) and 20 years leave the level's
+    ceiling to bind: the plan is under it, and as near it as the shelf allows."""
+    client = make_client(
+        risk_level=level, goal="aggressive_growth", max_drawdown_tolerance_pct=60,
+        horizon_years=20, holdings=[], trades=[], notes="",
+    )  # fmt: skip
+    p, plan = allocate(client, market)
+    ceiling = DESIGN_CEILINGS[level]
+    assert plan.expected_volatility <= ceiling + VOLATILITY_TOLERANCE
+    assert plan.expected_volatility >= min(ceiling, plan.feasible_volatility[1]) - NEAR
+    assert_suitable(p, plan, market)
+
+
+def test_a_volatility_constraint_lowers_the_target(market: MarketData) -> None:
+    """TW-VOL-01's remedy: the next allocation aims under the volatility it names."""
+    client = make_client(goal="aggressive_growth", max_drawdown_tolerance_pct=60)
+    _, before = allocate(client, market)
+    cap = Constraint(kind="max_volatility", value=0.05, rule_id="TW-VOL-01")
+    _, after = allocate(client, market, [cap])
+    assert before.expected_volatility > 0.05 + NEAR
+    assert after.target_volatility <= 0.05 and after.expected_volatility <= 0.05 + 1e-6
+    assert after.constraints == [cap]
 
 
 @pytest.mark.parametrize("aum", AUMS)

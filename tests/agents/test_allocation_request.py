@@ -9,7 +9,7 @@ from factories import AS_OF, long_tail_client, make_client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agents.allocation import allocate_portfolio, desired_volatility
+from agents.allocation import SHARE_TOLERANCE, allocate_portfolio, desired_volatility
 from agents.profiling import profile_client
 from core.schemas.client import ClientInput
 from core.schemas.plan import Plan
@@ -181,6 +181,41 @@ def test_property_no_request_takes_a_plan_above_its_level_or_ceiling(
     for group, cap in POLICY.asset_class_caps.items():
         held = sum(w for c, w in weights.items() if MARKET.products[c].asset_class == group)
         assert held <= cap + 1e-6
+    for outcome in plan.request.wishes if plan.request else []:  # never against any wish
+        assert outcome.against <= SHARE_TOLERANCE, outcome
+
+
+def test_serving_one_wish_never_moves_the_plan_against_another() -> None:
+    # Issue 26: a C3 client's 不要货币基金，不要债券，不要现金 went out with cash up from 10% to
+    # 48.7%: the bonds they declined were replaced by the cash they declined too.
+    client = long_tail_client(risk_level="C3")
+    profile, plain = plan_for(client, None)
+    _, asked = plan_for(client, "不要货币基金，不要债券，不要现金")
+    assert share(asked, "theme", "cash") <= share(plain, "theme", "cash") + SHARE_TOLERANCE
+    assert asked.request is not None
+    assert all(o.against <= SHARE_TOLERANCE for o in asked.request.wishes)
+    # The cash left is the liquidity reserve, and the outcome says so; the bonds could not go
+    # without more risk than the level allows, or more cash.
+    got = {o.wish.target: (o.done, o.reason) for o in asked.request.wishes}
+    assert got == {"cash": ("not_done", "reserve"), "bond": ("not_done", "limits")}
+    cash = next(o for o in asked.request.wishes if o.wish.target == "cash")
+    assert cash.after == pytest.approx(profile.liquidity_reserve_share, abs=SHARE_TOLERANCE)
+    # Asked alone, avoiding bonds is done (the client said nothing about cash).
+    _, bonds = plan_for(client, "不要债券")
+    assert bonds.request is not None and bonds.request.wishes[0].done == "done"
+
+
+def test_less_down_to_a_level_above_the_share_never_raises_it() -> None:
+    # 债券降到48% with 38% in bonds: the level is no licence to add bonds when less equity and
+    # less gold free up weight (it went to 48%, and the letter said the plan already did it).
+    client = long_tail_client(risk_level="C3")
+    _, plain = plan_for(client, None)
+    before = share(plain, "theme", "bond")
+    _, asked = plan_for(client, f"债券降到{round(before * 100) + 10}%，少配股票，少配黄金")
+    assert share(asked, "theme", "bond") <= before + SHARE_TOLERANCE
+    assert asked.request is not None
+    assert [o.done for o in asked.request.wishes] == ["done", "done", "done"]
+    assert all(o.against <= SHARE_TOLERANCE for o in asked.request.wishes)
 
 
 def test_a_wish_that_is_not_sure_shapes_nothing() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import time
+from datetime import date, timedelta
 from typing import Any
 
 from apihelp import auth, put_client
@@ -146,6 +147,40 @@ def test_bad_input_is_named_and_nothing_is_queued(api, tokens, settings):  # typ
     assert nul.status_code == 422 and "client_ids.0" in nul.json()["detail"]
     nul = api.post("/v1/batches", json={"filter": {"advisor_id": "a\u0000"}}, headers=svc)
     assert nul.status_code == 422 and "advisor_id" in nul.json()["detail"]
+
+
+def test_a_valuation_date_out_of_range_or_ids_with_a_filter_are_422_and_nothing_is_queued(  # type: ignore[no-untyped-def]
+    api, tokens, settings
+):
+    _book(api, tokens)
+    svc = auth(tokens["svc-core"])
+    soon = (date.today() + timedelta(days=2)).isoformat()
+    shipped = api.app.state.runner.market.cma.first_day  # type: ignore[attr-defined]
+    early = (shipped - timedelta(days=1)).isoformat()
+    for day, why in (
+        ("9999-12-31", "in the future"),
+        (soon, "in the future"),
+        ("0001-01-01", f"before the first price the shipped assumptions use ({shipped})"),
+        (early, f"before the first price the shipped assumptions use ({shipped})"),
+        (0, "as_of: Value error, must be a date as YYYY-MM-DD text"),
+        ("0", "as_of: Value error, must be a date as YYYY-MM-DD text"),
+        (1_700_000_000, "as_of: Value error, must be a date as YYYY-MM-DD text"),
+    ):
+        refused = api.post("/v1/batches", json={"as_of": day}, headers=svc)
+        assert refused.status_code == 422, (day, refused.text)
+        assert "as_of" in refused.json()["detail"] and why in refused.json()["detail"], day
+    both = api.post(
+        "/v1/batches", json={"client_ids": ["C-LT0"], "filter": {"tier": "hnw"}}, headers=svc
+    )
+    assert both.status_code == 422 and both.json()["error"] == "InvalidInput"
+    assert "client_ids and filter" in both.json()["detail"]
+    with session_scope(get_engine(settings.database_url)) as session:
+        assert session.exec(select(Batch)).all() == []
+    # A past date after the earliest price is fine.
+    past = api.post(
+        "/v1/batches", json={"as_of": "2023-06-30", "client_ids": ["C-LT0"]}, headers=svc
+    )
+    assert past.status_code == 202 and past.json()["as_of"] == "2023-06-30"
 
 
 def test_only_service_and_supervisor_push_or_read_batches(api, tokens):  # type: ignore[no-untyped-def]

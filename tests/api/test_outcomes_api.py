@@ -201,7 +201,10 @@ def test_prices_put_stores_all_or_nothing(api: TestClient, tokens: dict[str, str
         "from": "2026-03-02",
         "to": "2026-03-02",
         "changed": 2,
+        "replaced": 0,
         "skipped": [],
+        "import_id": got.json()["import_id"],
+        "overridden": 0,
     }
     bad = [
         {"date": "2026-03-03", "code": "510300", "close": 4.9},
@@ -237,6 +240,57 @@ def test_prices_put_stores_all_or_nothing(api: TestClient, tokens: dict[str, str
             api.put("/v1/prices", json={"rows": good}, headers=auth(tokens[name])).status_code
             == 403
         )
+
+
+def test_a_huge_integer_close_is_422_naming_the_row_not_a_500(
+    api: TestClient, tokens: dict[str, str]
+) -> None:
+    """1 followed by 400 zeros, a JSON integer no float holds: it raised OverflowError."""
+    body = '{"rows": [{"date": "2024-01-02", "code": "510300", "close": 1' + "0" * 400 + "}]}"
+    headers = {**auth(tokens["svc-core"]), "content-type": "application/json"}
+    got = api.put("/v1/prices", content=body, headers=headers)
+    assert got.status_code == 422, got.text
+    assert got.json()["error"] == "InvalidPrices"
+    assert "line 1: close 1000" in got.json()["detail"] and "out of range" in got.json()["detail"]
+    assert _price_count(_runner(api)) == 0
+
+
+def test_a_bad_close_is_refused_unless_overridden_and_its_import_says_what_it_changed(
+    api: TestClient, tokens: dict[str, str], book: dict[str, str]
+) -> None:
+    runner = _runner(api)
+    headers = auth(tokens["svc-core"])
+    _groups(api, tokens["sup-zhao"])  # the two plans measured on the real prices
+    bad = [{"date": "2025-09-01", "code": "510300", "close": 0.0045}]
+    refused = api.put("/v1/prices", json={"rows": bad}, headers=headers)
+    assert refused.status_code == 422 and refused.json()["error"] == "ImplausiblePrices"
+    assert refused.json()["detail"].startswith("1 bad price line(s), nothing stored: line 1: ")
+    assert '"override": {"reason": ...}' in refused.json()["detail"]
+    for blank in ({"reason": ""}, {"reason": "   "}, {}):
+        sent = api.put("/v1/prices", json={"rows": bad, "override": blank}, headers=headers)
+        assert sent.status_code == 422, blank
+    reason = "restated by the exchange"
+    stored = api.put(
+        "/v1/prices", json={"rows": bad, "override": {"reason": reason}}, headers=headers
+    )
+    assert stored.status_code == 200, stored.text
+    assert (stored.json()["replaced"], stored.json()["overridden"]) == (1, 1)
+    path = f"/v1/prices/imports/{stored.json()['import_id']}"
+    _groups(api, tokens["sup-zhao"])  # a reader measures them again (inline: only two)
+    got = api.get(path, headers=auth(tokens["sup-zhao"]))
+    assert got.status_code == 200, got.text
+    record = got.json()
+    assert (record["actor"], record["rows"], record["codes"]) == ("svc-core", 1, ["510300"])
+    assert record["override"]["reason"] == reason and record["override"]["total"] == 1
+    assert record["override"]["lines"][0].startswith("line 1: 510300 moves -99.9%")
+    assert record["outcomes"]["pending"] == 0 and record["outcomes"]["changed"] >= 1
+    assert record["outcomes"]["largest_change"]["run_id"] in book.values()
+    with session_scope(runner.engine) as session:
+        assert prices.version(session) == 2
+    for name, status in [("svc-core", 200), ("adv-li", 403), ("eng-chen", 403)]:
+        assert api.get(path, headers=auth(tokens[name])).status_code == status, name
+    missing = api.get("/v1/prices/imports/imp-nope", headers=headers)
+    assert missing.status_code == 404 and missing.json()["error"] == "PriceImportNotFound"
 
 
 def test_new_prices_measure_stored_outcomes_again(
@@ -279,6 +333,7 @@ def test_the_openapi_schema_covers_outcomes(api: TestClient) -> None:
     spec = api.get("/openapi.json").json()
     for path in (
         "/v1/prices",
+        "/v1/prices/imports/{import_id}",
         "/v1/runs/{run_id}/outcome",
         "/v1/outcomes",
         "/v1/outcomes/breaches",
@@ -291,6 +346,7 @@ def test_the_openapi_schema_covers_outcomes(api: TestClient) -> None:
         "OutcomeSummary",
         "OutcomeGroup",
         "PricesPut",
+        "PriceImportPublic",
     } <= set(schemas)
     assert "from" in schemas["OutcomePublic"]["properties"]
     assert "return" in schemas["PortfolioOutcome"]["properties"]
@@ -332,6 +388,7 @@ def test_breaches_are_listed_for_the_advisor_and_cleared_by_a_new_plan(
     assert [i["run_id"] for i in items] == [hurt]
     assert items[0]["max_drawdown"] > items[0]["tolerance"] == 0 and 0 < items[0]["coverage"] <= 1
     assert items[0]["advisor_id"] == items[0]["planned_by"] == "adv-li"
+    assert items[0]["price_import"] is None  # in breach from its first measure
     assert got.json()["disclosure"].startswith("过往业绩不预示其未来表现。")
     assert got.json()["pending"] == 0
     early = api.get("/v1/outcomes/breaches?to=2023-06-29", headers=auth(tokens["adv-li"]))

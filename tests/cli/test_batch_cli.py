@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from factories import client_data, long_tail_client
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from core.database import get_engine, session_scope
 from core.services import batches, clients
@@ -41,6 +41,17 @@ def _batch(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=600,
+    )
+
+
+def _create(session: Session, settings: Settings, selection: batches.Selection) -> Batch:
+    return batches.create(
+        session,
+        selection,
+        tiers=settings.tiers,
+        as_of=date(2026, 11, 25),
+        shipped_from=date(2017, 8, 4),
+        actor="t",
     )
 
 
@@ -106,6 +117,19 @@ def test_a_byte_order_mark_is_read_and_bad_bytes_or_a_client_twice_are_named(  #
         assert {c.id for c in session.exec(select(Client))} == {"C-1"}
 
 
+def test_a_valuation_date_out_of_range_is_refused_and_nothing_is_stored(settings, tmp_path):  # type: ignore[no-untyped-def]
+    path = _jsonl(tmp_path / "book.jsonl", [client_data(client_id="C-1")])
+    for day, why in (("9999-12-31", "is in the future"), ("0001-01-01", "is before")):
+        refused = _batch(settings, str(path), "--as-of", day)
+        assert refused.returncode == 1, refused.stderr
+        assert f"InvalidInput: as_of {day} {why}" in " ".join(refused.stderr.split())
+    zero = _batch(settings, "--all", "--as-of", "0")
+    assert zero.returncode == 2 and "--as-of must be YYYY-MM-DD" in zero.stderr
+    with session_scope(get_engine(settings.database_url)) as session:
+        assert session.exec(select(Client)).all() == []  # the file's clients neither
+        assert session.exec(select(Batch)).all() == []
+
+
 def test_all_stored_clients_of_a_tier(settings):  # type: ignore[no-untyped-def]
     with session_scope(get_engine(settings.database_url)) as session:
         clients.upsert(session, long_tail_client(client_id="C-A"))
@@ -169,14 +193,29 @@ def test_ctrl_c_leaves_the_batch_resumable_and_resume_finishes_it(settings, tmp_
         assert len(made) == len({r.client_id for r in made}) == total
 
 
+def test_resume_refuses_a_cancelled_batch_and_finds_a_done_one_done(settings):  # type: ignore[no-untyped-def]
+    with session_scope(get_engine(settings.database_url)) as session:
+        clients.upsert(session, long_tail_client(client_id="C-A"))
+        made = _create(session, settings, batches.Selection())
+        empty = _create(session, settings, batches.Selection(advisor_id="adv-nobody"))
+        batches.cancel(session, made.id)
+    refused = _batch(settings, "resume", made.id)
+    assert refused.returncode == 1 and refused.stdout == ""
+    err = " ".join(refused.stderr.split())
+    assert f"BatchCancelled: batch {made.id} was cancelled at" in err
+    assert "held by another process" not in err
+    done = _batch(settings, "resume", empty.id)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] == "done"
+    assert "held by another process" not in done.stderr
+
+
 def test_resume_waits_for_a_dead_drivers_lease_then_takes_the_batch(settings, tmp_path):  # type: ignore[no-untyped-def]
     lease = 1.0
     engine = get_engine(settings.database_url)
     with session_scope(engine) as session:
         clients.upsert(session, long_tail_client(client_id="C-A"))
-        made = batches.create(
-            session, batches.Selection(), tiers=settings.tiers, as_of=date(2026, 11, 25), actor="t"
-        )
+        made = _create(session, settings, batches.Selection())
     # Another driver holds the batch, renewing its lease, until the resume says it waits; then
     # it dies (stops renewing), and the resume takes the batch once the lease has lapsed.
     dead = threading.Event()

@@ -18,6 +18,7 @@ from core.database import get_engine, session_scope
 from core.settings import Settings
 from core.tables import Batch, BatchItem, Price, Run
 from graphs.runner import open_runner
+from tools.outcomes import service
 
 TIERWISE = Path(sys.executable).with_name("tierwise")
 
@@ -131,6 +132,34 @@ def test_breaches_are_listed_and_start_a_batch_of_review_runs(settings: Settings
     # Until a new plan is delivered to the client, the breach stays on the list.
     after = _json(_tierwise(settings, "outcomes", "--breaches"))
     assert [b["run_id"] for b in after["breaches"]] == [hurt]
+
+
+def test_a_bad_close_is_refused_then_overridden_and_says_what_it_changed(
+    settings: Settings, tmp_path: Path
+) -> None:
+    with open_runner(settings) as runner:
+        import_prices(runner)
+        tight = deliver_on(
+            runner,
+            long_tail_client(client_id="C-10", max_drawdown_tolerance_pct=10, risk_level="C3"),
+            date(2023, 6, 30),
+        )
+        service.refresh(runner.engine, runner.market)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("date,code,close\n2025-09-01,510300,0.0045\n", "utf-8")
+    refused = _tierwise(settings, "prices", "import", str(bad))
+    assert refused.returncode == 1
+    assert "line 2: 510300 moves -99.9% from 4.48453 on 2025-08-29" in refused.stderr
+    assert "--override REASON" in refused.stderr
+    blank = _tierwise(settings, "prices", "import", str(bad), "--override", " ")
+    assert blank.returncode == 2 and "needs a reason" in blank.stderr
+    stored = _json(_tierwise(settings, "prices", "import", str(bad), "--override", "restated"))
+    assert (stored["replaced"], stored["overridden"], stored["measured"]) == (1, 1, 1)
+    assert stored["outcomes"]["changed"] == stored["outcomes"]["new_breaches"] == 1
+    assert stored["outcomes"]["largest_change"]["run_id"] == tight
+    listed = _tierwise(settings, "outcomes", "--breaches")
+    assert [b["price_import"] for b in _json(listed)["breaches"]] == [stored["import_id"]]
+    assert "made by import" in listed.stderr
 
 
 def test_outcomes_arguments_are_checked(settings: Settings) -> None:

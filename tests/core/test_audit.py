@@ -107,14 +107,21 @@ def _rewrite_and_reseal(session: Session, run_id: str, seal: Seal) -> None:
     row = deliveries.get(session, run_id)
     assert row is not None
     row.text, row.approved_by = PROMISE, "adv-li"
-    prev = audit.GENESIS
-    for event in audit.events(session, run_id):
+    chain = audit.events(session, run_id)
+    for event in chain:
         if event.kind == "delivered":
             event.payload = {
                 **event.payload,
                 "text_hash": hashlib.sha256(PROMISE.encode("utf-8")).hexdigest(),
                 "approved_by": "adv-li",
             }
+    _reseal(session, run_id, chain, audit.GENESIS, seal)
+
+
+def _reseal(session: Session, run_id: str, chain: list[AuditEvent], prev: str, seal: Seal) -> None:
+    """Link each event of chain to the one before (the first to prev), seal it, and re-seal the
+    run's head over the new last hash."""
+    for event in chain:
         event.prev_hash = prev
         event.hash = prev = seal(audit.canonical(event))
     head = session.get(AuditHead, run_id)
@@ -155,6 +162,20 @@ def test_only_the_key_stands_between_a_rewrite_and_a_verified_trail(
         _rewrite_and_reseal(session, delivered, _the_key)
         assert audit.verify(session, delivered).verified
         session.rollback()
+
+
+def test_a_link_to_another_event_breaks_the_trail_even_with_every_seal_valid(
+    runner: Runner, delivered: str
+) -> None:
+    """Each seal covers its event's prev_hash, so a changed prev_hash breaks that event's seal;
+    re-sealed with the key (with the later links and the head), only the link check still sees
+    it. Here event 2 names event 0 before it, as if event 1 had been slipped in afterwards."""
+    with session_scope(runner.engine) as session:
+        chain = audit.events(session, delivered)
+        _reseal(session, delivered, chain[2:], chain[0].hash, _the_key)
+    check = verify(runner, delivered)
+    assert not check.verified and check.broken_at == 2
+    assert check.reason == "event 2 does not link to the event before it"
 
 
 def test_a_truncated_tail_breaks_the_trail_even_after_a_later_append(

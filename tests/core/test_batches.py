@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import date, timedelta
 
 import pytest
 from factories import AS_OF, hnw_client, long_tail_client, make_client
@@ -10,12 +11,22 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from core.database import get_engine, session_scope
-from core.errors import BatchNotFound, ClientNotFound, IdempotencyKeyReused, InvalidInput
+from core.errors import (
+    BatchCancelled,
+    BatchNotFound,
+    ClientNotFound,
+    IdempotencyKeyReused,
+    InvalidInput,
+)
 from core.services import batches, clients, runs
-from core.settings import Settings
+from core.services.price_files import json_source
+from core.settings import PricePolicy, Settings
 from core.tables import Batch, BatchItem, Principal, Run, utcnow
+from tools.market.market_data import load_market
+from tools.outcomes import imports
 
 WORKER = "test-worker"
+SHIPPED_FROM = load_market().cma.first_day  # where the shipped assumptions' prices begin
 
 
 @pytest.fixture
@@ -42,7 +53,13 @@ def _book(engine) -> None:  # type: ignore[no-untyped-def]
 def _create(engine, settings: Settings, selection: batches.Selection, **kwargs):  # type: ignore[no-untyped-def]
     with session_scope(engine) as session:
         return batches.create(
-            session, selection, tiers=settings.tiers, as_of=AS_OF, actor="svc", **kwargs
+            session,
+            selection,
+            tiers=settings.tiers,
+            as_of=kwargs.pop("as_of", AS_OF),
+            shipped_from=SHIPPED_FROM,
+            actor="svc",
+            **kwargs,
         )
 
 
@@ -88,6 +105,46 @@ def test_an_unknown_client_id_queues_nothing_and_is_named(engine, settings):  # 
     with session_scope(engine) as session:
         assert session.exec(select(Batch)).all() == []
         assert session.exec(select(BatchItem)).all() == []
+
+
+def test_client_ids_and_a_filter_together_are_refused_naming_both(engine, settings):  # type: ignore[no-untyped-def]
+    _book(engine)
+    for kept in ({"tier": "long_tail"}, {"advisor_id": "adv-wang"}, {"risk_level": "C4"}):
+        with pytest.raises(InvalidInput, match="client_ids and filter"):
+            _create(engine, settings, batches.Selection(client_ids=("C-1", "C-3"), **kept))
+    with session_scope(engine) as session:
+        assert session.exec(select(Batch)).all() == []
+
+
+def _refused(engine, settings, day: date, why: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidInput, match=re.escape(why)):
+        _create(engine, settings, batches.Selection(), as_of=day)
+
+
+def test_a_valuation_date_after_today_or_before_the_earliest_price_is_refused(engine, settings):  # type: ignore[no-untyped-def]
+    _book(engine)
+    for day in (date.today() + timedelta(days=2), date(9999, 12, 31)):
+        _refused(engine, settings, day, f"as_of {day.isoformat()} is in the future")
+    # No prices stored: the earliest is where the shipped assumptions' series begin.
+    shipped = f"before the first price the shipped assumptions use ({SHIPPED_FROM.isoformat()})"
+    for day in (date(1, 1, 1), SHIPPED_FROM - timedelta(days=1)):
+        _refused(engine, settings, day, f"as_of {day.isoformat()} is {shipped}")
+    with session_scope(engine) as session:
+        assert session.exec(select(Batch)).all() == []
+    # A past date is fine, today too.
+    assert _create(engine, settings, batches.Selection(), as_of=SHIPPED_FROM).as_of == str(
+        SHIPPED_FROM
+    )
+    assert _create(engine, settings, batches.Selection(), as_of=date.today()).total == 4
+    # Once prices are stored, the first stored close is the earliest price.
+    first = SHIPPED_FROM + timedelta(days=2000)
+    rows = [{"date": (first + timedelta(days=d)).isoformat(), "code": "510300", "close": 4.0}
+            for d in range(3)]  # fmt: skip
+    imports.run(engine, json_source(rows, {"510300"}), PricePolicy(), {"510300"}, actor="test")
+    stored = f"before the first stored price ({first.isoformat()})"
+    _refused(engine, settings, first - timedelta(days=1), stored)
+    _refused(engine, settings, SHIPPED_FROM, stored)
+    assert _create(engine, settings, batches.Selection(), as_of=first).total == 4
 
 
 def test_an_empty_selection_is_done_at_once(engine, settings):  # type: ignore[no-untyped-def]
@@ -191,6 +248,23 @@ def test_cancel_stops_what_has_not_started_and_what_ran_stays(engine, settings):
     with session_scope(engine) as session:
         assert runs.get(session, started.run_id).status == "queued"
         assert batches.cancel(session, made.id).status == "cancelled"  # twice is the same
+
+
+def test_a_cancelled_batch_is_not_resumable_and_says_so(engine, settings):  # type: ignore[no-untyped-def]
+    _book(engine)
+    made = _create(engine, settings, batches.Selection())
+    # An advisor with no clients: a batch of nobody, done at once.
+    empty = _create(engine, settings, batches.Selection(advisor_id="adv-nobody"))
+    with session_scope(engine) as session:
+        assert batches.resumable(session, made.id).status == "queued"
+        assert batches.resumable(session, empty.id).status == "done"
+        batches.cancel(session, made.id)
+    with session_scope(engine) as session, pytest.raises(BatchCancelled) as raised:
+        batches.resumable(session, made.id)
+    assert raised.value.status_code == 409
+    assert raised.value.detail.startswith(f"batch {made.id} was cancelled at ")
+    with session_scope(engine) as session, pytest.raises(BatchNotFound):
+        batches.resumable(session, "batch-missing")
 
 
 def test_counts_sum_to_the_total_at_every_stage(engine, settings):  # type: ignore[no-untyped-def]

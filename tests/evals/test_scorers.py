@@ -1,4 +1,5 @@
-"""The critical approval-gate scorer: who is owed an advisor's approval before delivery."""
+"""The critical scorers: who is owed an advisor's approval before delivery, and which delivered
+plans hold a product above what the client may hold."""
 
 from __future__ import annotations
 
@@ -46,3 +47,65 @@ def test_an_unapproved_delivery_fails_the_gate_when_an_advisor_was_owed(
     overrides: dict[str, Any], kwargs: dict[str, Any], passed: bool, market: MarketData
 ) -> None:
     assert gate(overrides, market, **kwargs) == (passed, True)
+
+
+def suitability(
+    overrides: dict[str, Any], weights: dict[str, float], market: MarketData, delivered: bool = True
+) -> list[tuple[bool, bool, str]]:
+    """The unsuitable-delivery scores (passed, critical, detail) of a plan with these weights."""
+    scenario = Scenario.model_validate(
+        {"id": "s", "family": "t", "client": client_data(**overrides), "expect": {}}
+    )
+    holdings = [{"product_code": c, "weight": w} for c, w in weights.items()]
+    run: dict[str, Any] = {"plan": {"holdings": holdings}, "status": "blocked"}
+    if delivered:
+        run.update(status="delivered", delivery={"plan_hash": "h", "text": ""})
+    out = Outcome(run=run, status_before=run["status"], compliance_before=None)
+    return [
+        (s.passed, s.critical, s.detail)
+        for s in invariant_scores(scenario, out, market)
+        if s.name == "suitability"
+    ]
+
+
+CASH = {"511990": 0.5, "TW-MM-01": 0.3}  # R1
+PROFESSIONAL = {"investor_type": "professional", "financial_assets": 5_000_000}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "weights", "passed", "detail"),
+    [
+        ({}, {**CASH, "510300": 0.2}, True, "ranks [1, 1, 3] vs allowed R3"),
+        ({}, {**CASH, "512480": 0.2}, False, "ranks [1, 1, 4] vs allowed R3"),
+        ({"risk_level": "C2"}, {**CASH, "510300": 0.2}, False, "ranks [1, 1, 3] vs allowed R2"),
+        (LOWEST, {**CASH, "511880": 0.2}, True, "ranks [1, 1, 1] vs allowed R1"),
+        (LOWEST, {**CASH, "511260": 0.2}, False, "ranks [1, 1, 2] vs allowed R1"),
+        # The lowest category holds R1 only, even if it meets the professional criteria.
+        ({**LOWEST, **PROFESSIONAL, "investment_experience_years": 2}, {**CASH, "511260": 0.2},
+         False, "ranks [1, 1, 2] vs allowed R1"),
+        ({**PROFESSIONAL, "investment_experience_years": 2}, {**CASH, "TW-PF-01": 0.2}, True,
+         "ranks [1, 1, 5] vs allowed R5"),
+        # A professional claim without two years' experience is an ordinary C3 investor.
+        ({**PROFESSIONAL, "investment_experience_years": 1}, {**CASH, "TW-PF-01": 0.2}, False,
+         "vs allowed R3"),
+        ({}, {**CASH, "NOT-ON-SHELF": 0.2}, False, "ranks [1, 1, 6] vs allowed R3"),
+        ({}, {**CASH, "510300": 0.2, "512480": 0.0}, True, "ranks [1, 1, 3] vs allowed R3"),
+    ],
+    ids=["within", "above", "above-c2", "lowest-r1", "lowest-r2", "lowest-professional",
+         "professional", "professional-claim", "not-on-shelf", "zero-weight"],
+)  # fmt: skip
+def test_a_delivered_plan_above_what_the_client_may_hold_fails_suitability(
+    overrides: dict[str, Any],
+    weights: dict[str, float],
+    passed: bool,
+    detail: str,
+    market: MarketData,
+) -> None:
+    ((ok, critical, said),) = suitability(overrides, weights, market)
+    assert (ok, critical) == (passed, True)
+    assert detail in said
+
+
+def test_a_plan_that_was_not_delivered_is_not_scored_for_suitability(market: MarketData) -> None:
+    """Blocked or waiting, an unsuitable plan reached nobody: the gate, not this score, says so."""
+    assert suitability({}, {**CASH, "512480": 0.2}, market, delivered=False) == []

@@ -34,6 +34,7 @@ def _batch(runner: Runner, **selection: object) -> str:
             batches.Selection(**selection),  # type: ignore[arg-type]
             tiers=runner.settings.tiers,
             as_of=AS_OF,
+            shipped_from=runner.market.cma.first_day,
             actor="test",
         )
         return made.id

@@ -148,6 +148,7 @@ def _batch(runner: Runner, **selection: Any) -> str:
             batches.Selection(**selection),
             tiers=runner.settings.tiers,
             as_of=AS_OF,
+            shipped_from=runner.market.cma.first_day,
             actor="test",
         ).id
 

@@ -124,6 +124,30 @@ def test_a_cash_need_in_the_request_raises_the_reserve(runner: Runner) -> None:
     assert asked["status"] == "delivered"
 
 
+def test_a_plan_never_serves_one_wish_against_another_and_says_why_cash_stays(
+    runner: Runner, market: MarketData
+) -> None:
+    # Issue 26: a C3 client's 不要货币基金，不要债券，不要现金 was delivered with cash up from
+    # 10% to 48.7% (the declined bonds replaced by the declined cash), marked "limits".
+    client = long_tail_client(risk_level="C3")
+    plain = row(runner, start(runner, client))
+    asked = row(runner, start(runner, client, "不要货币基金，不要债券，不要现金"))
+
+    def cash(state: dict[str, Any]) -> float:
+        weights = {h["product_code"]: h["weight"] for h in state["plan"]["holdings"]}
+        return share_of("theme", "cash", weights, market, lexicon_for(market))
+
+    assert cash(asked) <= cash(plain) + 1e-3
+    outcomes = {o["wish"]["target"]: o for o in asked["plan"]["request"]["wishes"]}
+    assert (outcomes["cash"]["done"], outcomes["cash"]["reason"]) == ("not_done", "reserve")
+    assert outcomes["bond"]["after"] <= outcomes["bond"]["before"] + 1e-3
+    # The letter says why the cash stays; nothing went against a wish, so TW-REQ-04 is quiet.
+    reserve = f"{outcomes['cash']['after'] * 100:.1f}%"
+    letter = asked["compliance"]["client_text"]
+    assert f"方案须保留{reserve}的随时可取用的现金类资产作为流动性储备" in letter
+    assert "TW-REQ-04" not in fired(asked) and asked["status"] == "delivered"
+
+
 def test_avoiding_a_product_leaves_it_out(runner: Runner) -> None:
     plain = row(runner, start(runner, long_tail_client(risk_level="C3")))
     held = [h["product_code"] for h in plain["plan"]["holdings"] if h["asset_class"] != "cash"]

@@ -10,14 +10,17 @@ from typing import Any
 
 import pytest
 from factories import AS_OF, long_tail_client, make_client
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState
 from test_graph import decide, row, start
 
 from core.database import session_scope
-from core.errors import ClientChanged, Forbidden, InvalidDecision
+from core.errors import ApprovalAlreadyDecided, ClientChanged, Forbidden, InvalidDecision
 from core.schemas.client import ClientInput
-from core.services import clients, deliveries, principals
+from core.services import approvals, audit, clients, deliveries, principals
 from core.tables import Approval
 from graphs.runner import Runner
+from graphs.state import AdvisorDecision
 
 
 def store(runner: Runner, client: ClientInput) -> None:
@@ -124,6 +127,68 @@ def test_the_advisor_must_be_the_clients_advisor_now(runner: Runner) -> None:
     assert decide(runner, run_id, "reject", comment="转交", advisor="adv-wang")["status"] == (
         "rejected"
     )
+
+
+def claim_as(runner: Runner, run_id: str, advisor: str, **hooks: Any) -> Approval:
+    """The advisor's approval of the run's plan, claimed at the service in one transaction;
+    `hooks` are session events (name: listener) on that transaction's session."""
+    approval = row(runner, run_id)["approval"]
+    decision = AdvisorDecision(
+        approval_id=approval["id"], action="approve", plan_hash=approval["plan_hash"],
+        advisor=advisor, decided_on=AS_OF,
+    )  # fmt: skip
+    with session_scope(runner.engine) as session:
+        for name, listener in hooks.items():
+            event.listen(session, name, listener)
+        months = runner.settings.compliance.assessment_valid_months
+        return approvals.claim(
+            session, approval["id"], decision.model_dump(mode="json"), valid_months=months
+        )
+
+
+def assert_undecided(runner: Runner, run_id: str, advisor_id: str | None) -> None:
+    """The review still waits for advisor_id, nothing was decided, audited or delivered."""
+    state = row(runner, run_id)
+    assert state["status"] == "awaiting_approval" and state["deliveries"] == 0
+    assert state["approval"]["status"] == "pending" and state["approval"]["decided_by"] is None
+    assert state["approval"]["advisor_id"] == advisor_id
+    with session_scope(runner.engine) as session:
+        assert "decision" not in [e.kind for e in audit.events(session, run_id)]
+    assert runner.resume_decided(state["approval"]["id"]).status == "awaiting_approval"
+    assert row(runner, run_id)["deliveries"] == 0
+
+
+def test_nobody_decides_for_a_client_with_no_advisor(runner: Runner) -> None:
+    """The decider guard on its own: the claim's UPDATE would refuse it too (no advisor matches
+    no one), but as ApprovalAlreadyDecided, which tells the advisor the wrong thing."""
+    client = long_tail_client(
+        client_id="C-NONE", risk_level="C1", lowest_category=True, goal="preservation",
+        advisor_id=None,
+    )  # fmt: skip
+    store(runner, client)
+    run_id = start(runner, client)
+    assert row(runner, run_id)["approval"]["advisor_id"] is None
+    with pytest.raises(Forbidden, match="no advisor"):
+        claim_as(runner, run_id, "adv-li")
+    assert_undecided(runner, run_id, None)
+
+
+def test_a_reassignment_committed_inside_the_claim_stops_the_decision(runner: Runner) -> None:
+    """The claim's UPDATE on its own: the client moves to adv-wang, committed by another
+    connection after the guards have read the client and before the claim writes. Only the
+    UPDATE's advisor condition then stands between adv-li and the plan."""
+    run_id, client = paused(runner)
+    moved: list[str] = []
+
+    def reassign_before_the_update(state: ORMExecuteState) -> None:
+        if state.is_update and not moved:
+            store(runner, client.model_copy(update={"advisor_id": "adv-wang"}))
+            moved.append("adv-wang")
+
+    with pytest.raises(ApprovalAlreadyDecided, match="reassigned"):
+        claim_as(runner, run_id, "adv-li", do_orm_execute=reassign_before_the_update)
+    assert moved == ["adv-wang"]
+    assert_undecided(runner, run_id, "adv-wang")
 
 
 @pytest.mark.parametrize(

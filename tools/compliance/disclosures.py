@@ -218,9 +218,11 @@ def _wish_line(route: WishRoute, outcome: WishOutcome | None, ctx: RuleContext) 
     if outcome is None:  # no plan the optimiser shaped: an advisor's own weights, or a fallback
         key = "TW-REQ-02-ADVISOR" if ctx.plan.source == "advisor" else "TW-REQ-02-LIMITS"
         return say(key, ctx, **values, after=_pct(share))
-    key = {"already": "TW-REQ-02-ALREADY", "minimum": "TW-REQ-02-MINIMUM"}.get(
-        outcome.reason or "", DONE_KEYS[outcome.done]
-    )
+    key = {
+        "already": "TW-REQ-02-ALREADY",
+        "minimum": "TW-REQ-02-MINIMUM",
+        "reserve": "TW-REQ-02-RESERVE",
+    }.get(outcome.reason or "", DONE_KEYS[outcome.done])
     return say(key, ctx, **values, before=_pct(outcome.before or 0), after=_pct(outcome.after or 0))
 
 

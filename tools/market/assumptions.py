@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -55,6 +56,11 @@ class CapitalMarketAssumptions(BaseModel):
     @property
     def ids(self) -> list[str]:
         return [a.id for a in self.asset_classes]
+
+    @property
+    def first_day(self) -> date:
+        """The first day of the price window the assumptions were estimated on."""
+        return date.fromisoformat(str(self.window["start"]))
 
     def covariance(self) -> np.ndarray:
         """Annualised covariance matrix in the order of `ids`."""

@@ -64,6 +64,7 @@ NUMBERS = re.compile(
 CLAUSES = re.compile(r"[，。；;！？!?\n]+|,(?!\d{3})|\.(?!\d)|\s+but\s+|但是|不过|另外|然后|同时")
 # core.masking's masked forms: 139****5678, 110105********002x, w***@x.com, 6222 **** **** 7894
 MASKED = re.compile(r"(?:\d{4} )?[0-9a-z._@+-]*\*[0-9a-z._@+*-]*(?: (?:\*+|\d{4})(?![0-9a-z]))*")
+_BLANKS = re.compile(r"[^\S\n]+")
 WORD = re.compile(r"[a-z][a-z'-]+|[a-z]\d+|\d+|[\u3400-\u9fff]")
 
 
@@ -353,7 +354,9 @@ def _scan(text: str, lex: Lexicon) -> _Clause:
 
 
 def _phrase(text: str) -> str:
-    return " ".join(text.split())[:PHRASE_CHARS]
+    """The clause's words, blanks collapsed, masked again: blanking a masked item may have
+    brought digits around it together."""
+    return mask_text(" ".join(text.split()))[:PHRASE_CHARS]
 
 
 def _switches(clause: _Clause) -> list[int]:
@@ -488,7 +491,9 @@ def parse_request(text: str | None, market: MarketData) -> RequestIntent:
     doubts: list[str] = []
     if len(text) > MAX_REQUEST_CHARS:
         doubts.append(f"the request is longer than {MAX_REQUEST_CHARS} characters")
-    masked = _norm(mask_text(text[:MAX_REQUEST_CHARS]))
+    # Blanks collapse before masking, never after: masked first, 139    1234    5678 would be
+    # collapsed into a plain 139 1234 5678. Line feeds stay: they end a clause.
+    masked = mask_text(_BLANKS.sub(" ", _norm(text[:MAX_REQUEST_CHARS]))).lower()
     # Masked data is not a wish: blanked before anything else reads it (an email's dot included).
     masked = MASKED.sub(
         lambda m: " " * len(m.group(0)) if re.search(r"[\d@]", m.group(0)) else m.group(0), masked

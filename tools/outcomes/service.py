@@ -24,9 +24,9 @@ from core.database import session_scope
 from core.errors import NotMeasurable, RunNotDelivered
 from core.schemas.client import STORED, ClientInput
 from core.schemas.profile import ClientProfile
-from core.services import deliveries, outcomes, prices
+from core.services import deliveries, outcomes, price_imports, prices
 from core.settings import Settings
-from core.tables import Run
+from core.tables import Delivery, Outcome, Run
 from tools.compliance.disclosures import load_wording
 from tools.market.eligibility import eligible_products
 from tools.market.market_data import MarketData
@@ -196,11 +196,14 @@ def refresh(
     With `inline_limit`, a reader's call: it measures only when no more than that many are
     stale, and otherwise leaves them to the background refresher (api/app.py), so a read after
     a large import answers at once, from the stored outcomes, saying how many are pending.
-    `stop` is asked between pages (a server shutting down).
+    `stop` is asked between pages (a server shutting down). What a page changed is credited
+    to the price import that made the prices it is measured on, and a breach that appears is
+    labelled with it (core/services/price_imports.py).
     """
     with session_scope(engine) as session:
         version = prices.version(session)
         total = outcomes.stale_count(session, version)
+        cause = price_imports.for_version(session, version)
     if total == 0 or (inline_limit is not None and total > inline_limit):
         return Refreshed(0, total)
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -218,15 +221,15 @@ def refresh(
             with session_scope(engine) as session:
                 page = outcomes.stale_runs(session, version, PAGE, after)
                 measured = [
-                    (run, sent, _measured(session, run, sent.plan_hash, market, shared))
-                    for run, sent in page
+                    (run, sent, _measured(session, run, sent.plan_hash, market, shared), before)
+                    for run, sent, before in page
                 ]
             if not page:
                 break
             with session_scope(engine) as session:
                 if not outcomes.take_refresh(session, owner, lease_seconds):
                     break  # the lease lapsed and another process carries on
-                outcomes.save(session, measured, version)
+                _save(session, measured, version, cause)
             done, after = done + len(page), page[-1][0].id
             if on_page is not None:
                 on_page(done, max(total, done))
@@ -234,6 +237,23 @@ def refresh(
         with session_scope(engine) as session:
             outcomes.release_refresh(session, owner)
     return Refreshed(done, max(total - done, 0))
+
+
+def _save(
+    session: Session,
+    measured: list[tuple[Run, Delivery, dict[str, Any], Outcome | None]],
+    version: int,
+    cause: str | None,
+) -> None:
+    """Save a page, crediting what it changed to the import whose prices it was measured on."""
+    saved = outcomes.save(session, measured, version, cause)
+    if cause is not None:
+        changes = [
+            price_imports.change(before, row)
+            for (_, _, _, before), row in zip(measured, saved, strict=True)
+            if before is not None
+        ]
+        price_imports.credit(session, cause, changes)
 
 
 def catch_up(engine: Engine, market: MarketData, settings: Settings) -> Refreshed:

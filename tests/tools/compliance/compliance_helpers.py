@@ -16,6 +16,7 @@ from agents.research import ResearchBrief, research_products
 from core.schemas.client import ClientInput, Holding
 from core.schemas.plan import Fallback, Plan
 from core.schemas.profile import ClientProfile
+from core.schemas.request import RequestShaping
 from core.schemas.vocabulary import RiskRating, Verdict
 from core.settings import AllocationPolicy, CompliancePolicy, TierPolicy
 from tools.compliance.disclosures import compose
@@ -70,8 +71,10 @@ def plan(
     holdings: list[Holding] | None = None,
     fallback: Fallback | None = None,
     source: str = "allocation",
+    request: RequestShaping | None = None,
 ) -> Plan:
-    """A sealed plan of these weights, written by the offline model."""
+    """A sealed plan of these weights, written by the offline model (with `request`, the
+    outcomes of a request as the allocation would have recorded them)."""
     return build_plan(
         weights,
         prof,
@@ -84,6 +87,7 @@ def plan(
         span=(0.01, 0.2),
         fallback=fallback,
         source=source,  # type: ignore[arg-type]
+        request=request,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import pytest
 from compliance_helpers import (
     PRO,
@@ -18,18 +19,25 @@ from compliance_helpers import (
     trades,
     variant_market,
 )
+from pydantic import ValidationError
 
 from core.schemas.plan import Constraint, Fallback
-from core.settings import CompliancePolicy
+from core.schemas.request import RequestShaping, WishOutcome
+from core.settings import CompliancePolicy, Settings
 from tools.compliance.engine import RuleContext, evaluate
 from tools.compliance.evaluators.registry import REGISTRY
 from tools.compliance.rulebook import shipped_rules
+from tools.market.intent import parse_request
+from tools.market.optimiser import portfolio_performance
 
 RULES = shipped_rules()
 MARKET = variant_market()
 CASH = {"TW-MM-01": 0.3, "511990": 0.3}  # R1 only, under every single-product cap
 GOLD = "能不能帮我买点黄金ETF？"
 C4 = {"risk_level": "C4", "goal": "growth", "max_drawdown_tolerance_pct": 30}
+VOLATILE = {"510300": 0.3, "510500": 0.3, "TW-MM-01": 0.2, "511990": 0.2}  # R3 at 11.9%
+C3_AT_5 = {"volatility_ceiling": {"C1": 0.01, "C2": 0.04, "C3": 0.05, "C4": 0.15, "C5": 0.20}}
+AVOID_CASH = "不要货币基金，不要债券，不要现金"
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,8 @@ class Spec:
     policy: dict[str, Any] = field(default_factory=dict)
     request: str | None = None
     fallback: bool = False
+    # Each wish target's share (before, after) as the allocation recorded it on the plan.
+    shares: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -57,8 +67,21 @@ def build(spec: Spec, jurisdiction: str) -> RuleContext:
     policy = CompliancePolicy(jurisdiction=jurisdiction, **spec.policy)  # type: ignore[arg-type]
     prof = profile_of(client(**spec.client), MARKET, policy)
     fallback = Fallback(reason="infeasible", method="min_volatility") if spec.fallback else None
-    pl = plan(spec.weights, prof, MARKET, fallback=fallback)
+    pl = plan(spec.weights, prof, MARKET, fallback=fallback, request=_shaping(spec))
     return context(prof, pl, MARKET, policy, request=spec.request)
+
+
+def _shaping(spec: Spec) -> RequestShaping | None:
+    """The request's wishes with the shares the spec gives them, as a plan records them."""
+    if not spec.shares or spec.request is None:
+        return None
+    wishes = parse_request(spec.request, MARKET).wishes
+    outcomes = [
+        WishOutcome(wish=w, done="not_done", before=spec.shares[w.target][0],
+                    after=spec.shares[w.target][1], reason="limits")
+        for w in wishes
+    ]  # fmt: skip
+    return RequestShaping(wishes=outcomes, volatility_before=0.05, volatility_after=0.05)
 
 
 # fmt: off
@@ -75,6 +98,10 @@ CASES = [
     # The plan as a service: 40% R4 + 60% R1 is R3 overall (> C2); 40% R3 + 60% R1 is R2.
     Case("CN-R-03", "revise", Spec({**CASH, "MATCH-R4": 0.4}, {"risk_level": "C2"}),
          Spec({**CASH, "MATCH-R3": 0.4}, {"risk_level": "C2"})),
+    # 11.9% is above C3's 10% and within C4's 15%; 5.7% is above a firm's own 5% for C3.
+    Case("TW-VOL-01", "revise", Spec(VOLATILE), Spec(VOLATILE, C4), ("max_volatility", None, 0.10)),
+    Case("TW-VOL-01", "revise", Spec(fill({"510300": 0.3}), policy=C3_AT_5),
+         Spec(fill({"510300": 0.3})), ("max_volatility", None, 0.05), "policy"),
     Case("CN-R-04", "block", Spec(fill({"NOT-ON-SHELF": 0.2})), Spec(fill({"510300": 0.2}))),
     Case("CN-MIS-01", "revise", Spec(fill({"TW-AM-01": 0.2})),
          Spec(fill({"TW-AM-01": 0.2}), {"financial_assets": 3_000_000}),
@@ -104,6 +131,18 @@ CASES = [
     # The plan holds half of 850,000 in cash (FILLER): 100,000 is covered, 500,000 is not.
     Case("TW-REQ-03", "escalate", Spec(fill({}), request="下个月要用50万"),
          Spec(fill({}), request="下个月要用10万")),
+    # Issue 26: 不要货币基金，不要债券，不要现金 went out with cash from 8% to 48.7%. A move
+    # against a wish within TIERWISE_COMPLIANCE__REQUEST_AGAINST_MAX (5 points) passes.
+    Case("TW-REQ-04", "escalate",
+         Spec(fill({}), request=AVOID_CASH, shares={"cash": (0.08, 0.487), "bond": (0.38, 0.0)}),
+         Spec(fill({}), request=AVOID_CASH, shares={"cash": (0.08, 0.08), "bond": (0.38, 0.38)})),
+    Case("TW-REQ-04", "escalate",
+         Spec(fill({}), request="多配债券", shares={"bond": (0.30, 0.20)}),
+         Spec(fill({}), request="多配债券", shares={"bond": (0.30, 0.26)}), name="more"),
+    Case("TW-REQ-04", "escalate",
+         Spec(fill({}), request="少配股票", shares={"equity": (0.30, 0.33)},
+              policy={"request_against_max": 0.02}),
+         Spec(fill({}), request="少配股票", shares={"equity": (0.30, 0.33)}), name="policy"),
     Case("TW-REQ-01", "escalate", Spec(fill({}), request="我想买比特币"),
          Spec(fill({}), request="希望多配一些债券，少一点股票，稳一点。")),
     Case("TW-REQ-01", "escalate", Spec(fill({}), request="I'd like to buy 600519."),
@@ -231,6 +270,8 @@ def apply(weights: dict[str, float], remedies: list[Constraint]) -> dict[str, fl
         elif r.kind == "cap" and r.value is not None and out.get(r.product_code, 0.0) > r.value:
             freed += out[r.product_code] - r.value
             out[r.product_code] = r.value
+        elif r.kind == "max_volatility" and r.value is not None:
+            out = under(out, r.value)
         elif r.kind == "min_reserve" and r.value is not None:
             reserve = sum(
                 w for c, w in out.items() if MARKET.products[c].liquidity_reserve_eligible
@@ -241,3 +282,30 @@ def apply(weights: dict[str, float], remedies: list[Constraint]) -> dict[str, fl
     for code in ("511880", "TW-MM-02"):
         out[code] = out.get(code, 0.0) + freed / 2
     return out
+
+
+def under(weights: dict[str, float], ceiling: float) -> dict[str, float]:
+    """The weights with every weight outside the reserve cut by the same factor, step by step,
+    and what it frees in R1 money-market funds, until the volatility is under the ceiling."""
+    risky = [c for c in weights if not MARKET.products[c].liquidity_reserve_eligible]
+    for step in range(200):
+        out = {c: w * 0.98**step if c in risky else w for c, w in weights.items()}
+        freed = 1.0 - sum(out.values())
+        for code in ("511880", "TW-MM-02"):
+            out[code] = out.get(code, 0.0) + freed / 2
+        mu, cov = MARKET.product_returns_and_covariance(list(out))
+        if portfolio_performance(np.array(list(out.values())), mu, cov)[1] <= ceiling:
+            return out
+    raise AssertionError(f"no mix with cash is under {ceiling}")
+
+
+@pytest.mark.parametrize("value", ["0", "0.001", "1.5", "-0.1"])
+def test_the_request_against_limit_refuses_nonsense(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    """Below a point a share's rounding would escalate plans; above 1 nothing ever would."""
+    monkeypatch.setenv("TIERWISE_COMPLIANCE__REQUEST_AGAINST_MAX", value)
+    with pytest.raises(ValidationError, match="request_against_max"):
+        Settings()
+    monkeypatch.setenv("TIERWISE_COMPLIANCE__REQUEST_AGAINST_MAX", "0.1")
+    assert Settings().compliance.request_against_max == 0.1

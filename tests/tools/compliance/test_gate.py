@@ -19,11 +19,12 @@ from core.database import session_scope
 from core.errors import PlanNotApprovable
 from core.schemas.client import ClientInput
 from core.services import approvals, deliveries, runs
-from core.settings import CompliancePolicy, Settings
+from core.settings import AllocationPolicy, CompliancePolicy, Settings
 from graphs.nodes import ComplianceGateError, _gate
 from graphs.runner import Runner, open_runner
 from graphs.state import Deps
 from tools.compliance.evaluators.registry import REGISTRY
+from tools.compliance.evaluators.suitability import VOLATILITY_TOLERANCE
 from tools.compliance.rulebook import shipped_rules
 from tools.llm.offline import OfflineModel
 from tools.market.market_data import load_market
@@ -167,6 +168,7 @@ def state(
 CLEAN = fill({"510300": 0.3})
 LONG_TAIL = {"aum": 200_000, "liquidity_need": 20_000}
 C4 = {"risk_level": "C4", "goal": "growth", "max_drawdown_tolerance_pct": 30}
+VOLATILE = {"510300": 0.3, "510500": 0.3, "TW-MM-01": 0.2, "511990": 0.2}  # R3 at 11.9%
 
 
 @pytest.mark.parametrize(
@@ -210,6 +212,14 @@ def _approved_another_plan(s: dict[str, Any]) -> None:
     s["decision"]["plan_hash"] = "0" * 64
 
 
+def _passed_above_the_ceiling(s: dict[str, Any]) -> None:
+    """A passing report on a plan above the C3 ceiling, as one checked under a laxer policy."""
+    assert {f["rule_id"] for f in s["compliance"]["findings"] if f["verdict"] != "pass"} == {
+        "TW-VOL-01"
+    }
+    _forged_verdict(s)
+
+
 @pytest.mark.parametrize(
     ("weights", "approved", "overrides", "tamper"),
     [
@@ -223,10 +233,11 @@ def _approved_another_plan(s: dict[str, Any]) -> None:
         (CLEAN, True, {}, _promise_in_text),
         (CLEAN, True, {}, _wording_removed),
         (CLEAN, True, {}, _approved_another_plan),
+        (VOLATILE, False, LONG_TAIL, _passed_above_the_ceiling),  # TW-VOL-01 at the door
     ],
     ids=["mid-tier-unapproved", "escalate-unapproved", "revise", "block", "other-plan-report",
          "tampered-plan", "forged-verdict", "promise-in-text", "wording-removed",
-         "approved-another-plan"],
+         "approved-another-plan", "above-the-ceiling"],
 )  # fmt: skip
 def test_gate_refuses(
     weights: dict[str, float], approved: bool, overrides: dict[str, Any], tamper: Any
@@ -256,6 +267,30 @@ def test_kill_switch_sends_a_long_tail_run_to_an_advisor(settings: Settings) -> 
     assert run.status == "awaiting_approval" and delivered == 0
     assert approval.verdict == "escalate"
     assert "CN-AI-04" in [f["rule_id"] for f in approval.findings]
+
+
+def test_an_allocation_above_the_levels_ceiling_is_revised_under_it_before_delivery(
+    settings: Settings,
+) -> None:
+    """The issue's run: the allocation aims C3 at 15% (raised for it alone, which Settings
+    refuses and a copy does not check); the gate sends the 14.6% plan back with TW-VOL-01's
+    remedy, and what is delivered is under the 10% the gate holds C3 to."""
+    ceilings = {**settings.allocation.volatility_ceiling, "C3": 0.15}
+    raised = settings.model_copy(
+        update={"allocation": AllocationPolicy(volatility_ceiling=ceilings)}
+    )
+    client = ClientInput.model_validate(
+        client_data(**LONG_TAIL, client_id="C-VOL", goal="growth", max_drawdown_tolerance_pct=50)
+    )
+    with open_runner(raised) as runner:
+        run_id = runner.create(client, as_of=AS_OF).id
+        runner.execute(run_id)
+        run, _, delivered = _state(runner, run_id)
+    assert run.status == "delivered" and delivered == 1
+    pipeline = ["profile_client", "research_products", "allocate_portfolio", "check_compliance"]
+    assert run.trajectory == [*pipeline, *pipeline[2:], "deliver_plan"]
+    assert run.plan["expected_volatility"] <= 0.10 + VOLATILITY_TOLERANCE
+    assert [(c["rule_id"], c["value"]) for c in run.plan["constraints"]] == [("TW-VOL-01", 0.10)]
 
 
 LOWEST = {**LONG_TAIL, "risk_level": "C1", "lowest_category": True, "goal": "preservation"}

@@ -17,6 +17,7 @@ from compliance_helpers import (
     verdict_of,
 )
 
+from core.schemas.vocabulary import RISK_LEVELS
 from core.settings import CompliancePolicy
 from tools.compliance.engine import RuleContext, evaluate
 from tools.compliance.evaluators.registry import REGISTRY
@@ -39,7 +40,13 @@ ROWS: list[tuple[str, dict[str, Any], int]] = [
 
 
 def build(overrides: dict[str, Any], weights: dict[str, float], jurisdiction: str) -> RuleContext:
-    policy = CompliancePolicy(jurisdiction=jurisdiction)  # type: ignore[arg-type]
+    # The MATCH-Rn probes are the CSI 300 ETF under each rating, as volatile as equity whatever
+    # the label: the levels' volatility ceilings (TW-VOL-01, test_checks) are lifted here so
+    # that the ratings alone decide.
+    policy = CompliancePolicy(
+        jurisdiction=jurisdiction,  # type: ignore[arg-type]
+        volatility_ceiling=dict.fromkeys(RISK_LEVELS, 1.0),
+    )
     prof = profile_of(client(**overrides), MARKET, policy)
     return context(prof, plan(weights, prof, MARKET), MARKET, policy)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from compliance_helpers import QUIET, fill, plan, profile, profile_of, research, variant_market
-from factories import hnw_client
+from factories import hnw_client, long_tail_client
 
 from agents.allocation import allocate_portfolio
 from agents.compliance import TEXT_RULES, ComplianceReport, check_compliance, client_letter
@@ -17,6 +17,7 @@ from core.schemas.plan import Constraint, Plan
 from core.schemas.profile import ClientProfile
 from core.settings import AllocationPolicy, CompliancePolicy
 from tools.compliance.evaluators.registry import REGISTRY
+from tools.compliance.evaluators.suitability import VOLATILITY_TOLERANCE
 from tools.compliance.rulebook import shipped_rules
 from tools.llm.offline import OfflineModel
 from tools.llm.port import LanguageModel
@@ -155,6 +156,35 @@ def test_a_reserve_remedy_is_honoured() -> None:
     )
     assert reserve >= remedy.value - 1e-9
     assert "DIV-P-05" not in [f.rule_id for f in check(prof, pl, OfflineModel()).findings]
+
+
+def test_a_volatility_remedy_brings_an_allocation_above_its_ceiling_under_it() -> None:
+    """The issue's case: an allocation that aims C3 at 15% (the ceiling raised for it alone)
+    gives a long-tail C3 growth client with a 50% drawdown tolerance 14.6%. The gate holds C3 to
+    its own 10% (TW-VOL-01), and the remedy brings the next allocation under it."""
+    raised = AllocationPolicy(
+        volatility_ceiling={**AllocationPolicy().volatility_ceiling, "C3": 0.15}
+    )
+    client = long_tail_client(goal="growth", max_drawdown_tolerance_pct=50, **QUIET)
+    prof = profile_of(client, MARKET)
+
+    def allocate(constraints: list[Constraint]) -> Plan:
+        return allocate_portfolio(
+            prof, [], market=MARKET, model=OfflineModel(), policy=raised, constraints=constraints
+        )
+
+    first = allocate([])
+    assert first.expected_volatility > 0.10 + VOLATILITY_TOLERANCE
+    report = check(prof, first, OfflineModel())
+    assert report.verdict == "revise"
+    assert [(c.rule_id, c.kind, c.value) for c in report.remedies] == [
+        ("TW-VOL-01", "max_volatility", 0.10)
+    ]
+    second = allocate(report.remedies)
+    assert second.expected_volatility <= 0.10 + VOLATILITY_TOLERANCE
+    report = check(prof, second, OfflineModel())
+    assert "TW-VOL-01" not in [f.rule_id for f in report.findings]
+    assert report.verdict in ("pass", "escalate")
 
 
 def test_only_revise_findings_yield_remedies() -> None:

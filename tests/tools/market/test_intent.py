@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from formats import Typed, digits_of, normalised, typed_secrets
+from formats import Typed, digits_of, normalised, reads, typed_secrets
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -366,6 +366,21 @@ def test_an_email_in_a_request_is_not_a_doubt(market: MarketData) -> None:
     assert "wang@" not in intent.model_dump_json()
     assert keys(intent) == {("buy", "theme", "gold")}
     assert intent.understood, intent.not_understood
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "请打 139    1234    5678 谢谢",  # masked first and collapsed after, it read 139 1234 5678
+        "请打139\u20281234\u20285678，买黄金",  # line separators are whitespace to a clause
+        "请打139 12 w@x.cn 345678，买黄金",  # the masked address blanked, then collapsed away
+    ],
+)
+def test_whitespace_is_collapsed_before_masking_never_after(market: MarketData, text: str) -> None:
+    intent = parse_request(text, market)
+    assert intent.not_understood or intent.wishes
+    for field in _fields(intent):
+        assert not reads(field, "13912345678"), field
 
 
 # ------------------------------------------------------------ the cases of issue 14

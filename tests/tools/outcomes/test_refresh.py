@@ -6,11 +6,11 @@ from __future__ import annotations
 import dataclasses
 import threading
 from datetime import date, timedelta
-from typing import Any
+from pathlib import Path
 
 import pytest
 from factories import long_tail_client
-from outcomehelp import deliver_on, import_prices
+from outcomehelp import deliver_on, import_prices, put_prices
 from sqlalchemy import update
 from sqlmodel import col, func, select
 
@@ -92,9 +92,7 @@ def test_new_prices_make_every_outcome_stale_and_it_is_measured_again(
     runner: Runner, delivered: list[str]
 ) -> None:
     service.refresh(runner.engine, runner.market)
-    rows = [{"date": "2026-03-02", "code": "510300", "close": 4.0}]
-    with session_scope(runner.engine) as session:
-        prices.store(session, prices.parse_rows(rows, set(runner.market.products)))
+    put_prices(runner, [{"date": "2026-03-02", "code": "510300", "close": 4.0}])
     assert service.pending(runner.engine) == 3
     assert service.refresh(runner.engine, runner.market).measured == 3
     with session_scope(runner.engine) as session:
@@ -127,22 +125,16 @@ def test_a_product_taken_off_the_shelf_is_still_priced(
 
 
 def test_two_first_imports_at_once_both_land(runner: Runner) -> None:
-    known = set(runner.market.products)
     errors: list[BaseException] = []
     barrier = threading.Barrier(2)
 
     def load(code: str) -> None:
         try:
-            parsed = prices.parse_rows(
-                [
-                    {"date": f"2024-01-{d:02d}", "code": code, "close": 1.0 + d}
-                    for d in range(2, 30)
-                ],
-                known,
-            )
+            rows = [
+                {"date": f"2024-01-{d:02d}", "code": code, "close": 1.0 + d} for d in range(2, 30)
+            ]
             barrier.wait()
-            with session_scope(runner.engine) as session:
-                prices.store(session, parsed)
+            put_prices(runner, rows)
         except BaseException as exc:  # reported below
             errors.append(exc)
 
@@ -159,14 +151,10 @@ def test_two_first_imports_at_once_both_land(runner: Runner) -> None:
 
 def test_a_price_dated_after_today_is_refused(runner: Runner) -> None:
     tomorrow = (date.today() + timedelta(days=1)).isoformat()
-    rows: list[dict[str, Any]] = [{"date": tomorrow, "code": "510300", "close": 4.0}]
     with pytest.raises(InvalidInput, match="is in the future"):
-        prices.parse_rows(rows, set(runner.market.products))
+        put_prices(runner, [{"date": tomorrow, "code": "510300", "close": 4.0}])
     with pytest.raises(InvalidInput, match="out of range"):
-        prices.parse_rows(
-            [{"date": "2024-01-02", "code": "510300", "close": 1e-320}],
-            set(runner.market.products),
-        )
+        put_prices(runner, [{"date": "2024-01-02", "code": "510300", "close": 1e-320}])
 
 
 def test_the_inline_limit_is_set_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -188,11 +176,11 @@ def test_the_cash_yield_is_the_shipped_assumptions_stated_rate(runner: Runner) -
     assert {"511990", "511880", "TW-MM-01", "TW-MM-02", "cash"} <= used.cash_codes
 
 
-def test_a_file_that_is_not_csv_is_named_not_a_crash(runner: Runner) -> None:
-    known = set(runner.market.products)
-    swallowed = 'date,code,close\n2024-01-02,510300,"3.5\n' + "x" * 200_000 + "\n"
+def test_a_file_that_is_not_csv_is_named_not_a_crash(runner: Runner, tmp_path: Path) -> None:
+    swallowed = tmp_path / "prices.csv"
+    swallowed.write_text('date,code,close\n2024-01-02,510300,"3.5\n' + "x" * 200_000 + "\n")
     with pytest.raises(InvalidInput, match=r"line \d+: not CSV"):
-        prices.parse_csv(swallowed, known)
+        import_prices(runner, swallowed)
 
 
 def test_a_figure_for_a_client_needs_six_months_whoever_asks(

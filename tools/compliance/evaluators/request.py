@@ -2,8 +2,9 @@
 
 Above the client's level → CN-MIS-06, escalated to an advisor with the unsuitability warning;
 for the lowest category CN-MIS-05 refuses instead (suitability.py). Anything not understood goes
-to an advisor (TW-REQ-01). A cash need or horizon in the request is part of the profile, so the
-liquidity and horizon rules see it like any other.
+to an advisor (TW-REQ-01), and so does a plan that moved strongly against a wish (TW-REQ-04),
+read from the outcomes the allocation recorded on the plan. A cash need or horizon in the
+request is part of the profile, so the liquidity and horizon rules see it like any other.
 """
 
 from __future__ import annotations
@@ -36,3 +37,18 @@ def cash_need_not_covered(ctx: RuleContext, rule_id: str) -> list[Hit]:
     if needed <= cash + 1.0:  # a yuan of rounding
         return []
     return [Hit(f"cash needs of {needed:,.0f} within 3 years > {cash:,.0f} held in cash")]
+
+
+@EVALUATORS.rule("TW-REQ-04")
+def plan_against_request(ctx: RuleContext, rule_id: str) -> list[Hit]:
+    shaping = ctx.plan.request
+    if shaping is None:  # no request, or weights the optimiser did not shape (an advisor's)
+        return []
+    limit = ctx.policy.request_against_max
+    found = [
+        f"asked {o.wish.direction} {o.wish.term or o.wish.target}: its share went from "
+        f"{o.before:.1%} to {o.after:.1%} (more than {limit:.1%} the other way)"
+        for o in shaping.wishes
+        if o.before is not None and o.after is not None and o.against > limit
+    ]
+    return [Hit(evidence) for evidence in dict.fromkeys(found)]  # a name's products: once
