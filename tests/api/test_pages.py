@@ -116,6 +116,7 @@ def test_batch_items_page_within_the_budget(
             batches.Selection(client_ids=tuple(f"C-ITEM{n:03d}" for n in range(120))),
             tiers=settings.tiers,
             as_of=date.today(),
+            shipped_from=date(2017, 8, 4),  # where the shipped assumptions' prices begin
             actor="svc-core",
         )
     pages = walk(api, f"/v1/batches/{batch.id}/items", token["service"], limit=500)
