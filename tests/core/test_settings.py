@@ -120,3 +120,14 @@ def test_a_trusted_proxy_that_is_no_address_or_network_is_refused(proxies: str, 
     with pytest.raises(ValueError, match="trusted_proxies") as refused:
         Settings(trusted_proxies=proxies)
     assert named in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "nonsense",
+    [{"write_timeout_seconds": 0}, {"max_page_bytes": 100}, {"max_page_bytes": 2**40}],
+)
+def test_a_write_timeout_or_page_budget_that_makes_no_sense_is_refused(
+    nonsense: dict[str, float],
+) -> None:
+    with pytest.raises(ValidationError, match=next(iter(nonsense))):
+        Settings(**nonsense)
