@@ -118,9 +118,21 @@ class StreamSlots:
 
 
 def client_address(request: Request) -> str:
-    """The peer's address as the server sees it (behind a proxy, see uvicorn's
-    --forwarded-allow-ips)."""
+    """The client's address: the peer's, or, from a proxy in TIERWISE_TRUSTED_PROXIES only, the
+    one its X-Forwarded-For names (api/server.py has uvicorn rewrite it then, and only then)."""
     return request.client.host if request.client else "unknown"
+
+
+def authenticate(request: Request, session: Session, token: str, failures: Limiter) -> Principal:
+    """The token's principal, for the API and the inbox's sign-in alike. Only failures count,
+    per address, against `failures`: past its limit a bad token is RateLimited, while a right
+    one is still served, so one caller behind a NAT or a proxy with a stale token (or guessing:
+    tokens are 192 random bits) locks no one else out."""
+    try:
+        return principals.authenticate(session, token)
+    except Unauthorized:
+        failures.hit(client_address(request))
+        raise
 
 
 def current_principal(
@@ -133,13 +145,8 @@ def current_principal(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("send Authorization: Bearer <token>")
     with session_scope(runner.engine) as session:
-        try:
-            principal = principals.authenticate(session, credentials.credentials)
-        except Unauthorized:
-            # Only failures count, per address: behind a NAT or a proxy one caller with a stale
-            # token must not lock everyone out (tokens are 192 random bits: nothing to guess).
-            request.app.state.auth_failures.hit(client_address(request))
-            raise
+        failures = request.app.state.auth_failures
+        principal = authenticate(request, session, credentials.credentials, failures)
     request.app.state.limiter.hit(principal.name)
     return principal
 

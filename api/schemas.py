@@ -553,9 +553,10 @@ class BreachPublic(BaseModel):
 
 
 class BreachList(BaseModel):
-    """Every open breach (newest plan first), with the past-performance disclosure."""
+    """A page of the open breaches (newest plan first), with the past-performance disclosure."""
 
     model_config = PUBLIC
     items: list[BreachPublic]
+    next: str | None = Field(default=None, description="the next page's cursor; null on the last")
     pending: int = Field(description="delivered plans not yet measured on the latest prices")
     disclosure: str

@@ -56,11 +56,17 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round((len(ordered) - 1) * q / 100))] if ordered else 0.0
 
 
-def start_server(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "TIERWISE_DATABASE_URL": url, "TIERWISE_RATE_LIMIT": "100000/minute"}
+def start_server(url: str, port: int, log: Path, root: Path = ROOT) -> subprocess.Popen[bytes]:
+    """`tierwise serve` from the code under `root` (this checkout, or another to compare)."""
+    env = {
+        **os.environ,
+        "TIERWISE_DATABASE_URL": url,
+        "TIERWISE_RATE_LIMIT": "100000/minute",
+        "PYTHONPATH": str(root),
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "cli.main", "serve", "--port", str(port)],
-        cwd=ROOT,
+        cwd=root,
         env=env,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from itertools import pairwise
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AliasChoices, BaseModel, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.schemas.vocabulary import RISK_LEVELS, Jurisdiction, RiskLevel, Tier
 
@@ -184,8 +193,17 @@ class Settings(BaseSettings):
     max_streams_per_token: int = Field(default=8, ge=1)  # open event streams; beyond, 429
     header_timeout_seconds: float = Field(default=5, gt=0)  # a request's head must arrive in this
     keep_alive_seconds: float = Field(default=5, gt=0)  # an idle kept-alive connection closes
+    # A connection whose client takes none of its pending response for this long is dropped.
+    write_timeout_seconds: float = Field(default=30, gt=0)
+    # A list page stops before the item that would take its body past this; its `next` goes on
+    # from that item (a single item larger than this is a page of its own).
+    max_page_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
     auth_failure_limit: str = "30/minute"  # bad tokens per client address; beyond, 429
-    sign_in_limit: str = "10/minute"  # inbox sign-in attempts per client address; beyond, 429
+    sign_in_limit: str = "10/minute"  # failed inbox sign-ins per client address; beyond, 429
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For and -Proto are believed, comma
+    # separated. Empty, the default, believes none: anyone could otherwise name any address and
+    # escape the per-address limits above.
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
     inbox_session_hours: float = Field(default=8, gt=0)
     # The inbox shows how long each plan has waited for review against this target.
     review_target_hours: float = Field(default=24, gt=0, le=8760)
@@ -239,6 +257,17 @@ class Settings(BaseSettings):
         """A task's hard limit: a lease after it was told to stop, for its lease to lapse."""
         return self.stalled_seconds + self.lease_seconds
 
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, value: object) -> object:
+        """Each proxy an address or a network, normalised; "*" and names are refused, since
+        uvicorn would trust everyone, or silently no one."""
+        if isinstance(value, str):
+            value = value.split(",")
+        if not isinstance(value, list | tuple):
+            return value  # pydantic names the wrong type
+        return tuple(_proxy(str(entry).strip()) for entry in value if str(entry).strip())
+
     @model_validator(mode="after")
     def _under_consumer_timeout(self) -> Settings:
         """A task's hard time limit (the model's deadline and three leases) stays under the
@@ -283,6 +312,19 @@ class Settings(BaseSettings):
         ):
             raise ValueError("TIERWISE_AUDIT_KEY is a placeholder; set a real one")
         return self
+
+
+def _proxy(entry: str) -> str:
+    """One trusted proxy as uvicorn reads it: an IP address, or a network without host bits."""
+    try:
+        if "/" in entry:
+            return str(ipaddress.ip_network(entry))
+        return str(ipaddress.ip_address(entry))
+    except ValueError as exc:
+        raise ValueError(
+            f"trusted_proxies: {entry!r} is not an IP address or network ({exc}); list the "
+            "proxies' own addresses, such as 10.0.0.5 or 10.0.0.0/24"
+        ) from exc
 
 
 @lru_cache

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import httpx
 import uvicorn
@@ -22,12 +23,30 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Live:
+    """A test server: its base URL, and uvicorn's server, whose connections a test may count."""
+
+    base: str
+    server: uvicorn.Server
+
+    def connections(self) -> int:
+        return len(self.server.server_state.connections)
+
+
 @contextmanager
 def serve(app: ASGIApp, settings: Settings | None = None) -> Iterator[str]:
     """Serve the app as `tierwise serve` does until the block ends; yields its base URL.
 
     The timeouts come from `settings`, else the app's `state.settings`, else the defaults.
     """
+    with served(app, settings) as live:
+        yield live.base
+
+
+@contextmanager
+def served(app: ASGIApp, settings: Settings | None = None) -> Iterator[Live]:
+    """As `serve`, yielding the server too."""
     if settings is None:
         settings = getattr(getattr(app, "state", None), "settings", None)
     if settings is None:
@@ -42,7 +61,7 @@ def serve(app: ASGIApp, settings: Settings | None = None) -> Iterator[str]:
             raise RuntimeError(f"the test server on port {port} failed to start; see its log")
         time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield Live(f"http://127.0.0.1:{port}", server)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from api.deps import Advisor, Reviewer, Route, RunnerDep, SessionDep
+from api.paging import paged
 from api.schemas import ApprovalQueueItem, DecisionCreate, Page, RunPublic
 from api.views import queue_item, run_public
 from core.database import session_scope
@@ -15,21 +17,27 @@ from core.services import approvals, runs
 router = APIRouter(prefix="/v1/approvals", tags=["approvals"], route_class=Route)
 
 
-@router.get("")
+@router.get("", response_model=Page[ApprovalQueueItem])
 def list_approvals(
     session: SessionDep,
     runner: RunnerDep,
     principal: Reviewer,
     status_filter: str = Query("pending", alias="status", pattern="^pending$"),
-) -> Page[ApprovalQueueItem]:
-    """Plans awaiting sign-off: an advisor's own, or everyone's for a supervisor.
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> Response:
+    """Plans awaiting sign-off, oldest first, a page at a time: an advisor's own, or everyone's
+    for a supervisor. A page stops before TIERWISE_MAX_PAGE_BYTES too; `next` goes on.
 
     `client_changes` lists what changed in the client's record since the plan was drafted (or
     an assessment expired by today): such a plan cannot be approved as it stands.
     """
     months = runner.settings.compliance.assessment_valid_months
-    items = approvals.queue(session, principal, date.today(), months)
-    return Page[ApprovalQueueItem](items=[queue_item(i) for i in items])
+    found, more = approvals.queue(
+        session, principal, date.today(), months, limit=limit, after=cursor
+    )
+    entries = ((queue_item(item), after) for item, after in found)
+    return paged(entries, more, runner.settings.max_page_bytes)
 
 
 @router.post("/{approval_id}/decision", status_code=status.HTTP_202_ACCEPTED)

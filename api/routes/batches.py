@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from api.deps import Route, RunnerDep, SessionDep, require
+from api.paging import paged
 from api.schemas import BatchCreate, BatchItemPublic, BatchPublic, Page
 from core.database import session_scope
 from core.schemas.vocabulary import BatchItemStatus
@@ -82,20 +83,21 @@ def get_batch(batch_id: str, session: SessionDep, principal: Launcher) -> BatchP
     return batch_public(session, batches.get(session, batch_id))
 
 
-@router.get("/{batch_id}/items")
+@router.get("/{batch_id}/items", response_model=Page[BatchItemPublic])
 def list_items(
     batch_id: str,
     session: SessionDep,
+    runner: RunnerDep,
     principal: Launcher,
     status_filter: Annotated[BatchItemStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: str | None = None,
-) -> Page[BatchItemPublic]:
-    """The batch's clients in the order they were queued, with their runs and statuses."""
-    found, next_cursor = batches.items(session, batch_id, status_filter, limit, cursor)
-    return Page[BatchItemPublic](
-        items=[BatchItemPublic.model_validate(i) for i in found], next=next_cursor
-    )
+) -> Response:
+    """The batch's clients in the order they were queued, with their runs and statuses; a page
+    stops before TIERWISE_MAX_PAGE_BYTES too, and `next` goes on from there."""
+    found, next_cursor = batches.item_page(session, batch_id, status_filter, limit, cursor)
+    entries = ((BatchItemPublic.model_validate(i), after) for i, after in found)
+    return paged(entries, next_cursor, runner.settings.max_page_bytes)
 
 
 @router.post("/{batch_id}/cancel")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from api.deps import Reader, Route, RunnerDep, Service, require
+from api.paging import paged
 from api.schemas import (
     BreachList,
     BreachPublic,
@@ -114,22 +115,31 @@ def list_outcomes(
     )
 
 
-@router.get("/v1/outcomes/breaches")
+@router.get("/v1/outcomes/breaches", response_model=BreachList)
 def list_breaches(
     runner: RunnerDep,
     principal: Overseer,
     start: Annotated[date | None, Query(alias="from", description="delivered on or after")] = None,
     end: Annotated[date | None, Query(alias="to", description="delivered on or before")] = None,
-) -> BreachList:
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    cursor: str | None = None,
+) -> Response:
     """Clients still with the firm whose latest delivered plan fell further than their
-    max_drawdown_tolerance_pct, newest plan first: an advisor's current clients, or every
-    client for a supervisor. A plan delivered to the client since clears it."""
+    max_drawdown_tolerance_pct, newest plan first, a page at a time: an advisor's current
+    clients, or every client for a supervisor. A plan delivered to the client since clears it.
+    A page stops before TIERWISE_MAX_PAGE_BYTES too, and `next` goes on from there."""
     _period(start, end)
     refreshed = service.catch_up(runner.engine, runner.market, runner.settings)
     with session_scope(runner.engine) as session:
-        found = outcomes.breaches(session, start=start, end=end, principal=principal)
-        items = [BreachPublic.model_validate(outcomes.breach_public(*pair)) for pair in found]
-    return BreachList(items=items, pending=refreshed.pending, disclosure=service.disclosures())
+        found, more = outcomes.breach_page(
+            session, start=start, end=end, principal=principal, limit=limit, after=cursor
+        )
+        entries = [
+            (BreachPublic.model_validate(outcomes.breach_public(row, advisor)), after)
+            for row, advisor, after in found
+        ]
+    budget = runner.settings.max_page_bytes
+    return paged(entries, more, budget, pending=refreshed.pending, disclosure=service.disclosures())
 
 
 def _period(start: date | None, end: date | None) -> None:

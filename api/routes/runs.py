@@ -7,12 +7,13 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from sqlalchemy.exc import IntegrityError
 
 from api.deps import Reader, Route, RunnerDep, Service, SessionDep, require
+from api.paging import paged
 from api.schemas import AuditTrail, FeedbackCreate, Page, RunCreate, RunEvent, RunPublic
 from api.views import audit_trail, run_public
 from core.database import session_scope
@@ -100,16 +101,18 @@ def create_run(
     return view
 
 
-@router.get("")
+@router.get("", response_model=Page[RunPublic])
 def list_runs(
     session: SessionDep,
+    runner: RunnerDep,
     principal: Reader,
     client_id: str | None = None,
     status_filter: Annotated[str | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
-) -> Page[RunPublic]:
-    """Runs, newest first; an advisor sees only their own clients' runs."""
+) -> Response:
+    """Runs, newest first; an advisor sees only their own clients' runs. A page stops before
+    TIERWISE_MAX_PAGE_BYTES, whatever `limit` says, and `next` goes on from there."""
     found, next_cursor = runs.list_runs(
         session,
         client_id=client_id,
@@ -118,7 +121,8 @@ def list_runs(
         limit=limit,
         cursor=cursor,
     )
-    return Page[RunPublic](items=[run_public(session, r) for r in found], next=next_cursor)
+    entries = ((run_public(session, r), runs.cursor_after(r)) for r in found)
+    return paged(entries, next_cursor, runner.settings.max_page_bytes)
 
 
 @router.get("/{run_id}")

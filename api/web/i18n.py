@@ -325,6 +325,10 @@ WORDS: dict[str, dict[str, str]] = {
         "zh-CN": "最大回撤 {drawdown}，超过客户承受上限 {tolerance}",
         "en": "max drawdown {drawdown}, past the client's tolerance of {tolerance}",
     },
+    "plan_not_yours_now": {
+        "zh-CN": "该客户现已不由您服务：此方案仅计入您的汇总数据",
+        "en": "A client you no longer serve: this plan counts in your figures only",
+    },
     "outcome_replaced": {
         "zh-CN": "此后已向客户发送了新的方案，本方案已被取代",
         "en": "A newer plan has been delivered to the client since; this one is replaced",

@@ -23,7 +23,7 @@ from api.deps import Route, RunnerDep, SessionDep
 from api.web.i18n import translator
 from api.web.routes import Viewer, Words, _lang, _measure_stale, _percent, _signed, render
 from core.errors import Forbidden, InvalidInput
-from core.services import clients, outcomes
+from core.services import clients, outcome_points, outcomes
 from core.tables import Approval, Outcome, Run
 from tools.outcomes import service as measuring
 
@@ -49,18 +49,21 @@ def _period_days(start: str, end: str) -> tuple[date | None, date | None]:
     return first, last
 
 
-def _advisor(row: Outcome) -> str:
+def _advisor(row: outcome_points.PlanPoint) -> str:
     return row.advisor_id or outcomes.UNASSIGNED
 
 
-def _volatility_words(row: Outcome, t: Words) -> str:
+def _volatility_words(row: Outcome | outcome_points.PlanPoint, t: Words) -> str:
     """Volatility is annualised only over a year or more; under that it is the period's own."""
     vol = _percent(row.plan_volatility) or "—"
     return t("volatility_annual" if row.annualised else "volatility_period") + f" {vol}"
 
 
-def _marker_title(row: Outcome, t: Words) -> str:
-    """What a chart marker says to a screen reader or on hover: every figure of the plan."""
+def _marker_title(row: outcome_points.PlanPoint, t: Words) -> str:
+    """What a chart marker says to a screen reader or on hover: every figure of the plan, or,
+    for a client the viewer no longer serves, only that (its place still shows its excess)."""
+    if row.run_id is None or row.from_day is None or row.to_day is None:
+        return t("plan_not_yours_now")
     parts = [
         f"{row.client_id} · {row.run_id} · {row.from_day.isoformat()} → {row.to_day.isoformat()}",
         f"{t('versus_holdings')} {_signed(row.excess_vs_holdings)}",
@@ -89,7 +92,7 @@ def _tick(share: float) -> str:
     return "0%" if points == 0 else f"{points:+g}%"
 
 
-def _chart(keys: list[str], plans: Sequence[Outcome], t: Words) -> dict[str, Any]:
+def _chart(keys: list[str], plans: Sequence[outcome_points.PlanPoint], t: Words) -> dict[str, Any]:
     """The geometry of the outcome chart: per advisor a row, per measured plan a circle at its
     excess return over the client's holdings and a square at its excess over 1/N."""
     values = [
@@ -101,7 +104,7 @@ def _chart(keys: list[str], plans: Sequence[Outcome], t: Words) -> dict[str, Any
         return round(CHART_LEFT + (value - low) / (high - low) * (CHART_RIGHT - CHART_LEFT), 1)
 
     measured = [p for p in plans if p.plan_return is not None]
-    by_key: dict[str, list[Outcome]] = defaultdict(list)
+    by_key: dict[str, list[outcome_points.PlanPoint]] = defaultdict(list)
     for p in measured:
         by_key[_advisor(p)].append(p)
     rows = []
@@ -109,7 +112,7 @@ def _chart(keys: list[str], plans: Sequence[Outcome], t: Words) -> dict[str, Any
         y = CHART_TOP + i * CHART_ROW + CHART_ROW / 2
         marks = [
             {
-                "run_id": p.run_id,
+                "run_id": p.run_id or "",
                 "breach": p.breach,
                 "holdings": None if p.excess_vs_holdings is None else x(p.excess_vs_holdings),
                 "equal": None if p.excess_vs_equal_weight is None else x(p.excess_vs_equal_weight),
@@ -131,7 +134,7 @@ def _chart(keys: list[str], plans: Sequence[Outcome], t: Words) -> dict[str, Any
     }
 
 
-def _median_volatility(plans: Sequence[Outcome]) -> dict[str, str]:
+def _median_volatility(plans: Sequence[outcome_points.PlanPoint]) -> dict[str, str]:
     """Per advisor, the median volatility of their measured plans, beside their returns."""
     found: dict[str, list[float]] = defaultdict(list)
     for p in plans:
@@ -224,8 +227,8 @@ def outcomes_page(
     lang = _lang(request)
     t: Words = translator(lang)
     groups = outcomes.aggregate(db, "advisor", start=first, end=last, principal=me)
-    newest, total = outcomes.plans(db, start=first, end=last, principal=me, limit=CHART_PLANS)
-    plans = sorted(newest, key=lambda p: (p.from_day, p.run_id))  # drawn oldest first
+    newest, total = outcome_points.plans(db, principal=me, start=first, end=last, limit=CHART_PLANS)
+    plans = newest[::-1]  # drawn oldest first
     found = outcomes.breaches(db, start=first, end=last, principal=me)
     volatility = _median_volatility(plans)
     capped = total > len(plans)

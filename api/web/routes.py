@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
 
-from api.deps import Route, RunnerDep, SessionDep, client_address
+from api.deps import Route, RunnerDep, SessionDep, authenticate
 from api.web.i18n import WORDS, translator
 from api.web.security import inbox_path, same_origin
 from core.database import session_scope
@@ -37,7 +37,6 @@ from core.services import (
     evals,
     inbox_sessions,
     outcomes,
-    principals,
     review_queue,
     runs,
 )
@@ -140,14 +139,13 @@ def login(
     request: Request, db: SessionDep, runner: RunnerDep, token: Annotated[str, Form()]
 ) -> Response:
     try:
-        # Counted before the token is looked at: guesses are limited whether they are right.
-        request.app.state.sign_ins.hit(client_address(request))
+        # Failed sign-ins count per address, as the API's bad tokens do: others' bad tries from
+        # the same address (a firm's NAT) never refuse a right token.
+        principal = authenticate(request, db, token.strip(), request.app.state.sign_ins)
     except RateLimited as exc:
         response = render(request, "login.html", None, status_code=429, retry=exc.retry_after)
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
-    try:
-        principal = principals.authenticate(db, token.strip())
     except Unauthorized:
         request.session["flash"] = "bad_token"
         return RedirectResponse("/inbox/login", status_code=303)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
 from core.errors import (
@@ -16,7 +16,7 @@ from core.errors import (
     PlanNotApprovable,
 )
 from core.masking import mask_text
-from core.services import audit, client_changes, principals
+from core.services import audit, client_changes, cursors, principals
 from core.tables import Approval, Client, Principal, Run, utcnow
 
 APPROVABLE_VERDICTS = {"pass", "escalate"}
@@ -91,12 +91,39 @@ def visible(session: Session, principal: Principal, approval_id: str) -> Approva
 
 
 def queue(
-    session: Session, principal: Principal, on: date, valid_months: int
-) -> list[dict[str, Any]]:
-    """The pending approvals the principal may see, oldest first, as the review queue shows
-    them: an advisor's own, or everyone's for a supervisor."""
-    found = pending(session, principals.advisor_scope(principal))
-    return [queue_item(session, a, on, valid_months) for a in found]
+    session: Session,
+    principal: Principal,
+    on: date,
+    valid_months: int,
+    *,
+    limit: int = 50,
+    after: str | None = None,
+) -> tuple[list[tuple[dict[str, Any], str]], str | None]:
+    """A page of the pending approvals the principal may see (an advisor's own, or everyone's
+    for a supervisor), oldest first, as the review queue shows them, each with the cursor that
+    continues after it; and the next page's cursor, None on the last."""
+    query = (
+        select(Approval)
+        .where(col(Approval.status) == "pending")
+        .order_by(col(Approval.created_at), col(Approval.id))
+    )
+    scope = principals.advisor_scope(principal)
+    if scope is not None:
+        query = query.where(col(Approval.advisor_id) == scope)
+    if after is not None:
+        created, approval_id = cursors.decode(after, cursors.instant, "the oldest review")
+        query = query.where(
+            or_(
+                col(Approval.created_at) > created,
+                and_(col(Approval.created_at) == created, col(Approval.id) > approval_id),
+            )
+        )
+    found = list(session.exec(query.limit(limit + 1)))
+    entries = [
+        (queue_item(session, a, on, valid_months), cursors.encode(a.created_at, a.id))
+        for a in found[:limit]
+    ]
+    return entries, entries[-1][1] if len(found) > limit else None
 
 
 def queue_item(session: Session, approval: Approval, on: date, valid_months: int) -> dict[str, Any]:

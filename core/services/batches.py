@@ -254,6 +254,15 @@ def items(
     session: Session, batch_id: str, status: str | None, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
     """The batch's items in the order they were queued, each with its shown status."""
+    found, more = item_page(session, batch_id, status, limit, cursor)
+    return [item for item, _ in found], more
+
+
+def item_page(
+    session: Session, batch_id: str, status: str | None, limit: int, cursor: str | None
+) -> tuple[list[tuple[dict[str, Any], str]], str | None]:
+    """As `items`, each item with the cursor that continues after it (a page cut short by
+    its size goes on from there)."""
     get(session, batch_id)
     shown = _shown_status().label("shown")
     query = (
@@ -273,13 +282,16 @@ def items(
     more = len(rows) > limit
     rows = rows[:limit]
     found = [
-        {
-            "client_id": client_id,
-            "run_id": run_id,  # None until the item has started
-            "status": shown,
-            "error": error,
-        }
-        for _, client_id, run_id, error, shown in rows
+        (
+            {
+                "client_id": client_id,
+                "run_id": run_id,  # None until the item has started
+                "status": shown,
+                "error": error,
+            },
+            _encode_cursor(item_id),
+        )
+        for item_id, client_id, run_id, error, shown in rows
     ]
     return found, _encode_cursor(rows[-1][0]) if more and rows else None
 

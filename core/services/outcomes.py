@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, defer
 from sqlmodel import Session, col, select
 
+from core.services import cursors
 from core.tables import Client, Delivery, Outcome, PriceMark, Principal, Run, utcnow
 
 GroupBy = Literal["advisor", "tier"]
@@ -161,7 +162,8 @@ def get(session: Session, run_id: str) -> Outcome | None:
     return session.get(Outcome, run_id)
 
 
-def _period(query: Any, start: date | None, end: date | None, principal: Principal | None) -> Any:
+def scoped(query: Any, start: date | None, end: date | None, principal: Principal | None) -> Any:
+    """The query limited to plans made in [start, end] (by as_of), and to an advisor's own."""
     if start is not None:
         query = query.where(col(Outcome.from_day) >= start)
     if end is not None:
@@ -192,7 +194,7 @@ def aggregate(
     be measured, the median and interquartile range of excess return over each baseline, and
     the share of measured plans whose drawdown passed the client's tolerance."""
     key = col(Outcome.advisor_id) if group_by == "advisor" else col(Outcome.tier)
-    query = _period(
+    query = scoped(
         select_columns(
             key,
             col(Outcome.plan_return),
@@ -233,24 +235,6 @@ def aggregate(
     return groups
 
 
-def plans(
-    session: Session,
-    *,
-    start: date | None = None,
-    end: date | None = None,
-    principal: Principal | None = None,
-    limit: int = 2000,
-) -> tuple[list[Outcome], int]:
-    """The newest `limit` plans delivered in the period the principal may see (scoped as the
-    aggregates are), without their figures documents, and how many there are in all."""
-    rows = _period(select(Outcome).options(defer(Outcome.figures)), start, end, principal)  # type: ignore[arg-type]
-    found = session.exec(
-        rows.order_by(col(Outcome.from_day).desc(), col(Outcome.run_id)).limit(limit)
-    )
-    total = session.exec(_period(select(func.count()).select_from(Outcome), start, end, principal))
-    return list(found), int(total.one())
-
-
 def breaches(
     session: Session,
     *,
@@ -263,17 +247,48 @@ def breaches(
     delivered plan, of clients still with the firm. An advisor sees their current clients'
     (a client moved to another advisor goes with the breach; the aggregates still credit the
     plan to the advisor who made it)."""
+    query = _breaches(start, end, principal)
+    return [(row, advisor) for row, advisor in session.exec(query)]
+
+
+def breach_page(
+    session: Session,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    principal: Principal | None = None,
+    limit: int,
+    after: str | None = None,
+) -> tuple[list[tuple[Outcome, str | None, str]], str | None]:
+    """A page of `breaches`, each with the cursor that continues after it; and the next
+    page's cursor, None on the last."""
+    query = _breaches(start, end, principal)
+    if after is not None:
+        day, run_id = cursors.decode(after, date.fromisoformat, "the newest plan")
+        query = query.where(
+            or_(
+                col(Outcome.from_day) < day,
+                and_(col(Outcome.from_day) == day, col(Outcome.run_id) > run_id),
+            )
+        )
+    found = [
+        (row, advisor, cursors.encode(row.from_day, row.run_id))
+        for row, advisor in session.exec(query.limit(limit + 1))
+    ]
+    return found[:limit], found[limit - 1][2] if len(found) > limit else None
+
+
+def _breaches(start: date | None, end: date | None, principal: Principal | None) -> Any:
     query = (
         select(Outcome, col(Client.advisor_id))
         .join(Client, col(Client.id) == col(Outcome.client_id))
         .options(defer(Outcome.figures))  # type: ignore[arg-type]
         .where(col(Outcome.breach), ~_superseded())
     )
-    query = _period(query, start, end, None)  # scoped below by the client's advisor now
+    query = scoped(query, start, end, None)  # scoped below by the client's advisor now
     if principal is not None and principal.role == "advisor":
         query = query.where(col(Client.advisor_id) == principal.name)
-    query = query.order_by(col(Outcome.from_day).desc(), col(Outcome.run_id))
-    return [(row, advisor) for row, advisor in session.exec(query)]
+    return query.order_by(col(Outcome.from_day).desc(), col(Outcome.run_id))
 
 
 def superseded(session: Session, row: Outcome) -> bool:

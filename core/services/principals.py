@@ -46,10 +46,16 @@ def advisor_scope(principal: Principal) -> str | None:
     return principal.name if principal.role == "advisor" else None
 
 
+def can_see(principal: Principal, advisor_id: str | None) -> bool:
+    """Whether the principal may see a record of a client whose advisor is now `advisor_id`:
+    an advisor only their own clients', anyone else every client's."""
+    return principal.role != "advisor" or advisor_id == principal.name
+
+
 def ensure_can_see(principal: Principal, advisor_id: str | None, not_found: NotFound) -> None:
     """An advisor sees only their own clients: another advisor's record answers exactly as a
     missing one does (`not_found`, the error the lookup raises), so ids cannot be probed."""
-    if principal.role == "advisor" and advisor_id != principal.name:
+    if not can_see(principal, advisor_id):
         raise not_found
 
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import uuid
 from collections.abc import Collection
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, func, or_, update
@@ -18,7 +16,7 @@ from core.errors import ClientNotFound, IdempotencyKeyReused, InvalidInput, RunN
 from core.masking import mask_text
 from core.schemas.client import ClientInput
 from core.schemas.vocabulary import FINAL_STATUSES, RunStatus
-from core.services import audit, principals
+from core.services import audit, cursors, principals
 from core.tables import Approval, Principal, Run, utcnow
 
 NODE_FIELDS = ("profile", "research", "plan", "compliance")
@@ -132,33 +130,14 @@ def replay(session: Session, principal: Principal, scoped: tuple[str, str]) -> R
     return existing
 
 
-def _encode_cursor(run: Run) -> str:
-    raw = f"{run.created_at.isoformat()}|{run.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode()
+def cursor_after(run: Run) -> str:
+    """The cursor of the page of runs that starts after this one."""
+    return cursors.encode(run.created_at, run.id)
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """The (created_at, id) a cursor continues after; anything else is the caller's mistake.
-
-    Every check happens here, before the query: a naive or out-of-range datetime or an id with
-    a NUL byte would otherwise fail inside the database driver, as a 500.
-    """
-    try:
-        raw = base64.b64decode(cursor.encode("ascii"), altchars=b"-_", validate=True)
-        created_text, run_id = raw.decode("utf-8").split("|", 1)
-        created = datetime.fromisoformat(created_text)
-        if created.utcoffset() is None:
-            raise ValueError("the cursor's time has no UTC offset")
-        created = created.astimezone(UTC)  # overflows near year 1 and 9999: caught below
-        if not (0 < len(run_id) <= 64 and run_id.isprintable()):
-            raise ValueError("the cursor's run id is not one a run can have")
-    except (ValueError, OverflowError, binascii.Error) as exc:  # incl. Unicode errors
-        shown = cursor if len(cursor) <= 80 else f"{cursor[:77]}..."
-        raise InvalidInput(
-            f"cursor: {shown!r} is not a cursor this API returned; pass the `next` value of "
-            "the previous page, or leave cursor out to start from the newest run"
-        ) from exc
-    return created, run_id
+    """The (created_at, id) a runs cursor continues after."""
+    return cursors.decode(cursor, cursors.instant, "the newest run")
 
 
 def list_runs(
@@ -188,7 +167,7 @@ def list_runs(
         )
     found = list(session.exec(query.limit(limit + 1)))
     page = found[:limit]
-    return page, _encode_cursor(page[-1]) if len(found) > limit else None
+    return page, cursor_after(page[-1]) if len(found) > limit else None
 
 
 def set_status(

@@ -1,4 +1,5 @@
-"""Idle, slow and surplus connections against a real server, on raw sockets (api/server.py).
+"""Idle, slow, surplus and unread connections against a real server, on raw sockets
+(api/server.py).
 
 Every wait here is a multiple (SLACK) of the timeout the test sets, so a loaded machine only makes
 the tests slower, never wrong; no test asserts how long anything took.
@@ -11,17 +12,17 @@ import selectors
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 import uvicorn
-from fastapi import FastAPI
-from live import serve
+from fastapi import FastAPI, Response
+from live import serve, served
 from pydantic import SecretStr
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from api.app import create_app
 from api.middleware import InFlightLimit
@@ -251,6 +252,86 @@ def test_failed_requests_and_the_lifespan_hold_no_slot(settings: Settings) -> No
             assert http.get("/ok").status_code == 200
 
 
+BIG = 16 * 1024 * 1024  # beyond what the kernel buffers of both ends of a connection hold
+
+
+def big_app(size: int) -> FastAPI:
+    """A small app whose /big answers `size` bytes in one body, as a large list page does."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/big")
+    def big() -> Response:
+        return Response(b"x" * size, media_type="application/octet-stream")
+
+    return app
+
+
+def answered(sock: socket.socket, within: float) -> bool:
+    """Whether a response has started to arrive, left unread (peeked, not received)."""
+    sock.settimeout(within)
+    try:
+        return sock.recv(12, socket.MSG_PEEK) == b"HTTP/1.1 200"
+    finally:
+        sock.settimeout(None)
+
+
+def wait_until(done: Callable[[], bool], within: float) -> bool:
+    deadline = time.monotonic() + within
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return done()
+
+
+def reset_by_server(sock: socket.socket, within: float) -> bool:
+    """Whether reading what arrived ends in a reset (a close would end in b"")."""
+    sock.settimeout(within)
+    try:
+        while sock.recv(1 << 20):
+            pass
+    except ConnectionResetError:
+        return True
+    return False
+
+
+def test_a_client_that_never_reads_its_response_is_dropped_after_the_write_timeout(
+    settings: Settings,
+) -> None:
+    """The connections, and the responses waiting in their buffers, are let go within a bound
+    from the write timeout; reset, so the kernel keeps nothing for them either."""
+    s = with_timeouts(
+        settings, write_timeout_seconds=0.5, header_timeout_seconds=60, keep_alive_seconds=60
+    )
+    wait = bound(s.write_timeout_seconds)
+    with served(big_app(BIG), s) as live, connections(live.base, 4) as socks:
+        for sock in socks:
+            sock.sendall(b"GET /big HTTP/1.1\r\nHost: tierwise\r\n\r\n")
+        assert all(answered(sock, wait) for sock in socks)
+        assert wait_until(lambda: live.connections() == 0, wait), "still held"
+        assert all(reset_by_server(sock, wait) for sock in socks)
+
+
+def test_a_client_reading_slowly_gets_its_whole_response(settings: Settings) -> None:
+    """Each write timeout, the client has taken some of the response: it is never cut off."""
+    s = with_timeouts(
+        settings, write_timeout_seconds=2, header_timeout_seconds=60, keep_alive_seconds=60
+    )
+    size, chunk = 4 * 1024 * 1024, 256 * 1024
+    with served(big_app(size), s) as live, connections(live.base, 1) as (sock,):
+        sock.sendall(b"GET /big HTTP/1.1\r\nHost: tierwise\r\nConnection: close\r\n\r\n")
+        assert answered(sock, bound(s.write_timeout_seconds))
+        received = 0
+        sock.settimeout(bound(s.write_timeout_seconds))
+        while data := sock.recv(chunk):
+            received += len(data)
+            time.sleep(s.write_timeout_seconds / 10)  # well inside each period
+        assert received > size  # the head and every byte of the body
+
+
 REAL = SecretStr("a-long-random-secret-from-the-service-environment")
 
 
@@ -290,22 +371,41 @@ def test_any_bind_is_served_with_real_secrets(host: str) -> None:
     check_bind(development().model_copy(update={"session_secret": REAL, "audit_key": REAL}), host)
 
 
+def serve_refused(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, args: list[str], why: str
+) -> Result:
+    """`tierwise serve ARGS` on the test database, failing the test if it starts serving."""
+    monkeypatch.setenv("TIERWISE_DATABASE_URL", settings.database_url)
+
+    def must_not_serve(*_: object, **__: object) -> None:
+        pytest.fail(f"tierwise serve started {why}")
+
+    monkeypatch.setattr(uvicorn.Server, "run", must_not_serve)
+    get_settings.cache_clear()
+    try:
+        return CliRunner().invoke(cli.app, ["serve", *args])
+    finally:
+        get_settings.cache_clear()
+
+
 def test_serve_on_0_0_0_0_with_development_secrets_exits_non_zero(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for variable in ("TIERWISE_SESSION_SECRET", "TIERWISE_AUDIT_KEY", "TIERWISE_ENVIRONMENT"):
         monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("TIERWISE_DATABASE_URL", settings.database_url)
-
-    def must_not_serve(*_: object, **__: object) -> None:
-        pytest.fail("tierwise serve bound 0.0.0.0 with the development secrets")
-
-    monkeypatch.setattr(uvicorn.Server, "run", must_not_serve)
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(cli.app, ["serve", "--host", "0.0.0.0"])
-    finally:
-        get_settings.cache_clear()
+    why = "on 0.0.0.0 with the development secrets"
+    result = serve_refused(settings, monkeypatch, ["--host", "0.0.0.0"], why)
     assert result.exit_code == 1, result.output
     assert "TIERWISE_SESSION_SECRET" in result.stderr
     assert "0.0.0.0" in result.stderr
+
+
+def test_serve_refuses_forwarded_allow_ips_and_names_the_setting_to_use(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uvicorn's FORWARDED_ALLOW_IPS is not read (TIERWISE_TRUSTED_PROXIES is the one list of
+    proxies believed), so a server started with it set would not do what its operator meant."""
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")
+    result = serve_refused(settings, monkeypatch, [], "with FORWARDED_ALLOW_IPS set")
+    assert result.exit_code == 1, result.output
+    assert "FORWARDED_ALLOW_IPS" in result.stderr and "TIERWISE_TRUSTED_PROXIES" in result.stderr

@@ -1,4 +1,5 @@
-"""Stored outcomes: the aggregates' figures, scoping, and which breaches are still open."""
+"""Stored outcomes: the aggregates' figures, scoping, which breaches are still open, and whose
+plans a chart may name."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from factories import make_client
 from sqlmodel import Session
 
 from core.database import get_engine, session_scope
-from core.services import outcomes
+from core.services import clients, outcome_points, outcomes
 from core.settings import Settings
 from core.tables import Client, Outcome, Principal, Run
 
@@ -138,3 +140,30 @@ def test_open_breaches_follow_the_client_and_close_when_replaced_or_gone(
     assert outcomes.superseded(session, session.get_one(Outcome, "run-001"))
     assert not outcomes.superseded(session, session.get_one(Outcome, later))
     assert outcomes.breached_clients(session, ["C-A"]) == set()
+
+
+def test_chart_points_name_only_clients_the_viewer_may_see_now(session: Session) -> None:
+    """A client moved from adv-li to adv-wang: adv-li's chart still counts the plan they made,
+    by its figures alone; the supervisor's names it; adv-wang's (credited plans) has none."""
+    for client_id in ("C-STAY", "C-MOVED"):
+        clients.upsert(session, make_client(client_id=client_id, advisor_id="adv-li"))
+    _plan(session, 1, client="C-STAY", excess=(0.02, 0.01))
+    moved = _plan(session, 2, client="C-MOVED", excess=(-0.03, 0.04), breach=True)
+    clients.upsert(session, make_client(client_id="C-MOVED", advisor_id="adv-wang"))
+    li = Principal(name="adv-li", role="advisor", token_hash="x")
+    wang = Principal(name="adv-wang", role="advisor", token_hash="y")
+    sup = Principal(name="sup", role="supervisor", token_hash="z")
+
+    points, total = outcome_points.plans(session, principal=li)
+    assert total == 2
+    named = {p.client_id: p for p in points}
+    assert set(named) == {"C-STAY", None}
+    hidden = named[None]
+    assert (hidden.run_id, hidden.from_day, hidden.to_day) == (None, None, None)
+    assert (hidden.advisor_id, hidden.breach) == ("adv-li", True)  # still counted for adv-li
+    assert (hidden.excess_vs_holdings, hidden.excess_vs_equal_weight) == (-0.03, 0.04)
+    assert named["C-STAY"].run_id == "run-001"
+
+    assert outcome_points.plans(session, principal=wang) == ([], 0)
+    everyone, _ = outcome_points.plans(session, principal=sup)
+    assert {p.run_id for p in everyone} == {"run-001", moved}

@@ -1,5 +1,6 @@
 """Settings: the OpenAI fields read from either variable and set by their field names; the
-volatility ceilings as DESIGN §4 gives them, refused when they make no sense."""
+volatility ceilings as DESIGN §4 gives them, refused when they make no sense; the trusted
+proxies."""
 
 from __future__ import annotations
 
@@ -99,3 +100,34 @@ def test_the_allocation_may_not_aim_above_the_gates_ceiling(
     assert Settings().compliance.volatility_ceiling["C3"] == 0.15  # the firm raised both
     monkeypatch.delenv("TIERWISE_ALLOCATION__VOLATILITY_CEILING")
     assert Settings().allocation.volatility_ceiling["C3"] == 0.10  # aiming lower is fine
+
+
+def test_trusted_proxies_default_to_none_and_read_a_comma_separated_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert Settings().trusted_proxies == ()
+    monkeypatch.setenv("TIERWISE_TRUSTED_PROXIES", " 10.0.0.5, 10.1.0.0/16,,::1 ")
+    assert Settings().trusted_proxies == ("10.0.0.5", "10.1.0.0/16", "::1")
+
+
+@pytest.mark.parametrize(
+    ("proxies", "named"),
+    [("*", "'*'"), ("proxy.internal", "'proxy.internal'"), ("10.0.0.1/8", "host bits set")],
+)
+def test_a_trusted_proxy_that_is_no_address_or_network_is_refused(proxies: str, named: str) -> None:
+    """A "*" would believe anyone's X-Forwarded-For, and uvicorn would read a name or a network
+    with host bits as a literal that never matches: each is refused, named."""
+    with pytest.raises(ValueError, match="trusted_proxies") as refused:
+        Settings(trusted_proxies=proxies)
+    assert named in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "nonsense",
+    [{"write_timeout_seconds": 0}, {"max_page_bytes": 100}, {"max_page_bytes": 2**40}],
+)
+def test_a_write_timeout_or_page_budget_that_makes_no_sense_is_refused(
+    nonsense: dict[str, float],
+) -> None:
+    with pytest.raises(ValidationError, match=next(iter(nonsense))):
+        Settings(**nonsense)

@@ -74,6 +74,6 @@ def test_runs_and_approvals_answer_another_advisor_as_missing(runner: Runner) ->
             with pytest.raises(Forbidden):
                 approvals.visible(session, who("x", role), approval_id)
         on, months = AS_OF, runner.settings.compliance.assessment_valid_months
-        assert [q["id"] for q in approvals.queue(session, li, on, months)] == [approval_id]
-        assert approvals.queue(session, wang, on, months) == []
-        assert len(approvals.queue(session, sup, on, months)) == 1
+        assert [q["id"] for q, _ in approvals.queue(session, li, on, months)[0]] == [approval_id]
+        assert approvals.queue(session, wang, on, months) == ([], None)
+        assert len(approvals.queue(session, sup, on, months)[0]) == 1

@@ -1,15 +1,19 @@
-"""Inbox hardening: sign-in limits, no redirect off-site, security headers, same-origin forms."""
+"""Inbox hardening: sign-in limits (and the API's, per address, which only a trusted proxy may
+name), no redirect off-site, security headers, same-origin forms."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import quote
 
 import httpx
 import pytest
+from apihelp import auth
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from inboxhelp import Waiting, approval_status, csrf_in, sign_in
 from limits import parse
+from live import client_limits, serve
 
 from api import errors
 from api.app import create_app
@@ -19,23 +23,25 @@ from core.settings import Settings
 EVIL = "evil.example"
 
 
-def test_sign_in_attempts_over_the_limit_get_429_even_with_a_valid_token(
+def test_failed_sign_ins_are_limited_per_address_and_a_right_token_still_signs_in(
     settings: Settings, staff: dict[str, str]
 ) -> None:
+    """Others' bad tries from one address (a firm's NAT) never refuse a right token from it;
+    bad tries past the limit get 429 and the page says when to retry."""
     limited = settings.model_copy(update={"sign_in_limit": "3/minute"})
     allowed = parse(limited.sign_in_limit).amount
     with TestClient(create_app(limited), follow_redirects=False) as inbox:
         csrf = csrf_in(inbox.get("/inbox/login").text)
-        for _ in range(allowed - 1):
+        for _ in range(allowed):
             wrong = inbox.post("/inbox/login", data={"token": "tw_guess", "csrf": csrf})
             assert wrong.headers["location"] == "/inbox/login"
         right = inbox.post("/inbox/login", data={"token": staff["adv-li"], "csrf": csrf})
-        assert right.headers["location"] == "/inbox"  # the last attempt within the limit
+        assert right.headers["location"] == "/inbox"  # the address is past its limit
         csrf = csrf_in(inbox.get("/inbox").text)
         inbox.post("/inbox/logout", data={"csrf": csrf})
 
         csrf = csrf_in(inbox.get("/inbox/login").text)
-        over = inbox.post("/inbox/login", data={"token": staff["adv-li"], "csrf": csrf})
+        over = inbox.post("/inbox/login", data={"token": "tw_guess", "csrf": csrf})
         assert over.status_code == 429
         wait = int(over.headers["Retry-After"])
         assert 1 <= wait <= 60
@@ -43,8 +49,73 @@ def test_sign_in_attempts_over_the_limit_get_429_even_with_a_valid_token(
         assert 'name="token"' in over.text
         assert inbox.get("/inbox").headers["location"] == "/inbox/login"  # not signed in
         inbox.get("/inbox/lang", params={"to": "en", "back": "/inbox/login"})
-        again = inbox.post("/inbox/login", data={"token": staff["adv-li"], "csrf": csrf})
+        again = inbox.post("/inbox/login", data={"token": "tw_guess", "csrf": csrf})
         assert again.status_code == 429 and "Too many sign-in attempts: retry in" in again.text
+        right = inbox.post("/inbox/login", data={"token": staff["sup-zhao"], "csrf": csrf})
+        assert right.headers["location"] == "/inbox"
+
+
+def forwarded(i: int) -> dict[str, str]:
+    """A new X-Forwarded-For each time, as a caller rotating it to pass for many would send."""
+    return {"X-Forwarded-For": f"203.0.113.{i % 250 + 1}"}
+
+
+def bad_tries(http: httpx.Client, count: int, via: Callable[[int], dict[str, str]]) -> list[int]:
+    """`count` bad tokens on the API, then `count` bad sign-ins on the inbox: their codes."""
+    codes = [
+        http.get("/v1/products", headers={**auth(f"tw_guess_{i}"), **via(i)}).status_code
+        for i in range(count)
+    ]
+    csrf = csrf_in(http.get("/inbox/login").text)
+    for i in range(count):
+        form = {"token": f"tw_guess_{i}", "csrf": csrf}
+        codes.append(http.post("/inbox/login", data=form, headers=via(i)).status_code)
+    return codes
+
+
+def sign_in_over_tls(http: httpx.Client, base: str, token: str) -> int:
+    """A sign-in as a TLS proxy forwards one: the browser's Origin is https, the hop is http."""
+    headers = {"X-Forwarded-Proto": "https", "Origin": base.replace("http:", "https:", 1)}
+    csrf = csrf_in(http.get("/inbox/login").text)
+    form = {"token": token, "csrf": csrf}
+    return http.post("/inbox/login", data=form, headers=headers).status_code
+
+
+def per_address(settings: Settings, limit: int, **update: object) -> Settings:
+    rate = f"{limit}/minute"
+    return settings.model_copy(update={"auth_failure_limit": rate, "sign_in_limit": rate, **update})
+
+
+def test_x_forwarded_for_from_loopback_escapes_no_per_address_limit(settings: Settings) -> None:
+    """No proxy is trusted by default, loopback included: a rotated X-Forwarded-For is ignored,
+    so every bad token and sign-in counts against the caller's own address."""
+    allowed = 3
+    limited = per_address(settings, allowed)
+    with (
+        serve(create_app(limited), limited) as base,
+        httpx.Client(base_url=base, limits=client_limits(limited)) as http,
+    ):
+        codes = bad_tries(http, allowed + 2, forwarded)
+        assert sign_in_over_tls(http, base, "tw_guess") == 403  # the scheme is still http
+    assert codes == [401] * allowed + [429, 429] + [303] * allowed + [429, 429]
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_and_scheme_are_the_clients(
+    settings: Settings, staff: dict[str, str]
+) -> None:
+    """From a proxy in TIERWISE_TRUSTED_PROXIES, each forwarded address has limits of its own,
+    and a form the browser sent over TLS is same-origin."""
+    allowed = 3
+    limited = per_address(settings, allowed, trusted_proxies=("127.0.0.0/8",))
+    with (
+        serve(create_app(limited), limited) as base,
+        httpx.Client(base_url=base, limits=client_limits(limited)) as http,
+    ):
+        one = bad_tries(http, allowed + 1, lambda _: {"X-Forwarded-For": "198.51.100.7"})
+        other = bad_tries(http, allowed, lambda _: {"X-Forwarded-For": "198.51.100.8"})
+        assert sign_in_over_tls(http, base, staff["adv-li"]) == 303
+    assert one == [401] * allowed + [429] + [303] * allowed + [429]
+    assert other == [401] * allowed + [303] * allowed
 
 
 @pytest.fixture

@@ -182,6 +182,33 @@ def test_an_advisor_sees_only_their_own_plans_and_a_supervisor_every_advisors(
     assert page.count(DISCLOSURE) == 4  # the table, the chart and its text, the breaches
 
 
+def test_a_client_moved_to_another_advisor_is_no_longer_named_on_the_former_ones_page(
+    inbox: TestClient, staff: dict[str, str], runner: Runner, book: Book
+) -> None:
+    """C-OUT1 moves from adv-li to adv-wang. adv-li's page still counts the plan they made, but
+    names neither the client nor the run, and gives no period or figures for it; the breach
+    goes with the client to adv-wang."""
+    moved = book.delivered["C-OUT1"]
+    with session_scope(runner.engine) as session:
+        clients.upsert(session, client("C-OUT1", "adv-wang", 4))
+    sign_in(inbox, staff["adv-li"])
+    page = inbox.get("/inbox/outcomes").text
+    assert "C-OUT1" not in page and moved not in page
+    assert CHART_PLAN.findall(page) == [book.delivered["C-OUT2"]]
+    assert page.count('class="plan-marker vs-holdings"') == 2  # the moved plan is still drawn
+    unnamed = re.findall(r'<g class="plan"( data-breach="true")?>\s*<title>([^<]*)</title>', page)
+    assert unnamed == [(' data-breach="true"', "该客户现已不由您服务：此方案仅计入您的汇总数据")]
+    assert page.count(" → ") == 1  # the one period shown is C-OUT2's
+    group = page.split('<tr data-advisor="adv-li">', 1)[1].split("</tr>", 1)[0]
+    assert "<td>2</td><td>2</td>" in group and "50.0%" in group  # still counted for adv-li
+    assert BREACH.findall(page) == []
+
+    sign_in(inbox, staff["adv-wang"])
+    page = inbox.get("/inbox/outcomes").text
+    assert BREACH.findall(page) == [("C-OUT1", moved)]  # now adv-wang's client to act on
+    assert CHART_PLAN.findall(page) == [book.delivered["C-OUT3"]]  # credited to who made them
+
+
 def test_the_period_counts_plans_by_the_day_they_were_made(
     inbox: TestClient, staff: dict[str, str], book: Book
 ) -> None:
