@@ -138,13 +138,6 @@ def queue_item(session: Session, approval: Approval, on: date, valid_months: int
     }
 
 
-def pending(session: Session, advisor_id: str | None = None) -> list[Approval]:
-    query = select(Approval).where(Approval.status == "pending").order_by(col(Approval.created_at))
-    if advisor_id is not None:
-        query = query.where(Approval.advisor_id == advisor_id)
-    return list(session.exec(query))
-
-
 def latest_for_run(session: Session, run_id: str) -> Approval | None:
     query = (
         select(Approval).where(Approval.run_id == run_id).order_by(col(Approval.created_at).desc())
