@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -130,8 +130,9 @@ def test_a_crafted_cursor_is_refused_naming_it(listed: tuple[Engine, Fetch], cur
         fetch(session, 2, cursor)
 
 
+_offsets = st.integers(-(24 * 60 - 1), 24 * 60 - 1).map(lambda m: timezone(timedelta(minutes=m)))
 _instants = st.datetimes(
-    min_value=datetime(2, 1, 1), max_value=datetime(9998, 12, 31), timezones=st.timezones()
+    min_value=datetime(2, 1, 1), max_value=datetime(9998, 12, 31), timezones=_offsets
 )
 _labels = st.text(st.characters(blacklist_characters="|"), max_size=cursors.MAX_TEXT)
 _KEYS = {  # every key kind a list sorts on, with the parser that reads it back
