@@ -6,7 +6,16 @@ import re
 from datetime import date
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictFloat, StrictInt
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    ValidationInfo,
+    field_validator,
+)
 
 from core.schemas.client import ClientId, ClientInput, Contact
 from core.schemas.request import RequestIntent, WishRoute
@@ -60,17 +69,31 @@ Day = Annotated[date, BeforeValidator(_day_text)]
 
 class BatchCreate(BaseModel):
     """A run for each client named, or for each stored client the filter keeps (neither: every
-    stored client; both: 422, naming both)."""
+    stored client; both, even an empty filter: 422, naming both)."""
 
     model_config = ConfigDict(extra="forbid")
     client_ids: list[ClientId] | None = Field(default=None, min_length=1, max_length=200_000)
-    filter: BatchFilter | None = None
+    filter: BatchFilter | None = Field(
+        default=None, description="not with client_ids, not even {} (422); null is no filter"
+    )
     request: str | None = Field(default=None, max_length=2000)
     as_of: Day | None = Field(
         default=None,
         description="the valuation date (YYYY-MM-DD); today if absent; not after today, nor "
         "before the earliest price (422)",
     )
+
+    @field_validator("filter")
+    @classmethod
+    def _not_beside_ids(cls, found: BatchFilter | None, info: ValidationInfo) -> BatchFilter | None:
+        # An empty filter filters nothing, but beside ids it still says two things at once;
+        # batches.Selection, which every caller meets, cannot tell {} from no filter.
+        if found is not None and info.data.get("client_ids") is not None:
+            raise ValueError(
+                "client_ids and filter cannot be given together, not even an empty filter: "
+                "name the clients, or filter the stored ones"
+            )
+        return found
 
 
 class DecisionCreate(BaseModel):

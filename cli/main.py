@@ -198,16 +198,26 @@ def run(
 
 @app.command("approvals")
 def list_approvals(
-    advisor: Annotated[str | None, typer.Option(help="Only this advisor's queue.")] = None,
+    advisor: Annotated[
+        str | None, typer.Option(help="Only this advisor's queue (an advisor principal's name).")
+    ] = None,
 ) -> None:
-    """Print the plans waiting for an advisor's sign-off."""
+    """Print the plans waiting for an advisor's sign-off, oldest first: every page of the queue
+    GET /v1/approvals shows, each without its plan."""
     from core.database import get_engine, session_scope
-    from core.services import approvals
+    from core.services import approvals, cursors, principals
     from core.settings import get_settings
 
-    with session_scope(get_engine(get_settings().database_url)) as session:
-        queue = approvals.pending(session, advisor)
-        _print([{k: v for k, v in approvals.public(a).items() if k != "plan"} for a in queue])
+    settings = get_settings()
+    months, today = settings.compliance.assessment_valid_months, date.today()
+    with session_scope(get_engine(settings.database_url)) as session:
+        reviewer = None if advisor is None else principals.by_name(session, advisor)
+        if advisor is not None and (reviewer is None or reviewer.role != "advisor"):
+            raise typer.BadParameter(f"no advisor named {advisor!r}", param_hint="--advisor")
+        queue = cursors.every(
+            lambda cursor: approvals.queue(session, reviewer, today, months, cursor=cursor)
+        )
+        _print([{k: v for k, v in item.items() if k != "plan"} for item in queue])
 
 
 @app.command()

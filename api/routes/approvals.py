@@ -34,7 +34,7 @@ def list_approvals(
     """
     months = runner.settings.compliance.assessment_valid_months
     found, more = approvals.queue(
-        session, principal, date.today(), months, limit=limit, after=cursor
+        session, principal, date.today(), months, limit=limit, cursor=cursor
     )
     entries = ((queue_item(item), after) for item, after in found)
     return paged(entries, more, runner.settings.max_page_bytes)
