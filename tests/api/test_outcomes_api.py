@@ -242,16 +242,21 @@ def test_prices_put_stores_all_or_nothing(api: TestClient, tokens: dict[str, str
         )
 
 
+@pytest.mark.parametrize(
+    ("sign", "wrong"), [("", "is out of range"), ("-", "is not a positive number")]
+)
 def test_a_huge_integer_close_is_422_naming_the_row_not_a_500(
-    api: TestClient, tokens: dict[str, str]
+    api: TestClient, tokens: dict[str, str], sign: str, wrong: str
 ) -> None:
-    """1 followed by 400 zeros, a JSON integer no float holds: it raised OverflowError."""
-    body = '{"rows": [{"date": "2024-01-02", "code": "510300", "close": 1' + "0" * 400 + "}]}"
+    """1 or -1 followed by 400 zeros, a JSON integer no float holds: it raised OverflowError."""
+    close = sign + "1" + "0" * 400
+    body = '{"rows": [{"date": "2024-01-02", "code": "510300", "close": ' + close + "}]}"
     headers = {**auth(tokens["svc-core"]), "content-type": "application/json"}
     got = api.put("/v1/prices", content=body, headers=headers)
     assert got.status_code == 422, got.text
     assert got.json()["error"] == "InvalidPrices"
-    assert "line 1: close 1000" in got.json()["detail"] and "out of range" in got.json()["detail"]
+    assert f"line 1: close {sign}1000" in got.json()["detail"]
+    assert wrong in got.json()["detail"]
     assert _price_count(_runner(api)) == 0
 
 
