@@ -24,7 +24,8 @@ from sqlalchemy import Date, Float, Integer, and_, cast, exists, func, null, or_
 from sqlmodel import Session, col
 
 from core.services.price_files import KEPT, InvalidPrices, line_of
-from core.services.price_stage import STAGED, as_day
+from core.services.price_stage import STAGED
+from core.services.prices import as_day
 from core.settings import PricePolicy
 from core.tables import Price
 
