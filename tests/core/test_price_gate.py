@@ -15,10 +15,10 @@ from sqlalchemy import Engine, delete, func
 from sqlmodel import select
 
 from core.database import get_engine, session_scope
-from core.services import audit, price_imports, prices
+from core.services import prices
 from core.services.price_gate import ImplausiblePrices
 from core.settings import PricePolicy, Settings
-from core.tables import AuditEvent, Price, PriceImport
+from core.tables import Price, PriceImport
 from tools.market.market_data import MarketData
 
 LONG = "date,code,close\n"
@@ -151,47 +151,6 @@ def test_the_others_are_shelf_products_and_a_lone_first_import_has_none(
         session.execute(delete(Price))
     alone = LONG + "2024-01-02,510300,3.5\n2026-12-04,510300,3.6\n"
     assert import_csv(engine, alone, shelf)["changed"] == 2
-
-
-def test_an_override_stores_it_records_why_and_audits_it(
-    real: Engine, shelf: frozenset[str]
-) -> None:
-    text = LONG + "2025-09-01,510300,0.0045\n"
-    with pytest.raises(ImplausiblePrices):
-        import_csv(real, text, shelf)
-    reason = "the exchange's restated close, checked by ops"
-    stored = import_csv(real, text, shelf, override=reason)
-    assert (stored["changed"], stored["replaced"], stored["overridden"]) == (1, 1, 1)
-    assert close(real, "510300", date(2025, 9, 1)) == 0.0045
-    with session_scope(real) as session:
-        entry = price_imports.get(session, stored["import_id"])
-        assert (entry.actor, entry.override_reason, entry.overridden_lines) == ("test", reason, 1)
-        assert entry.overridden[0].startswith("line 2: 510300 moves -99.9%")
-        assert entry.version == prices.version(session)
-        events = audit.events(session, price_imports.AUDIT_CHAIN)
-        assert audit.verify(session, price_imports.AUDIT_CHAIN).verified
-    overridden = [e for e in events if e.kind == "prices_overridden"]
-    assert len(overridden) == 1 and len(events) == 2  # the real file's import, then this one
-    assert overridden[0].actor == "test"
-    assert overridden[0].payload["id"] == stored["import_id"]
-    assert overridden[0].payload["override"] == {
-        "reason": reason,
-        "lines": entry.overridden,
-        "total": 1,
-    }
-
-
-def test_every_stored_import_is_on_the_audit_chain_and_a_refused_one_is_not(
-    engine: Engine, shelf: frozenset[str]
-) -> None:
-    first = import_csv(engine, LONG + "2024-01-02,510300,3.5\n", shelf)
-    with pytest.raises(ImplausiblePrices):
-        import_csv(engine, LONG + "2024-01-03,510300,35\n", shelf)
-    with session_scope(engine) as session:
-        events = session.exec(select(AuditEvent)).all()
-    assert [(e.kind, e.payload["id"], e.payload["override"]) for e in events] == [
-        ("prices_imported", first["import_id"], None)
-    ]
 
 
 @pytest.mark.parametrize(
