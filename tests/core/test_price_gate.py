@@ -131,6 +131,31 @@ def test_two_products_far_ahead_together_are_both_refused(
     assert [p.split(":")[0] for p in refused(real, text, shelf)] == ["line 2", "line 3"]
 
 
+def _restated(text: str, day: str, close: str) -> str:
+    """The wide file with 510300's close on `day` (its first column) replaced."""
+    return "".join(
+        f"{day},{close},{line.split(',', 2)[2]}" if line.startswith(f"{day},") else line
+        for line in text.splitlines(keepends=True)
+    )
+
+
+def test_only_what_an_import_changes_is_judged(real: Engine, shelf: frozenset[str]) -> None:
+    """History holding a jump and a row far ahead, let in once by an override, is imported
+    again without one: nothing in it changes, so nothing is judged (the gate judged every
+    staged row, and refused such history every time). A close it changes is still judged
+    against its neighbours, the stored jump among them."""
+    history = (
+        _restated(PRICES.read_text("utf-8"), "2025-09-01", "0.0045") + "2026-12-04,4.7,,,,,,\n"
+    )
+    first = import_csv(real, history, shelf, override="the exchange's own figures")
+    assert (first["changed"], first["overridden"]) == (2, 2)
+    again = import_csv(real, history, shelf)
+    assert (again["changed"], again["replaced"], again["overridden"]) == (0, 0, 0)
+    found = refused(real, _restated(history, "2025-09-02", "4.5"), shelf)
+    assert [p.split(":")[0] for p in found] == ["line 1951"]
+    assert "510300 moves +99,900.0% from 0.0045 on 2025-09-01 (line 1950) to 4.5 on" in found[0]
+
+
 def test_a_whole_shelf_moving_on_together_is_not_ahead(real: Engine, shelf: frozenset[str]) -> None:
     with session_scope(real) as session:
         last = {code: rows[-1][1] for code, rows in prices.series(session, None).items()}
