@@ -5,7 +5,7 @@ equal to the stored close was judged, or overridden, when it was first stored, s
 imported again is not refused again. Two things are refused, each with the line that brings it,
 unless the import is overridden with a reason (recorded with the import and audited):
 
-- **A daily move** beyond TIERWISE_PRICES__MAX_DAILY_MOVE (a fraction; 0.40 by default):
+- **A daily move** beyond TIERWISE_PRICES__MAX_DAILY_MOVE (a fraction under 1; 0.40 by default):
   close to close between two consecutive price days of one product, up or down, where either
   close is one the import changes. Stored prices are its neighbours, so one bad row between
   stored closes is refused for the move into it and the move out of it.
@@ -128,7 +128,7 @@ def _moves(session: Session, limit: float) -> tuple[list[str], int]:
                 f"{as_day(prev_day).isoformat()}{source} to {close:g} on {as_day(day).isoformat()}"
             )
     found = [
-        f"line {at}: {'; '.join(moves)}, over the {limit:.0%} a day allowed"
+        f"line {at}: {'; '.join(moves)}, over the {limit * 100:g}% a day allowed"
         for at, moves in named.items()
     ]
     return found, total

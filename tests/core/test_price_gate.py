@@ -105,6 +105,20 @@ def test_the_bound_is_the_setting_either_way(engine: Engine, shelf: frozenset[st
     assert import_csv(engine, within, shelf, policy=policy)["changed"] == 2
 
 
+def test_a_fall_is_refused_at_the_largest_bound_the_setting_takes(
+    real: Engine, shelf: frozenset[str]
+) -> None:
+    """Up and down alike at any bound the settings accept: at 1 or more, the fall into a close
+    of 0.0045 was let in, and only the rise out of it named."""
+    policy = PricePolicy(max_daily_move=0.999)
+    found = refused(real, LONG + "2025-09-01,510300,0.004\n", shelf, policy=policy)
+    assert found == [
+        "line 2: 510300 moves -99.9% from 4.48453 on 2025-08-29 to 0.004 on 2025-09-01; "
+        "510300 moves +111,745.2% from 0.004 on 2025-09-01 to 4.47381 on 2025-09-02, over the "
+        "99.9% a day allowed"
+    ]
+
+
 def test_a_row_far_past_the_others_is_refused_and_one_within_the_setting_is_not(
     real: Engine, shelf: frozenset[str]
 ) -> None:
@@ -226,6 +240,8 @@ def test_the_gate_is_set_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
     for name, value in (
         ("MAX_DAILY_MOVE", "0"),
         ("MAX_DAILY_MOVE", "-1"),
+        ("MAX_DAILY_MOVE", "1"),  # no fall passes 100%: from 1 on, none would be refused
+        ("MAX_DAILY_MOVE", "10"),
         ("MAX_DAYS_AHEAD", "-1"),
     ):
         monkeypatch.setenv(f"TIERWISE_PRICES__{name}", value)
