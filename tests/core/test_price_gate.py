@@ -19,7 +19,6 @@ from core.services import prices
 from core.services.price_gate import ImplausiblePrices
 from core.settings import PricePolicy, Settings
 from core.tables import Price, PriceImport
-from tools.market.market_data import MarketData
 
 LONG = "date,code,close\n"
 
@@ -27,18 +26,6 @@ LONG = "date,code,close\n"
 @pytest.fixture
 def engine(settings: Settings) -> Engine:
     return get_engine(settings.database_url)
-
-
-@pytest.fixture
-def shelf(market: MarketData) -> frozenset[str]:
-    return frozenset(market.products)
-
-
-@pytest.fixture
-def real(engine: Engine, shelf: frozenset[str]) -> Engine:
-    """The shared 7-ETF file stored (its six shelf products end on 2026-02-26)."""
-    import_csv(engine, PRICES.read_text("utf-8"), shelf)
-    return engine
 
 
 def refused(engine: Engine, text: str, known: frozenset[str], **kw: Any) -> list[str]:

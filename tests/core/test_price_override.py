@@ -18,7 +18,6 @@ from core.services import audit, price_imports, prices
 from core.services.price_gate import ImplausiblePrices
 from core.settings import Settings
 from core.tables import REASON_LENGTH, AuditEvent, Price, PriceImport
-from tools.market.market_data import MarketData
 
 LONG = "date,code,close\n"
 BAD = LONG + "2025-09-01,510300,0.0045\n"  # a fall of 99.9% from the stored close
@@ -28,18 +27,6 @@ PHONE, ID_NUMBER = "13912345678", "11010519491231002X"
 @pytest.fixture
 def engine(settings: Settings) -> Engine:
     return get_engine(settings.database_url)
-
-
-@pytest.fixture
-def shelf(market: MarketData) -> frozenset[str]:
-    return frozenset(market.products)
-
-
-@pytest.fixture
-def real(engine: Engine, shelf: frozenset[str]) -> Engine:
-    """The shared 7-ETF file stored (its six shelf products end on 2026-02-26)."""
-    import_csv(engine, PRICES.read_text("utf-8"), shelf)
-    return engine
 
 
 def _stored(engine: Engine) -> tuple[int, int, int]:
