@@ -103,8 +103,8 @@ def record(
     version: int | None,
 ) -> PriceImport:
     """Record a stored import (`reason` as override_reason gives it; `refused`: the lines the
-    sanity gate refused that it let in, the first of them named, and how many) and append it to the
-    audit trail's `prices` chain: as an override only if it let a refused line in."""
+    sanity gate refused that it let in, the first of them named, and how many) and append it
+    to the audit trail's `prices` chain: as an override only if it let a refused line in."""
     lines, overridden = refused
     entry = PriceImport(
         id=f"imp-{uuid.uuid4().hex[:20]}",

@@ -126,8 +126,8 @@ def duplicates(session: Session) -> tuple[list[str], int]:
         .where(here.close != earlier.c.close)
     )
     found = [
-        f"line {line}: {code} on {prices.as_day(day).isoformat()} is {close:g} here and {was:g} on "
-        f"line {at}"
+        f"line {line}: {code} on {prices.as_day(day).isoformat()} is {close:g} here and {was:g} "
+        f"on line {at}"
         for line, code, day, close, at, was in session.execute(
             query.order_by(here.line).limit(KEPT)
         )

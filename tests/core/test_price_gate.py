@@ -1,6 +1,7 @@
 """The sanity gate of a price import (core/services/price_gate.py), met by the CLI and the API
 alike through tools/outcomes/imports.py: daily moves against imported and stored neighbours, rows
-far past the other shelf products' prices, the audited override, and real market data let in."""
+far past the other shelf products' prices, only what an import changes judged, and real market
+data let in (the override: test_price_override.py)."""
 
 from __future__ import annotations
 
@@ -96,7 +97,7 @@ def test_a_fall_is_refused_at_the_largest_bound_the_setting_takes(
     real: Engine, shelf: frozenset[str]
 ) -> None:
     """Up and down alike at any bound the settings accept: at 1 or more, the fall into a close
-    of 0.0045 was let in, and only the rise out of it named."""
+    of 0.004 was let in, and only the rise out of it named."""
     policy = PricePolicy(max_daily_move=0.999)
     found = refused(real, LONG + "2025-09-01,510300,0.004\n", shelf, policy=policy)
     assert found == [

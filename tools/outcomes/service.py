@@ -257,7 +257,7 @@ def _measure(
             after = None
             if inline_limit is not None and left > inline_limit:
                 break  # a reader's call: an import landed, and the rest is the background's
-        measured = _page(engine, market, mark, after)
+        measured = _next_page(engine, market, mark, after)
         if measured is None:  # an import landed: what this pass saves would be stale at once
             mark = None
             continue
@@ -273,10 +273,11 @@ def _measure(
     return done, max(left, 0)
 
 
-Measured = list[tuple[Run, Delivery, dict[str, Any], Outcome | None]]
+# A page of stale runs: each with its delivery, its measured outcome and the one stored before.
+_Page = list[tuple[Run, Delivery, dict[str, Any], Outcome | None]]
 
 
-def _page(engine: Engine, market: MarketData, mark: _Mark, after: str | None) -> Measured | None:
+def _next_page(engine: Engine, market: MarketData, mark: _Mark, after: str | None) -> _Page | None:
     """The next page of stale runs after `after`, measured on the mark's prices, or None if the
     price mark has moved since. Read and measured without writing: on SQLite a write
     transaction holds the database, and other writers must get in between pages."""
@@ -289,7 +290,7 @@ def _page(engine: Engine, market: MarketData, mark: _Mark, after: str | None) ->
         ]
 
 
-def _save(session: Session, measured: Measured, mark: _Mark) -> None:
+def _save(session: Session, measured: _Page, mark: _Mark) -> None:
     """Save a page, crediting what it changed to the import whose prices it was measured on."""
     saved = outcomes.save(session, measured, mark.version, mark.cause)
     if mark.cause is not None:
