@@ -30,6 +30,7 @@ from core.schemas.vocabulary import (
     Tier,
     Verdict,
 )
+from core.tables import REASON_LENGTH
 from tools.market.assumptions import AssetClassId
 from tools.market.shelf import Access, Category, Fees
 
@@ -390,7 +391,9 @@ class PriceOverride(BaseModel):
     audit trail."""
 
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=500, pattern=r"\S")
+    # As written; the service also refuses one blank once invisible characters are left out,
+    # or too long once personal data in it is masked (it is stored and audited masked).
+    reason: str = Field(min_length=1, max_length=REASON_LENGTH, pattern=r"\S")
 
 
 class PricesPut(BaseModel):
@@ -417,9 +420,10 @@ class PricesStored(BaseModel):
 
 class OverridePublic(BaseModel):
     model_config = PUBLIC
-    reason: str
-    lines: list[str] = Field(description="the first 50 lines the sanity gate refused")
-    total: int
+    reason: str = Field(description="as given, personal data masked")
+    needed: bool = Field(description="false when the sanity gate refused nothing to let in")
+    overridden: int = Field(description="lines the sanity gate refused that the override let in")
+    overridden_lines: list[str] = Field(description="the first 50 of them, each named")
 
 
 class OutcomeChange(BaseModel):

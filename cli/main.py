@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from core.errors import TierwiseError
+from core.errors import InvalidInput, TierwiseError
 from core.schemas.vocabulary import ROLES
 
 if TYPE_CHECKING:
@@ -352,15 +352,20 @@ def prices_import(
 ) -> None:
     """Store the file's prices (every bad line named, and then nothing stored), then measure
     every delivered plan on them. Prints {rows, codes, from, to, changed, replaced, skipped,
-    import_id, overridden, measured, pending, outcomes} (pending: plans another process is
-    measuring; outcomes: the stored outcomes the import changed, and the largest change)."""
+    import_id, overridden, measured, pending, override, outcomes} (pending: plans another
+    process is measuring; override: the reason as recorded, masked, and whether it was
+    needed; outcomes: the stored outcomes the import changed, and the largest change)."""
     if not file.is_file():
         raise typer.BadParameter(f"no such file: {file}")
-    if override is not None and not override.strip():
-        raise typer.BadParameter("--override needs a reason")
     from cli import outcomes as outcomes_cli
+    from core.services import price_imports
     from core.settings import get_settings
     from graphs.runner import open_runner
+
+    try:  # the service checks it again: here it is a usage error, before the database opens
+        price_imports.override_reason(override)
+    except InvalidInput as exc:
+        raise typer.BadParameter(exc.detail, param_hint="--override") from exc
 
     with open_runner(get_settings()) as runner:
         try:
@@ -374,7 +379,8 @@ def prices_import(
             console.print(f"not on the shelf, left out: {', '.join(stored['skipped'])}")
         refreshed = outcomes_cli.refresh(runner, console)
         stored["measured"], stored["pending"] = refreshed.measured, refreshed.pending
-        stored["outcomes"] = outcomes_cli.imported(runner, stored["import_id"])["outcomes"]
+        record = outcomes_cli.imported(runner, stored["import_id"])
+        stored["override"], stored["outcomes"] = record["override"], record["outcomes"]
     _print(stored)
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, defer
 from sqlmodel import Session, col, select
 
-from core.services import cursors
+from core.services import cursors, prices
 from core.tables import Client, Delivery, Outcome, PriceMark, Principal, Run, utcnow
 
 GroupBy = Literal["advisor", "tier"]
@@ -58,12 +58,7 @@ def stale_count(session: Session, version: int) -> int:
 def take_refresh(session: Session, owner: str, seconds: float) -> bool:
     """Take (or renew) the lease on measuring outcomes again: one process at a time does it,
     and a lease its holder stopped renewing lapses for another to take."""
-    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(
-        module.insert(PriceMark)
-        .values(id=1, version=0, updated_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["id"])
-    )
+    prices.seed_mark(session)
     now = utcnow()
     taken = session.execute(
         update(PriceMark)
