@@ -79,6 +79,7 @@ MEANINGFUL = {norm(t) for _, _, t in TARGETS} | set(PRODUCT_NAMES)
 MEANINGFUL |= {norm(w) for _, w in DIRECTIONS + RISKS + SHARES}
 MEANINGFUL |= {norm(w) for w in DATA["cash_need"]["words"] + DATA["horizon"]["words"]}
 MEANINGFUL |= {norm(w) for words in DATA["cash_need"]["months"].values() for w in words}
+MEANINGFUL |= {norm(w) for w in DATA["question"]}  # "should" + "i" is a question, no filler
 FILLER = sorted(
     {
         norm(w)
