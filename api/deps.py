@@ -123,7 +123,9 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def authenticate(request: Request, session: Session, token: str, failures: Limiter) -> Principal:
+def authenticate_counting_failures(
+    request: Request, session: Session, token: str, failures: Limiter
+) -> Principal:
     """The token's principal, for the API and the inbox's sign-in alike. Only failures count,
     per address, against `failures`: past its limit a bad token is RateLimited, while a right
     one is still served, so one caller behind a NAT or a proxy with a stale token (or guessing:
@@ -146,7 +148,9 @@ def current_principal(
         raise Unauthorized("send Authorization: Bearer <token>")
     with session_scope(runner.engine) as session:
         failures = request.app.state.auth_failures
-        principal = authenticate(request, session, credentials.credentials, failures)
+        principal = authenticate_counting_failures(
+            request, session, credentials.credentials, failures
+        )
     request.app.state.limiter.hit(principal.name)
     return principal
 

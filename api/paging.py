@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 # Kept for the envelope: `{"items":[...],"next":"<cursor>"}` and any fields beside them. The
-# cursors of core.services.cursors and batches are well under it.
+# cursors core.services.cursors writes for every list are well under it.
 ENVELOPE_BYTES = 512
 
 

@@ -6,7 +6,16 @@ import re
 from datetime import date
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictFloat, StrictInt
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    ValidationInfo,
+    field_validator,
+)
 
 from core.schemas.client import ClientId, ClientInput, Contact
 from core.schemas.request import RequestIntent, WishRoute
@@ -21,6 +30,7 @@ from core.schemas.vocabulary import (
     Tier,
     Verdict,
 )
+from core.tables import REASON_LENGTH
 from tools.market.assumptions import AssetClassId
 from tools.market.shelf import Access, Category, Fees
 
@@ -60,17 +70,31 @@ Day = Annotated[date, BeforeValidator(_day_text)]
 
 class BatchCreate(BaseModel):
     """A run for each client named, or for each stored client the filter keeps (neither: every
-    stored client; both: 422, naming both)."""
+    stored client; both, even an empty filter: 422, naming both)."""
 
     model_config = ConfigDict(extra="forbid")
     client_ids: list[ClientId] | None = Field(default=None, min_length=1, max_length=200_000)
-    filter: BatchFilter | None = None
+    filter: BatchFilter | None = Field(
+        default=None, description="not with client_ids, not even {} (422); null is no filter"
+    )
     request: str | None = Field(default=None, max_length=2000)
     as_of: Day | None = Field(
         default=None,
         description="the valuation date (YYYY-MM-DD); today if absent; not after today, nor "
         "before the earliest price (422)",
     )
+
+    @field_validator("filter")
+    @classmethod
+    def _not_beside_ids(cls, found: BatchFilter | None, info: ValidationInfo) -> BatchFilter | None:
+        # An empty filter filters nothing, but beside ids it still says two things at once;
+        # batches.Selection, which every caller meets, cannot tell {} from no filter.
+        if found is not None and info.data.get("client_ids") is not None:
+            raise ValueError(
+                "client_ids and filter cannot be given together, not even an empty filter: "
+                "name the clients, or filter the stored ones"
+            )
+        return found
 
 
 class DecisionCreate(BaseModel):
@@ -367,7 +391,9 @@ class PriceOverride(BaseModel):
     audit trail."""
 
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=500, pattern=r"\S")
+    # As written; the service also refuses one blank once invisible characters are left out,
+    # or too long once personal data in it is masked (it is stored and audited masked).
+    reason: str = Field(min_length=1, max_length=REASON_LENGTH, pattern=r"\S")
 
 
 class PricesPut(BaseModel):
@@ -394,9 +420,10 @@ class PricesStored(BaseModel):
 
 class OverridePublic(BaseModel):
     model_config = PUBLIC
-    reason: str
-    lines: list[str] = Field(description="the first 50 lines the sanity gate refused")
-    total: int
+    reason: str = Field(description="as given, personal data masked")
+    needed: bool = Field(description="false when the sanity gate refused nothing to let in")
+    overridden: int = Field(description="lines the sanity gate refused that the override let in")
+    overridden_lines: list[str] = Field(description="the first 50 of them, each named")
 
 
 class OutcomeChange(BaseModel):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from core.errors import TierwiseError
+from core.errors import InvalidInput, TierwiseError
 from core.schemas.vocabulary import ROLES
 
 if TYPE_CHECKING:
@@ -198,16 +198,26 @@ def run(
 
 @app.command("approvals")
 def list_approvals(
-    advisor: Annotated[str | None, typer.Option(help="Only this advisor's queue.")] = None,
+    advisor: Annotated[
+        str | None, typer.Option(help="Only this advisor's queue (an advisor principal's name).")
+    ] = None,
 ) -> None:
-    """Print the plans waiting for an advisor's sign-off."""
+    """Print the plans waiting for an advisor's sign-off, oldest first: every page of the queue
+    GET /v1/approvals shows, each without its plan."""
     from core.database import get_engine, session_scope
-    from core.services import approvals
+    from core.services import approvals, cursors, principals
     from core.settings import get_settings
 
-    with session_scope(get_engine(get_settings().database_url)) as session:
-        queue = approvals.pending(session, advisor)
-        _print([{k: v for k, v in approvals.public(a).items() if k != "plan"} for a in queue])
+    settings = get_settings()
+    months, today = settings.compliance.assessment_valid_months, date.today()
+    with session_scope(get_engine(settings.database_url)) as session:
+        reviewer = None if advisor is None else principals.by_name(session, advisor)
+        if advisor is not None and (reviewer is None or reviewer.role != "advisor"):
+            raise typer.BadParameter(f"no advisor named {advisor!r}", param_hint="--advisor")
+        queue = cursors.every(
+            lambda cursor: approvals.queue(session, reviewer, today, months, cursor=cursor)
+        )
+        _print([{k: v for k, v in item.items() if k != "plan"} for item in queue])
 
 
 @app.command()
@@ -342,15 +352,20 @@ def prices_import(
 ) -> None:
     """Store the file's prices (every bad line named, and then nothing stored), then measure
     every delivered plan on them. Prints {rows, codes, from, to, changed, replaced, skipped,
-    import_id, overridden, measured, pending, outcomes} (pending: plans another process is
-    measuring; outcomes: the stored outcomes the import changed, and the largest change)."""
+    import_id, overridden, measured, pending, override, outcomes} (pending: plans another
+    process is measuring; override: the reason as recorded, masked, and whether it was
+    needed; outcomes: the stored outcomes the import changed, and the largest change)."""
     if not file.is_file():
         raise typer.BadParameter(f"no such file: {file}")
-    if override is not None and not override.strip():
-        raise typer.BadParameter("--override needs a reason")
     from cli import outcomes as outcomes_cli
+    from core.services import price_imports
     from core.settings import get_settings
     from graphs.runner import open_runner
+
+    try:  # the service checks it again: here it is a usage error, before the database opens
+        price_imports.override_reason(override)
+    except InvalidInput as exc:
+        raise typer.BadParameter(exc.detail, param_hint="--override") from exc
 
     with open_runner(get_settings()) as runner:
         try:
@@ -364,7 +379,8 @@ def prices_import(
             console.print(f"not on the shelf, left out: {', '.join(stored['skipped'])}")
         refreshed = outcomes_cli.refresh(runner, console)
         stored["measured"], stored["pending"] = refreshed.measured, refreshed.pending
-        stored["outcomes"] = outcomes_cli.imported(runner, stored["import_id"])["outcomes"]
+        record = outcomes_cli.imported(runner, stored["import_id"])
+        stored["override"], stored["outcomes"] = record["override"], record["outcomes"]
     _print(stored)
 
 

@@ -2,14 +2,23 @@
 
 TierwiseError
 ├── NotFound (404): ClientNotFound, RunNotFound, ApprovalNotFound (also for another
-│                  advisor's records, so that ids cannot be probed), BatchNotFound
+│   │              advisor's records, so that ids cannot be probed), BatchNotFound
+│   ├── EvalNotFound                (core/services/evals.py)
+│   └── PriceImportNotFound         (core/services/price_imports.py)
 ├── Conflict (409): ApprovalAlreadyDecided, PlanHashMismatch, PlanNotApprovable,
 │                   IdempotencyKeyReused, RunNotDelivered, RunBusy, ClientChanged,
 │                   NotMeasurable, BatchCancelled
 ├── InvalidInput (422): InvalidDecision, InvalidClient
+│   └── InvalidPrices               (core/services/price_files.py): the bad lines, named
+│       └── ImplausiblePrices       (core/services/price_gate.py): what the sanity gate
+│                                   refuses unless an override gives its reason
 ├── Unauthorized (401), Forbidden (403), RateLimited (429)
 ├── NotCommitted (503): the database did not confirm a commit
-└── Unavailable (503): the database is busy or out of reach; retry shortly
+├── Unavailable (503): the database is busy or out of reach; retry shortly
+└── UnsafeBind, UnsafeForwarding    (api/server.py): `tierwise serve` refuses to start on a
+                                    public development secret, or with FORWARDED_ALLOW_IPS set
+
+Every class without a module named above lives here.
 """
 
 from __future__ import annotations

@@ -128,7 +128,8 @@ class PricePolicy(BaseModel):
 
     # Close to close between two price days of a product, either way, as a fraction. Shanghai
     # and Shenzhen cap most funds' daily move at 10%; a move past this is a typo or a unit error.
-    max_daily_move: float = Field(default=0.40, gt=0, le=10)
+    # Under 1: no fall passes 100%, so from 1 on no fall would ever be refused.
+    max_daily_move: float = Field(default=0.40, gt=0, lt=1)
     # Calendar days a row may run past the last day most other shelf products have prices on:
     # further, and those products would be missing from every outcome measured to it (a close
     # more than 10 days before `to` no longer prices a product).

@@ -300,6 +300,9 @@ class Outcome(SQLModel, table=True):
     computed_at: datetime = Field(default_factory=utcnow)
 
 
+REASON_LENGTH = 500  # characters of an override's reason, as stored (masked)
+
+
 class PriceImport(SQLModel, table=True):
     """One price import that was stored: who sent what, the sanity gate's refusals an override
     let through and why, and what it did to the stored outcomes once they were measured again
@@ -315,9 +318,9 @@ class PriceImport(SQLModel, table=True):
     changed: int  # prices new or different from those stored
     replaced: int  # of those, stored closes it changed
     skipped: list[str] = Field(sa_column=Column(JSON, nullable=False))
-    override_reason: str | None = Field(default=None, max_length=500)
-    overridden: list[str] = Field(sa_column=Column(JSON, nullable=False))  # the first lines
-    overridden_lines: int = 0
+    override_reason: str | None = Field(default=None, max_length=REASON_LENGTH)  # masked
+    overridden: int = 0  # lines the sanity gate refused that the override let in
+    overridden_lines: list[str] = Field(sa_column=Column(JSON, nullable=False))  # the first 50
     version: int | None = Field(default=None, unique=True)
     outcomes_changed: int = 0
     new_breaches: int = 0

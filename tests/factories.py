@@ -9,7 +9,8 @@ from typing import Any
 from sqlmodel import Session
 
 from core.schemas.client import ClientInput
-from core.services import principals
+from core.services import approvals, principals, runs
+from core.tables import Approval
 
 AS_OF = date(2026, 11, 25)
 ADVISORS = ("adv-li", "adv-wang")  # the advisors the factories' clients are assigned to
@@ -79,3 +80,11 @@ def add_advisors(session: Session) -> None:
     """The factories' advisors as principals: only a client's advisor may decide."""
     for name in ADVISORS:
         principals.ensure(session, name, "advisor")
+
+
+def pending_review(session: Session, client: ClientInput) -> Approval:
+    """A stored run of the client waiting for its advisor, as lists show it: the review opened
+    as the graph opens one, on an empty plan (for queues, not for decisions)."""
+    run = runs.create(session, client, as_of=AS_OF)
+    review = {"approval_id": f"{run.id}-r0", "plan_hash": "0" * 64, "plan": {}}
+    return approvals.open_review(session, run, review | {"findings": [], "verdict": "pass"})

@@ -34,7 +34,7 @@ def list_approvals(
     """
     months = runner.settings.compliance.assessment_valid_months
     found, more = approvals.queue(
-        session, principal, date.today(), months, limit=limit, after=cursor
+        session, principal, date.today(), months, limit=limit, cursor=cursor
     )
     entries = ((queue_item(item), after) for item, after in found)
     return paged(entries, more, runner.settings.max_page_bytes)
@@ -60,10 +60,13 @@ def decide(
     # Who may decide is the service's rule (approvals.claim), met by every caller.
     decision = {**body.model_dump(), "advisor": principal.name}
     run = runner.claim(approval_id, decision)  # committed in a transaction of its own
-    # Queued before the answer is read, so a failure reading it delays nothing. If it cannot
-    # be queued (the server is stopping, the broker is out of reach), the decision is committed
-    # all the same, and a sweeper resumes the run once it has been quiet for a lease
-    # (runs.stranded finds a claimed decision): still 202.
-    request.app.state.engine.resume(approval_id)
-    with session_scope(runner.engine) as session:
-        return run_public(session, runs.get(session, run.id))
+    # The answer is the run as the decision left it, read before the resume can move it on; the
+    # resume is queued whether or not that read succeeds. If it cannot be queued (the server is
+    # stopping, the broker is out of reach), the decision is committed all the same, and a
+    # sweeper resumes the run once it has been quiet for a lease (runs.stranded finds a
+    # claimed decision): still 202.
+    try:
+        with session_scope(runner.engine) as session:
+            return run_public(session, runs.get(session, run.id))
+    finally:
+        request.app.state.engine.resume(approval_id)

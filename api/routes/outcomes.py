@@ -132,11 +132,11 @@ def list_breaches(
     refreshed = service.catch_up(runner.engine, runner.market, runner.settings)
     with session_scope(runner.engine) as session:
         found, more = outcomes.breach_page(
-            session, start=start, end=end, principal=principal, limit=limit, after=cursor
+            session, start=start, end=end, principal=principal, limit=limit, cursor=cursor
         )
         entries = [
-            (BreachPublic.model_validate(outcomes.breach_public(row, advisor)), after)
-            for row, advisor, after in found
+            (BreachPublic.model_validate(outcomes.breach_public(*breach)), after)
+            for breach, after in found
         ]
     budget = runner.settings.max_page_bytes
     return paged(entries, more, budget, pending=refreshed.pending, disclosure=service.disclosures())

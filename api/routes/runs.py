@@ -121,7 +121,7 @@ def list_runs(
         limit=limit,
         cursor=cursor,
     )
-    entries = ((run_public(session, r), runs.cursor_after(r)) for r in found)
+    entries = ((run_public(session, r), after) for r, after in found)
     return paged(entries, next_cursor, runner.settings.max_page_bytes)
 
 

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
 
-from api.deps import Route, RunnerDep, SessionDep, authenticate
+from api.deps import Route, RunnerDep, SessionDep, authenticate_counting_failures
 from api.web.i18n import WORDS, translator
 from api.web.security import inbox_path, same_origin
 from core.database import session_scope
@@ -141,7 +141,9 @@ def login(
     try:
         # Failed sign-ins count per address, as the API's bad tokens do: others' bad tries from
         # the same address (a firm's NAT) never refuse a right token.
-        principal = authenticate(request, db, token.strip(), request.app.state.sign_ins)
+        principal = authenticate_counting_failures(
+            request, db, token.strip(), request.app.state.sign_ins
+        )
     except RateLimited as exc:
         response = render(request, "login.html", None, status_code=429, retry=exc.retry_after)
         response.headers["Retry-After"] = str(exc.retry_after)

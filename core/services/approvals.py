@@ -92,38 +92,40 @@ def visible(session: Session, principal: Principal, approval_id: str) -> Approva
 
 def queue(
     session: Session,
-    principal: Principal,
+    principal: Principal | None,
     on: date,
     valid_months: int,
     *,
     limit: int = 50,
-    after: str | None = None,
-) -> tuple[list[tuple[dict[str, Any], str]], str | None]:
+    cursor: str | None = None,
+) -> cursors.Page[dict[str, Any]]:
     """A page of the pending approvals the principal may see (an advisor's own, or everyone's
-    for a supervisor), oldest first, as the review queue shows them, each with the cursor that
-    continues after it; and the next page's cursor, None on the last."""
+    for a supervisor; None, the command line's, everyone's too), oldest first, as the review
+    queue shows them, each with the cursor that continues after it; and the next page's
+    cursor, None on the last."""
     query = (
         select(Approval)
         .where(col(Approval.status) == "pending")
         .order_by(col(Approval.created_at), col(Approval.id))
     )
-    scope = principals.advisor_scope(principal)
+    scope = principals.advisor_scope(principal) if principal is not None else None
     if scope is not None:
         query = query.where(col(Approval.advisor_id) == scope)
-    if after is not None:
-        created, approval_id = cursors.decode(after, cursors.instant, "the oldest review")
+    if cursor:  # an empty one, as none, starts at the first page
+        keys = (cursors.instant, cursors.row_id)
+        created, approval_id = cursors.decode(cursor, keys, "the oldest review")
         query = query.where(
             or_(
                 col(Approval.created_at) > created,
                 and_(col(Approval.created_at) == created, col(Approval.id) > approval_id),
             )
         )
-    found = list(session.exec(query.limit(limit + 1)))
-    entries = [
-        (queue_item(session, a, on, valid_months), cursors.encode(a.created_at, a.id))
-        for a in found[:limit]
-    ]
-    return entries, entries[-1][1] if len(found) > limit else None
+    found, more = cursors.page(list(session.exec(query.limit(limit + 1))), limit, _after)
+    return [(queue_item(session, a, on, valid_months), after) for a, after in found], more
+
+
+def _after(approval: Approval) -> str:
+    return cursors.encode(approval.created_at, approval.id)
 
 
 def queue_item(session: Session, approval: Approval, on: date, valid_months: int) -> dict[str, Any]:
@@ -134,13 +136,6 @@ def queue_item(session: Session, approval: Approval, on: date, valid_months: int
         **public(approval),
         "client_changes": client_changes.blockers(session, run, on, valid_months),
     }
-
-
-def pending(session: Session, advisor_id: str | None = None) -> list[Approval]:
-    query = select(Approval).where(Approval.status == "pending").order_by(col(Approval.created_at))
-    if advisor_id is not None:
-        query = query.where(Approval.advisor_id == advisor_id)
-    return list(session.exec(query))
 
 
 def latest_for_run(session: Session, run_id: str) -> Approval | None:

@@ -16,8 +16,6 @@ so the counts always sum to the total. A batch is `done` when no item is pending
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import uuid
 from collections.abc import Callable, Collection, Iterable
@@ -40,7 +38,7 @@ from core.errors import (
 from core.masking import mask_text
 from core.schemas.client import STORED, ClientInput
 from core.schemas.vocabulary import FINAL_STATUSES
-from core.services import prices, runs
+from core.services import cursors, prices, runs
 from core.settings import TierPolicy
 from core.tables import Batch, BatchItem, Client, Run, as_utc, utcnow
 
@@ -233,36 +231,11 @@ def public(session: Session, batch: Batch) -> dict[str, Any]:
     }
 
 
-def _encode_cursor(item_id: int) -> str:
-    return base64.urlsafe_b64encode(str(item_id).encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> int:
-    """The item id a cursor continues after, in range for the database (else a 500 there)."""
-    try:
-        after = int(base64.urlsafe_b64decode(cursor.encode()).decode())
-        if not 0 <= after < 2**63:
-            raise ValueError("out of range")
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidInput(
-            "cursor is not one this API returned: pass the `next` of the previous page"
-        ) from exc
-    return after
-
-
-def items(
-    session: Session, batch_id: str, status: str | None, limit: int, cursor: str | None
-) -> tuple[list[dict[str, Any]], str | None]:
-    """The batch's items in the order they were queued, each with its shown status."""
-    found, more = item_page(session, batch_id, status, limit, cursor)
-    return [item for item, _ in found], more
-
-
 def item_page(
     session: Session, batch_id: str, status: str | None, limit: int, cursor: str | None
-) -> tuple[list[tuple[dict[str, Any], str]], str | None]:
-    """As `items`, each item with the cursor that continues after it (a page cut short by
-    its size goes on from there)."""
+) -> cursors.Page[dict[str, Any]]:
+    """The batch's items in the order they were queued, each with its shown status and the
+    cursor that continues after it; and the next page's cursor, None on the last."""
     get(session, batch_id)
     shown = _shown_status().label("shown")
     query = (
@@ -276,24 +249,23 @@ def item_page(
     )
     if status is not None:
         query = query.where(_shown_status() == status)
-    if cursor is not None:
-        query = query.where(col(BatchItem.id) > _decode_cursor(cursor))
-    rows = list(session.execute(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    found = [
+    if cursor:  # an empty one, as none, starts at the first page
+        (after,) = cursors.decode(cursor, (cursors.serial,), "the first item")
+        query = query.where(col(BatchItem.id) > after)
+    rows = [tuple(row) for row in session.execute(query)]
+    found, more = cursors.page(rows, limit, lambda row: cursors.encode(row[0]))
+    return [
         (
             {
                 "client_id": client_id,
                 "run_id": run_id,  # None until the item has started
-                "status": shown,
+                "status": now,
                 "error": error,
             },
-            _encode_cursor(item_id),
+            after,
         )
-        for item_id, client_id, run_id, error, shown in rows
-    ]
-    return found, _encode_cursor(rows[-1][0]) if more and rows else None
+        for (_, client_id, run_id, error, now), after in found
+    ], more
 
 
 def cancel(session: Session, batch_id: str) -> Batch:

@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, defer
 from sqlmodel import Session, col, select
 
-from core.services import cursors
+from core.services import cursors, prices
 from core.tables import Client, Delivery, Outcome, PriceMark, Principal, Run, utcnow
 
 GroupBy = Literal["advisor", "tier"]
@@ -58,12 +58,7 @@ def stale_count(session: Session, version: int) -> int:
 def take_refresh(session: Session, owner: str, seconds: float) -> bool:
     """Take (or renew) the lease on measuring outcomes again: one process at a time does it,
     and a lease its holder stopped renewing lapses for another to take."""
-    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(
-        module.insert(PriceMark)
-        .values(id=1, version=0, updated_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["id"])
-    )
+    prices.seed_mark(session)
     now = utcnow()
     taken = session.execute(
         update(PriceMark)
@@ -258,24 +253,26 @@ def breach_page(
     end: date | None = None,
     principal: Principal | None = None,
     limit: int,
-    after: str | None = None,
-) -> tuple[list[tuple[Outcome, str | None, str]], str | None]:
+    cursor: str | None = None,
+) -> cursors.Page[tuple[Outcome, str | None]]:
     """A page of `breaches`, each with the cursor that continues after it; and the next
     page's cursor, None on the last."""
     query = _breaches(start, end, principal)
-    if after is not None:
-        day, run_id = cursors.decode(after, date.fromisoformat, "the newest plan")
+    if cursor:  # an empty one, as none, starts at the first page
+        keys = (cursors.day, cursors.row_id)
+        day, run_id = cursors.decode(cursor, keys, "the newest plan")
         query = query.where(
             or_(
                 col(Outcome.from_day) < day,
                 and_(col(Outcome.from_day) == day, col(Outcome.run_id) > run_id),
             )
         )
-    found = [
-        (row, advisor, cursors.encode(row.from_day, row.run_id))
-        for row, advisor in session.exec(query.limit(limit + 1))
-    ]
-    return found[:limit], found[limit - 1][2] if len(found) > limit else None
+    found = [(row, advisor) for row, advisor in session.exec(query.limit(limit + 1))]
+    return cursors.page(found, limit, _after_breach)
+
+
+def _after_breach(breach: tuple[Outcome, str | None]) -> str:
+    return cursors.encode(breach[0].from_day, breach[0].run_id)
 
 
 def _breaches(start: date | None, end: date | None, principal: Principal | None) -> Any:

@@ -138,8 +138,11 @@ def _close(text: Any) -> float | str:
             return f"{shown} is not written in ASCII digits (0-9)"
         return f"{shown} is not a positive number"
     low, high = CLOSE_RANGE
-    if isinstance(text, int) and text > high:  # exact: an integer may not fit in a float
-        return f"{shown} is out of range ({low:g} to {high:g})"
+    if isinstance(text, int):  # judged exactly, either way: it may not fit in a float
+        if text <= 0:
+            return f"{shown} is not a positive number"
+        if text > high:
+            return f"{shown} is out of range ({low:g} to {high:g})"
     value = float(text)
     if isinstance(text, str) and math.isinf(value):  # digits too many for a float
         return f"{shown} is out of range ({low:g} to {high:g})"

@@ -1,17 +1,19 @@
 """The sanity gate a price import passes before it is stored (README "Service effect").
 
-Two things are refused, each with the line that brings it, unless the import is overridden with
-a reason (recorded with the import and audited):
+Only what the import changes is judged (a price new or different from the stored one): a row
+equal to the stored close was judged, or overridden, when it was first stored, so history
+imported again is not refused again. Two things are refused, each with the line that brings it,
+unless the import is overridden with a reason (recorded with the import and audited):
 
-- **A daily move** beyond TIERWISE_PRICES__MAX_DAILY_MOVE (a fraction; 0.40 by default): close to
-  close between two consecutive price days of one product, up or down, where either close is
-  imported. Stored prices are the imported rows' neighbours, so one bad row between stored
-  closes is refused for the move into it and the move out of it.
-- **A row far ahead**: dated more than TIERWISE_PRICES__MAX_DAYS_AHEAD days past the last day
-  most of the other shelf products with prices (stored or imported; a strict majority of them)
-  have prices on. For a first import the others are the file's own products; a product alone in
-  the first import, or alone on the shelf with prices, has no others, and only the future-date
-  check of every line applies to it.
+- **A daily move** beyond TIERWISE_PRICES__MAX_DAILY_MOVE (a fraction under 1; 0.40 by default):
+  close to close between two consecutive price days of one product, up or down, where either
+  close is one the import changes. Stored prices are its neighbours, so one bad row between
+  stored closes is refused for the move into it and the move out of it.
+- **A changed row far ahead**: dated more than TIERWISE_PRICES__MAX_DAYS_AHEAD days past the
+  last day most of the other shelf products with prices (stored or imported; a strict majority
+  of them) have prices on. For a first import the others are the file's own products; a
+  product alone in the first import, or alone on the shelf with prices, has no others, and only
+  the future-date check of every line applies to it.
 """
 
 from __future__ import annotations
@@ -20,11 +22,26 @@ from collections.abc import Collection
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Date, Float, Integer, and_, cast, exists, func, null, or_, select, union_all
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Float,
+    Integer,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlmodel import Session, col
 
 from core.services.price_files import KEPT, InvalidPrices, line_of
-from core.services.price_stage import STAGED, as_day
+from core.services.price_stage import STAGED
+from core.services.prices import as_day
 from core.settings import PricePolicy
 from core.tables import Price
 
@@ -49,18 +66,25 @@ def check(session: Session, policy: PricePolicy, known: Collection[str]) -> tupl
 
 
 def _moving(limit: float) -> Any:
-    """Consecutive closes of a product, staged or stored with at least one staged, that move
-    past `limit` (code, day, close, line, and the day, close and line before), in the order
-    of the line they name: the staged one, or the later if both are."""
+    """Consecutive closes of a product, staged or stored, at least one of them a staged close
+    that changes `price`, that move past `limit`: code, day, close, line and the day, close and
+    line before, and the line named (the changing one: the later if both are), in its order.
+    A staged close the import does not change is judged as a stored one: not at all."""
     staged = STAGED.c
     stored = select(
-        col(Price.code), col(Price.day), col(Price.close), cast(null(), Integer).label("line")
+        col(Price.code),
+        col(Price.day),
+        col(Price.close),
+        cast(null(), Integer).label("line"),
+        false().label("changes"),
     ).where(
-        col(Price.code).in_(select(staged.code)),
+        col(Price.code).in_(select(staged.code).where(staged.changes)),
         ~exists().where(staged.code == col(Price.code), staged.day == col(Price.day)),
     )
-    merged = union_all(select(staged.code, staged.day, staged.close, staged.line), stored)
-    m = merged.subquery("merged").c
+    mine = select(staged.code, staged.day, staged.close, staged.line, staged.changes).where(
+        staged.code.in_(select(staged.code).where(staged.changes))
+    )
+    m = union_all(mine, stored).subquery("merged").c
 
     def before(column: Any, kind: Any, name: str) -> Any:  # on the product's price day before
         return func.lag(column, type_=kind).over(partition_by=m.code, order_by=m.day).label(name)
@@ -73,24 +97,28 @@ def _moving(limit: float) -> Any:
         before(m.day, Date, "prev_day"),
         before(m.close, Float, "prev_close"),
         before(m.line, Integer, "prev_line"),
+        m.changes,
+        before(m.changes, Boolean, "prev_changes"),
     ).subquery("paired")
     p = paired.c
+    named = case((p.changes, p.line), else_=p.prev_line)
     return (
-        select(paired)
+        select(p.code, p.day, p.close, p.line, p.prev_day, p.prev_close, p.prev_line, named)
         .where(
             p.prev_close.is_not(None),
-            or_(p.line.is_not(None), p.prev_line.is_not(None)),
+            or_(p.changes, p.prev_changes),
             or_(p.close > p.prev_close * (1 + limit), p.close < p.prev_close * (1 - limit)),
         )
-        .order_by(func.coalesce(p.line, p.prev_line), p.day)
+        .order_by(named, p.day)
     )
 
 
 def _moves(session: Session, limit: float) -> tuple[list[str], int]:
     named: dict[int, list[str]] = {}  # by line: a row is named for the move into it and out
     total = 0
-    for code, day, close, line, prev_day, prev_close, prev_line in session.execute(_moving(limit)):
-        at = line if line is not None else prev_line
+    for code, day, close, line, prev_day, prev_close, prev_line, at in session.execute(
+        _moving(limit)
+    ):
         if at not in named:
             total += 1
         if at in named or len(named) < KEPT:
@@ -100,7 +128,7 @@ def _moves(session: Session, limit: float) -> tuple[list[str], int]:
                 f"{as_day(prev_day).isoformat()}{source} to {close:g} on {as_day(day).isoformat()}"
             )
     found = [
-        f"line {at}: {'; '.join(moves)}, over the {limit:.0%} a day allowed"
+        f"line {at}: {'; '.join(moves)}, over the {limit * 100:g}% a day allowed"
         for at, moves in named.items()
     ]
     return found, total
@@ -114,10 +142,10 @@ def _ahead(session: Session, days: int, known: Collection[str]) -> tuple[list[st
             select(col(Price.code), func.max(col(Price.day))).group_by(col(Price.code))
         )
     }
-    imported = {
+    imported = {  # the last changing day of each product (an unchanged row is stored already)
         code: as_day(day)
         for code, day in session.execute(
-            select(staged.code, func.max(staged.day)).group_by(staged.code)
+            select(staged.code, func.max(staged.day)).where(staged.changes).group_by(staged.code)
         )
     }
     for code, day in imported.items():
@@ -132,7 +160,7 @@ def _ahead(session: Session, days: int, known: Collection[str]) -> tuple[list[st
         if imported[code] <= common + timedelta(days=days):
             continue
         rows = select(staged.line, staged.day).where(
-            and_(staged.code == code, staged.day > common + timedelta(days=days))
+            staged.code == code, staged.changes, staged.day > common + timedelta(days=days)
         )
         for line, day in session.execute(rows.order_by(staged.line)):
             total += 1

@@ -2,7 +2,8 @@
 stored outcomes once they were measured again on its prices (README "Service effect").
 
 Each stored import is also an event on the audit trail's `prices` chain (the per-run chains'
-keyed hashes, with no run), carrying the override's reason and the lines it let through. The
+keyed hashes, with no run), carrying the override's reason (personal data masked) and the lines
+it let through: kind `prices_overridden` when it let some in, otherwise `prices_imported`. The
 outcome changes are credited by the refresher (tools/outcomes/service.py) to the import that
 made the price mark the outcomes were measured on: when several imports land before the stored
 outcomes are measured again, the last of them is credited with what all of them changed.
@@ -10,6 +11,7 @@ outcomes are measured again, the last of them is credited with what all of them 
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,11 +20,14 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from core.errors import NotFound
+from core.errors import InvalidInput, NotFound
+from core.masking import mask_text
+from core.masking_read import normalise
 from core.services import audit, outcomes
-from core.tables import Outcome, PriceImport
+from core.tables import REASON_LENGTH, Outcome, PriceImport
 
 AUDIT_CHAIN = "prices"  # the audit trail's chain of price imports
+LINES_KEPT = 50  # overridden lines named in the record; `overridden` counts them all
 # The stored figures an outcome change is judged on, by their names in the public outcome.
 FIGURES = {
     "return": "plan_return",
@@ -57,16 +62,50 @@ class Change:
         return abs(self.after - self.before)
 
 
+def override_reason(raw: str | None) -> str | None:
+    """The reason an import is overridden for, as recorded and audited: stripped, personal
+    data masked (the audit trail keeps it for good); InvalidInput names what is wrong with it.
+    Every caller meets it before a line is staged."""
+    if raw is None:
+        return None
+    reason = raw.strip()
+    if not normalise(reason)[0].strip():
+        raise InvalidInput(
+            "the override's reason is blank (invisible characters left out): say why the "
+            "prices the sanity gate refuses are right"
+        )
+    # No use in a reason but tabs and line breaks, and PostgreSQL refuses NUL in text.
+    control = next(
+        (c for c in reason if unicodedata.category(c) == "Cc" and c not in "\t\n\r"), None
+    )
+    if control is not None:
+        raise InvalidInput(f"the override's reason has a control character (U+{ord(control):04X})")
+    if len(reason) > REASON_LENGTH:
+        raise InvalidInput(
+            f"the override's reason is {len(reason)} characters; at most {REASON_LENGTH}"
+        )
+    masked = mask_text(reason)
+    if len(masked) > REASON_LENGTH:  # a masked card or address can be longer than the original
+        raise InvalidInput(
+            f"the override's reason is {len(masked)} characters once the personal data in it "
+            f"is masked; at most {REASON_LENGTH}"
+        )
+    return masked
+
+
 def record(
     session: Session,
     *,
     actor: str,
     stored: dict[str, Any],
-    override: str | None,
-    overridden: tuple[list[str], int],
+    reason: str | None,
+    refused: tuple[list[str], int],
     version: int | None,
 ) -> PriceImport:
-    """Record a stored import and append it to the audit trail's `prices` chain."""
+    """Record a stored import (`reason` as override_reason gives it; `refused`: the lines the
+    sanity gate refused that it let in, the first of them named, and how many) and append it
+    to the audit trail's `prices` chain: as an override only if it let a refused line in."""
+    lines, overridden = refused
     entry = PriceImport(
         id=f"imp-{uuid.uuid4().hex[:20]}",
         actor=actor,
@@ -77,14 +116,14 @@ def record(
         changed=stored["changed"],
         replaced=stored["replaced"],
         skipped=stored["skipped"],
-        override_reason=override,
-        overridden=overridden[0][:50],
-        overridden_lines=overridden[1],
+        override_reason=reason,
+        overridden=overridden,
+        overridden_lines=lines[:LINES_KEPT],
         version=version,
     )
     session.add(entry)
     session.flush()
-    kind = "prices_overridden" if override is not None else "prices_imported"
+    kind = "prices_overridden" if overridden else "prices_imported"
     audit.append(session, AUDIT_CHAIN, f"import:{entry.id}", kind, actor, _described(entry))
     return entry
 
@@ -168,8 +207,9 @@ def _described(entry: PriceImport) -> dict[str, Any]:
         if entry.override_reason is None
         else {
             "reason": entry.override_reason,
-            "lines": entry.overridden,
-            "total": entry.overridden_lines,
+            "needed": entry.overridden > 0,  # false: the gate refused nothing it had to let in
+            "overridden": entry.overridden,
+            "overridden_lines": entry.overridden_lines,
         },
     }
 

@@ -13,7 +13,6 @@ behind.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 from sqlalchemy import (
@@ -40,7 +39,7 @@ from sqlmodel import Session, col
 
 from core.services import prices
 from core.services.price_files import KEPT, Row
-from core.tables import Price, PriceMark, utcnow
+from core.tables import Price, utcnow
 
 # Apart from SQLModel's tables: migrations neither create nor expect them.
 _TEMPORARY = MetaData()
@@ -127,8 +126,8 @@ def duplicates(session: Session) -> tuple[list[str], int]:
         .where(here.close != earlier.c.close)
     )
     found = [
-        f"line {line}: {code} on {as_day(day).isoformat()} is {close:g} here and {was:g} on "
-        f"line {at}"
+        f"line {line}: {code} on {prices.as_day(day).isoformat()} is {close:g} here and {was:g} "
+        f"on line {at}"
         for line, code, day, close, at, was in session.execute(
             query.order_by(here.line).limit(KEPT)
         )
@@ -161,7 +160,12 @@ def settle(session: Session) -> dict[str, Any] | None:
     if not count:
         return None
     codes = session.execute(select(STAGED.c.code).distinct().order_by(STAGED.c.code)).scalars()
-    return {"rows": count, "codes": list(codes), "from": as_day(start), "to": as_day(end)}
+    return {
+        "rows": count,
+        "codes": list(codes),
+        "from": prices.as_day(start),
+        "to": prices.as_day(end),
+    }
 
 
 def mark_changes(session: Session) -> None:
@@ -172,26 +176,11 @@ def mark_changes(session: Session) -> None:
     session.execute(update(STAGED).values(changes=~same, replaces=other))
 
 
-def as_day(value: date | str) -> date:
-    """A day as the database hands it back (SQLite: text)."""
-    return value if isinstance(value, date) else date.fromisoformat(value)
-
-
 def lock(session: Session) -> int:
     """Take the price mark for this transaction (one import's swap at a time; on SQLite, the
     write lock at once, before anything is read) and return its version."""
-    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(
-        module.insert(PriceMark)
-        .values(id=1, version=0, updated_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["id"])
-    )
-    return _mark(session, for_update=True)
-
-
-def _mark(session: Session, *, for_update: bool = False) -> int:
-    query = select(col(PriceMark.version)).where(col(PriceMark.id) == 1)
-    return int(session.execute(query.with_for_update() if for_update else query).scalar_one())
+    prices.seed_mark(session)
+    return prices.version(session, for_update=True)
 
 
 def swap(session: Session) -> tuple[int, int, int | None]:
@@ -218,4 +207,4 @@ def swap(session: Session) -> tuple[int, int, int | None]:
         )
     )
     prices.bump(session)
-    return int(changed), int(replaced), _mark(session)
+    return int(changed), int(replaced), prices.version(session)

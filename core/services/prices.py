@@ -21,11 +21,26 @@ from core.errors import InvalidInput
 from core.tables import Price, PriceMark, utcnow
 
 
+def _insert(session: Session) -> Any:
+    """INSERT into the price mark with ON CONFLICT, in the database's dialect."""
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return module.insert(PriceMark)
+
+
+def seed_mark(session: Session) -> None:
+    """Make sure the price mark's one row exists (version 0 before any import), so that it can
+    be locked or leased."""
+    session.execute(
+        _insert(session)
+        .values(id=1, version=0, updated_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+
+
 def bump(session: Session) -> None:
     """Mark every outcome measured so far as measured on older prices (one statement, so two
     first imports at once both count)."""
-    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = module.insert(PriceMark).values(id=1, version=1, updated_at=utcnow())
+    statement = _insert(session).values(id=1, version=1, updated_at=utcnow())
     session.execute(
         statement.on_conflict_do_update(
             index_elements=["id"],
@@ -34,14 +49,22 @@ def bump(session: Session) -> None:
     )
 
 
-def version(session: Session) -> int:
-    mark = session.get(PriceMark, 1)
-    return mark.version if mark is not None else 0
+def version(session: Session, *, for_update: bool = False) -> int:
+    """The price mark's version as the database holds it now (0 before any import);
+    `for_update` locks it for this transaction (after seed_mark)."""
+    query = select(col(PriceMark.version)).where(col(PriceMark.id) == 1)
+    found = session.execute(query.with_for_update() if for_update else query).scalar_one_or_none()
+    return int(found or 0)
+
+
+def as_day(value: date | str) -> date:
+    """A day as the database hands it back (SQLite: ISO text)."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def _edge(session: Session, which: Any) -> date | None:
     value = session.execute(select(which(Price.day))).scalar_one_or_none()
-    return value if value is None or isinstance(value, date) else date.fromisoformat(str(value))
+    return None if value is None else as_day(value)
 
 
 def last_day(session: Session) -> date | None:

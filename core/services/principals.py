@@ -60,6 +60,7 @@ def ensure_can_see(principal: Principal, advisor_id: str | None, not_found: NotF
 
 
 def authenticate(session: Session, token: str) -> Principal:
+    """The token's principal; Unauthorized for a token no one holds (api.deps counts those)."""
     principal = session.exec(
         select(Principal).where(Principal.token_hash == hash_token(token))
     ).first()

@@ -3,19 +3,16 @@ keyset cursors, never in Python, and the plan last delivered to a client, for th
 
 from __future__ import annotations
 
-import base64
-import json
-import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, and_, case, exists, func, or_
 from sqlmodel import Session, col, select
 
-from core.errors import Forbidden, InvalidInput
-from core.services import clients, principals
+from core.errors import Forbidden
+from core.services import clients, cursors, principals
 from core.services.approvals import REVIEWERS
 from core.tables import Approval, Delivery, Principal, Run, as_utc
 
@@ -70,23 +67,23 @@ class QueuePage:
 class _Key(NamedTuple):
     expr: SQLColumnExpression[Any]
     descending: bool
-    kind: type
+    parse: Callable[[str], Any]  # reads the key from a cursor (core/services/cursors.py)
 
 
 _SEVERITY = case(VERDICT_SEVERITY, value=col(Approval.verdict), else_=0)
 _WAITED = [
-    _Key(col(Approval.created_at), False, datetime),
-    _Key(col(Approval.id), False, str),
+    _Key(col(Approval.created_at), False, cursors.instant),
+    _Key(col(Approval.id), False, cursors.row_id),
 ]
 # Ties broken by waiting time, then id: every order is total, so pages never overlap.
 SORT_KEYS: dict[QueueSort, list[_Key]] = {
     "waited": _WAITED,
     "risk": [
-        _Key(col(Approval.risk_level), True, str),
-        _Key(col(Approval.volatility), True, float),
+        _Key(col(Approval.risk_level), True, cursors.text),
+        _Key(col(Approval.volatility), True, cursors.number),
         *_WAITED,
     ],
-    "verdict": [_Key(_SEVERITY, True, int), *_WAITED],
+    "verdict": [_Key(_SEVERITY, True, cursors.serial), *_WAITED],
 }
 
 
@@ -116,8 +113,8 @@ def queue_page(
         total=total,
         overdue=overdue,
         start=ahead + 1,
-        next=_encode(query.sort, last) if more or not forward else None,
-        previous=_encode(query.sort, first) if ahead else None,
+        next=cursors.encode(query.sort, *last) if more or not forward else None,
+        previous=cursors.encode(query.sort, *first) if ahead else None,
     )
 
 
@@ -127,7 +124,7 @@ def _page_keys(
     """The page's (id, *sort keys) in order, and whether more lie beyond it, going the query's
     way: forward from `after` (or the start), back from `before`."""
     forward, cursor = query.before is None, query.before or query.after
-    bound = [] if cursor is None else [_beyond(keys, _decode(cursor, query.sort), forward)]
+    bound = [] if cursor is None else [_beyond(keys, _decode(cursor, query.sort, forward), forward)]
     found = session.execute(
         select(col(Approval.id), *(k.expr for k in keys))
         .where(*where, *bound)
@@ -178,42 +175,11 @@ def _beyond(keys: list[_Key], values: Sequence[Any], forward: bool) -> ColumnEle
     return and_(past(keys[0], values[0], False), or_(*tiers))
 
 
-def _encode(sort: QueueSort, values: Sequence[Any]) -> str:
-    plain = [v.isoformat() if isinstance(v, datetime) else v for v in values]
-    return base64.urlsafe_b64encode(json.dumps([sort, plain]).encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str, sort: QueueSort) -> list[Any]:
-    """The sort keys a cursor holds; InvalidInput for one that is not this sort's."""
-    invalid = InvalidInput("that page link is not valid for this order: start from page one")
-    try:
-        named, plain = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        keys = SORT_KEYS[sort]
-        if named != sort or not isinstance(plain, list) or len(plain) != len(keys):
-            raise invalid
-        values = [_value(k.kind, v) for k, v in zip(keys, plain, strict=True)]
-    except (ValueError, TypeError, OverflowError) as exc:
-        raise invalid from exc
-    return values
-
-
-def _value(kind: type, raw: Any) -> Any:
-    """One sort key of a cursor, checked here so that nothing reaches the database driver that
-    it would fail on (a 500): times in range with a zone, integers that fit, printable ids."""
-    if kind is datetime:
-        moment = datetime.fromisoformat(raw)
-        if moment.tzinfo is None:
-            raise ValueError("a cursor's time has its zone")
-        return moment.astimezone(UTC)  # overflows near year 1 and 9999: refused by the caller
-    if kind is float and isinstance(raw, int | float) and not isinstance(raw, bool):
-        if not math.isfinite(raw) or abs(raw) > 1e300:
-            raise ValueError("not a volatility")
-        return float(raw)
-    if kind is int and type(raw) is int and -(2**31) < raw < 2**31:
-        return raw
-    if kind is str and type(raw) is str and 0 < len(raw) <= 96 and raw.isprintable():
-        return raw
-    raise TypeError(f"not a {kind.__name__}: {raw!r}")
+def _decode(cursor: str, sort: QueueSort, forward: bool) -> tuple[Any, ...]:
+    """The sort keys a cursor holds; InvalidInput for one that is not this order's."""
+    keys = (cursors.exactly(sort), *(k.parse for k in SORT_KEYS[sort]))
+    name = "after" if forward else "before"
+    return cursors.decode(cursor, keys, "page one", name=name)[1:]
 
 
 def _queue_rows(session: Session, ids: list[str]) -> list[QueueRow]:

@@ -130,14 +130,9 @@ def replay(session: Session, principal: Principal, scoped: tuple[str, str]) -> R
     return existing
 
 
-def cursor_after(run: Run) -> str:
+def _after(run: Run) -> str:
     """The cursor of the page of runs that starts after this one."""
     return cursors.encode(run.created_at, run.id)
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """The (created_at, id) a runs cursor continues after."""
-    return cursors.decode(cursor, cursors.instant, "the newest run")
 
 
 def list_runs(
@@ -148,8 +143,9 @@ def list_runs(
     advisor_id: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
-) -> tuple[list[Run], str | None]:
-    """Runs newest first, a page at a time; the cursor continues after the last one seen."""
+) -> cursors.Page[Run]:
+    """Runs newest first, a page at a time, each with the cursor that continues after it; the
+    next page's cursor is None on the last."""
     query = select(Run).order_by(col(Run.created_at).desc(), col(Run.id).desc())
     if client_id:
         query = query.where(Run.client_id == client_id)
@@ -157,17 +153,16 @@ def list_runs(
         query = query.where(Run.status == status)
     if advisor_id:
         query = query.where(Run.advisor_id == advisor_id)
-    if cursor:
-        created, run_id = _decode_cursor(cursor)
+    if cursor:  # an empty one, as none, starts at the first page
+        keys = (cursors.instant, cursors.row_id)
+        created, run_id = cursors.decode(cursor, keys, "the newest run")
         query = query.where(
             or_(
                 col(Run.created_at) < created,
                 and_(col(Run.created_at) == created, col(Run.id) < run_id),
             )
         )
-    found = list(session.exec(query.limit(limit + 1)))
-    page = found[:limit]
-    return page, cursor_after(page[-1]) if len(found) > limit else None
+    return cursors.page(list(session.exec(query.limit(limit + 1))), limit, _after)
 
 
 def set_status(

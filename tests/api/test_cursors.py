@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.database import get_engine, session_scope
-from core.services import runs
+from core.services import cursors, runs
 from core.settings import Settings
 
 
@@ -76,7 +76,8 @@ def test_the_cursors_the_api_returns_still_page_through_every_run(
 def test_a_cursor_shifted_by_its_offset_means_the_same_instant() -> None:
     created = datetime(2026, 1, 1, 8, tzinfo=timezone(timedelta(hours=8)))
     cursor = encoded(f"{created.isoformat()}|run-0")
-    assert runs._decode_cursor(cursor) == (datetime(2026, 1, 1, tzinfo=UTC), "run-0")
+    keys = (cursors.instant, cursors.row_id)
+    assert cursors.decode(cursor, keys, "") == (datetime(2026, 1, 1, tzinfo=UTC), "run-0")
 
 
 @settings(

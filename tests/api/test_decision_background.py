@@ -48,6 +48,16 @@ class HeldExecutor(Executor):
                 raise
 
 
+class EagerExecutor(Executor):
+    """Runs work to its end inside submit: a resume that wins every race with the answer."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        future.set_running_or_notify_cancel()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
 def stopped_executor() -> Executor:
     """An executor as a stopping server leaves it: submit raises RuntimeError."""
     pool = ThreadPoolExecutor(1)
@@ -174,3 +184,23 @@ def test_a_server_stopping_between_claim_and_resume_loses_no_decision(
         assert run["status"] == "delivered" and run["delivery"]["approved_by"] == "adv-li"
         assert _deliveries(settings, run_id) == 1
         assert runner.sweep() == []  # nothing left to resume, nothing delivered twice
+
+
+def test_the_answer_is_the_run_as_the_decision_left_it_however_fast_the_resume(
+    api: TestClient, tokens: dict[str, str], settings: Settings
+) -> None:
+    """The 202 carries the run as committed by the decision (awaiting_approval, its approval
+    approved), even when the resume delivers the run before the answer is written."""
+    run_id, approval = _waiting_run(api, tokens)
+    api.app.state.resume_executor = EagerExecutor()  # type: ignore[attr-defined]
+    body = {"action": "approve", "plan_hash": approval["plan_hash"]}
+    decided = api.post(
+        f"/v1/approvals/{approval['id']}/decision", json=body, headers=auth(tokens["adv-li"])
+    )
+    assert decided.status_code == 202, decided.text
+    assert decided.json()["status"] == "awaiting_approval"
+    assert decided.json()["approval"]["status"] == "approved"
+    # The resume did run, at once: the run is delivered by the time the answer is read.
+    run = api.get(f"/v1/runs/{run_id}", headers=auth(tokens["adv-li"])).json()
+    assert run["status"] == "delivered"
+    assert _deliveries(settings, run_id) == 1

@@ -242,16 +242,21 @@ def test_prices_put_stores_all_or_nothing(api: TestClient, tokens: dict[str, str
         )
 
 
+@pytest.mark.parametrize(
+    ("sign", "wrong"), [("", "is out of range"), ("-", "is not a positive number")]
+)
 def test_a_huge_integer_close_is_422_naming_the_row_not_a_500(
-    api: TestClient, tokens: dict[str, str]
+    api: TestClient, tokens: dict[str, str], sign: str, wrong: str
 ) -> None:
-    """1 followed by 400 zeros, a JSON integer no float holds: it raised OverflowError."""
-    body = '{"rows": [{"date": "2024-01-02", "code": "510300", "close": 1' + "0" * 400 + "}]}"
+    """1 or -1 followed by 400 zeros, a JSON integer no float holds: it raised OverflowError."""
+    close = sign + "1" + "0" * 400
+    body = '{"rows": [{"date": "2024-01-02", "code": "510300", "close": ' + close + "}]}"
     headers = {**auth(tokens["svc-core"]), "content-type": "application/json"}
     got = api.put("/v1/prices", content=body, headers=headers)
     assert got.status_code == 422, got.text
     assert got.json()["error"] == "InvalidPrices"
-    assert "line 1: close 1000" in got.json()["detail"] and "out of range" in got.json()["detail"]
+    assert f"line 1: close {sign}1000" in got.json()["detail"]
+    assert wrong in got.json()["detail"]
     assert _price_count(_runner(api)) == 0
 
 
@@ -266,10 +271,19 @@ def test_a_bad_close_is_refused_unless_overridden_and_its_import_says_what_it_ch
     assert refused.status_code == 422 and refused.json()["error"] == "ImplausiblePrices"
     assert refused.json()["detail"].startswith("1 bad price line(s), nothing stored: line 1: ")
     assert '"override": {"reason": ...}' in refused.json()["detail"]
-    for blank in ({"reason": ""}, {"reason": "   "}, {}):
+    for blank, error in [
+        ({"reason": ""}, "ValidationError"),
+        ({"reason": "   "}, "ValidationError"),
+        ({}, "ValidationError"),
+        ({"reason": "x" * 501}, "ValidationError"),
+        ({"reason": "\u200b\u2060"}, "InvalidInput"),  # invisible: blank to the service
+        ({"reason": "restated\u0000"}, "InvalidInput"),
+    ]:
         sent = api.put("/v1/prices", json={"rows": bad, "override": blank}, headers=headers)
-        assert sent.status_code == 422, blank
-    reason = "restated by the exchange"
+        assert (sent.status_code, sent.json()["error"]) == (422, error), blank
+        assert "reason" in sent.text, sent.text
+    assert _price_count(runner) == 6 * 2062  # the real file's, nothing more
+    reason = "restated by the exchange, confirmed with Li on 13912345678"
     stored = api.put(
         "/v1/prices", json={"rows": bad, "override": {"reason": reason}}, headers=headers
     )
@@ -281,8 +295,9 @@ def test_a_bad_close_is_refused_unless_overridden_and_its_import_says_what_it_ch
     assert got.status_code == 200, got.text
     record = got.json()
     assert (record["actor"], record["rows"], record["codes"]) == ("svc-core", 1, ["510300"])
-    assert record["override"]["reason"] == reason and record["override"]["total"] == 1
-    assert record["override"]["lines"][0].startswith("line 1: 510300 moves -99.9%")
+    assert record["override"]["reason"] == reason.replace("13912345678", "139****5678")
+    assert (record["override"]["needed"], record["override"]["overridden"]) == (True, 1)
+    assert record["override"]["overridden_lines"][0].startswith("line 1: 510300 moves -99.9%")
     assert record["outcomes"]["pending"] == 0 and record["outcomes"]["changed"] >= 1
     assert record["outcomes"]["largest_change"]["run_id"] in book.values()
     with session_scope(runner.engine) as session:

@@ -21,6 +21,7 @@ from graphs.runner import open_runner
 from tools.outcomes import service
 
 TIERWISE = Path(sys.executable).with_name("tierwise")
+PHONE, ID_NUMBER = "13912345678", "11010519491231002X"
 
 
 def _tierwise(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
@@ -151,10 +152,18 @@ def test_a_bad_close_is_refused_then_overridden_and_says_what_it_changed(
     assert refused.returncode == 1
     assert "line 2: 510300 moves -99.9% from 4.48453 on 2025-08-29" in refused.stderr
     assert "--override REASON" in refused.stderr
-    blank = _tierwise(settings, "prices", "import", str(bad), "--override", " ")
-    assert blank.returncode == 2 and "needs a reason" in blank.stderr
-    stored = _json(_tierwise(settings, "prices", "import", str(bad), "--override", "restated"))
+    for reason, wrong in [(" ", "blank"), ("\u200b", "blank"), ("x" * 501, "501 characters")]:
+        done = _tierwise(settings, "prices", "import", str(bad), "--override", reason)
+        assert done.returncode == 2 and wrong in done.stderr, done.stderr
+    reason = f"restated; Wang confirmed on {PHONE}, ID {ID_NUMBER}"
+    done = _tierwise(settings, "prices", "import", str(bad), "--override", reason)
+    assert PHONE not in done.stdout + done.stderr and ID_NUMBER not in done.stdout + done.stderr
+    stored = _json(done)
     assert (stored["replaced"], stored["overridden"], stored["measured"]) == (1, 1, 1)
+    assert stored["override"]["reason"] == "restated; Wang confirmed on 139****5678, ID " + (
+        "110105********002X"
+    )
+    assert (stored["override"]["needed"], stored["override"]["overridden"]) == (True, 1)
     assert stored["outcomes"]["changed"] == stored["outcomes"]["new_breaches"] == 1
     assert stored["outcomes"]["largest_change"]["run_id"] == tight
     listed = _tierwise(settings, "outcomes", "--breaches")

@@ -93,7 +93,7 @@ def test_a_selection_covers_the_ids_given_or_the_clients_the_filter_keeps(engine
     named = _create(engine, settings, batches.Selection(client_ids=("C-3", "C-1", "C-3")))
     assert named.total == 2  # a client once, however often it is named
     with session_scope(engine) as session:
-        listed, _ = batches.items(session, named.id, None, 10, None)
+        listed = [i for i, _ in batches.item_page(session, named.id, None, 10, None)[0]]
     assert [i["client_id"] for i in listed] == ["C-3", "C-1"]
     assert all(i["status"] == "queued" and i["run_id"] is None for i in listed)
 
@@ -224,7 +224,7 @@ def test_a_client_gone_or_invalid_fails_its_item_and_no_run_is_made(engine, sett
     assert _claim(engine, made.id, "C-1").action == "skip"
     assert _claim(engine, made.id, "C-2").action == "skip"
     with session_scope(engine) as session:
-        listed, _ = batches.items(session, made.id, "failed", 10, None)
+        listed = [i for i, _ in batches.item_page(session, made.id, "failed", 10, None)[0]]
         assert session.exec(select(Run)).all() == []
     assert {i["client_id"]: i["error"] for i in listed} == {
         "C-1": "client 'C-1' is no longer stored",
@@ -307,18 +307,22 @@ def test_items_page_without_loss_or_repeat_and_filter_by_shown_status(engine, se
     seen, cursor = [], None
     while True:
         with session_scope(engine) as session:
-            page, cursor = batches.items(session, made.id, None, 10, cursor)
-        seen += [i["client_id"] for i in page]
+            page, cursor = batches.item_page(session, made.id, None, 10, cursor)
+        seen += [i["client_id"] for i, _ in page]
         if cursor is None:
             break
     assert seen == [f"C-{n:03}" for n in range(25)]
     with session_scope(engine) as session:
-        queued, _ = batches.items(session, made.id, "queued", 100, None)
+        queued, _ = batches.item_page(session, made.id, "queued", 100, None)
         assert len(queued) == 25  # the started one's run is queued too
+        # Each item's own cursor goes on from the item after it (a page cut short goes on there).
+        third = queued[2][1]
+        after, _ = batches.item_page(session, made.id, "queued", 2, third)
+        assert [i["client_id"] for i, _ in after] == ["C-003", "C-004"]
         with pytest.raises(InvalidInput):
-            batches.items(session, made.id, None, 10, "not-a-cursor")
+            batches.item_page(session, made.id, None, 10, "not-a-cursor")
         with pytest.raises(BatchNotFound):
-            batches.items(session, "batch-missing", None, 10, None)
+            batches.item_page(session, "batch-missing", None, 10, None)
 
 
 def test_an_idempotency_key_replays_its_batch_and_refuses_another_body(engine, settings):  # type: ignore[no-untyped-def]

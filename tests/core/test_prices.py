@@ -368,6 +368,26 @@ def test_a_huge_integer_close_is_a_named_bad_line_not_a_crash(
     assert count(engine) == 0
 
 
+def test_a_huge_negative_integer_close_is_a_named_bad_line_not_a_crash(
+    engine: Engine, known: frozenset[str]
+) -> None:
+    """Minus 1 followed by 400 zeros: an integer below the range is refused before float()
+    is asked for it, as one above it is (it raised OverflowError, a 500 in the API)."""
+    rows = [
+        {"date": "2024-01-02", "code": "510300", "close": -(10**400)},
+        {"date": "2024-01-03", "code": "510300", "close": -1},
+        {"date": "2024-01-04", "code": "510300", "close": 0},
+    ]
+    with pytest.raises(InvalidPrices) as caught:
+        import_json(engine, rows, known)
+    assert caught.value.problems == [
+        "line 1: close -10000000000000000000000… (402 characters) is not a positive number",
+        "line 2: close -1 is not a positive number",
+        "line 3: close 0 is not a positive number",
+    ]
+    assert count(engine) == 0
+
+
 @pytest.mark.parametrize("digits", ["４.５", "٤.٥", "4.５", "৪.৫"])
 def test_closes_in_digits_other_than_ascii_are_refused(
     digits: str, engine: Engine, known: frozenset[str]

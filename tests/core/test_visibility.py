@@ -62,7 +62,7 @@ def test_runs_and_approvals_answer_another_advisor_as_missing(runner: Runner) ->
     assert done.status == "awaiting_approval"
     li, wang, sup = who("adv-li", "advisor"), who("adv-wang", "advisor"), who("s", "supervisor")
     with session_scope(runner.engine) as session:
-        approval_id = approvals.pending(session)[0].id
+        approval_id = approvals.latest_for_run(session, run.id).id  # type: ignore[union-attr]
         assert runs.visible(session, li, run.id).id == run.id
         assert runs.visible(session, sup, run.id).id == run.id
         with pytest.raises(RunNotFound):

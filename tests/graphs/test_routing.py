@@ -3,16 +3,19 @@ client names with digits in them."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pytest
-from factories import long_tail_client, make_client
+from factories import AS_OF, long_tail_client, make_client
+from sqlmodel import Session
 from test_graph import PIPELINE, decide, row, start
 
 from core.database import session_scope
 from core.schemas.client import ClientInput
-from core.services import approvals, clients
+from core.services import approvals, clients, cursors
 from core.settings import Settings
+from core.tables import Principal
 from graphs.runner import Runner, open_runner
 from tools.compliance.engine import Hit
 from tools.compliance.evaluators.registry import REGISTRY
@@ -65,12 +68,24 @@ def test_without_an_advisor_the_review_waits_in_the_supervisors_queue(runner: Ru
     assert state["status"] == "awaiting_approval" and state["deliveries"] == 0
     review = state["approval"]["id"]
     assert state["approval"]["advisor_id"] is None
+    supervisor, li = principal("sup-zhao", "supervisor"), principal("adv-li", "advisor")
     with session_scope(runner.engine) as session:
-        assert review in [a.id for a in approvals.pending(session)]  # what a supervisor sees
-        assert review not in [a.id for a in approvals.pending(session, "adv-li")]
+        assert review in queued(runner, session, supervisor)
+        assert review not in queued(runner, session, li)
         clients.upsert(session, client.model_copy(update={"advisor_id": "adv-li"}))
     with session_scope(runner.engine) as session:
-        assert review in [a.id for a in approvals.pending(session, "adv-li")]
+        assert review in queued(runner, session, li)
+
+
+def principal(name: str, role: str) -> Principal:
+    return Principal(name=name, role=role, token_hash=f"hash-{name}")
+
+
+def queued(runner: Runner, session: Session, reviewer: Principal) -> list[str]:
+    """The ids of the reviews in the principal's queue, every page of it."""
+    months = runner.settings.compliance.assessment_valid_months
+    page = partial(approvals.queue, session, reviewer, AS_OF, months)
+    return [item["id"] for item in cursors.every(lambda cursor: page(cursor=cursor))]
 
 
 @pytest.mark.parametrize("client", [long_tail_client(), make_client()], ids=["long-tail", "mid"])

@@ -41,8 +41,9 @@ def run(
 ) -> dict[str, Any]:
     """Stage, check and store the source's prices for `actor`: InvalidPrices names the bad
     lines, ImplausiblePrices what the sanity gate refuses (unless `override` gives the reason
-    to store them anyway), and then nothing is stored. `on_chunk` is told the rows staged so
-    far after each chunk's commit."""
+    to store them anyway), and then nothing is stored; a bad reason is InvalidInput before a
+    line is read. `on_chunk` is told the rows staged so far after each chunk's commit."""
+    reason = price_imports.override_reason(override)
     with engine.connect() as connection:
         try:
             with session_scope(connection) as session:
@@ -51,7 +52,7 @@ def run(
             for staged in _stage(connection, source.items, problems):
                 if on_chunk is not None:
                     on_chunk(staged)
-            return _store(connection, source, problems, policy, known, actor, override)
+            return _store(connection, source, problems, policy, known, actor, reason)
         finally:
             _drop(connection)
 
@@ -84,7 +85,7 @@ def _store(
     policy: PricePolicy,
     known: Collection[str],
     actor: str,
-    override: str | None,
+    reason: str | None,
 ) -> dict[str, Any]:
     with session_scope(connection) as session:  # writes only the staging tables: no lock on SQLite
         price_stage.index(session)
@@ -94,19 +95,19 @@ def _store(
         summary = price_stage.settle(session)
         if summary is None:
             raise InvalidPrices(["no prices in the file"])
-        refused = _gate(session, policy, known, override)
+        refused = _gate(session, policy, known, reason)
     with session_scope(connection) as session:
         if price_stage.lock(session) != seen:  # another import landed meanwhile: judge again
             price_stage.mark_changes(session)
-            refused = _gate(session, policy, known, override)
+            refused = _gate(session, policy, known, reason)
         changed, replaced, version = price_stage.swap(session)
         stored = {**summary, "changed": changed, "replaced": replaced, "skipped": source.skipped}
         entry = price_imports.record(
             session,
             actor=actor,
             stored=stored,
-            override=override,
-            overridden=refused,
+            reason=reason,
+            refused=refused,
             version=version,
         )
     return {
@@ -119,11 +120,11 @@ def _store(
 
 
 def _gate(
-    session: Session, policy: PricePolicy, known: Collection[str], override: str | None
+    session: Session, policy: PricePolicy, known: Collection[str], reason: str | None
 ) -> tuple[list[str], int]:
-    """What the sanity gate refuses, raised unless the import is overridden."""
+    """What the sanity gate refuses, raised unless the import is overridden for a reason."""
     found, total = price_gate.check(session, policy, known)
-    if total and override is None:
+    if total and reason is None:
         raise price_gate.ImplausiblePrices(found, total)
     return found, total
 

@@ -198,62 +198,108 @@ def refresh(
     a large import answers at once, from the stored outcomes, saying how many are pending.
     `stop` is asked between pages (a server shutting down). What a page changed is credited
     to the price import that made the prices it is measured on, and a breach that appears is
-    labelled with it (core/services/price_imports.py).
+    labelled with it (core/services/price_imports.py); an import landing meanwhile starts the
+    measuring again on its prices.
     """
     with session_scope(engine) as session:
-        version = prices.version(session)
-        total = outcomes.stale_count(session, version)
-        cause = price_imports.for_version(session, version)
+        total = outcomes.stale_count(session, prices.version(session))
     if total == 0 or (inline_limit is not None and total > inline_limit):
         return Refreshed(0, total)
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     with session_scope(engine) as session:
         if not outcomes.take_refresh(session, owner, lease_seconds):
             return Refreshed(0, total, busy=True)
-    done, after = 0, None
     try:
-        with session_scope(engine) as session:
-            shared = pricing(session, market, None)  # every stored code, on or off the shelf
-        while stop is None or not stop():
-            # Read and measure without writing, then save in a short transaction of its own:
-            # on SQLite a write transaction holds the database, and other writers must get in
-            # between pages.
-            with session_scope(engine) as session:
-                page = outcomes.stale_runs(session, version, PAGE, after)
-                measured = [
-                    (run, sent, _measured(session, run, sent.plan_hash, market, shared), before)
-                    for run, sent, before in page
-                ]
-            if not page:
-                break
-            with session_scope(engine) as session:
-                if not outcomes.take_refresh(session, owner, lease_seconds):
-                    break  # the lease lapsed and another process carries on
-                _save(session, measured, version, cause)
-            done, after = done + len(page), page[-1][0].id
-            if on_page is not None:
-                on_page(done, max(total, done))
+        done, left = _measure(engine, market, (owner, lease_seconds), inline_limit, on_page, stop)
     finally:
         with session_scope(engine) as session:
             outcomes.release_refresh(session, owner)
-    return Refreshed(done, max(total - done, 0))
+    return Refreshed(done, left)
 
 
-def _save(
-    session: Session,
-    measured: list[tuple[Run, Delivery, dict[str, Any], Outcome | None]],
-    version: int,
-    cause: str | None,
-) -> None:
+@dataclass(frozen=True)
+class _Mark:
+    """What a pass measures on: the price mark, the import that made it, and its prices."""
+
+    version: int
+    cause: str | None
+    pricing: Pricing
+
+
+def _read_mark(engine: Engine, market: MarketData) -> tuple[_Mark, int]:
+    """The price mark, every stored close and the import that made the mark, read so that the
+    closes are the mark's (read again if an import landed in between: it changes the closes
+    and bumps the mark in one transaction); and how many outcomes are stale on it."""
+    while True:
+        with session_scope(engine) as session:
+            version = prices.version(session)
+            shared = pricing(session, market, None)  # every stored code, on or off the shelf
+            if prices.version(session) == version:
+                cause = price_imports.for_version(session, version)
+                return _Mark(version, cause, shared), outcomes.stale_count(session, version)
+
+
+def _measure(
+    engine: Engine,
+    market: MarketData,
+    lease: tuple[str, float],
+    inline_limit: int | None,
+    on_page: Callable[[int, int], None] | None,
+    stop: Callable[[], bool] | None,
+) -> tuple[int, int]:
+    """Measure the stale outcomes a page at a time on the prices of the mark the pass began
+    on, under the lease (owner, seconds); a page that finds the mark moved starts a new pass
+    on the new prices. How many were measured, and how many are left."""
+    done, left, after, mark = 0, 0, None, None
+    while stop is None or not stop():
+        if mark is None:
+            mark, left = _read_mark(engine, market)
+            after = None
+            if inline_limit is not None and left > inline_limit:
+                break  # a reader's call: an import landed, and the rest is the background's
+        measured = _next_page(engine, market, mark, after)
+        if measured is None:  # an import landed: what this pass saves would be stale at once
+            mark = None
+            continue
+        if not measured:
+            break
+        with session_scope(engine) as session:
+            if not outcomes.take_refresh(session, *lease):
+                break  # the lease lapsed and another process carries on
+            _save(session, measured, mark)
+        done, left, after = done + len(measured), left - len(measured), measured[-1][0].id
+        if on_page is not None:
+            on_page(done, done + max(left, 0))
+    return done, max(left, 0)
+
+
+# A page of stale runs: each with its delivery, its measured outcome and the one stored before.
+_Page = list[tuple[Run, Delivery, dict[str, Any], Outcome | None]]
+
+
+def _next_page(engine: Engine, market: MarketData, mark: _Mark, after: str | None) -> _Page | None:
+    """The next page of stale runs after `after`, measured on the mark's prices, or None if the
+    price mark has moved since. Read and measured without writing: on SQLite a write
+    transaction holds the database, and other writers must get in between pages."""
+    with session_scope(engine) as session:
+        if prices.version(session) != mark.version:
+            return None
+        return [
+            (run, sent, _measured(session, run, sent.plan_hash, market, mark.pricing), before)
+            for run, sent, before in outcomes.stale_runs(session, mark.version, PAGE, after)
+        ]
+
+
+def _save(session: Session, measured: _Page, mark: _Mark) -> None:
     """Save a page, crediting what it changed to the import whose prices it was measured on."""
-    saved = outcomes.save(session, measured, version, cause)
-    if cause is not None:
+    saved = outcomes.save(session, measured, mark.version, mark.cause)
+    if mark.cause is not None:
         changes = [
             price_imports.change(before, row)
             for (_, _, _, before), row in zip(measured, saved, strict=True)
             if before is not None
         ]
-        price_imports.credit(session, cause, changes)
+        price_imports.credit(session, mark.cause, changes)
 
 
 def catch_up(engine: Engine, market: MarketData, settings: Settings) -> Refreshed:

@@ -1,9 +1,10 @@
-"""A price import at scale (tools/outcomes/imports.py): staged a chunk per transaction so that
-other writers get the database in between, all or nothing whatever fails, nothing staged left
-behind, and judged again when another import lands before its swap."""
+"""A price import at scale (tools/outcomes/imports.py): read a chunk at a time, other writers
+getting the database while it is staged and checked, all or nothing whatever fails, nothing
+staged left behind, and judged again when another import lands before its swap."""
 
 from __future__ import annotations
 
+import io
 import sqlite3
 from datetime import date
 from typing import Any
@@ -11,14 +12,14 @@ from typing import Any
 import psycopg
 import pytest
 from outcomehelp import PRICES, import_csv
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlmodel import select
 
 from core.database import get_engine, session_scope, sqlite_path
 from core.services import price_gate, prices
-from core.services.price_files import InvalidPrices
+from core.services.price_files import InvalidPrices, csv_source
 from core.services.price_gate import ImplausiblePrices
-from core.settings import Settings
+from core.settings import PricePolicy, Settings
 from core.tables import Client
 from tools.market.market_data import MarketData
 from tools.outcomes import imports
@@ -31,23 +32,28 @@ def shelf(market: MarketData) -> frozenset[str]:
     return frozenset(market.products)
 
 
-def _write_without_waiting(url: str, client_id: str) -> None:
-    """Store a client from a connection of its own that will not wait for any lock: on SQLite
-    a busy timeout of 0, on PostgreSQL the shortest lock timeout."""
+def _writes_without_waiting(url: str, client_id: str) -> bool:
+    """Whether a client is stored at once from a connection of its own that will not wait for
+    any lock (on SQLite a busy timeout of 0, on PostgreSQL the shortest lock timeout)."""
     path = sqlite_path(url)
-    if path is not None:
-        with sqlite3.connect(path, timeout=0) as db:
+    try:
+        if path is not None:
+            with sqlite3.connect(path, timeout=0) as db:
+                db.execute(
+                    "INSERT INTO client (id, data, created_at, updated_at) VALUES (?, '{}', ?, ?)",
+                    (client_id, "2026-01-01 00:00:00", "2026-01-01 00:00:00"),
+                )
+            return True
+        with psycopg.connect(url) as db:
+            db.execute("SET lock_timeout = '1ms'")
             db.execute(
-                "INSERT INTO client (id, data, created_at, updated_at) VALUES (?, '{}', ?, ?)",
-                (client_id, "2026-01-01 00:00:00", "2026-01-01 00:00:00"),
+                "INSERT INTO client (id, data, created_at, updated_at) "
+                "VALUES (%s, '{}', now(), now())",
+                (client_id,),
             )
-        return
-    with psycopg.connect(url) as db:
-        db.execute("SET lock_timeout = '1ms'")
-        db.execute(
-            "INSERT INTO client (id, data, created_at, updated_at) VALUES (%s, '{}', now(), now())",
-            (client_id,),
-        )
+        return True
+    except (sqlite3.OperationalError, psycopg.errors.LockNotAvailable):
+        return False
 
 
 def _staged(engine: Engine) -> int:
@@ -69,25 +75,76 @@ def _stored(engine: Engine) -> tuple[int, list[tuple[str, date, float]]]:
         )
 
 
-def test_other_writers_get_the_database_between_chunks(
+def _restated(text: str, factor: float) -> str:
+    """The wide file with every close multiplied by `factor`: all would be replaced."""
+    header, *lines = text.splitlines(keepends=True)
+    return header + "".join(
+        line.split(",", 1)[0]
+        + "".join(f",{float(c) * factor}" if c.strip() else "," for c in line.split(",")[1:])
+        + "\n"
+        for line in lines
+    )
+
+
+def test_other_writers_get_the_database_while_the_file_is_staged_and_checked(
     settings: Settings, shelf: frozenset[str]
 ) -> None:
-    """After each chunk is committed, another connection writes at once, without waiting:
-    nothing of the import holds the database (it held its write lock from the first row to
-    the last)."""
+    """Another connection writes without waiting at the end of each of the import's
+    transactions, before it commits, when it holds every lock it took: while each chunk is
+    staged, and once the file is checked (indexed, duplicates, settled against `price`, the
+    sanity gate). Only the swap holds SQLite's write lock, as the probe shows by failing there;
+    on PostgreSQL nothing of the import holds a client's row."""
     engine = get_engine(settings.database_url)
-    written: list[int] = []
-
-    def write(staged: int) -> None:
-        _write_without_waiting(settings.database_url, f"C-W{len(written)}")
-        written.append(staged)
-
     text_ = PRICES.read_text("utf-8")
-    stored = import_csv(engine, text_, shelf, on_chunk=write)
-    assert stored["rows"] == 6 * 2062
-    assert written == [imports.CHUNK, 2 * imports.CHUNK, 6 * 2062]  # three chunks
+    import_csv(engine, text_, shelf)  # stored prices for the checks to read
+    probes: list[bool] = []
+
+    def probe(_: Any) -> None:  # ConnectionEvents.commit: before the database commits
+        probes.append(_writes_without_waiting(settings.database_url, f"C-W{len(probes)}"))
+
+    chunks: list[int] = []
+    event.listen(engine, "commit", probe)
+    try:
+        stored = import_csv(engine, _restated(text_, 1.01), shelf, on_chunk=chunks.append)
+    finally:
+        event.remove(engine, "commit", probe)
+    assert stored["replaced"] == 6 * 2062
+    assert chunks == [imports.CHUNK, 2 * imports.CHUNK, 6 * 2062]  # three chunks
+    swap = engine.dialect.name != "sqlite"
+    # staging tables made, three chunks staged, the file checked, the swap, staging dropped
+    assert probes == [True, True, True, True, True, swap, True]
     with session_scope(engine) as session:
-        assert {f"C-W{n}" for n in range(3)} <= set(session.exec(select(Client.id)).all())
+        written = set(session.exec(select(Client.id)).all())
+    assert written == {f"C-W{n}" for n, ok in enumerate(probes) if ok}
+
+
+class _Counted(io.StringIO):
+    """A file's text that counts the lines read from it."""
+
+    lines = 0
+
+    def readline(self, size: int = -1, /) -> str:
+        self.lines += 1
+        return super().readline(size)
+
+
+def test_the_file_is_read_a_chunk_at_a_time(settings: Settings, shelf: frozenset[str]) -> None:
+    """Memory holds one chunk: the first is staged as soon as its rows are read, long before
+    the end of the file (the wide file has six shelf prices a line)."""
+    stream = _Counted(PRICES.read_text("utf-8"), newline="")
+    read: list[tuple[int, int]] = []
+    imports.run(
+        get_engine(settings.database_url),
+        csv_source(stream, shelf),
+        PricePolicy(),
+        shelf,
+        actor="test",
+        on_chunk=lambda staged: read.append((staged, stream.lines)),
+    )
+    header = 1
+    assert read[0] == (imports.CHUNK, header + -(-imports.CHUNK // 6))
+    assert read[1] == (2 * imports.CHUNK, header + -(-2 * imports.CHUNK // 6))
+    assert read[-1][1] >= header + 2062
 
 
 @pytest.mark.parametrize("fails_at", [1, 3])
@@ -98,16 +155,7 @@ def test_a_failure_mid_import_leaves_price_untouched_and_nothing_staged(
     text_ = PRICES.read_text("utf-8")
     import_csv(engine, text_, shelf)
     before = _stored(engine)
-    header, *lines = text_.splitlines(keepends=True)
-    restated = (
-        header
-        + "".join(  # every close 1% higher: all would be replaced
-            line.split(",", 1)[0]
-            + "".join(f",{float(c) * 1.01}" if c.strip() else "," for c in line.split(",")[1:])
-            + "\n"
-            for line in lines
-        )
-    )
+    restated = _restated(text_, 1.01)
     chunks: list[int] = []
 
     def crash(staged: int) -> None:

@@ -13,7 +13,7 @@ from outcomehelp import deliver_on, import_prices, put_prices
 from sqlmodel import select
 
 from core.database import session_scope
-from core.services import outcomes, price_imports
+from core.services import outcomes, price_imports, prices
 from core.services.price_imports import FIGURES
 from core.tables import Outcome
 from graphs.runner import Runner
@@ -147,3 +147,57 @@ def test_imports_landing_before_a_measure_credit_the_last_of_them(
         "largest_change": None,
     }
     assert after[book["tight"]].breach_import == second["import_id"]
+
+
+GOLD = [{"date": "2026-03-02", "code": "518880", "close": 11.0}]  # moves no plan into breach
+
+
+def test_an_import_landing_as_a_pass_begins_is_credited_with_what_its_prices_did(
+    runner: Runner, book: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bad close lands after the refresher read the price mark and before it read the
+    prices: the plans are measured on the bad close, so its import is credited with the breach
+    and labels it, not the import before it (which had the breach for good)."""
+    gold = put_prices(runner, GOLD)
+    read = service.pricing
+    landed: list[dict[str, Any]] = []
+
+    def then_bad_lands(*args: Any) -> Any:
+        if not landed:  # once, on another connection, as another process would
+            landed.append(put_prices(runner, BAD, override="testing"))
+        return read(*args)
+
+    monkeypatch.setattr(service, "pricing", then_bad_lands)
+    service.refresh(runner.engine, runner.market)
+    bad = landed[0]
+    after = _outcomes(runner)
+    assert after[book["tight"]].breach and after[book["tight"]].breach_import == bad["import_id"]
+    assert _record(runner, bad["import_id"])["outcomes"]["new_breaches"] == 1
+    assert _record(runner, gold["import_id"])["outcomes"]["new_breaches"] == 0
+    assert service.pending(runner.engine) == 0
+
+
+def test_an_import_landing_between_pages_starts_the_pass_again_on_its_prices(
+    runner: Runner, book: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page at a time: the bad close lands after the first page is saved. The next page
+    sees the price mark move and the pass starts again on the new prices, so every outcome
+    ends measured on them and the breach is labelled with the import that made it."""
+    monkeypatch.setattr(service, "PAGE", 1)  # the book's two plans: two pages
+    put_prices(runner, GOLD)
+    landed: list[dict[str, Any]] = []
+
+    def then_bad_lands(done: int, total: int) -> None:
+        if not landed:
+            landed.append(put_prices(runner, BAD, override="testing"))
+
+    done = service.refresh(runner.engine, runner.market, on_page=then_bad_lands)
+    bad = landed[0]
+    assert (done.measured, done.pending) == (1 + 2, 0)  # the first page, then both again
+    assert service.pending(runner.engine) == 0
+    with session_scope(runner.engine) as session:
+        version = prices.version(session)
+    after = _outcomes(runner)
+    assert {row.prices_version for row in after.values()} == {version}
+    assert after[book["tight"]].breach_import == bad["import_id"]
+    assert _record(runner, bad["import_id"])["outcomes"]["new_breaches"] == 1

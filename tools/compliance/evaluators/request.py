@@ -41,6 +41,8 @@ def cash_need_not_covered(ctx: RuleContext, rule_id: str) -> list[Hit]:
 
 @EVALUATORS.rule("TW-REQ-04")
 def plan_against_request(ctx: RuleContext, rule_id: str) -> list[Hit]:
+    """Each wish whose share the plan moved the other way by more than the policy's
+    request_against_max, read from the outcomes the allocation recorded on the plan."""
     shaping = ctx.plan.request
     if shaping is None:  # no request, or weights the optimiser did not shape (an advisor's)
         return []
