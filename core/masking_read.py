@@ -143,8 +143,8 @@ def readings(text: str) -> list[Reading]:
 
 def seams(text: str, reading: Reading) -> set[int]:
     """Where a reading shows digits side by side that are apart in the text: an isolate left
-    open shows an override's run right after the number before it (139…5678\u2067 call \u202e…),
-    two numbers that a reader still reads apart."""
+    open (U+2067) shows an override's run right after the number before it, two numbers that a
+    reader still reads apart."""
     norm, origin, until = reading
     digits = norm.translate(AS_DIGITS)
     out = set()

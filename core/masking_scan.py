@@ -52,7 +52,7 @@ SEPARATORS = frozenset(
 )
 MAX_SEPARATORS = 3  # a narrow run such as " - " between two groups
 MIN_PIECE = 3  # digits on each side of a wide gap or a line break
-MASK = "****"
+MASK = "****"  # the least masking writes between the digits it shows
 MAX_NUMBER_DIGITS = 21  # a 19-digit card, or +86/0086 and an 11-digit mobile
 _GROUP_RE = re.compile(r"[0-9]+")
 _TOKEN_RE = re.compile(r"[0-9A-Za-z]+")
@@ -150,7 +150,8 @@ def _dates(norm: str, groups: list[tuple[int, int]]) -> set[int]:
 
 @dataclass(frozen=True)
 class _Groups:
-    """A reading's digit groups, the gap after each (None after the last) and the dates."""
+    """A reading's digit groups, the gaps between them (None where no number is read across),
+    the groups that are dates and where the reading cut its groups."""
 
     norm: str
     spans: list[tuple[int, int]]

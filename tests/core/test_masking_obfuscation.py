@@ -203,12 +203,13 @@ def test_a_mobile_or_an_id_typed_across_lines_is_masked(text: str, masked: str) 
     "text",
     [
         pytest.param("139\n\n1234\n\n5678", id="paragraphs"),
+        pytest.param("110105\n19491231\n0021", id="id-wrong-check"),
         pytest.param("6222\n0212\n3456\n7894", id="card"),
         pytest.param("卡号\n6222\n0212\n3456\n7894", id="labelled-card"),
         pytest.param("850000\n120000\n300000", id="amounts"),
     ],
 )
-def test_across_lines_no_card_and_no_paragraph_is_read(text: str) -> None:
+def test_across_lines_no_card_no_unchecked_id_and_no_paragraph_is_read(text: str) -> None:
     assert mask_text(text) == text
 
 
