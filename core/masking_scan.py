@@ -21,7 +21,8 @@ point. Across a wide gap or a line break each side of it holds three digits or m
 group numbers (139 1234 5678, 110105 19491231 002X): groups of one or two are list items and
 times (第1、3、5条, 13:45). A chain of several groups followed by a unit of amount (元, 万, %,
 yuan) is a list of figures (买159915 20000元), not a number. What is left is the price of reading
-139、1234、5678: plain figures whose digits happen to make a mobile (13000；100；100) read as one.
+139、1234、5678: plain figures whose digits happen to make a mobile (13000；100；100,
+13000000，100) read as one.
 """
 
 from __future__ import annotations
@@ -107,8 +108,11 @@ def _gap(norm: str, a: tuple[int, int], b: tuple[int, int], commas: set[int]) ->
     narrow = SEPARATORS | {","} if b[1] - b[0] == 4 else SEPARATORS
     if len(gap) <= MAX_SEPARATORS and all(c in narrow for c in gap):
         return Gap.NARROW
+    # The first letter or ideograph ends the gap, so a paragraph between two numbers costs little.
+    if not all(_gap_char(c) for c in gap) or MASK in gap:
+        return None
     breaks = sum(c in LINE_BREAKS for c in gap.replace("\r\n", "\n"))
-    if breaks > 1 or MASK in gap or not all(_gap_char(c) for c in gap):
+    if breaks > 1:
         return None
     return Gap.LINE if breaks else Gap.WIDE
 
