@@ -10,8 +10,8 @@ from datetime import date
 from typing import Literal, cast
 
 from core.lru import Lru
-from core.masking_read import AS_DIGITS, CHINESE_DIGITS, normalise, readings
-from core.masking_scan import numbers
+from core.masking_read import AS_DIGITS, CHINESE_DIGITS, normalise, readings, seams
+from core.masking_scan import Gap, numbers
 
 Kind = Literal["id_number", "bank_card", "mobile", "email", "ssn"]
 
@@ -131,28 +131,34 @@ def mask_email(value: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
-def _classify(value: str, before: str) -> tuple[str, str] | None:
-    """The kind and masked form of a chain of digits that is certainly a number of its kind."""
-    if valid_id_number(value) or (len(value) == 15 and id_like(value)):
+def _classify(value: str, before: str, gap: Gap) -> tuple[str, str] | None:
+    """The kind and masked form of a chain of digits that is certainly a number of its kind.
+
+    Across a gap wider than a few separators (core/masking_scan) only a number with structure:
+    a mobile, an ID with its check digit, or a card after its label and on one line."""
+    if valid_id_number(value) or (gap is Gap.NARROW and len(value) == 15 and id_like(value)):
         return "id_number", mask_id_number(value)
     if not value.isdigit():
         return None
     if _MOBILE_RE.match(value):
         return "mobile", mask_phone(value)
-    if 16 <= len(value) <= 19 and luhn_valid(value):
+    card = gap is Gap.NARROW or (gap is Gap.WIDE and _CARD_LABEL.search(before) is not None)
+    if card and 16 <= len(value) <= 19 and luhn_valid(value):
         return "bank_card", mask_bank_card(value)
     return None
 
 
-def _classify_near_miss(value: str, before: str) -> tuple[str, str] | None:
+def _classify_near_miss(value: str, before: str, gap: Gap) -> tuple[str, str] | None:
     """As _classify, and numbers one typo away: what masking hides."""
     # A mistyped check digit leaves an ID just as identifying, so masking trusts the province
-    # and birth date; the check digit and Luhn only keep the PII rules from blocking a letter
-    # over a number that merely looks like one.
-    found = _classify(value, before)
-    if found is None and id_like(value):
+    # and birth date, before Luhn, which one run of digits in ten passes (110000 20000101 0001 is
+    # an ID mistyped, not a card); the check digit and Luhn only keep the PII rules from
+    # blocking a letter over a number that merely looks like one.
+    found = _classify(value, before, gap)
+    if (found is None or found[0] == "bank_card") and gap is Gap.NARROW and id_like(value):
         return "id_number", mask_id_number(value)
-    if found is None and value.isdigit() and 16 <= len(value) <= 19 and _CARD_LABEL.search(before):
+    labelled = gap < Gap.LINE and _CARD_LABEL.search(before)
+    if found is None and value.isdigit() and 16 <= len(value) <= 19 and labelled:
         return "bank_card", mask_bank_card(value)
     return found
 
@@ -174,7 +180,7 @@ def _emails(norm: str) -> list[tuple[int, int, str]]:
     return found
 
 
-def _in_norm(norm: str, near_misses: bool) -> list[tuple[Kind, int, int, str]]:
+def _in_norm(norm: str, near_misses: bool, cuts: set[int]) -> list[tuple[Kind, int, int, str]]:
     """Every candidate in a reading, most specific first: emails, SSNs, numbers."""
     found: list[tuple[Kind, int, int, str]] = []
     for start, end, address in _emails(norm):
@@ -183,7 +189,7 @@ def _in_norm(norm: str, near_misses: bool) -> list[tuple[Kind, int, int, str]]:
     for m in _SSN_RE.finditer(digits):
         found.append(("ssn", m.start(), m.end(), f"***-**-{m.group(3)}"))
     for start, end, kind, masked in numbers(
-        digits, _classify_near_miss if near_misses else _classify
+        digits, _classify_near_miss if near_misses else _classify, cuts
     ):
         found.append((cast(Kind, kind), start, end, masked))
     return found
@@ -211,8 +217,10 @@ _remembered: Lru[bytes, tuple[Finding, ...]] = Lru(REMEMBERED_TEXTS)
 
 def _find(text: str, near_misses: bool) -> tuple[Finding, ...]:
     found: list[Finding] = []
-    for norm, origin, until in readings(text):
-        for kind, start, end, masked in _in_norm(norm, near_misses):
+    for shown, (norm, origin, until) in enumerate(readings(text)):
+        # Only a shown reading puts side by side what is apart in the text.
+        cuts = seams(text, (norm, origin, until)) if shown else set()
+        for kind, start, end, masked in _in_norm(norm, near_misses, cuts):
             # A shown reading maps back out of order (an override shows its run reversed): the
             # span is everything it came from.
             lo, hi = min(origin[start:end]), max(until[start:end])

@@ -38,8 +38,8 @@ _NUMERALS = (
 )
 CHINESE_DIGITS = {char: str(d) for d, chars in enumerate(_NUMERALS) for char in chars}
 AS_DIGITS = str.maketrans(CHINESE_DIGITS)
-# Not separators: amounts on consecutive lines are a list, not one number.
-_LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+# Kept in a reading: a line ends a clause, and only mobiles and IDs are read across one.
+LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 # Characters a screen shows as a blank though they are letters or symbols: the Hangul fillers
 # and the braille blank.
 _BLANK_LOOKING = frozenset("\u115f\u1160\u3164\uffa0\u2800")
@@ -67,7 +67,7 @@ def _fold(char: str) -> str:
 @lru_cache(maxsize=4096)
 def _piece(char: str) -> str:
     """What one character reads as: digits, a blank, its NFKC form, or nothing if invisible."""
-    if char in _LINE_BREAKS or char in _BIDI_CONTROLS:
+    if char in LINE_BREAKS or char in _BIDI_CONTROLS:
         return char
     if char.isspace() or char in _BLANK_LOOKING:
         return " "
@@ -139,6 +139,21 @@ def readings(text: str) -> list[Reading]:
         return [stored]
     classes = [unicodedata.bidirectional(text[k]) or "L" for k in origin]
     return [stored, _read(chars, origin, until, display_order(classes))]
+
+
+def seams(text: str, reading: Reading) -> set[int]:
+    """Where a reading shows digits side by side that are apart in the text: an isolate left
+    open (U+2067) shows an override's run right after the number before it, two numbers that a
+    reader still reads apart."""
+    norm, origin, until = reading
+    digits = norm.translate(AS_DIGITS)
+    out = set()
+    for k in range(1, len(digits)):
+        if digits[k - 1 : k + 1].isdigit() and digits[k - 1 : k + 1].isascii():
+            (_, end), (start, _) = sorted([(origin[k - 1], until[k - 1]), (origin[k], until[k])])
+            if any(_piece(c) and c not in _BIDI_CONTROLS for c in text[end:start]):
+                out.add(k)
+    return out
 
 
 def normalise(text: str) -> Reading:

@@ -62,10 +62,10 @@ RLO, PDF = "\u202e", "\u202c"
 _OVERRIDDEN = re.compile(f"{RLO}([^{PDF}\n]*)")
 
 
-def readable(text: str, *, shown: bool = False) -> str:
+def readable(text: str, *, shown: bool = False, stars: bool = True) -> str:
     """What a reader can read back, however it is spaced: no separators, invisible characters or
     combining marks, every numeral a digit; `shown` reads a right-to-left override's run (U+202E)
-    in the order a screen shows it."""
+    in the order a screen shows it, and without `stars` a star is a separator like any other."""
     if shown:
         text = _OVERRIDDEN.sub(lambda m: m.group(1)[::-1], text)
     out = []
@@ -74,12 +74,16 @@ def readable(text: str, *, shown: bool = False) -> str:
             digit = unicodedata.decimal(char, None)
             out.append(str(digit) if digit is not None else _NUMERAL_DIGITS.get(char, char))
     read = unicodedata.normalize("NFKC", "".join(out)).upper()
-    return "".join(c for c in read if c.isalnum() or c in "@*")
+    return "".join(c for c in read if c.isalnum() or c == "@" or (stars and c == "*"))
 
 
 def reads(surface: str, secret: str) -> bool:
-    """Whether a reader can read the secret back from the surface, as stored or as shown."""
-    return any(readable(secret) in readable(surface, shown=s) for s in (False, True))
+    """Whether a reader can read the secret back from the surface, as stored or as shown.
+
+    Stars stay only in an address: w***@example.com is no longer w@example.com, but
+    139*1234*5678 is still 13912345678 (a masked number has lost its digits, stars or not)."""
+    stars = "@" in secret
+    return any(readable(secret) in readable(surface, shown=s, stars=stars) for s in (False, True))
 
 
 def digits_of(text: str) -> str:
@@ -224,6 +228,8 @@ COMBINING = "".join(chr(c) for c in range(0x300, 0x370))
 BIDI_CONTROLS = "\u200e\u200f\u202a\u202b\u202c\u2066\u2067\u2068\u2069"
 BLANKS = " \t\u00a0\u3000"
 GAP_MARKS = "-|./"
+# Labels that say a card follows (core.masking's _CARD_LABEL): it is then read across a wide gap.
+CARD_LABELS = ["卡号", "卡号：", "card ", "Card No. ", "acct#", "银行卡 "]
 
 
 def _numeral(char: str, style: int) -> str:
@@ -235,8 +241,20 @@ def _numeral(char: str, style: int) -> str:
     return CHINESE_NUMERALS[int(char)][style % len(CHINESE_NUMERALS[int(char)])]
 
 
+def _marks_only(char: str) -> bool:
+    """Neither a letter nor a digit once NFKC has read it (℃ reads °C, ㈱ reads (株))."""
+    return not any(c.isalnum() for c in unicodedata.normalize("NFKC", char))
+
+
+def _not_thousands(gap: str) -> bool:
+    """Not a lone comma, which before three digits is a thousands separator (1,000)."""
+    return unicodedata.normalize("NFKC", gap) != ","
+
+
 blank_runs = st.text(BLANKS, min_size=1, max_size=8)
-gaps = st.one_of(
+# A few of the separators people put in numbers, between optional blanks: a narrow gap, which
+# any number is read across.
+narrow_gaps = st.one_of(
     blank_runs,
     st.builds(
         lambda before, mark, after: before + mark + after,
@@ -245,12 +263,25 @@ gaps = st.one_of(
         st.sampled_from(["", " ", "\u3000", "\t"]),
     ),
 )
+# Any run of punctuation, symbols and blanks on one line (、 ~ : * ‖ — …): a wide gap, which a
+# mobile and an ID are read across, and a card after its label. Four stars in a row are a mask
+# masking wrote (139****5678), which it leaves alone.
+wide_gaps = st.text(
+    st.characters(categories=["P", "S", "Zs"]).filter(_marks_only), min_size=1, max_size=6
+).filter(lambda gap: "****" not in unicodedata.normalize("NFKC", gap))
+gaps = st.one_of(narrow_gaps, wide_gaps)
 
 
 @st.composite
-def hidden(draw: st.DrawFn, value: str, groupings: list[list[int]]) -> str:
-    """The value in mixed numeral scripts, its groups apart by blanks or a mark, invisible
-    characters and marks between its characters; or all of it reversed inside U+202E…U+202C.
+def hidden(
+    draw: st.DrawFn,
+    value: str,
+    groupings: list[list[int]],
+    between: st.SearchStrategy[str] = gaps,
+) -> str:
+    """The value in mixed numeral scripts, its groups apart by gaps drawn from `between`,
+    invisible characters and marks between its characters; or all of it reversed inside
+    U+202E…U+202C.
 
     Inside an override only invisible characters and combining marks are strewn: a PDF or an
     isolate there would end the override or turn part of it back, so the value would not show."""
@@ -260,7 +291,7 @@ def hidden(draw: st.DrawFn, value: str, groupings: list[list[int]]) -> str:
     out, at = [], 0
     for size in draw(st.sampled_from(groupings)):
         if at:
-            out.append(draw(gaps))
+            out.append(draw(between.filter(_not_thousands) if size == 3 else between))
         for char, style in zip(value[at : at + size], styles[at : at + size], strict=True):
             out.append(_numeral(char, style) + draw(st.text(noise, max_size=2)))
         at += size
@@ -279,14 +310,27 @@ def hidden_address(draw: st.DrawFn, address: str) -> str:
 
 
 def _hidden_as(
-    values: st.SearchStrategy[str], groupings: Callable[[str], list[list[int]]]
+    values: st.SearchStrategy[str],
+    groupings: Callable[[str], list[list[int]]],
+    between: st.SearchStrategy[str] = gaps,
 ) -> st.SearchStrategy[Typed]:
-    return values.flatmap(lambda v: hidden(v, groupings(v)).map(lambda text: Typed(text, v)))
+    return values.flatmap(
+        lambda v: hidden(v, groupings(v), between).map(lambda text: Typed(text, v))
+    )
 
 
 obfuscated_mobiles = _hidden_as(mobiles, lambda _: [[11], [3, 4, 4], [3, 8], [7, 4]])
 obfuscated_ids = _hidden_as(ids, lambda _: [[18], [6, 8, 4], [6, 4, 4, 4], [3, 3, 8, 4]])
-obfuscated_cards = _hidden_as(cards, lambda v: CARD_GROUPINGS[len(v)])
+# Luhn alone is no proof across a wide gap (a list of product codes passes it one time in ten):
+# a card is apart by narrow gaps, or by any after a label that says it is a card.
+obfuscated_cards = st.one_of(
+    _hidden_as(cards, lambda v: CARD_GROUPINGS[len(v)], narrow_gaps),
+    st.builds(
+        lambda label, typed: Typed(label + typed.text, typed.secret),
+        st.sampled_from(CARD_LABELS),
+        _hidden_as(cards, lambda v: CARD_GROUPINGS[len(v)]),
+    ),
+)
 obfuscated_emails = st.builds(
     lambda local, domain: f"{local}@{domain}", local_parts, domains
 ).flatmap(lambda a: hidden_address(a).map(lambda text: Typed(text, a)))

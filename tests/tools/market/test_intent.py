@@ -384,6 +384,24 @@ def test_whitespace_is_collapsed_before_masking_never_after(market: MarketData, 
         assert not reads(field, "13912345678"), field
 
 
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("请打\n139\n1234\n5678\n买黄金", "13912345678"),
+        ("买黄金\r\n身份证\r\n110105\r\n19491231\r\n002X", "11010519491231002X"),
+    ],
+)
+def test_a_number_typed_across_lines_is_masked_not_shown_line_by_line(
+    market: MarketData, text: str, secret: str
+) -> None:
+    """A clause ends at a line break: 139, 1234 and 5678 were three phrases not understood,
+    which an advisor reads one after the other."""
+    intent = parse_request(text, market)
+    assert keys(intent) == {("buy", "theme", "gold")}
+    assert not reads(intent.model_dump_json(), secret), intent.not_understood
+    assert digits_of(" ".join(_fields(intent))) == "", intent.not_understood  # nor part of it
+
+
 # ------------------------------------------------------------ the cases of issue 14
 
 
