@@ -355,6 +355,8 @@ WORDS: dict[str, dict[str, str]] = {
     "volatility_period": {"zh-CN": "期间波动率", "en": "Volatility over the period"},
     "max_drawdown": {"zh-CN": "最大回撤", "en": "Max drawdown"},
     "coverage": {"zh-CN": "有价格的权重", "en": "Priced weight"},
+    "breach_cause": {"zh-CN": "由哪次价格导入造成", "en": "Made by price import"},
+    "first_measure": {"zh-CN": "首次测算即超出", "en": "Beyond at its first measure"},
     "missing_products": {"zh-CN": "无价格的产品（权重）", "en": "Without prices (weight)"},
     "excess": {"zh-CN": "超额收益", "en": "Excess return"},
     "cash_yield_note": {

@@ -203,6 +203,7 @@ def _breach_rows(
                 "coverage": _percent(breach["coverage"]),
                 "return": _signed(breach["return"]),
                 "volatility": _volatility_words(row, t),
+                "cause": breach["price_import"] or t("first_measure"),
             }
         )
     return rows

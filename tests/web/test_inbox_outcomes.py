@@ -13,7 +13,7 @@ import pytest
 from factories import AS_OF, make_client
 from fastapi.testclient import TestClient
 from inboxhelp import chromium_signed_in, sign_in
-from outcomehelp import deliver_on, import_prices
+from outcomehelp import deliver_on, import_prices, put_prices
 from playwright.sync_api import expect
 from sqlalchemy import event
 
@@ -394,3 +394,25 @@ def test_a_bad_period_is_refused_with_a_reason(
     assert refused.status_code == 422
     body = refused.json()
     assert body["error"] in ("ValidationError", "InvalidInput") and body["detail"]
+
+
+def test_a_breach_made_by_a_price_import_names_it_on_the_page(
+    inbox: TestClient, staff: dict[str, str], runner: Runner, settings: Settings, book: Book
+) -> None:
+    """A breach found when a plan was measured again names the import whose prices made it; one
+    found at the plan's first measure says so instead (issue 26, item 3)."""
+    bad = put_prices(
+        runner, [{"date": "2025-09-01", "code": "510300", "close": 0.0045}], override="testing"
+    )
+    measure_all(runner)
+    made = {r for r in book.delivered.values() if stored(settings, r).breach_import}
+    assert made, "the bad close made no new breach in the book"
+    sign_in(inbox, staff["sup-zhao"])
+    inbox.get("/inbox/lang", params={"to": "en", "back": "/inbox/outcomes"})
+    page = inbox.get("/inbox/outcomes").text
+    rows = re.findall(r'<tr data-client="[^"]+" data-run="([^"]+)">(.*?)</tr>', page, re.S)
+    causes = {run: re.findall(r'<td class="cause">([^<]*)</td>', row) for run, row in rows}
+    assert set(causes) >= made | {book.delivered["C-OUT1"]}
+    for run_id, cause in causes.items():
+        expected = bad["import_id"] if run_id in made else "Beyond at its first measure"
+        assert cause == [expected], run_id
