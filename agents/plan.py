@@ -46,6 +46,11 @@ def trades_for(
     return sorted(trades, key=lambda t: (t.side != "sell", t.product_code))
 
 
+def buyable(amount: float) -> float:
+    """An amount rounded down to whole hundreds of yuan, what a fund order can be placed for."""
+    return float(int(amount // 100) * 100)
+
+
 def _performance(market: MarketData, weights: dict[str, float]) -> tuple[float, float]:
     """Expected return and volatility of shelf-product weights; zero for an empty plan."""
     if not weights:
@@ -111,6 +116,7 @@ def build_plan(
             if code in market.products
             else "unknown",
             asset_class=market.products[code].asset_class if code in market.products else "unknown",
+            amount=buyable(weight * profile.aum),
         )
         for code, weight in sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))
     ]

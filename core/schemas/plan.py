@@ -12,10 +12,16 @@ from core.schemas.request import RequestShaping
 
 
 class PlanHolding(BaseModel):
+    """One target holding: its weight, and the amount in CNY a client can actually buy."""
+
     product_code: str
     weight: float = Field(ge=0, le=1)
     risk_rating: str
     asset_class: str
+    amount: float = Field(default=0.0, ge=0)  # CNY, rounded as `rounding` says
+    rounding: Literal["lots", "hundreds"] = "hundreds"
+    units: int | None = Field(default=None, ge=0)  # exchange units, in lots of 100
+    price: float | None = Field(default=None, gt=0)  # the last stored close the units are at
 
 
 class Trade(BaseModel):
