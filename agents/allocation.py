@@ -8,8 +8,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from agents.plan import build_plan
+from agents.risk_target import risk_target
 from core.schemas.client import Holding
-from core.schemas.plan import Constraint, Fallback, Plan
+from core.schemas.plan import Constraint, Fallback, Plan, seal
 from core.schemas.profile import ClientProfile
 from core.schemas.request import Done, RequestIntent, RequestShaping, Wish, WishOutcome
 from core.settings import AllocationPolicy
@@ -27,14 +28,6 @@ from tools.market.optimiser import (
 )
 from tools.market.shelf import Product
 
-GOAL_VOLATILITY_CAP = {
-    "preservation": 0.02,
-    "income": 0.05,
-    "balanced": 0.10,
-    "growth": 0.15,
-    "aggressive_growth": 0.20,
-}
-PRESERVATION_CAP = 0.02
 MAX_REAIMS = 3
 VOL_TOLERANCE = 1e-7
 WEIGHT_DECIMALS = 4
@@ -62,19 +55,10 @@ class Tilt:
 def desired_volatility(
     profile: ClientProfile, policy: AllocationPolicy, constraints: list[Constraint] | None = None
 ) -> float:
-    """The level's ceiling, lowered (never raised) by goal, drawdown tolerance, the notes and
-    any volatility a compliance finding asked for (TW-VOL-01)."""
-    caps = [
-        policy.volatility_ceiling[profile.risk_level],
-        GOAL_VOLATILITY_CAP[profile.goal],
-        profile.max_drawdown_pct / 100 / 2,
-    ]
-    if profile.facts.wants_capital_preservation:
-        caps.append(PRESERVATION_CAP)
-    caps += [
-        c.value for c in constraints or [] if c.kind == "max_volatility" and c.value is not None
-    ]
-    return min(caps)
+    """The volatility the plan aims at: placed in the level's band by need and capacity, then
+    lowered (never raised) by drawdown tolerance, the notes and any volatility a compliance
+    finding asked for (TW-VOL-01); agents/risk_target.py writes the formula out."""
+    return risk_target(profile, policy, constraints).target
 
 
 def _caps(
@@ -189,7 +173,7 @@ def _problem(
         reserve_mask=np.array([1.0 if p.liquidity_reserve_eligible else 0.0 for p in active]),
         reserve_share=_reserve_share(profile, constraints),
         groups=[p.asset_class for p in active],
-        group_caps=policy.asset_class_caps,
+        group_caps=policy.asset_class_caps[profile.risk_level],
         current=_current_weights(active, holdings, profile.aum),
         cost=policy.transaction_cost,
         tilts=[(_vector(t.wishes, active, lex), t.lower, t.upper) for t in tilts if lex],
@@ -456,7 +440,8 @@ def allocate_portfolio(
     A client's request (its suitable wishes) tilts the plan within the same limits; products
     they asked to avoid or sell are left out."""
     products = _candidates(profile, market, [*constraints, *request_exclusions(intent)], policy)
-    target = desired_volatility(profile, policy, constraints)
+    aimed = risk_target(profile, policy, constraints)
+    target = aimed.target
     fallback = None
     shaping = None
     method: str  # the optimiser's method, or reserve_only when it has none
@@ -473,7 +458,7 @@ def allocate_portfolio(
         weights = _reserve_only(products)
         method, target_used, span = "reserve_only", 0.0, (0.0, 0.0)
         fallback = Fallback(reason=str(exc), method="reserve_only")
-    return build_plan(
+    plan = build_plan(
         weights,
         profile,
         holdings,
@@ -488,3 +473,7 @@ def allocate_portfolio(
         constraints=constraints,
         request=shaping,
     )
+    # The shelf and the caps allow no plan as volatile as the target: the plan says so.
+    limited = method != "reserve_only" and span[1] < target - VOL_TOLERANCE
+    recorded = aimed.model_copy(update={"shelf_limited": limited})
+    return seal(plan.model_copy(update={"risk_target": recorded}))
