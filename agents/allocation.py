@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from itertools import combinations
+from typing import Literal
 
 import numpy as np
 
@@ -12,7 +14,7 @@ from agents.risk_target import risk_target
 from core.schemas.client import Holding
 from core.schemas.plan import Constraint, Fallback, Plan, seal
 from core.schemas.profile import ClientProfile
-from core.schemas.request import Done, RequestIntent, RequestShaping, Wish, WishOutcome
+from core.schemas.request import Done, Reason, RequestIntent, RequestShaping, Wish, WishOutcome
 from core.settings import AllocationPolicy
 from tools.llm.port import LanguageModel
 from tools.market.eligibility import eligible_products
@@ -33,6 +35,10 @@ VOL_TOLERANCE = 1e-7
 WEIGHT_DECIMALS = 4
 SHARE_TOLERANCE = 1e-3  # weights are rounded to 4 decimals; a share within this is met
 REQUEST = "REQUEST"  # the rule_id of a constraint that comes from the client's own request
+Limit = Literal["product_cap", "class_cap", "reserve", "volatility"]
+# Tried in this order when a wish cannot be met in full: the first whose relaxation alone lets
+# it through is the one that bound.
+LIMITS: tuple[Limit, ...] = ("product_cap", "class_cap", "reserve", "volatility")
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,24 @@ class Solve:
             self.products, self.profile, self.holdings, self.market, self.policy,
             self.constraints, target, tilts,
         )  # fmt: skip
+
+    def relaxed(self, limit: Limit) -> Solve:
+        """The same optimisation without one of the plan's limits (the volatility the plan aims
+        under is relaxed where it is checked: _binding)."""
+        if limit == "product_cap":
+            policy = self.policy.model_copy(
+                update={"max_single_product": 1.0, "max_single_non_diversified": 1.0}
+            )
+            kept = [c for c in self.constraints if c.kind != "cap"]
+            return replace(self, policy=policy, constraints=kept)
+        if limit == "class_cap":
+            caps: dict[str, dict[str, float]] = {lv: {} for lv in self.policy.asset_class_caps}
+            return replace(self, policy=self.policy.model_copy(update={"asset_class_caps": caps}))
+        if limit == "reserve":
+            profile = self.profile.model_copy(update={"liquidity_reserve_share": 0.0})
+            kept = [c for c in self.constraints if c.kind != "min_reserve"]
+            return replace(self, profile=profile, constraints=kept)
+        return self
 
 
 def request_exclusions(intent: RequestIntent | None) -> list[Constraint]:
@@ -316,11 +340,47 @@ def _in_reserve(tilt: Tilt, after: float, weights: dict[str, float], solve: Solv
     return _share(tilt.wishes, reserve, market) >= after - SHARE_TOLERANCE
 
 
+def _passes(
+    solve: Solve, relaxed: tuple[Limit, ...], aim: float, ceiling: float, trial: tuple[Tilt, ...]
+) -> bool:
+    """Whether the trial can be met with these limits relaxed."""
+    loose = solve
+    for name in relaxed:
+        loose = loose.relaxed(name)
+    free = "volatility" in relaxed
+    found = _try(loose, math.inf if free else aim, math.inf if free else ceiling, trial)
+    return found is not None
+
+
+def _binding(
+    solve: Solve, aim: float, ceiling: float, trial: tuple[Tilt, ...], tilt: Tilt
+) -> Reason:
+    """The limit that kept `tilt` (the trial's wish) from being met in full: the one whose
+    relaxation alone lets it through; else, of two that do together, the one that alone lets
+    half of it through (the one that bound first), the earlier in LIMITS' order on a tie;
+    `limits` when no two do. A wish for less is never said to be held by the reserve here:
+    _in_reserve says that, with the reserve's figure."""
+    names = [n for n in LIMITS if tilt.wishes[0].up or n != "reserve"]
+    for name in names:
+        if _passes(solve, (name,), aim, ceiling, trial):
+            return name
+    half = tuple(t.scaled(0.5) if t is tilt else t for t in trial)
+    for pair in combinations(names, 2):
+        if _passes(solve, pair, aim, ceiling, trial):
+            first, second = pair
+            if _passes(solve, (second,), aim, ceiling, half) and not _passes(
+                solve, (first,), aim, ceiling, half
+            ):
+                return second
+            return first
+    return "limits"
+
+
 def _outcome(
-    tilt: Tilt, fraction: float, weights: dict[str, float], solve: Solve
+    tilt: Tilt, fraction: float, weights: dict[str, float], solve: Solve, bound: Reason
 ) -> list[WishOutcome]:
     """Done if the full wish holds in the plan; partly if the plan moved its way; else not,
-    and why: the liquidity reserve, or the plan's limits."""
+    and why: the liquidity reserve the plan keeps, or the limit that bound (_binding)."""
     after = _share(tilt.wishes, weights, solve.market)
     if tilt.wishes[0].up:
         moved = after > tilt.before + SHARE_TOLERANCE
@@ -328,11 +388,12 @@ def _outcome(
         moved = after < tilt.before - SHARE_TOLERANCE
     met = tilt.lower - SHARE_TOLERANCE <= after <= tilt.upper + SHARE_TOLERANCE
     done: Done
+    reason: Reason | None
     if fraction == 1.0 and met:
         done, reason = "done", None if moved else "already"
     else:
         done = "partly" if moved else "not_done"
-        reason = "reserve" if _in_reserve(tilt, after, weights, solve) else "limits"
+        reason = "reserve" if _in_reserve(tilt, after, weights, solve) else bound
     return [
         WishOutcome(wish=w, done=done, before=round(tilt.before, 4), after=round(after, 4),
                     reason=reason)
@@ -365,10 +426,12 @@ def _shape(
     holds = [_hold(t) for t in tilts]
     accepted: list[Tilt] = []
     fractions: list[float] = []
+    bounds: list[Reason] = []
     if aim < target:
         safer = _try(solve, aim, target, tuple(holds))
         weights, solution = safer or (weights, solution)
     for i, tilt in enumerate(tilts):
+        bounds.append("limits")  # a wish met in full, but not after rounding: no one limit
         for fraction in (1.0, 0.5):
             trial = (*accepted, tilt.scaled(fraction), *holds[i + 1 :])
             found = _try(solve, aim, target, trial)
@@ -377,11 +440,17 @@ def _shape(
                 fractions.append(fraction)
                 weights, solution = found
                 break
+            if fraction == 1.0:
+                bounds[-1] = _binding(solve, aim, target, trial, trial[len(accepted)])
         else:
             accepted.append(holds[i])
             fractions.append(0.0)
     outcomes = [
-        *(o for t, f in zip(tilts, fractions, strict=True) for o in _outcome(t, f, weights, solve)),
+        *(
+            o
+            for t, f, b in zip(tilts, fractions, bounds, strict=True)
+            for o in _outcome(t, f, weights, solve, b)
+        ),
         *outcomes,
     ]
     vol_after = _vol(weights, market)
