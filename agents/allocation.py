@@ -33,6 +33,7 @@ from tools.market.shelf import Product
 MAX_REAIMS = 3
 VOL_TOLERANCE = 1e-7
 WEIGHT_DECIMALS = 4
+UNIT = 10.0**-WEIGHT_DECIMALS  # the weights' rounding grid
 SHARE_TOLERANCE = 1e-3  # weights are rounded to 4 decimals; a share within this is met
 REQUEST = "REQUEST"  # the rule_id of a constraint that comes from the client's own request
 Limit = Literal["product_cap", "class_cap", "reserve", "volatility"]
@@ -82,6 +83,14 @@ def _caps(
     return np.array(caps)
 
 
+def _class_caps(active: list[Product], caps: dict[str, float]) -> dict[str, float]:
+    """The level's asset-class caps, each less a rounding unit per member: rounding lifts a
+    weight by at most one unit, so the rounded plan stays within the cap (as the product caps,
+    less half a unit, do)."""
+    members = {name: sum(p.asset_class == name for p in active) for name in caps}
+    return {name: max(cap - members[name] * UNIT, 0.0) for name, cap in caps.items()}
+
+
 def _reserve_share(profile: ClientProfile, constraints: list[Constraint]) -> float:
     """The reserve share, rounded up to the weight precision so rounding never falls short."""
     asked = [c.value for c in constraints if c.kind == "min_reserve" and c.value is not None]
@@ -98,6 +107,26 @@ def _top_up_reserve(weights: np.ndarray, problem: Problem) -> np.ndarray:
     out = weights.copy()
     out[int(np.argmax(weights * (1 - problem.reserve_mask)))] -= short
     out[int(np.argmax(weights * problem.reserve_mask))] += short
+    return np.round(out, WEIGHT_DECIMALS)
+
+
+def _within_caps(weights: np.ndarray, problem: Problem) -> np.ndarray:
+    """Move any rounding excess over a product's or an asset class's cap (a unit of 1e-4 or
+    two) to the reserve product with the most room: rounding never breaks a cap."""
+    out = weights.copy()
+    groups = [[i for i, g in enumerate(problem.groups) if g == name] for name in problem.group_caps]
+    caps = [problem.group_caps[name] for name in problem.group_caps]
+    limits = [([i], float(problem.upper[i])) for i in range(len(out))]
+    for members, cap in [*limits, *zip(groups, caps, strict=True)]:
+        over = round(float(out[members].sum()) - cap, WEIGHT_DECIMALS)
+        if over <= 0 or not members:
+            continue
+        room = (problem.upper - out) * problem.reserve_mask
+        room[members] = 0.0
+        if room.max() < over:
+            continue  # nowhere to put it: the re-aim below sees the plan as it is
+        out[max(members, key=lambda i: out[i])] -= over
+        out[int(np.argmax(room))] += over
     return np.round(out, WEIGHT_DECIMALS)
 
 
@@ -193,11 +222,11 @@ def _problem(
     return Problem(
         mu=mu,
         cov=cov,
-        upper=_caps(active, policy, constraints),
+        upper=np.clip(_caps(active, policy, constraints) - UNIT / 2, 0.0, None),
         reserve_mask=np.array([1.0 if p.liquidity_reserve_eligible else 0.0 for p in active]),
         reserve_share=_reserve_share(profile, constraints),
         groups=[p.asset_class for p in active],
-        group_caps=policy.asset_class_caps[profile.risk_level],
+        group_caps=_class_caps(active, policy.asset_class_caps[profile.risk_level]),
         current=_current_weights(active, holdings, profile.aum),
         cost=policy.transaction_cost,
         tilts=[(_vector(t.wishes, active, lex), t.lower, t.upper) for t in tilts if lex],
@@ -205,16 +234,19 @@ def _problem(
 
 
 def _solve_rounded(problem: Problem, target: float) -> tuple[np.ndarray, Solution]:
-    """Solve and round; if rounding lifted volatility above the target, aim a little lower."""
+    """Solve and round; if rounding lifted volatility above the target, aim lower: by the
+    excess, then ten and a hundred times it (a step smaller than the 1e-4 grid's can land on
+    the same rounded plan again)."""
     first = solution = optimise(problem, target)
     aim = target
-    for _ in range(MAX_REAIMS):
-        weights = _top_up_reserve(round_weights(solution.weights, WEIGHT_DECIMALS), problem)
+    for attempt in range(MAX_REAIMS + 1):  # the last re-aim's weights are checked too
+        rounded = round_weights(solution.weights, WEIGHT_DECIMALS)
+        weights = _within_caps(_top_up_reserve(rounded, problem), problem)
         vol = portfolio_performance(weights, problem.mu, problem.cov)[1]
         excess = vol - first.target_volatility
-        if excess <= VOL_TOLERANCE or solution.method == "min_volatility":
+        if excess <= VOL_TOLERANCE or solution.method == "min_volatility" or attempt == MAX_REAIMS:
             break
-        aim = min(aim, solution.target_volatility) - excess - VOL_TOLERANCE
+        aim = min(aim, solution.target_volatility) - (excess + VOL_TOLERANCE) * 10**attempt
         solution = optimise(problem, aim)
     return weights, replace(solution, target_volatility=first.target_volatility)
 

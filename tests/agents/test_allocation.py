@@ -6,12 +6,13 @@ import hashlib
 import json
 from typing import Any
 
+import numpy as np
 import pytest
 from factories import AS_OF, make_client
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.allocation import allocate_portfolio
+from agents.allocation import _within_caps, allocate_portfolio
 from agents.profiling import profile_client
 from core.schemas.client import ClientInput
 from core.schemas.plan import Constraint, Plan, plan_hash, seal
@@ -20,6 +21,7 @@ from core.settings import AllocationPolicy, CompliancePolicy, TierPolicy
 from tools.compliance.evaluators.suitability import VOLATILITY_TOLERANCE
 from tools.llm.offline import OfflineModel
 from tools.market.market_data import MarketData
+from tools.market.optimiser import Problem
 
 POLICY = AllocationPolicy()
 LEVELS = ["C1", "C2", "C3", "C4", "C5"]
@@ -300,3 +302,22 @@ def test_property_weights_are_valid_and_within_level(
     )
     p, plan = allocate(client, market)
     assert_suitable(p, plan, market)
+
+
+def test_rounding_never_takes_a_product_or_a_class_over_its_cap() -> None:
+    """Largest-remainder rounding can lift a weight sitting at its cap by a unit (a C3 plan came
+    out with 40.01% in large caps): the unit moves to the reserve product with most room."""
+    problem = Problem(
+        mu=np.zeros(4),
+        cov=np.eye(4),
+        upper=np.array([0.4, 0.4, 0.4, 0.4]),
+        reserve_mask=np.array([0.0, 0.0, 1.0, 1.0]),
+        reserve_share=0.1,
+        groups=["cn_large_cap", "cn_large_cap", "cash", "cash"],
+        group_caps={"cn_large_cap": 0.4},
+    )
+    rounded = np.array([0.2501, 0.15, 0.4001, 0.1998])
+    fixed = _within_caps(rounded, problem)
+    assert fixed[:2].sum() <= 0.4 + 1e-12 and fixed[2] <= 0.4 + 1e-12
+    assert fixed.sum() == pytest.approx(1.0, abs=1e-12)
+    assert fixed[3] == pytest.approx(0.2, abs=1e-12)

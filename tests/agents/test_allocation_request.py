@@ -248,9 +248,13 @@ def test_a_product_kept_out_by_its_minimum_says_so() -> None:
         ({}, "五成放到股票里", "volatility"),
         # 80% in bonds beside a 40% liquidity reserve.
         ({"liquidity_need": 80_000}, "I want 80% in bonds", "reserve"),
-        # Half in the Nasdaq-100 ETF at C5: its product cap, its class cap and the volatility
-        # all stand in the way; no one or two of them alone.
-        ({"risk_level": "C5", "max_drawdown_tolerance_pct": 60}, "我想买一半的513100", "limits"),
+        # Half in the Nasdaq-100 ETF at C5: its product cap and its class cap (both 40%) stand
+        # in the way together, and neither alone lets even half the wish through: the first.
+        ({"risk_level": "C5", "max_drawdown_tolerance_pct": 60}, "我想买一半的513100",
+         "product_cap"),
+        # 90% in the CSI 500 ETF at C3: its product cap, its class cap and the volatility all
+        # stand in the way; no one or two of them alone.
+        ({}, "I want 90% in 510500", "limits"),
     ],
 )
 def test_a_wish_not_met_names_the_limit_that_bound(
