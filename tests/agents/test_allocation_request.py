@@ -250,8 +250,11 @@ def test_a_product_kept_out_by_its_minimum_says_so() -> None:
         ({"liquidity_need": 80_000}, "I want 80% in bonds", "reserve"),
         # Half in the Nasdaq-100 ETF at C5: its product cap and its class cap (both 40%) stand
         # in the way together, and neither alone lets even half the wish through: the first.
-        ({"risk_level": "C5", "max_drawdown_tolerance_pct": 60}, "我想买一半的513100",
-         "product_cap"),
+        (
+            {"risk_level": "C5", "max_drawdown_tolerance_pct": 60},
+            "我想买一半的513100",
+            "product_cap",
+        ),
         # 90% in the CSI 500 ETF at C3: its product cap, its class cap and the volatility all
         # stand in the way; no one or two of them alone.
         ({}, "I want 90% in 510500", "limits"),
