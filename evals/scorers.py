@@ -165,7 +165,7 @@ def volatility_band(out: Outcome, policy: AllocationPolicy) -> Score | None:
     why_lower = [
         *aimed.get("lowered_by", []),
         *(["request"] if plan.get("request") else []),
-        *(["shelf"] if reach < floor - BAND_TOLERANCE else []),
+        *(["shelf"] if aimed and reach < floor - BAND_TOLERANCE else []),
         *(["fallback"] if plan.get("fallback") else []),
         *(["advisor"] if plan.get("source") == "advisor" or not aimed else []),
     ]
