@@ -37,8 +37,7 @@ UNIT = 10.0**-WEIGHT_DECIMALS  # the weights' rounding grid
 SHARE_TOLERANCE = 1e-3  # weights are rounded to 4 decimals; a share within this is met
 REQUEST = "REQUEST"  # the rule_id of a constraint that comes from the client's own request
 Limit = Literal["product_cap", "class_cap", "reserve", "volatility"]
-# Tried in this order when a wish cannot be met in full: the first whose relaxation alone lets
-# it through is the one that bound.
+# The limits a wish can meet, in the order _binding names them when more than one would do.
 LIMITS: tuple[Limit, ...] = ("product_cap", "class_cap", "reserve", "volatility")
 
 
