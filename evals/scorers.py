@@ -169,12 +169,11 @@ def volatility_band(out: Outcome, policy: AllocationPolicy) -> Score | None:
         *(["fallback"] if plan.get("fallback") else []),
         *(["advisor"] if plan.get("source") == "advisor" or not aimed else []),
     ]
-    above = vol > ceiling + BAND_TOLERANCE
-    below = vol < floor - BAND_TOLERANCE and not why_lower
+    above, below = vol > ceiling + BAND_TOLERANCE, vol < floor - BAND_TOLERANCE
     detail = f"{vol:.4f} in [{floor:.4f}, {ceiling:.4f}]" + (
-        f" (lowered: {', '.join(why_lower)})" if why_lower else ""
+        f" (below: {', '.join(why_lower) or 'no reason recorded'})" if below else ""
     )
-    return Score("volatility_band", not (above or below), detail)
+    return Score("volatility_band", not above and (not below or bool(why_lower)), detail)
 
 
 def _dominates(more: dict[str, float], less: dict[str, float]) -> bool:
