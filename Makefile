@@ -67,12 +67,13 @@ browser:
 		apt-get install -y -qq chromium fonts-noto-cjk)
 
 ## bench: a full offline long-tail run against a bare 4-node graph (and its commits and rows per
-## run), allocation before and after compiling problems once (with the plan comparison), and the
-## CLI's start-up; benchmarks/bench_load.py measures decisions on PostgreSQL
+## run), allocation before and after compiling problems once (with the plan comparison), the
+## CLI's start-up and 1,200 generated plans (personalisation); bench_load.py measures decisions on PostgreSQL
 bench: install
 	$(BIN)/python benchmarks/bench_graph.py
 	$(BIN)/python benchmarks/bench_allocation.py
 	$(BIN)/python benchmarks/bench_cli.py
+	$(BIN)/python benchmarks/bench_personalisation.py
 
 ## cma: re-derive the capital-market assumptions from ../shared/data
 cma: install

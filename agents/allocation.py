@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from itertools import combinations
+from typing import Literal
 
 import numpy as np
 
 from agents.plan import build_plan
+from agents.risk_target import risk_target
 from core.schemas.client import Holding
-from core.schemas.plan import Constraint, Fallback, Plan
+from core.schemas.plan import Constraint, Fallback, Plan, seal
 from core.schemas.profile import ClientProfile
-from core.schemas.request import Done, RequestIntent, RequestShaping, Wish, WishOutcome
+from core.schemas.request import Done, Reason, RequestIntent, RequestShaping, Wish, WishOutcome
 from core.settings import AllocationPolicy
 from tools.llm.port import LanguageModel
 from tools.market.eligibility import eligible_products
@@ -27,19 +30,15 @@ from tools.market.optimiser import (
 )
 from tools.market.shelf import Product
 
-GOAL_VOLATILITY_CAP = {
-    "preservation": 0.02,
-    "income": 0.05,
-    "balanced": 0.10,
-    "growth": 0.15,
-    "aggressive_growth": 0.20,
-}
-PRESERVATION_CAP = 0.02
 MAX_REAIMS = 3
 VOL_TOLERANCE = 1e-7
 WEIGHT_DECIMALS = 4
+UNIT = 10.0**-WEIGHT_DECIMALS  # the weights' rounding grid
 SHARE_TOLERANCE = 1e-3  # weights are rounded to 4 decimals; a share within this is met
 REQUEST = "REQUEST"  # the rule_id of a constraint that comes from the client's own request
+Limit = Literal["product_cap", "class_cap", "reserve", "volatility"]
+# The limits a wish can meet, in the order _binding names them when more than one would do.
+LIMITS: tuple[Limit, ...] = ("product_cap", "class_cap", "reserve", "volatility")
 
 
 @dataclass(frozen=True)
@@ -62,19 +61,10 @@ class Tilt:
 def desired_volatility(
     profile: ClientProfile, policy: AllocationPolicy, constraints: list[Constraint] | None = None
 ) -> float:
-    """The level's ceiling, lowered (never raised) by goal, drawdown tolerance, the notes and
-    any volatility a compliance finding asked for (TW-VOL-01)."""
-    caps = [
-        policy.volatility_ceiling[profile.risk_level],
-        GOAL_VOLATILITY_CAP[profile.goal],
-        profile.max_drawdown_pct / 100 / 2,
-    ]
-    if profile.facts.wants_capital_preservation:
-        caps.append(PRESERVATION_CAP)
-    caps += [
-        c.value for c in constraints or [] if c.kind == "max_volatility" and c.value is not None
-    ]
-    return min(caps)
+    """The volatility the plan aims at: placed in the level's band by need and capacity, then
+    lowered (never raised) by drawdown tolerance, the notes and any volatility a compliance
+    finding asked for (TW-VOL-01); agents/risk_target.py writes the formula out."""
+    return risk_target(profile, policy, constraints).target
 
 
 def _caps(
@@ -90,6 +80,14 @@ def _caps(
                 cap = min(cap, c.value)
         caps.append(cap)
     return np.array(caps)
+
+
+def _class_caps(active: list[Product], caps: dict[str, float]) -> dict[str, float]:
+    """The level's asset-class caps, each less a rounding unit per member: rounding lifts a
+    weight by at most one unit, so the rounded plan stays within the cap (as the product caps,
+    less half a unit, do)."""
+    members = {name: sum(p.asset_class == name for p in active) for name in caps}
+    return {name: max(cap - members[name] * UNIT, 0.0) for name, cap in caps.items()}
 
 
 def _reserve_share(profile: ClientProfile, constraints: list[Constraint]) -> float:
@@ -108,6 +106,26 @@ def _top_up_reserve(weights: np.ndarray, problem: Problem) -> np.ndarray:
     out = weights.copy()
     out[int(np.argmax(weights * (1 - problem.reserve_mask)))] -= short
     out[int(np.argmax(weights * problem.reserve_mask))] += short
+    return np.round(out, WEIGHT_DECIMALS)
+
+
+def _within_caps(weights: np.ndarray, problem: Problem) -> np.ndarray:
+    """Move any rounding excess over a product's or an asset class's cap (a unit of 1e-4 or
+    two) to the reserve product with the most room: rounding never breaks a cap."""
+    out = weights.copy()
+    groups = [[i for i, g in enumerate(problem.groups) if g == name] for name in problem.group_caps]
+    caps = [problem.group_caps[name] for name in problem.group_caps]
+    limits = [([i], float(problem.upper[i])) for i in range(len(out))]
+    for members, cap in [*limits, *zip(groups, caps, strict=True)]:
+        over = round(float(out[members].sum()) - cap, WEIGHT_DECIMALS)
+        if over <= 0 or not members:
+            continue
+        room = (problem.upper - out) * problem.reserve_mask
+        room[members] = 0.0
+        if room.max() < over:
+            continue  # nowhere to put it: the re-aim below sees the plan as it is
+        out[max(members, key=lambda i: out[i])] -= over
+        out[int(np.argmax(room))] += over
     return np.round(out, WEIGHT_DECIMALS)
 
 
@@ -136,6 +154,24 @@ class Solve:
             self.products, self.profile, self.holdings, self.market, self.policy,
             self.constraints, target, tilts,
         )  # fmt: skip
+
+    def relaxed(self, limit: Limit) -> Solve:
+        """The same optimisation without one of the plan's limits (the volatility the plan aims
+        under is relaxed where it is checked: _binding)."""
+        if limit == "product_cap":
+            policy = self.policy.model_copy(
+                update={"max_single_product": 1.0, "max_single_non_diversified": 1.0}
+            )
+            kept = [c for c in self.constraints if c.kind != "cap"]
+            return replace(self, policy=policy, constraints=kept)
+        if limit == "class_cap":
+            caps: dict[str, dict[str, float]] = {lv: {} for lv in self.policy.asset_class_caps}
+            return replace(self, policy=self.policy.model_copy(update={"asset_class_caps": caps}))
+        if limit == "reserve":
+            profile = self.profile.model_copy(update={"liquidity_reserve_share": 0.0})
+            kept = [c for c in self.constraints if c.kind != "min_reserve"]
+            return replace(self, profile=profile, constraints=kept)
+        return self
 
 
 def request_exclusions(intent: RequestIntent | None) -> list[Constraint]:
@@ -185,11 +221,11 @@ def _problem(
     return Problem(
         mu=mu,
         cov=cov,
-        upper=_caps(active, policy, constraints),
+        upper=np.clip(_caps(active, policy, constraints) - UNIT / 2, 0.0, None),
         reserve_mask=np.array([1.0 if p.liquidity_reserve_eligible else 0.0 for p in active]),
         reserve_share=_reserve_share(profile, constraints),
         groups=[p.asset_class for p in active],
-        group_caps=policy.asset_class_caps,
+        group_caps=_class_caps(active, policy.asset_class_caps[profile.risk_level]),
         current=_current_weights(active, holdings, profile.aum),
         cost=policy.transaction_cost,
         tilts=[(_vector(t.wishes, active, lex), t.lower, t.upper) for t in tilts if lex],
@@ -197,16 +233,19 @@ def _problem(
 
 
 def _solve_rounded(problem: Problem, target: float) -> tuple[np.ndarray, Solution]:
-    """Solve and round; if rounding lifted volatility above the target, aim a little lower."""
+    """Solve and round; if rounding lifted volatility above the target, aim lower: by the
+    excess, then ten and a hundred times it (a step smaller than the 1e-4 grid's can land on
+    the same rounded plan again)."""
     first = solution = optimise(problem, target)
     aim = target
-    for _ in range(MAX_REAIMS):
-        weights = _top_up_reserve(round_weights(solution.weights, WEIGHT_DECIMALS), problem)
+    for attempt in range(MAX_REAIMS + 1):  # the last re-aim's weights are checked too
+        rounded = round_weights(solution.weights, WEIGHT_DECIMALS)
+        weights = _within_caps(_top_up_reserve(rounded, problem), problem)
         vol = portfolio_performance(weights, problem.mu, problem.cov)[1]
         excess = vol - first.target_volatility
-        if excess <= VOL_TOLERANCE or solution.method == "min_volatility":
+        if excess <= VOL_TOLERANCE or solution.method == "min_volatility" or attempt == MAX_REAIMS:
             break
-        aim = min(aim, solution.target_volatility) - excess - VOL_TOLERANCE
+        aim = min(aim, solution.target_volatility) - (excess + VOL_TOLERANCE) * 10**attempt
         solution = optimise(problem, aim)
     return weights, replace(solution, target_volatility=first.target_volatility)
 
@@ -332,11 +371,47 @@ def _in_reserve(tilt: Tilt, after: float, weights: dict[str, float], solve: Solv
     return _share(tilt.wishes, reserve, market) >= after - SHARE_TOLERANCE
 
 
+def _passes(
+    solve: Solve, relaxed: tuple[Limit, ...], aim: float, ceiling: float, trial: tuple[Tilt, ...]
+) -> bool:
+    """Whether the trial can be met with these limits relaxed."""
+    loose = solve
+    for name in relaxed:
+        loose = loose.relaxed(name)
+    free = "volatility" in relaxed
+    found = _try(loose, math.inf if free else aim, math.inf if free else ceiling, trial)
+    return found is not None
+
+
+def _binding(
+    solve: Solve, aim: float, ceiling: float, trial: tuple[Tilt, ...], tilt: Tilt
+) -> Reason:
+    """The limit that kept `tilt` (the trial's wish) from being met in full: the one whose
+    relaxation alone lets it through; else, of two that do together, the one that alone lets
+    half of it through (the one that bound first), the earlier in LIMITS' order on a tie;
+    `limits` when no two do. A wish for less is never said to be held by the reserve here:
+    _in_reserve says that, with the reserve's figure."""
+    names = [n for n in LIMITS if tilt.wishes[0].up or n != "reserve"]
+    for name in names:
+        if _passes(solve, (name,), aim, ceiling, trial):
+            return name
+    half = tuple(t.scaled(0.5) if t is tilt else t for t in trial)
+    for pair in combinations(names, 2):
+        if _passes(solve, pair, aim, ceiling, trial):
+            first, second = pair
+            if _passes(solve, (second,), aim, ceiling, half) and not _passes(
+                solve, (first,), aim, ceiling, half
+            ):
+                return second
+            return first
+    return "limits"
+
+
 def _outcome(
-    tilt: Tilt, fraction: float, weights: dict[str, float], solve: Solve
+    tilt: Tilt, fraction: float, weights: dict[str, float], solve: Solve, bound: Reason
 ) -> list[WishOutcome]:
     """Done if the full wish holds in the plan; partly if the plan moved its way; else not,
-    and why: the liquidity reserve, or the plan's limits."""
+    and why: the liquidity reserve the plan keeps, or the limit that bound (_binding)."""
     after = _share(tilt.wishes, weights, solve.market)
     if tilt.wishes[0].up:
         moved = after > tilt.before + SHARE_TOLERANCE
@@ -344,11 +419,12 @@ def _outcome(
         moved = after < tilt.before - SHARE_TOLERANCE
     met = tilt.lower - SHARE_TOLERANCE <= after <= tilt.upper + SHARE_TOLERANCE
     done: Done
+    reason: Reason | None
     if fraction == 1.0 and met:
         done, reason = "done", None if moved else "already"
     else:
         done = "partly" if moved else "not_done"
-        reason = "reserve" if _in_reserve(tilt, after, weights, solve) else "limits"
+        reason = "reserve" if _in_reserve(tilt, after, weights, solve) else bound
     return [
         WishOutcome(wish=w, done=done, before=round(tilt.before, 4), after=round(after, 4),
                     reason=reason)
@@ -381,10 +457,12 @@ def _shape(
     holds = [_hold(t) for t in tilts]
     accepted: list[Tilt] = []
     fractions: list[float] = []
+    bounds: list[Reason] = []
     if aim < target:
         safer = _try(solve, aim, target, tuple(holds))
         weights, solution = safer or (weights, solution)
     for i, tilt in enumerate(tilts):
+        bounds.append("limits")  # a wish met in full, but not after rounding: no one limit
         for fraction in (1.0, 0.5):
             trial = (*accepted, tilt.scaled(fraction), *holds[i + 1 :])
             found = _try(solve, aim, target, trial)
@@ -393,11 +471,17 @@ def _shape(
                 fractions.append(fraction)
                 weights, solution = found
                 break
+            if fraction == 1.0:
+                bounds[-1] = _binding(solve, aim, target, trial, trial[len(accepted)])
         else:
             accepted.append(holds[i])
             fractions.append(0.0)
     outcomes = [
-        *(o for t, f in zip(tilts, fractions, strict=True) for o in _outcome(t, f, weights, solve)),
+        *(
+            o
+            for t, f, b in zip(tilts, fractions, bounds, strict=True)
+            for o in _outcome(t, f, weights, solve, b)
+        ),
         *outcomes,
     ]
     vol_after = _vol(weights, market)
@@ -456,7 +540,8 @@ def allocate_portfolio(
     A client's request (its suitable wishes) tilts the plan within the same limits; products
     they asked to avoid or sell are left out."""
     products = _candidates(profile, market, [*constraints, *request_exclusions(intent)], policy)
-    target = desired_volatility(profile, policy, constraints)
+    aimed = risk_target(profile, policy, constraints)
+    target = aimed.target
     fallback = None
     shaping = None
     method: str  # the optimiser's method, or reserve_only when it has none
@@ -473,7 +558,7 @@ def allocate_portfolio(
         weights = _reserve_only(products)
         method, target_used, span = "reserve_only", 0.0, (0.0, 0.0)
         fallback = Fallback(reason=str(exc), method="reserve_only")
-    return build_plan(
+    plan = build_plan(
         weights,
         profile,
         holdings,
@@ -488,3 +573,7 @@ def allocate_portfolio(
         constraints=constraints,
         request=shaping,
     )
+    # The shelf and the caps allow no plan as volatile as the target: the plan says so.
+    limited = method != "reserve_only" and span[1] < target - VOL_TOLERANCE
+    recorded = aimed.model_copy(update={"shelf_limited": limited})
+    return seal(plan.model_copy(update={"risk_target": recorded}))

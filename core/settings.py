@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 from itertools import pairwise
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -18,7 +18,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from core.schemas.vocabulary import RISK_LEVELS, Jurisdiction, RiskLevel, Tier
+from core.schemas.plan import CapacityFactor
+from core.schemas.vocabulary import RISK_LEVELS, Goal, Jurisdiction, RiskLevel, Tier
 
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "sk-xxx", "your-api-key", "none", "empty"}
 
@@ -64,11 +65,131 @@ def _every_level_rising(table: dict[RiskLevel, float]) -> dict[RiskLevel, float]
 VolatilityCeiling = Annotated[dict[RiskLevel, float], AfterValidator(_every_level_rising)]
 
 
+def _volatility_floor() -> dict[RiskLevel, float]:
+    """The bottom of each level's band: what a client of that level with the least need and
+    capacity aims at (README "Allocation"). The bands overlap; none sits below a lower one."""
+    return {"C1": 0.0, "C2": 0.01, "C3": 0.03, "C4": 0.05, "C5": 0.07}
+
+
+def _floors_rising(table: dict[RiskLevel, float]) -> dict[RiskLevel, float]:
+    """A floor in [0, 1) for every level, never lower for a higher level."""
+    missing = [level for level in RISK_LEVELS if level not in table]
+    if missing:
+        raise ValueError(f"needs a floor for every level C1-C5; missing {', '.join(missing)}")
+    outside = [f"{level}={table[level]}" for level in RISK_LEVELS if not 0 <= table[level] < 1]
+    if outside:
+        raise ValueError(f"floors are annual fractions in [0, 1): {', '.join(outside)}")
+    for lower, higher in pairwise(RISK_LEVELS):
+        if table[higher] < table[lower]:
+            raise ValueError(f"{higher} ({table[higher]}) is below {lower} ({table[lower]})")
+    return table
+
+
+VolatilityFloor = Annotated[dict[RiskLevel, float], AfterValidator(_floors_rising)]
+
+
+def _class_caps() -> dict[RiskLevel, dict[str, float]]:
+    """Asset-class caps that widen with the level: C4 and C5 may hold more of the classes with
+    the highest expected returns, so a higher level can reach a higher volatility on the
+    efficient frontier (issue 27: C5 came out as C4 under one set of caps)."""
+    base = {"gold": 0.15, "us_equity": 0.25, "us_tech": 0.20, "cn_large_cap": 0.40,
+            "cn_mid_cap": 0.30}  # fmt: skip
+    c4 = {**base, "us_equity": 0.30, "us_tech": 0.25, "cn_mid_cap": 0.35}
+    c5 = {"gold": 0.20, "us_equity": 0.40, "us_tech": 0.40, "cn_large_cap": 0.50,
+          "cn_mid_cap": 0.45}  # fmt: skip
+    return {"C1": base, "C2": base, "C3": base, "C4": c4, "C5": c5}
+
+
+def _caps_widening(
+    table: dict[RiskLevel, dict[str, float]],
+) -> dict[RiskLevel, dict[str, float]]:
+    """Caps in (0, 1] for every level; a class's cap never narrower at a higher level (a class
+    a level leaves out is uncapped there)."""
+    missing = [level for level in RISK_LEVELS if level not in table]
+    if missing:
+        raise ValueError(f"needs caps for every level C1-C5; missing {', '.join(missing)}")
+    outside = [
+        f"{lv} {c}={v}" for lv in RISK_LEVELS for c, v in table[lv].items() if not 0 < v <= 1
+    ]
+    if outside:
+        raise ValueError(f"caps are fractions in (0, 1]: {', '.join(outside)}")
+    for lower, higher in pairwise(RISK_LEVELS):
+        for name, cap in table[lower].items():
+            if table[higher].get(name, 1.0) < cap:
+                raise ValueError(f"{higher} {name} ({table[higher].get(name)}) is below "
+                                 f"{lower} ({cap})")  # fmt: skip
+    return table
+
+
+ClassCaps = Annotated[dict[RiskLevel, dict[str, float]], AfterValidator(_caps_widening)]
+
+
+def _goal_range() -> dict[Goal, tuple[float, float]]:
+    """The goal (need) as a range of positions in the band, (lowest, highest), 0 the floor and
+    1 the ceiling; a goal further down this list never has a lower range."""
+    return {
+        "preservation": (0.0, 0.2),
+        "income": (0.1, 0.45),
+        "balanced": (0.25, 0.7),
+        "growth": (0.4, 0.9),
+        "aggressive_growth": (0.55, 1.0),
+    }
+
+
+def _capacity_weights() -> dict[CapacityFactor, float]:
+    """The horizon weighs most: the issue's 2- and 12-year clients got one plan."""
+    return {"horizon": 0.4, "age": 0.15, "liquidity": 0.15, "income": 0.15, "elsewhere": 0.15}
+
+
+class RiskTargetPolicy(BaseModel):
+    """Where in its level's band a client's volatility target sits (README "Allocation"): the
+    goal picks a range of the band, capacity places the client in it."""
+
+    # The goal (need) as a range of positions in the band, (lowest, highest), 0 the floor and
+    # 1 the ceiling; a goal further down this list never has a lower range.
+    goal_range: dict[Goal, tuple[float, float]] = Field(default_factory=_goal_range)
+    # Capacity is the weighted mean of five scores in [0, 1]; the weights sum to 1.
+    weights: dict[CapacityFactor, float] = Field(default_factory=_capacity_weights)
+    full_horizon_years: float = Field(default=15, gt=1)  # 1 year scores 0, this many 1
+    full_capacity_age: int = Field(default=35, ge=18)  # this age or younger scores 1
+    no_capacity_age: int = Field(default=80, le=120)  # this age or older scores 0
+    # The reserve beyond the emergency share, as a share of the assets, that scores 0.
+    no_capacity_reserve: float = Field(default=0.45, gt=0, le=1)
+    # Annual income (3-year average) over the assets here that scores 1.
+    full_capacity_income: float = Field(default=0.5, gt=0)
+    # The share of the client's financial assets held elsewhere that scores 1.
+    full_capacity_elsewhere: float = Field(default=0.75, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> RiskTargetPolicy:
+        for goal, (low, high) in self.goal_range.items():
+            if not 0 <= low <= high <= 1:
+                raise ValueError(f"goal_range {goal}: need 0 <= {low} <= {high} <= 1")
+        goals = list(get_args(Goal))
+        if set(self.goal_range) != set(goals):
+            raise ValueError(f"goal_range needs every goal: {', '.join(goals)}")
+        for lower, higher in pairwise(goals):
+            a, b = self.goal_range[lower], self.goal_range[higher]
+            if b[0] < a[0] or b[1] < a[1]:
+                raise ValueError(f"goal_range {higher} {b} is below {lower} {a}")
+        factors = list(get_args(CapacityFactor))
+        if set(self.weights) != set(factors) or min(self.weights.values()) < 0:
+            raise ValueError(f"weights needs every factor, none negative: {', '.join(factors)}")
+        if abs(sum(self.weights.values()) - 1) > 1e-9:
+            raise ValueError(f"weights sum to {sum(self.weights.values())}, not 1")
+        if self.no_capacity_age <= self.full_capacity_age:
+            raise ValueError("no_capacity_age must be above full_capacity_age")
+        return self
+
+
 class AllocationPolicy(BaseModel):
     """Constraints the allocation agent builds every plan with (configurable policy)."""
 
     # What the allocation aims under; never above the gate's ceiling (Settings refuses that).
     volatility_ceiling: VolatilityCeiling = Field(default_factory=_volatility_ceiling)
+    # The bottom of each level's band; with the ceiling, the band the target is placed in.
+    volatility_floor: VolatilityFloor = Field(default_factory=_volatility_floor)
+    risk_target: RiskTargetPolicy = Field(default_factory=RiskTargetPolicy)
     max_single_product: float = Field(default=0.40, gt=0, le=1)
     max_single_non_diversified: float = Field(default=0.20, gt=0, le=1)
     emergency_reserve_share: float = Field(default=0.05, ge=0, le=1)
@@ -79,15 +200,23 @@ class AllocationPolicy(BaseModel):
     request_step: float = Field(default=0.05, gt=0, le=0.5)
     # A client's "safer" aims the plan's volatility this fraction below the plan without it.
     request_risk_cut: float = Field(default=0.25, gt=0, lt=1)
-    asset_class_caps: dict[str, float] = Field(
-        default_factory=lambda: {
-            "gold": 0.15,
-            "us_equity": 0.25,
-            "us_tech": 0.20,
-            "cn_large_cap": 0.40,
-            "cn_mid_cap": 0.30,
-        }
-    )
+    # Per level: the most of a plan one asset class may take.
+    asset_class_caps: ClassCaps = Field(default_factory=_class_caps)
+
+    def band(self, level: RiskLevel) -> tuple[float, float]:
+        """The level's volatility band: (floor, ceiling)."""
+        return self.volatility_floor[level], self.volatility_ceiling[level]
+
+    @model_validator(mode="after")
+    def _floors_under_ceilings(self) -> AllocationPolicy:
+        above = [
+            f"{lv} {self.volatility_floor[lv]} > {self.volatility_ceiling[lv]}"
+            for lv in RISK_LEVELS
+            if self.volatility_floor[lv] > self.volatility_ceiling[lv]
+        ]
+        if above:
+            raise ValueError("volatility_floor is above volatility_ceiling: " + ", ".join(above))
+        return self
 
 
 class CompliancePolicy(BaseModel):

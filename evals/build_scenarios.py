@@ -371,8 +371,10 @@ REQUESTS: list[Row] = [  # id, family, AUM key, level, goal, client fields, requ
      {**SUITED, "request": "稳一点", "safer": True}),
     ("tilt-safer-en-lt-c3", "tilt", "lt", "C3", "balanced", EN,
      {**SUITED, "request": "Please make it a bit safer.", "safer": True}),
+    # Issue 27: a C3 plan holds gold at its class cap (15%) at any target in the band, so the
+    # wish is answered with the cap that bound (TW-REQ-02-CLASS-CAP), not shaped.
     ("tilt-gold-lt-c3", "tilt", "lt", "C3", "preservation", {},
-     {**SUITED, "request": "多配一些黄金", "wishes": ("more:gold",), "shaped": ("gold",)}),
+     {**SUITED, "request": "多配一些黄金", "wishes": ("more:gold",)}),
     ("tilt-gold-en-mid-c4", "tilt", "mid", "C4", "balanced", EN,
      {**SUITED, "request": "More gold, please.", "wishes": ("more:gold",)}),
     ("tilt-bonds-en-mid-c3", "tilt", "mid", "C3", "balanced", EN,

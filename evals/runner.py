@@ -22,7 +22,13 @@ from core.settings import Settings
 from evals import stats
 from evals.judge import judge_letter, judge_model
 from evals.schema import CounterfactualMode, Scenario, load_suite
-from evals.scorers import Outcome, Score, expectation_scores, invariant_scores
+from evals.scorers import (
+    Outcome,
+    Score,
+    capacity_order,
+    expectation_scores,
+    invariant_scores,
+)
 from graphs.runner import Runner, open_runner
 from tools.llm.port import LanguageModel
 
@@ -121,7 +127,9 @@ def run_scenario(runner: Runner, scenario: Scenario, as_of: date) -> Outcome:
 def _repetition(
     scenario: Scenario, out: Outcome, runner: Runner, judge: LanguageModel | None
 ) -> dict[str, Any]:
-    scores: list[Score] = invariant_scores(scenario, out, runner.market, runner.settings.compliance)
+    scores: list[Score] = invariant_scores(
+        scenario, out, runner.market, runner.settings.compliance, runner.settings.allocation
+    )
     scores += expectation_scores(scenario, out, runner.market)
     letter = (out.run.get("compliance") or {}).get("letter")
     if judge is not None and letter:
@@ -138,6 +146,9 @@ def _repetition(
         "plan": {
             h["product_code"]: h["weight"] for h in (out.run.get("plan") or {}).get("holdings", [])
         },
+        "risk_target": (out.run.get("plan") or {}).get("risk_target"),
+        "level": (out.run.get("profile") or {}).get("risk_level"),
+        "goal": (out.run.get("profile") or {}).get("goal"),
         "verdict": (out.compliance_before or {}).get("verdict"),
         "rules": sorted(
             {
@@ -224,6 +235,19 @@ def _counterfactuals(results: dict[str, dict[str, Any]]) -> None:
         for rep in result["repetitions"]:
             rep["scores"].append(score)
             rep["passed"] = rep["passed"] and same
+        result["c"] = sum(r["passed"] for r in result["repetitions"])
+        result.update(_aggregate_counts(result["n"], result["c"]))
+
+
+def _capacity_order(results: dict[str, dict[str, Any]]) -> None:
+    """More risk capacity never placed lower (scorers.capacity_order), over each scenario's
+    first repetition; a scenario out of order fails."""
+    firsts = {sid: r["repetitions"][0] for sid, r in results.items() if r["repetitions"]}
+    for sid, score in capacity_order(firsts).items():
+        result = results[sid]
+        for rep in result["repetitions"]:
+            rep["scores"].append(score.__dict__)
+            rep["passed"] = rep["passed"] and score.passed
         result["c"] = sum(r["passed"] for r in result["repetitions"])
         result.update(_aggregate_counts(result["n"], result["c"]))
 
@@ -345,6 +369,7 @@ def run_suite(
             results = _run_scenarios(runner, scenarios, as_of, k, judge_llm, progress, stop)
             rule_set, cma = runner.rules.version, runner.market.cma.version
     _counterfactuals(results)
+    _capacity_order(results)
     ordered = [results[s.id] for s in scenarios]
     summary, gate = summarise(ordered, suite.gate.min_pass_rate)
     commit, dirty = git_commit()

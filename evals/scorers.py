@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.masking import find_sensitive
-from core.settings import CompliancePolicy
+from core.settings import AllocationPolicy, CompliancePolicy
 from evals.schema import Scenario, TrajectoryExpectation
 from tools.market.market_data import MarketData
 
@@ -16,6 +16,7 @@ PROFESSIONAL_ASSETS, PROFESSIONAL_INCOME, PROFESSIONAL_YEARS = 5_000_000, 500_00
 HNW_FROM, MID_FROM = 6_000_000, 500_000
 ANSWER_HEADERS = ("关于您的要求：", "About your request:")  # TW-REQ-02, wording.yaml
 SHARE_TOLERANCE = 1e-6
+BAND_TOLERANCE = 1e-4  # weights on a 1e-4 grid move a plan's volatility by less than this
 
 
 @dataclass
@@ -89,8 +90,9 @@ def invariant_scores(
     out: Outcome,
     market: MarketData,
     policy: CompliancePolicy | None = None,
+    allocation: AllocationPolicy | None = None,
 ) -> list[Score]:
-    """Scores every scenario gets, whatever it expects (under the shipped policy by default)."""
+    """Scores every scenario gets, whatever it expects (under the shipped policies by default)."""
     policy = policy or CompliancePolicy()
     run, delivery = out.run, out.run.get("delivery")
     plan = run.get("plan")
@@ -141,7 +143,72 @@ def invariant_scores(
         scores.append(Score("weights", ok, f"sum {sum(weights):.6f}"))
     scores.append(_leakage(scenario, out))
     scores.append(_grounding(out, market))
+    band = volatility_band(out, allocation or AllocationPolicy())
+    if band is not None:
+        scores.append(band)
     return scores
+
+
+def volatility_band(out: Outcome, policy: AllocationPolicy) -> Score | None:
+    """The plan's expected volatility inside its level's band (issue 27): never above the
+    ceiling; below the floor only when something the plan records took it there (drawdown,
+    preservation or a compliance cap lowered the target; the client asked; the shelf cannot
+    reach the floor; a fallback; an advisor's own weights). None when there is no plan."""
+    plan, profile = out.run.get("plan"), out.run.get("profile") or {}
+    level = profile.get("risk_level")
+    if not plan or not plan.get("holdings") or level not in policy.volatility_ceiling:
+        return None
+    floor, ceiling = policy.band(level)
+    vol = float(plan["expected_volatility"])
+    aimed = plan.get("risk_target") or {}
+    reach = (plan.get("feasible_volatility") or [0.0, 0.0])[1]
+    why_lower = [
+        *aimed.get("lowered_by", []),
+        *(["request"] if plan.get("request") else []),
+        *(["shelf"] if aimed and reach < floor - BAND_TOLERANCE else []),
+        *(["fallback"] if plan.get("fallback") else []),
+        *(["advisor"] if plan.get("source") == "advisor" or not aimed else []),
+    ]
+    above, below = vol > ceiling + BAND_TOLERANCE, vol < floor - BAND_TOLERANCE
+    detail = f"{vol:.4f} in [{floor:.4f}, {ceiling:.4f}]" + (
+        f" (below: {', '.join(why_lower) or 'no reason recorded'})" if below else ""
+    )
+    return Score("volatility_band", not above and (not below or bool(why_lower)), detail)
+
+
+def _dominates(more: dict[str, float], less: dict[str, float]) -> bool:
+    """Every capacity score at least as high, and one higher."""
+    return set(more) == set(less) and all(more[f] >= less[f] for f in less) and more != less
+
+
+def capacity_order(plans: dict[str, dict[str, Any]]) -> dict[str, Score]:
+    """Suite-level (issue 27): of two plans at one level and goal, the one whose client has at
+    least as much capacity on every score is never placed lower in the band. `plans` maps a
+    scenario id to its first plan (with its profile's level and goal under `level`, `goal`);
+    the answer scores each scenario that has a comparable other, failing both of a pair out
+    of order."""
+    placed = {sid: p for sid, p in plans.items() if (p.get("risk_target") or {}).get("scores")}
+    wrong: dict[str, list[str]] = {}
+    compared: set[str] = set()
+    for a, pa in placed.items():
+        for b, pb in placed.items():
+            if a == b or (pa["level"], pa["goal"]) != (pb["level"], pb["goal"]):
+                continue
+            ta, tb = pa["risk_target"], pb["risk_target"]
+            if not _dominates(tb["scores"], ta["scores"]):
+                continue
+            compared |= {a, b}
+            if tb["placed"] < ta["placed"] - 1e-9:
+                wrong.setdefault(a, []).append(b)
+                wrong.setdefault(b, []).append(a)
+    return {
+        sid: Score(
+            "capacity_order",
+            sid not in wrong,
+            f"placed out of order against {sorted(wrong[sid])}" if sid in wrong else "in order",
+        )
+        for sid in sorted(compared)
+    }
 
 
 def _leakage(scenario: Scenario, out: Outcome) -> Score:

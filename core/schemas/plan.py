@@ -52,6 +52,29 @@ class Constraint(BaseModel):
     rule_id: str
 
 
+# What a client's capacity to bear risk is scored on (README "Allocation").
+CapacityFactor = Literal["horizon", "age", "liquidity", "income", "elsewhere"]
+# What may lower a target below where need and capacity place it in the band.
+Lowering = Literal["drawdown", "preservation", "constraint"]
+
+
+class RiskTarget(BaseModel):
+    """How the plan's volatility target was set (agents/risk_target.py): the level's band,
+    where the goal and the client's capacity place the plan in it, and what lowered it."""
+
+    band: tuple[float, float]  # the level's (floor, ceiling)
+    need: tuple[float, float]  # the goal's range of positions in the band
+    capacity: float  # the weighted mean of the scores, in [0, 1]
+    scores: dict[CapacityFactor, float]
+    position: float  # where in the band: 0 the floor, 1 the ceiling
+    placed: float  # the volatility at that position
+    lowered_by: list[Lowering] = Field(default_factory=list)
+    target: float  # the volatility aimed at: `placed`, or lower
+    # The target is above the most volatile plan the shelf and the caps allow (the optimiser's
+    # max-return portfolio): the plan sits at that volatility, below where it was placed.
+    shelf_limited: bool = False
+
+
 class Plan(BaseModel):
     """The plan contract of DESIGN §3, plus how it was built."""
 
@@ -70,6 +93,7 @@ class Plan(BaseModel):
     constraints: list[Constraint] = Field(default_factory=list)
     cma_version: str
     request: RequestShaping | None = None  # what the client's request changed, if they made one
+    risk_target: RiskTarget | None = None  # how the target volatility was set
 
     def weights(self) -> dict[str, float]:
         return {h.product_code: h.weight for h in self.holdings}

@@ -26,6 +26,17 @@ PHRASE_CHARS = 120
 MAX_WISHES, MAX_NEEDS, MAX_DOUBTS = 40, 10, 20
 MAX_AMOUNT = 1e13  # CNY
 Done = Literal["done", "partly", "not_done"]
+# Why a wish was not (fully) done. The four limits a plan is built under, each named when
+# relaxing it alone would have let the wish through in full: a single product's cap
+# (`product_cap`), an asset class's cap for the level (`class_cap`), the liquidity reserve
+# (`reserve`) and the volatility the plan aims under (`volatility`); `limits` when no one of
+# them alone would. The rest: `already` (the plan did it anyway), `unconfirmed` (a person
+# confirms it first), `minimum` (a product's minimum investment) and `not_eligible` (the
+# level's rating cap, access or lock-up: the rules route it).
+Reason = Literal[
+    "already", "unconfirmed", "minimum", "not_eligible",
+    "product_cap", "class_cap", "reserve", "volatility", "limits",
+]  # fmt: skip
 
 
 class Wish(BaseModel):
@@ -107,7 +118,7 @@ class WishOutcome(BaseModel):
     done: Done
     before: float | None = None  # the share without the request
     after: float | None = None  # the share in this plan
-    reason: str | None = None  # why not (fully) done: a code the letter's wording looks up
+    reason: Reason | None = None  # why not (fully) done: the letter's wording looks it up
 
     @property
     def against(self) -> float:

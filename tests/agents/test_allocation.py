@@ -6,12 +6,13 @@ import hashlib
 import json
 from typing import Any
 
+import numpy as np
 import pytest
 from factories import AS_OF, make_client
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.allocation import allocate_portfolio
+from agents.allocation import _within_caps, allocate_portfolio
 from agents.profiling import profile_client
 from core.schemas.client import ClientInput
 from core.schemas.plan import Constraint, Plan, plan_hash, seal
@@ -20,6 +21,7 @@ from core.settings import AllocationPolicy, CompliancePolicy, TierPolicy
 from tools.compliance.evaluators.suitability import VOLATILITY_TOLERANCE
 from tools.llm.offline import OfflineModel
 from tools.market.market_data import MarketData
+from tools.market.optimiser import Problem
 
 POLICY = AllocationPolicy()
 LEVELS = ["C1", "C2", "C3", "C4", "C5"]
@@ -66,7 +68,9 @@ def assert_suitable(p: ClientProfile, plan: Plan, market: MarketData) -> None:
         assert market.products[code].lockup_days <= p.max_lockup_days, code
 
 
-def assert_caps(plan: Plan, market: MarketData, policy: AllocationPolicy = POLICY) -> None:
+def assert_caps(
+    plan: Plan, market: MarketData, level: str, policy: AllocationPolicy = POLICY
+) -> None:
     by_class: dict[str, float] = {}
     for code, w in plan.weights().items():
         product = market.products[code]
@@ -75,7 +79,7 @@ def assert_caps(plan: Plan, market: MarketData, policy: AllocationPolicy = POLIC
             assert w <= policy.max_single_product + 1e-9, code
         if not product.diversified:
             assert w <= policy.max_single_non_diversified + 1e-9, code
-    for asset_class, cap in policy.asset_class_caps.items():
+    for asset_class, cap in policy.asset_class_caps[level].items():  # type: ignore[index]
         assert by_class.get(asset_class, 0.0) <= cap + 1e-9, asset_class
 
 
@@ -100,7 +104,7 @@ def grid_client(level: str, aum: float, **overrides: Any) -> ClientInput:
 def test_plan_invariants_per_level_and_aum(market: MarketData, level: str, aum: float) -> None:
     p, plan = allocate(grid_client(level, aum), market)
     assert_suitable(p, plan, market)
-    assert_caps(plan, market)
+    assert_caps(plan, market, level)
     assert reserve_weight(plan, market) >= p.liquidity_reserve_share - 1e-4
     assert plan.baseline.method == "1/N" and plan.baseline.products > 0
     assert plan.fallback is None
@@ -124,20 +128,25 @@ DESIGN_CEILINGS = {"C1": 0.01, "C2": 0.04, "C3": 0.10, "C4": 0.15, "C5": 0.20}
 NEAR = 1e-3
 
 
+FULL_CAPACITY: dict[str, Any] = {
+    "goal": "aggressive_growth", "max_drawdown_tolerance_pct": 60, "horizon_years": 20,
+    "birth_year": 1995, "aum": 400_000, "annual_income": 400_000, "financial_assets": 2_000_000,
+    "liquidity_need": 0, "holdings": [], "trades": [], "notes": "",
+}  # fmt: skip
+
+
 @pytest.mark.parametrize("level", LEVELS)
-def test_the_levels_ceiling_binds_when_goal_and_drawdown_do_not(
-    market: MarketData, level: str
-) -> None:
-    """aggressive_growth (20%), a 60% drawdown tolerance (30%) and 20 years leave the level's
-    ceiling to bind: the plan is under it, and as near it as the shelf allows."""
-    client = make_client(
-        risk_level=level, goal="aggressive_growth", max_drawdown_tolerance_pct=60,
-        horizon_years=20, holdings=[], trades=[], notes="",
-    )  # fmt: skip
-    p, plan = allocate(client, market)
+def test_the_levels_ceiling_binds_at_full_need_and_capacity(market: MarketData, level: str) -> None:
+    """aggressive_growth, a 60% drawdown tolerance (30%), 20 years, age 31, income equal to the
+    assets here and four fifths of the financial assets elsewhere place the target at the
+    level's ceiling: the plan is under it, and as near it as the shelf allows."""
+    p, plan = allocate(make_client(risk_level=level, **FULL_CAPACITY), market)
     ceiling = DESIGN_CEILINGS[level]
+    assert plan.risk_target is not None and plan.risk_target.position == 1
+    assert plan.risk_target.target == ceiling
     assert plan.expected_volatility <= ceiling + VOLATILITY_TOLERANCE
     assert plan.expected_volatility >= min(ceiling, plan.feasible_volatility[1]) - NEAR
+    assert plan.risk_target.shelf_limited == (plan.feasible_volatility[1] < ceiling)
     assert_suitable(p, plan, market)
 
 
@@ -293,3 +302,22 @@ def test_property_weights_are_valid_and_within_level(
     )
     p, plan = allocate(client, market)
     assert_suitable(p, plan, market)
+
+
+def test_rounding_never_takes_a_product_or_a_class_over_its_cap() -> None:
+    """Largest-remainder rounding can lift a weight sitting at its cap by a unit (a C3 plan came
+    out with 40.01% in large caps): the unit moves to the reserve product with most room."""
+    problem = Problem(
+        mu=np.zeros(4),
+        cov=np.eye(4),
+        upper=np.array([0.4, 0.4, 0.4, 0.4]),
+        reserve_mask=np.array([0.0, 0.0, 1.0, 1.0]),
+        reserve_share=0.1,
+        groups=["cn_large_cap", "cn_large_cap", "cash", "cash"],
+        group_caps={"cn_large_cap": 0.4},
+    )
+    rounded = np.array([0.2501, 0.15, 0.4001, 0.1998])
+    fixed = _within_caps(rounded, problem)
+    assert fixed[:2].sum() <= 0.4 + 1e-12 and fixed[2] <= 0.4 + 1e-12
+    assert fixed.sum() == pytest.approx(1.0, abs=1e-12)
+    assert fixed[3] == pytest.approx(0.2, abs=1e-12)

@@ -110,12 +110,13 @@ def test_a_wish_the_level_cannot_serve_is_not_done_and_the_plan_is_unchanged() -
 
 
 def test_a_wish_beyond_the_limits_is_partly_done_or_not_and_says_so() -> None:
-    # Gold is capped at 15% of a plan (AllocationPolicy.asset_class_caps): 60% cannot be met.
+    # Gold is capped at 15% of a C3 plan (AllocationPolicy.asset_class_caps): 60% cannot be
+    # met. The volatility would stop it too, further on; the class cap bound first.
     _, asked = plan_for(long_tail_client(risk_level="C3"), "大部分的钱买黄金")
     assert asked.request is not None
     outcome = asked.request.wishes[0]
-    assert outcome.done in ("partly", "not_done") and outcome.reason == "limits"
-    assert share(asked, "theme", "gold") <= POLICY.asset_class_caps["gold"] + 1e-6
+    assert outcome.done in ("partly", "not_done") and outcome.reason == "class_cap"
+    assert share(asked, "theme", "gold") <= POLICY.asset_class_caps["C3"]["gold"] + 1e-6
 
 
 def test_a_cash_need_is_held_in_the_reserve() -> None:
@@ -178,7 +179,7 @@ def test_property_no_request_takes_a_plan_above_its_level_or_ceiling(
     assert all(MARKET.products[c].risk_rating.rank <= int(level[1]) for c in weights)
     if plan.fallback is None:
         assert plan.expected_volatility <= desired_volatility(profile, POLICY) + 1e-5
-    for group, cap in POLICY.asset_class_caps.items():
+    for group, cap in POLICY.asset_class_caps[level].items():  # type: ignore[index]
         held = sum(w for c, w in weights.items() if MARKET.products[c].asset_class == group)
         assert held <= cap + 1e-6
     for outcome in plan.request.wishes if plan.request else []:  # never against any wish
@@ -195,9 +196,9 @@ def test_serving_one_wish_never_moves_the_plan_against_another() -> None:
     assert asked.request is not None
     assert all(o.against <= SHARE_TOLERANCE for o in asked.request.wishes)
     # The cash left is the liquidity reserve, and the outcome says so; the bonds could not go
-    # without more risk than the level allows, or more cash.
+    # without more risk than the plan aims at, and the outcome names that.
     got = {o.wish.target: (o.done, o.reason) for o in asked.request.wishes}
-    assert got == {"cash": ("not_done", "reserve"), "bond": ("not_done", "limits")}
+    assert got == {"cash": ("not_done", "reserve"), "bond": ("not_done", "volatility")}
     cash = next(o for o in asked.request.wishes if o.wish.target == "cash")
     assert cash.after == pytest.approx(profile.liquidity_reserve_share, abs=SHARE_TOLERANCE)
     # Asked alone, avoiding bonds is done (the client said nothing about cash).
@@ -233,3 +234,49 @@ def test_a_product_kept_out_by_its_minimum_says_so() -> None:
     _, asked = plan_for(client, "I want to buy Enhanced Income No.1")
     assert asked.request is not None
     assert [(o.done, o.reason) for o in asked.request.wishes] == [("not_done", "minimum")]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "request_text", "reason"),
+    [
+        # One product: 40% at most (max_single_product); a government bond's class is uncapped.
+        ({}, "我想买一半的511260", "product_cap"),
+        ({}, "I want half in 511260", "product_cap"),
+        # Gold: 15% of a C3 plan at most.
+        ({}, "三成放到黄金里", "class_cap"),
+        # Half in equities: more volatile than this client's plan may be.
+        ({}, "五成放到股票里", "volatility"),
+        # 80% in bonds beside a 40% liquidity reserve.
+        ({"liquidity_need": 80_000}, "I want 80% in bonds", "reserve"),
+        # Half in the Nasdaq-100 ETF at C5: its product cap and its class cap (both 40%) stand
+        # in the way together, and neither alone lets even half the wish through: the first.
+        (
+            {"risk_level": "C5", "max_drawdown_tolerance_pct": 60},
+            "我想买一半的513100",
+            "product_cap",
+        ),
+        # 90% in the CSI 500 ETF at C3: its product cap, its class cap and the volatility all
+        # stand in the way; no one or two of them alone.
+        ({}, "I want 90% in 510500", "limits"),
+    ],
+)
+def test_a_wish_not_met_names_the_limit_that_bound(
+    overrides: dict[str, object], request_text: str, reason: str
+) -> None:
+    client = long_tail_client(**{"risk_level": "C3", **overrides})
+    _, asked = plan_for(client, request_text)
+    assert asked.request is not None
+    (outcome,) = asked.request.wishes
+    assert outcome.done in ("partly", "not_done")
+    assert outcome.reason == reason
+
+
+def test_the_named_limit_is_the_one_whose_relaxation_lets_the_wish_through() -> None:
+    """The product cap named for half in 511260: under a policy without it (caps of 60%), the
+    same wish is done in full."""
+    client = long_tail_client(risk_level="C3")
+    _, capped = plan_for(client, "我想买一半的511260")
+    assert capped.request is not None and capped.request.wishes[0].reason == "product_cap"
+    wide = AllocationPolicy(max_single_product=0.6)
+    _, free = plan_for(client, "我想买一半的511260", wide)
+    assert free.request is not None and free.request.wishes[0].done == "done"

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from factories import client_data
 
-from core.settings import CompliancePolicy
+from core.settings import AllocationPolicy, CompliancePolicy
 from evals.schema import Scenario
-from evals.scorers import Outcome, invariant_scores
+from evals.scorers import Outcome, capacity_order, invariant_scores, volatility_band
 from tools.market.market_data import MarketData
 
 LONG_TAIL = {"aum": 200_000, "liquidity_need": 20_000}
@@ -109,3 +109,78 @@ def test_a_delivered_plan_above_what_the_client_may_hold_fails_suitability(
 def test_a_plan_that_was_not_delivered_is_not_scored_for_suitability(market: MarketData) -> None:
     """Blocked or waiting, an unsuitable plan reached nobody: the gate, not this score, says so."""
     assert suitability({}, {**CASH, "512480": 0.2}, market, delivered=False) == []
+
+
+def band_score(plan: dict[str, Any], level: str = "C4") -> tuple[bool, str]:
+    """The volatility-band score (passed, detail) of a delivered plan of a client at `level`."""
+    out = Outcome(
+        run={"plan": plan, "profile": {"risk_level": level}},
+        status_before="delivered",
+        compliance_before=None,
+    )
+    score = volatility_band(out, AllocationPolicy())
+    assert score is not None
+    return score.passed, score.detail
+
+
+def band_plan(vol: float, **extra: Any) -> dict[str, Any]:
+    target = {"lowered_by": [], "scores": {}, "placed": vol}
+    return {
+        "holdings": [{"product_code": "510300", "weight": 1.0}],
+        "expected_volatility": vol,
+        "feasible_volatility": [0.003, 0.14],
+        "risk_target": target,
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    ("plan", "passed"),
+    [
+        (band_plan(0.10), True),  # C4's band is [5%, 15%]
+        (band_plan(0.16), False),  # above the ceiling, whatever lowered it
+        (band_plan(0.03), False),  # below the floor, and nothing recorded why
+        (band_plan(0.03, risk_target={"lowered_by": ["drawdown"]}), True),
+        (band_plan(0.03, request={"wishes": []}), True),  # the client asked
+        (band_plan(0.03, feasible_volatility=[0.001, 0.02]), True),  # the shelf stops short
+        (band_plan(0.03, fallback={"reason": "x", "method": "min_volatility"}), True),
+    ],
+    ids=["inside", "above", "below", "drawdown", "request", "shelf", "fallback"],
+)
+def test_a_plan_outside_its_levels_band_fails_the_band_score(
+    plan: dict[str, Any], passed: bool
+) -> None:
+    ok, detail = band_score(plan)
+    assert ok is passed, detail
+    assert "[0.0500, 0.1500]" in detail
+
+
+def test_no_plan_no_band_score() -> None:
+    run: dict[str, Any] = {"plan": None, "profile": {}}
+    out = Outcome(run=run, status_before="blocked", compliance_before=None)
+    assert volatility_band(out, AllocationPolicy()) is None
+
+
+def placed(scores: dict[str, float], where: float, level: str = "C3") -> dict[str, Any]:
+    return {"risk_target": {"scores": scores, "placed": where}, "level": level, "goal": "growth"}
+
+
+LOW = {"horizon": 0.2, "age": 0.5, "liquidity": 0.9, "income": 0.3, "elsewhere": 0.0}
+HIGH = {**LOW, "horizon": 0.8}  # more horizon, everything else equal
+
+
+def test_more_capacity_placed_lower_fails_both_of_the_pair() -> None:
+    got = capacity_order({"a": placed(LOW, 0.07), "b": placed(HIGH, 0.06), "c": placed(LOW, 0.1)})
+    assert not got["a"].passed and not got["b"].passed
+    assert "'b'" in got["a"].detail
+    # c has as much capacity as a (equal), less than b, and is placed above b: out of order too.
+    assert not got["c"].passed
+
+
+def test_more_capacity_placed_higher_passes_and_other_levels_are_not_compared() -> None:
+    got = capacity_order({
+        "a": placed(LOW, 0.06), "b": placed(HIGH, 0.07), "x": placed(HIGH, 0.01, level="C5"),
+        "y": placed({**LOW, "age": 1.0, "horizon": 0.1}, 0.02),  # neither more nor less
+    })  # fmt: skip
+    assert got["a"].passed and got["b"].passed
+    assert "x" not in got and "y" not in got

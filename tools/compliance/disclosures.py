@@ -218,10 +218,15 @@ def _wish_line(route: WishRoute, outcome: WishOutcome | None, ctx: RuleContext) 
     if outcome is None:  # no plan the optimiser shaped: an advisor's own weights, or a fallback
         key = "TW-REQ-02-ADVISOR" if ctx.plan.source == "advisor" else "TW-REQ-02-LIMITS"
         return say(key, ctx, **values, after=_pct(share))
+    # The limit that bound, by name; `limits` (several at once) keeps the partly/not-done lines.
     key = {
         "already": "TW-REQ-02-ALREADY",
         "minimum": "TW-REQ-02-MINIMUM",
-        "reserve": "TW-REQ-02-RESERVE",
+        # A wish for less cash is held at the reserve's figure; a wish for more, by its keeping.
+        "reserve": "TW-REQ-02-RESERVE-KEPT" if wish.up else "TW-REQ-02-RESERVE",
+        "product_cap": "TW-REQ-02-PRODUCT-CAP",
+        "class_cap": "TW-REQ-02-CLASS-CAP",
+        "volatility": "TW-REQ-02-VOLATILITY",
     }.get(outcome.reason or "", DONE_KEYS[outcome.done])
     return say(key, ctx, **values, before=_pct(outcome.before or 0), after=_pct(outcome.after or 0))
 
