@@ -293,8 +293,8 @@ class _Fit:
     closes: Mapping[str, float]
 
     def __call__(self, products: list[Product]) -> tuple[list[Product], dict[str, float], Solution]:
-        """Solve; drop every position below the minimum weight or the smallest purchase (but
-        the largest reserve holding, which takes the reserve once the others go); again."""
+        """Solve; drop every position below the smallest purchase, or below the minimum weight
+        (but the largest reserve holding, which takes the reserve once the others go); again."""
         active, aum, floor = list(products), self.profile.aum, self.policy.min_weight
         while active:
             problem = _problem(
@@ -307,7 +307,7 @@ class _Fit:
             too_small = {
                 code
                 for code, (p, w) in held.items()
-                if code != keep and (w < floor or w * aum < smallest_purchase(p, self.closes))
+                if (w < floor and code != keep) or w * aum < smallest_purchase(p, self.closes)
             }
             if not too_small:
                 return active, {c: w for c, (_, w) in held.items()}, solution

@@ -421,3 +421,15 @@ def test_trades_for_buys_lots_and_sells_what_the_plan_leaves_out(market: MarketD
         t = trades[h.product_code]
         assert t.side == "buy" and t.amount == pytest.approx(h.amount)
         assert (t.units, t.price) == (h.units, h.price)
+
+
+def test_a_reserve_fund_whose_lot_is_out_of_reach_is_never_held(market: MarketData) -> None:
+    """The client holds the money-market ETF (so it ranks first), but one lot of it costs more
+    than their reserve: another money-market fund holds the reserve, in whole hundreds."""
+    held = [{"product_code": "511990", "market_value": 1_000}]
+    client = make_client(risk_level="C3", aum=60_000, liquidity_need=3_000, holdings=held)
+    plan = allocate(client, market, closes=CLOSES)
+    assert plan.shelf.ranked["cash"][0] == "511990"
+    assert "511990" not in plan.weights()
+    assert [c for c in plan.weights() if market.products[c].tracks == "cash"]
+    assert all(h.amount > 0 for h in plan.holdings)
