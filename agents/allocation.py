@@ -594,8 +594,9 @@ def allocate_portfolio(
     method: str  # the optimiser's method, or reserve_only when it has none
     spares = tuple(tuple(tier) for tier in candidates.spares)
     try:
-        solve = Solve(candidates.chosen, profile, holdings, market, policy, constraints, closes,
-                      spares)  # fmt: skip
+        solve = Solve(
+            candidates.chosen, profile, holdings, market, policy, constraints, closes, spares
+        )
         weights, solution = solve(target)
         if intent is not None and (intent.wishes or intent.risk):
             weights, solution, shaping = _shape(intent, solve, target, (weights, solution))
@@ -606,7 +607,7 @@ def allocate_portfolio(
         every = [*candidates.chosen, *(p for tier in spares for p in tier)]
         found = doubled(weights, market.products, _cap_map(every, policy, constraints))
     except Infeasible as exc:
-        weights = _reserve_only([*candidates.chosen, *(p for t in candidates.spares for p in t)])
+        weights = _reserve_only([*candidates.chosen, *(p for tier in spares for p in tier)])
         method, target_used, span = "reserve_only", 0.0, (0.0, 0.0)
         fallback = Fallback(reason=str(exc), method="reserve_only")
         found = [
