@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 from typing import Literal
 
@@ -19,6 +20,7 @@ from core.settings import AllocationPolicy
 from tools.llm.port import LanguageModel
 from tools.market.eligibility import eligible_products
 from tools.market.intent import Lexicon, exposure_vector, lexicon_for, share_of
+from tools.market.look_alikes import Candidates, choose, doubled
 from tools.market.market_data import MarketData
 from tools.market.optimiser import (
     Infeasible,
@@ -90,10 +92,15 @@ def _class_caps(active: list[Product], caps: dict[str, float]) -> dict[str, floa
     return {name: max(cap - members[name] * UNIT, 0.0) for name, cap in caps.items()}
 
 
-def _reserve_share(profile: ClientProfile, constraints: list[Constraint]) -> float:
-    """The reserve share, rounded up to the weight precision so rounding never falls short."""
+def _reserve_share(
+    profile: ClientProfile, constraints: list[Constraint], minimum: float = 0.0
+) -> float:
+    """The reserve share, rounded up to the weight precision so rounding never falls short; a
+    reserve there is is held at least at the minimum position, so it is never a sliver."""
     asked = [c.value for c in constraints if c.kind == "min_reserve" and c.value is not None]
     share = max([profile.liquidity_reserve_share, *asked])
+    if share > 0:
+        share = max(share, minimum)
     scale = 10.0**WEIGHT_DECIMALS
     return min(math.ceil(share * scale - 1e-6) / scale, 1.0)
 
@@ -146,13 +153,21 @@ class Solve:
     market: MarketData
     policy: AllocationPolicy
     constraints: list[Constraint]
+    closes: Mapping[str, float] = field(default_factory=dict)
+    spares: tuple[tuple[Product, ...], ...] = ()  # look-alikes, tier by tier (see _admit)
 
     def __call__(
         self, target: float, tilts: tuple[Tilt, ...] = ()
     ) -> tuple[dict[str, float], Solution]:
+        return _admit(self, target, tilts)
+
+    def over(
+        self, products: list[Product], target: float, tilts: tuple[Tilt, ...]
+    ) -> tuple[dict[str, float], Solution]:
+        """One optimisation over exactly these products."""
         return _optimise_products(
-            self.products, self.profile, self.holdings, self.market, self.policy,
-            self.constraints, target, tilts,
+            products, self.profile, self.holdings, self.market, self.policy,
+            self.constraints, target, tilts, self.closes,
         )  # fmt: skip
 
     def relaxed(self, limit: Limit) -> Solve:
@@ -185,20 +200,42 @@ def request_exclusions(intent: RequestIntent | None) -> list[Constraint]:
     ]
 
 
+def smallest_purchase(product: Product, closes: Mapping[str, float]) -> float:
+    """The least a client can buy of a product: its minimum investment, or one lot of 100 units
+    at the last stored close for an exchange-traded product, whichever is more."""
+    lot = 100 * closes[product.code] if product.exchange_traded and product.code in closes else 0
+    return max(product.min_investment, lot)
+
+
+def _named_or_held(holdings: list[Holding], intent: RequestIntent | None) -> set[str]:
+    """Products the client holds today or asked, for sure, to buy or hold more of."""
+    named = {
+        w.target
+        for w in (intent.wishes if intent else [])
+        if w.sure and w.kind == "product" and w.up
+    }
+    return named | {h.product_code for h in holdings}
+
+
 def _candidates(
     profile: ClientProfile,
     market: MarketData,
     constraints: list[Constraint],
     policy: AllocationPolicy,
-) -> list[Product]:
+    closes: Mapping[str, float] | None = None,
+    first: set[str] | None = None,
+) -> Candidates:
+    """The eligible products the client can afford, one per tracked index (look_alikes.choose):
+    the optimiser never splits one exposure across look-alikes; the others wait as spares."""
     excluded = {c.product_code for c in constraints if c.kind == "exclude"}
     budget = profile.aum * policy.max_single_product
-    return [
+    affordable = [
         p
         for p in eligible_products(profile, market)
         if p.code not in excluded
-        and (p.min_investment <= max(budget, 1.0) or p.asset_class == "cash")
+        and (smallest_purchase(p, closes or {}) <= max(budget, 1.0) or p.asset_class == "cash")
     ]
+    return choose(affordable, policy.house_products, first or set())
 
 
 def _reserve_only(products: list[Product]) -> dict[str, float]:
@@ -215,6 +252,7 @@ def _problem(
     policy: AllocationPolicy,
     constraints: list[Constraint],
     tilts: tuple[Tilt, ...] = (),
+    minimum: float = 0.0,
 ) -> Problem:
     mu, cov = market.product_returns_and_covariance([p.code for p in active])
     lex = lexicon_for(market) if tilts else None
@@ -223,7 +261,7 @@ def _problem(
         cov=cov,
         upper=np.clip(_caps(active, policy, constraints) - UNIT / 2, 0.0, None),
         reserve_mask=np.array([1.0 if p.liquidity_reserve_eligible else 0.0 for p in active]),
-        reserve_share=_reserve_share(profile, constraints),
+        reserve_share=_reserve_share(profile, constraints, minimum),
         groups=[p.asset_class for p in active],
         group_caps=_class_caps(active, policy.asset_class_caps[profile.risk_level]),
         current=_current_weights(active, holdings, profile.aum),
@@ -259,23 +297,109 @@ def _optimise_products(
     constraints: list[Constraint],
     target: float,
     tilts: tuple[Tilt, ...] = (),
+    closes: Mapping[str, float] | None = None,
 ) -> tuple[dict[str, float], Solution]:
-    """Optimise, then drop positions below the minimum weight or investment and solve again."""
-    active = list(products)
-    while active:
-        problem = _problem(active, profile, holdings, market, policy, constraints, tilts)
-        weights, solution = _solve_rounded(problem, target)
-        too_small = {
-            p.code
-            for p, w in zip(active, weights, strict=True)
-            if 0 < w * profile.aum < p.min_investment
-            or (0 < w < policy.min_weight and not p.liquidity_reserve_eligible)
-        }
-        if not too_small:
-            chosen = {p.code: float(w) for p, w in zip(active, weights, strict=True) if w > 0}
-            return chosen, solution
-        active = [p for p in active if p.code not in too_small]
-    raise Infeasible("no eligible product meets the constraints")
+    """Optimise without positions below the minimum; then, while the plan holds more products
+    than its AUM band allows, without its smallest position (the next smallest if that leaves
+    no plan), solving again each time."""
+    fit = _Fit(profile, holdings, market, policy, constraints, target, tilts, closes or {})
+    active, weights, solution = fit(list(products))
+    limit = policy.product_limit(profile.aum)
+    while len(weights) > limit:
+        for code in sorted(weights, key=lambda c: (weights[c], c)):
+            try:
+                active, weights, solution = fit([p for p in active if p.code != code])
+                break
+            except Infeasible:
+                continue
+        else:
+            raise Infeasible(f"no plan of at most {limit} products meets the constraints")
+    return weights, solution
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """One optimisation over a set of products, without the positions too small to hold."""
+
+    profile: ClientProfile
+    holdings: list[Holding]
+    market: MarketData
+    policy: AllocationPolicy
+    constraints: list[Constraint]
+    target: float
+    tilts: tuple[Tilt, ...]
+    closes: Mapping[str, float]
+
+    def __call__(self, products: list[Product]) -> tuple[list[Product], dict[str, float], Solution]:
+        """Solve; drop every position below the smallest purchase, or below the minimum weight
+        (but the largest reserve holding, which takes the reserve once the others go); again."""
+        active, aum, floor = list(products), self.profile.aum, self.policy.min_weight
+        while active:
+            problem = _problem(
+                active, self.profile, self.holdings, self.market, self.policy,
+                self.constraints, self.tilts, floor,
+            )  # fmt: skip
+            weights, solution = _solve_rounded(problem, self.target)
+            held = {p.code: (p, float(w)) for p, w in zip(active, weights, strict=True) if w > 0}
+            keep = _largest_reserve(held) if problem.reserve_share > 0 else None
+            too_small = {
+                code
+                for code, (p, w) in held.items()
+                if (w < floor and code != keep) or w * aum < smallest_purchase(p, self.closes)
+            }
+            if not too_small:
+                return active, {c: w for c, (_, w) in held.items()}, solution
+            active = [p for p in active if p.code not in too_small]
+        raise Infeasible("no eligible product meets the constraints")
+
+
+def _largest_reserve(held: dict[str, tuple[Product, float]]) -> str | None:
+    reserve = [(w, c) for c, (p, w) in held.items() if p.liquidity_reserve_eligible]
+    return max(reserve)[1] if reserve else None
+
+
+def _meets(found: tuple[dict[str, float], Solution] | None, target: float) -> bool:
+    """A plan that reaches its target: solved, and the least volatile plan not above it."""
+    return (
+        found is not None
+        and not found[1].fallback_reason
+        and found[1].min_volatility <= target + VOL_TOLERANCE
+    )
+
+
+def _admit(
+    solve: Solve, target: float, tilts: tuple[Tilt, ...]
+) -> tuple[dict[str, float], Solution]:
+    """The plan over one product per tracked index. Only if no plan over them is feasible and
+    reaches the target (a single product's cap leaves no room: a reserve above it, a level
+    that needs more cash than one fund may hold), the second best of each index is admitted
+    too, then the third; afterwards every admitted look-alike the plan does not need is let
+    go again, so one exposure is split only where one product cannot hold it."""
+    active, tiers = list(solve.products), list(solve.spares)
+    found: tuple[dict[str, float], Solution] | None = None
+    while True:
+        try:
+            found = solve.over(active, target, tilts)
+        except Infeasible:
+            if not tiers:
+                raise
+        if _meets(found, target) or not tiers:
+            break
+        active += tiers.pop(0)
+    assert found is not None  # the loop leaves with a plan, or raises
+    chosen = {p.code for p in solve.products}
+    for spare in [p for p in active if p.code not in chosen]:
+        trial = [p for p in active if p is not spare]
+        if spare.code not in found[0]:
+            active = trial
+            continue
+        try:
+            without = solve.over(trial, target, tilts)
+        except Infeasible:
+            continue
+        if _meets(without, target) or not _meets(found, target):
+            found, active = without, trial
+    return found
 
 
 def _vector(wishes: tuple[Wish, ...], products: list[Product], lex: Lexicon) -> np.ndarray:
@@ -364,7 +488,7 @@ def _in_reserve(tilt: Tilt, after: float, weights: dict[str, float], solve: Solv
     """A wish for less cash held back by the liquidity reserve: what is left of its share is
     in reserve products, and no more than the reserve the plan must keep."""
     market = solve.market
-    reserve_share = _reserve_share(solve.profile, solve.constraints)
+    reserve_share = _reserve_share(solve.profile, solve.constraints, solve.policy.min_weight)
     if tilt.wishes[0].up or after > reserve_share + SHARE_TOLERANCE:
         return False
     reserve = {c: w for c, w in weights.items() if market.products[c].liquidity_reserve_eligible}
@@ -534,19 +658,29 @@ def allocate_portfolio(
     constraints: list[Constraint],
     offline: LanguageModel | None = None,
     intent: RequestIntent | None = None,
+    closes: Mapping[str, float] | None = None,
 ) -> Plan:
     """Build the target portfolio for the profile; infeasible problems fall back and say so.
 
     A client's request (its suitable wishes) tilts the plan within the same limits; products
-    they asked to avoid or sell are left out."""
-    products = _candidates(profile, market, [*constraints, *request_exclusions(intent)], policy)
+    they asked to avoid or sell are left out. One product per tracked index, unless no plan
+    exists without a second (then `Plan.doubled` says why). `closes` are the last stored closes
+    on or before the run's day: exchange-traded products are bought in lots of 100 at them."""
+    closes = closes or {}
+    candidates = _candidates(
+        profile, market, [*constraints, *request_exclusions(intent)], policy, closes,
+        _named_or_held(holdings, intent),
+    )  # fmt: skip
     aimed = risk_target(profile, policy, constraints)
     target = aimed.target
     fallback = None
     shaping = None
     method: str  # the optimiser's method, or reserve_only when it has none
+    spares = tuple(tuple(tier) for tier in candidates.spares)
     try:
-        solve = Solve(products, profile, holdings, market, policy, constraints)
+        solve = Solve(
+            candidates.chosen, profile, holdings, market, policy, constraints, closes, spares
+        )
         weights, solution = solve(target)
         if intent is not None and (intent.wishes or intent.risk):
             weights, solution, shaping = _shape(intent, solve, target, (weights, solution))
@@ -554,10 +688,16 @@ def allocate_portfolio(
         span = (solution.min_volatility, solution.max_return_volatility)
         if solution.fallback_reason:
             fallback = Fallback(reason=solution.fallback_reason, method="min_volatility")
+        every = [*candidates.chosen, *(p for tier in spares for p in tier)]
+        found = doubled(weights, market.products, _cap_map(every, policy, constraints))
     except Infeasible as exc:
-        weights = _reserve_only(products)
+        weights = _reserve_only([*candidates.chosen, *(p for tier in spares for p in tier)])
         method, target_used, span = "reserve_only", 0.0, (0.0, 0.0)
         fallback = Fallback(reason=str(exc), method="reserve_only")
+        found = [
+            d.model_copy(update={"reason": "reserve_only"})
+            for d in doubled(weights, market.products, {c: 1.0 for c in weights})
+        ]
     plan = build_plan(
         weights,
         profile,
@@ -572,8 +712,18 @@ def allocate_portfolio(
         offline=offline,
         constraints=constraints,
         request=shaping,
+        closes=closes,
+        shelf=candidates.choice,
+        doubled=found,
     )
     # The shelf and the caps allow no plan as volatile as the target: the plan says so.
     limited = method != "reserve_only" and span[1] < target - VOL_TOLERANCE
     recorded = aimed.model_copy(update={"shelf_limited": limited})
     return seal(plan.model_copy(update={"risk_target": recorded}))
+
+
+def _cap_map(
+    products: list[Product], policy: AllocationPolicy, constraints: list[Constraint]
+) -> dict[str, float]:
+    caps = _caps(products, policy, constraints)
+    return {p.code: float(c) for p, c in zip(products, caps, strict=True)}

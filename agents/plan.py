@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
 
 from core.schemas.client import Holding
-from core.schemas.plan import Baseline, Constraint, Fallback, Plan, PlanHolding, Trade, seal
+from core.schemas.plan import (
+    Baseline,
+    Constraint,
+    Doubled,
+    Fallback,
+    Plan,
+    PlanHolding,
+    ShelfChoice,
+    Trade,
+    seal,
+)
 from core.schemas.profile import ClientProfile
 from core.schemas.request import RequestShaping
 from core.settings import AllocationPolicy
@@ -25,30 +37,70 @@ Goal: {goal}; horizon {horizon_years} years. Use only these figures, and promise
 {figures}"""
 
 
+LOT = 100  # exchange-traded funds trade in lots of 100 units
+HUNDRED = 100.0  # fund orders are placed in whole hundreds of yuan
+
+
+def lot_price(code: str, market: MarketData, closes: Mapping[str, float]) -> float | None:
+    """The close a product is bought in lots at: exchange-traded, with a stored last close."""
+    product = market.products.get(code)
+    if product is None or not product.exchange_traded:
+        return None
+    return closes.get(code)
+
+
+def buyable(amount: float, price: float | None = None) -> tuple[float, int | None]:
+    """An amount rounded down to what an order can be placed for, and its units: whole lots of
+    100 units at `price`, else whole hundreds of yuan (units None)."""
+    if price is None:
+        return float(math.floor(amount / HUNDRED + 1e-9) * HUNDRED), None
+    units = math.floor(amount / (price * LOT) + 1e-9) * LOT
+    return round(units * price, 2), units
+
+
+def holding(
+    code: str, weight: float, profile: ClientProfile, market: MarketData, price: float | None
+) -> PlanHolding:
+    """One target holding with the amount a client can buy of its weight."""
+    product = market.products.get(code)
+    amount, units = buyable(weight * profile.aum, price)
+    return PlanHolding(
+        product_code=code,
+        weight=weight,
+        risk_rating=product.risk_rating.value if product else "unknown",
+        asset_class=product.asset_class if product else "unknown",
+        amount=amount,
+        rounding="lots" if units is not None else "hundreds",
+        units=units,
+        price=price if units is not None else None,
+    )
+
+
 def trades_for(
-    weights: dict[str, float], holdings: list[Holding], aum: float, min_trade: float
+    targets: list[PlanHolding], holdings: list[Holding], min_trade: float
 ) -> list[Trade]:
-    """Trades that move current holdings to the target weights; sells first."""
+    """Trades that move current holdings to the target amounts; sells first. A position the plan
+    leaves out is sold whole; every other order is rounded down, as its holding is, to whole lots
+    at the holding's price or whole hundreds of yuan, so no order overshoots its target."""
     current: dict[str, float] = {}
     for h in holdings:
         current[h.product_code] = current.get(h.product_code, 0.0) + h.market_value
+    by_code = {h.product_code: h for h in targets if h.weight > 0}
     trades = []
-    for code in sorted(set(current) | set(weights)):
-        delta = weights.get(code, 0.0) * aum - current.get(code, 0.0)
-        if abs(delta) >= max(min_trade, 0.01):
+    for code in sorted(set(current) | set(by_code)):
+        target = by_code.get(code)
+        delta = (target.amount if target else 0.0) - current.get(code, 0.0)
+        if target is None:
+            amount, units, price = round(abs(delta), 2), None, None
+        else:
+            price = target.price if target.rounding == "lots" else None
+            amount, units = buyable(abs(delta), price)
+        if amount >= max(min_trade, 0.01):
+            side: Literal["buy", "sell"] = "buy" if delta > 0 else "sell"
             trades.append(
-                Trade(
-                    product_code=code,
-                    side="buy" if delta > 0 else "sell",
-                    amount=round(abs(delta), 2),
-                )
+                Trade(product_code=code, side=side, amount=amount, units=units, price=price)
             )
     return sorted(trades, key=lambda t: (t.side != "sell", t.product_code))
-
-
-def buyable(amount: float) -> float:
-    """An amount rounded down to whole hundreds of yuan, what a fund order can be placed for."""
-    return float(int(amount // 100) * 100)
 
 
 def _performance(market: MarketData, weights: dict[str, float]) -> tuple[float, float]:
@@ -98,8 +150,14 @@ def build_plan(
     source: Literal["allocation", "advisor"] = "allocation",
     offline: LanguageModel | None = None,
     request: RequestShaping | None = None,
+    closes: Mapping[str, float] | None = None,
+    shelf: ShelfChoice | None = None,
+    doubled: list[Doubled] | None = None,
 ) -> Plan:
-    """A sealed plan from target weights: performance, 1/N baseline, trades and rationale.
+    """A sealed plan from target weights: performance, 1/N baseline, amounts, trades, rationale.
+
+    Amounts are in CNY: whole lots of 100 units at the last stored close (`closes`, on or before
+    the run's day) for an exchange-traded product, whole hundreds of yuan for any other.
 
     The rationale is the model's if it promises nothing and quotes only the plan's figures;
     otherwise the offline model's, built from the same figures (tools/llm/fallback.py).
@@ -109,15 +167,7 @@ def build_plan(
     universe = [p.code for p in eligible_products(profile, market)] or known
     base_return, base_vol = _performance(market, {c: 1 / len(universe) for c in universe})
     plan_holdings = [
-        PlanHolding(
-            product_code=code,
-            weight=weight,
-            risk_rating=market.products[code].risk_rating.value
-            if code in market.products
-            else "unknown",
-            asset_class=market.products[code].asset_class if code in market.products else "unknown",
-            amount=buyable(weight * profile.aum),
-        )
+        holding(code, weight, profile, market, lot_price(code, market, closes or {}))
         for code, weight in sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))
     ]
     figures = {
@@ -166,7 +216,7 @@ def build_plan(
             expected_return=round(base_return, 6),
             expected_volatility=round(base_vol, 6),
         ),
-        trades=trades_for(weights, holdings, profile.aum, policy.min_trade_cny),
+        trades=trades_for(plan_holdings, holdings, policy.min_trade_cny),
         rationale=rationale.text,
         source=source,
         method=method,
@@ -176,5 +226,7 @@ def build_plan(
         constraints=constraints or [],
         cma_version=market.cma.version,
         request=request,
+        shelf=shelf or ShelfChoice(house_products=policy.house_products),
+        doubled=doubled or [],
     )
     return seal(plan)

@@ -182,6 +182,20 @@ class RiskTargetPolicy(BaseModel):
         return self
 
 
+HouseProducts = Literal["preferred", "neutral", "excluded"]
+
+
+def _bands_rising(bands: list[tuple[float, int]]) -> list[tuple[float, int]]:
+    """AUM bands in rising order, each allowing at least one product and no fewer than the last."""
+    for aum, count in bands:
+        if aum <= 0 or count < 1:
+            raise ValueError(f"a product band needs an AUM above 0 and a count of 1 or more: {aum}")
+    for (low, few), (high, many) in pairwise(bands):
+        if high <= low or many < few:
+            raise ValueError(f"product bands must rise: ({low}, {few}) then ({high}, {many})")
+    return bands
+
+
 class AllocationPolicy(BaseModel):
     """Constraints the allocation agent builds every plan with (configurable policy)."""
 
@@ -193,7 +207,20 @@ class AllocationPolicy(BaseModel):
     max_single_product: float = Field(default=0.40, gt=0, le=1)
     max_single_non_diversified: float = Field(default=0.20, gt=0, le=1)
     emergency_reserve_share: float = Field(default=0.05, ge=0, le=1)
-    min_weight: float = Field(default=0.01, ge=0, lt=0.2)
+    # The minimum position: no product is held below this share of the plan (no 0.4% slivers).
+    # The liquidity reserve is held at least at this share too, so it needs no exception.
+    min_weight: float = Field(default=0.02, ge=0, lt=0.2)
+    # Products a plan may hold, by AUM band: (under this AUM in CNY, at most this many), then
+    # max_products_above for every larger AUM. The smallest position goes first, and the plan
+    # is solved again without it.
+    max_products: Annotated[list[tuple[float, int]], AfterValidator(_bands_rising)] = Field(
+        default_factory=lambda: [(200_000.0, 4), (1_000_000.0, 6), (5_000_000.0, 8)]
+    )
+    max_products_above: int = Field(default=10, ge=1, le=100)
+    # Among look-alikes (products that track one index): the firm's own product first
+    # (preferred), left out when a look-alike exists (excluded), or no say (neutral: total fee,
+    # then liquidity decide). Recorded on every plan.
+    house_products: HouseProducts = "neutral"
     min_trade_cny: float = Field(default=100.0, ge=0)
     transaction_cost: float = Field(default=0.002, ge=0, le=0.05)
     # A client's "more bonds" / "less equity" moves that share by this much, unless they named one.
@@ -216,6 +243,16 @@ class AllocationPolicy(BaseModel):
         ]
         if above:
             raise ValueError("volatility_floor is above volatility_ceiling: " + ", ".join(above))
+        return self
+
+    def product_limit(self, aum: float) -> int:
+        """How many products a plan for this AUM may hold."""
+        return next((n for under, n in self.max_products if aum < under), self.max_products_above)
+
+    @model_validator(mode="after")
+    def _above_the_last_band(self) -> AllocationPolicy:
+        if self.max_products and self.max_products_above < self.max_products[-1][1]:
+            raise ValueError("max_products_above is below the last band's count")
         return self
 
 

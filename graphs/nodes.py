@@ -20,7 +20,7 @@ from core.schemas.client import STORED, ClientInput
 from core.schemas.plan import Constraint, Plan, plan_hash
 from core.schemas.profile import ClientProfile
 from core.schemas.request import RequestIntent
-from core.services import deliveries
+from core.services import deliveries, prices
 from graphs.state import AdvisorDecision, AdvisoryState, Deps
 from tools.compliance.engine import evaluate, overall_verdict
 from tools.compliance.facts import owes_signoff
@@ -80,6 +80,14 @@ def research_products_node(state: AdvisoryState, runtime: Runtime[Deps]) -> dict
     return {"research": brief.model_dump(mode="json"), "trajectory": ["research_products"]}
 
 
+def _closes(state: AdvisoryState, deps: Deps) -> dict[str, float]:
+    """The last stored closes of the shelf's exchange-traded products on or before the run's
+    day: exchange lots are bought at them (a read; no price stored, amounts in hundreds)."""
+    codes = [p.code for p in deps.market.shelf if p.exchange_traded]
+    with session_scope(deps.engine) as session:
+        return prices.last_closes(session, codes, date.fromisoformat(state["as_of"]))
+
+
 def allocate_portfolio_node(state: AdvisoryState, runtime: Runtime[Deps]) -> dict[str, Any]:
     deps = runtime.context
     plan = allocate_portfolio(
@@ -91,6 +99,7 @@ def allocate_portfolio_node(state: AdvisoryState, runtime: Runtime[Deps]) -> dic
         constraints=[Constraint.model_validate(c) for c in state.get("constraints", [])],
         offline=deps.fallback_model,
         intent=_intent(state, deps),
+        closes=_closes(state, deps),
     )
     return {"plan": plan.model_dump(mode="json"), "trajectory": ["allocate_portfolio"]}
 
@@ -210,6 +219,7 @@ def advisor_review_node(
         span=(0.0, 0.0),
         source="advisor",
         offline=deps.fallback_model,
+        closes=_closes(state, deps),
     )
     update["plan"] = plan.model_dump(mode="json")
     return Command(goto="check_compliance", update=update)

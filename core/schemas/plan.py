@@ -25,9 +25,37 @@ class PlanHolding(BaseModel):
 
 
 class Trade(BaseModel):
+    """One order from today's holdings to the plan: in CNY, and in whole lots where the holding
+    is bought in lots (units at price make the amount)."""
+
     product_code: str
     side: Literal["buy", "sell"]
     amount: float = Field(gt=0)
+    units: int | None = Field(default=None, gt=0)
+    price: float | None = Field(default=None, gt=0)
+
+
+class Doubled(BaseModel):
+    """Two or more products on one tracked index in one plan, and why nothing else would do:
+    the index's share is above what one product may hold (`product_cap`); no plan within the
+    limits exists with one of them alone (`no_single_plan`: minimum positions and investments,
+    the product limit); or the plan is the last-resort spread over the money-market products
+    (`reserve_only`)."""
+
+    tracks: str
+    product_codes: list[str]
+    share: float
+    cap: float  # the most the first of them may hold alone
+    reason: Literal["product_cap", "no_single_plan", "reserve_only"]
+
+
+class ShelfChoice(BaseModel):
+    """How the plan chose among look-alikes: the house-product policy in force, and for each
+    tracked index with more than one candidate, the candidates in the order they were ranked
+    (the first is held; the others only if a cap forced it, see Plan.doubled)."""
+
+    house_products: Literal["preferred", "neutral", "excluded"] = "neutral"
+    ranked: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class Baseline(BaseModel):
@@ -94,6 +122,8 @@ class Plan(BaseModel):
     cma_version: str
     request: RequestShaping | None = None  # what the client's request changed, if they made one
     risk_target: RiskTarget | None = None  # how the target volatility was set
+    shelf: ShelfChoice = Field(default_factory=ShelfChoice)
+    doubled: list[Doubled] = Field(default_factory=list)
 
     def weights(self) -> dict[str, float]:
         return {h.product_code: h.weight for h in self.holdings}

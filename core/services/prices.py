@@ -10,7 +10,7 @@ measured on older prices are known to be stale.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func
@@ -108,6 +108,25 @@ def series(
     for code, day, close in session.execute(query.order_by(col(Price.code), col(Price.day))).all():
         out.setdefault(code, []).append((day, close))
     return out
+
+
+LAST_CLOSE_DAYS = 10  # as outcomes: a close this many days old still prices a product
+
+
+def last_closes(
+    session: Session, codes: Collection[str], on: date, max_age_days: int = LAST_CLOSE_DAYS
+) -> dict[str, float]:
+    """Each code's last close on or before `on`, no older than `max_age_days` (codes without
+    one are absent): the price a plan made on that day buys exchange lots at."""
+    if not codes:
+        return {}
+    query = (
+        select(col(Price.code), col(Price.close))
+        .where(col(Price.code).in_(sorted(codes)))
+        .where(col(Price.day) <= on, col(Price.day) >= on - timedelta(days=max_age_days))
+        .order_by(col(Price.code), col(Price.day))
+    )
+    return {code: close for code, close in session.execute(query).all()}
 
 
 def summary(session: Session) -> list[dict[str, Any]]:

@@ -221,9 +221,13 @@ def test_trades_move_current_holdings_to_the_target(
         position[t.product_code] = position.get(t.product_code, 0.0) + (
             t.amount if t.side == "buy" else -t.amount
         )
-    target = {c: w * client.aum for c, w in plan.weights().items()}
+    # Trades reach each holding's amount, whole hundreds of yuan here (no stored closes): within
+    # a hundred of it, and of its weight's value.
+    target = {h.product_code: h.amount for h in plan.holdings}
     for code in set(position) | set(target):
         assert abs(position.get(code, 0.0) - target.get(code, 0.0)) < POLICY.min_trade_cny, code
+    for h in plan.holdings:
+        assert h.amount <= h.weight * client.aum < h.amount + 100
 
 
 def test_exclude_and_cap_constraints_are_honoured(market: MarketData) -> None:

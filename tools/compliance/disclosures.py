@@ -133,6 +133,20 @@ def _reg_bi(ctx: RuleContext) -> str:
     return say("REQ-08", ctx, fee_pct=f"{fee * 100:.2f}%", conflicts=conflicts)
 
 
+def _conflicts(ctx: RuleContext, house: list[Product]) -> list[str]:
+    """The conflict-of-interest note of a CN or EU plan holding the firm's own products: each
+    named, and the house-product policy the plan chose among look-alikes by."""
+    j, locale = ctx.policy.jurisdiction, ctx.profile.locale
+    key = {"CN": "CN-COI-01", "EU": "EU-COI-01"}.get(j)
+    if key is None or not house:
+        return []
+    open_, close = ("（", "）") if locale == "zh-CN" else (" (", ")")
+    names = [f"{p.name(locale)}{open_}{p.code}{close}" for p in house]
+    joined = "、".join(names) if locale == "zh-CN" else ", ".join(names)
+    policy = say(f"COI-POLICY-{ctx.plan.shelf.house_products}", ctx)
+    return [say(key, ctx, names=joined, policy=policy)]
+
+
 def _suitability_report(ctx: RuleContext) -> str:
     p = ctx.profile
     zh = p.locale == "zh-CN"
@@ -341,6 +355,7 @@ def _required_wording(ctx: RuleContext) -> dict[str, list[str]]:
     hours = ctx.policy.cooling_off_hours
     ordinary_high = not is_professional(ctx) and any(p.risk_rating.rank >= 4 for p in held)
     house = sorted(p.code for p in held if p.house_product)
+    coi = _conflicts(ctx, sorted((p for p in held if p.house_product), key=lambda p: p.code))
     switching = _switching(ctx) if j == "EU" else None
     return {
         "TW-REQ-02": request_answer(ctx),
@@ -371,6 +386,8 @@ def _required_wording(ctx: RuleContext) -> dict[str, list[str]]:
         else [],
         "CN-COOL-03": [say("CN-COOL-03", ctx, hours=hours)] if j == "CN" and ordinary_high else [],
         "US-BI-04": [say("US-BI-04", ctx, codes=", ".join(house))] if j == "US" and house else [],
+        "CN-COI-01": coi if j == "CN" else [],
+        "EU-COI-01": coi if j == "EU" else [],
         "EU-SUIT-06": [switching] if switching else [],
     }
 
@@ -389,6 +406,8 @@ ORDER = [
     "REQ-05",
     "REQ-08",
     "US-BI-04",
+    "CN-COI-01",
+    "EU-COI-01",
     "REQ-09",
     "EU-SUIT-06",
     "REQ-07",

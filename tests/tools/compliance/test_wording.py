@@ -42,6 +42,8 @@ SCENARIOS: dict[str, tuple[tuple[str, ...], dict[str, Any], dict[str, float]]] =
     "CN-COOL-02": (("CN",), QUALIFIED, fill({"TW-AM-01": 0.1})),
     "CN-COOL-03": (("CN",), C4, fill({"512480": 0.1})),
     "US-BI-04": (("US",), {}, BASE),  # TW-MM-01 is the firm's own fund
+    "CN-COI-01": (("CN",), {}, BASE),  # TW-MM-01 is the firm's own fund
+    "EU-COI-01": (("EU",), {}, BASE),
     "EU-SUIT-06": (("EU",), {"holdings": HELD}, fill({})),  # sells the 510300 position
     "TW-REQ-02": (("CN", "US", "EU"), {}, BASE),  # answers the client's request
 }
@@ -110,6 +112,9 @@ NOT_APPLICABLE = [
     ("CN-COOL-03", "CN", {**C4, **PRO}, fill({"512480": 0.1})),  # professional
     ("CN-COOL-03", "EU", C4, fill({"512480": 0.1})),
     ("US-BI-04", "US", {}, NO_HOUSE),
+    ("CN-COI-01", "CN", {}, NO_HOUSE), ("CN-COI-01", "US", {}, BASE),
+    ("CN-COI-01", "EU", {}, BASE),
+    ("EU-COI-01", "EU", {}, NO_HOUSE), ("EU-COI-01", "CN", {}, BASE),
     ("EU-SUIT-06", "EU", {}, fill({})),  # nothing held, nothing sold
     ("EU-SUIT-06", "CN", {"holdings": HELD}, fill({})),
     ("TW-REQ-02", "CN", {}, BASE),  # no request, nothing to answer
