@@ -238,7 +238,8 @@ def _gate(state: AdvisoryState, deps: Deps, text: str | None = None) -> Complian
         policy=deps.settings.compliance,
         model_name=report.model,
     )
-    verdict = overall_verdict(evaluate(deps.rules, deps.evaluators, ctx))
+    findings = evaluate(deps.rules, deps.evaluators, ctx)
+    verdict = overall_verdict(findings)
     decision = state.get("decision")
     approved = (
         decision is not None
@@ -250,7 +251,11 @@ def _gate(state: AdvisoryState, deps: Deps, text: str | None = None) -> Complian
         return report
     if verdict == "escalate" and approved:
         return report
-    raise ComplianceGateError(f"delivery refused: verdict {verdict}, approved={approved}")
+    failing = sorted({f.rule_id for f in findings if f.verdict != "pass"})
+    raise ComplianceGateError(
+        f"delivery refused: verdict {verdict}, approved={approved}"
+        + (f"; rules {', '.join(failing)}" if failing else "")
+    )
 
 
 def _final_letter(state: AdvisoryState, deps: Deps, on: date) -> tuple[Letter | None, str]:

@@ -47,6 +47,13 @@ EXAMPLES = {
     "registration": "S0980120010001",
     "contact": "上海陆家嘴营业部 021-6888 0001",
 }
+SENSITIVE = {
+    "mobile": "a mobile number",
+    "email": "an e-mail address",
+    "id_number": "an ID number",
+    "bank_card": "a bank card number",
+    "ssn": "a US social security number",
+}
 SIGNER_FIELDS = ("display_name", "registration")  # what a signature cannot do without
 
 
@@ -81,11 +88,11 @@ def checked(field: str, value: str | None) -> str | None:
         raise InvalidPrincipal(f"{field} is longer than {LIMITS[field]} characters")
     found = find_sensitive(value, near_misses=True)
     if found:
-        kind = found[0].kind.replace("_", " ")
         raise InvalidPrincipal(
-            f"{field} reads as holding a {kind} ({found[0].masked}): every client-facing text is "
-            f"masked and a letter with one is held back, so the letter could not carry it; for a "
-            f"contact give the branch and its office line, e.g. {EXAMPLES['contact']}"
+            f"{field} holds what reads as {SENSITIVE[found[0].kind]} ({found[0].masked}): every "
+            f"client-facing text is masked and a letter with one is held back, so no letter "
+            f"could carry it; for a contact give the branch and its office line, e.g. "
+            f"{EXAMPLES['contact']}"
         )
     return value
 
