@@ -101,7 +101,7 @@ def test_a_line_break_collapses_and_a_control_character_is_refused(
 
 
 def test_update_changes_all_or_nothing_and_clears_with_none(session: Session) -> None:
-    with pytest.raises(InvalidPrincipal, match="^registration"):
+    with pytest.raises(InvalidPrincipal, match=r"^registration"):
         principals.update(session, "adv-li", {"display_name": "李小明", "registration": "X1"})
     assert principals.by_name(session, "adv-li").display_name == "李明"  # type: ignore[union-attr]
     cleared = principals.update(session, "adv-li", {"contact": None, "display_name": "李小明"})
