@@ -3,11 +3,13 @@ contacts; a bad value is refused naming the field, and the document says all of 
 
 from __future__ import annotations
 
+import re
+from datetime import date, timedelta
 from typing import Any
 
 import jsonschema_rs
 import pytest
-from apihelp import auth
+from apihelp import auth, put_client, wait_for
 from fastapi.testclient import TestClient
 
 from core.services import demo
@@ -105,3 +107,31 @@ def test_the_document_describes_principals_and_the_signed_letter(
     ok = patch["responses"]["200"]["content"]["application/json"]["schema"]
     me = api.get("/v1/principals/me", headers=auth(tokens["adv-li"])).json()
     _valid(doc, ok, me)
+
+
+def test_an_advisor_approves_only_once_registered_and_the_letter_is_signed(
+    api: TestClient, tokens: dict[str, str]
+) -> None:
+    put_client(api, tokens)
+    created = api.post("/v1/runs", json={"client_id": "C-1001"}, headers=auth(tokens["svc-core"]))
+    run = wait_for(api, created.json()["id"], tokens["svc-core"], {"awaiting_approval"})
+    sup, li = auth(tokens["sup-zhao"]), auth(tokens["adv-li"])
+    assert api.patch("/v1/principals/adv-li", json={"registration": None}, headers=sup).is_success
+    approval = run["approval"]
+    url = f"/v1/approvals/{approval['id']}/decision"
+    good = {"action": "approve", "plan_hash": approval["plan_hash"]}
+    refused = api.post(url, json=good, headers=li)
+    assert refused.status_code == 403 and refused.json()["error"] == "AdvisorUnregistered"
+    assert "registration" in refused.json()["detail"]
+    again = {"registration": LI["registration"]}
+    assert api.patch("/v1/principals/adv-li", json=again, headers=sup).is_success
+    assert api.post(url, json=good, headers=li).status_code == 202
+    done = wait_for(api, run["id"], tokens["adv-li"], {"delivered"}, decided=approval["id"])
+    text = done["delivery"]["text"]
+    block = (
+        f"投资顾问：李明（执业证书编号：{LI['registration']}）\n联系方式：{LI['contact']}\n日期："
+    )
+    signed = re.search(rf"{re.escape(block)}(\d{{4}}-\d{{2}}-\d{{2}})$", text)
+    assert signed is not None  # decided today: the day, not the time, so midnight may pass
+    assert date.fromisoformat(signed[1]) in {date.today(), date.today() - timedelta(days=1)}
+    assert "adv-li" not in text and "document" in done["delivery"]
