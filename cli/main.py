@@ -192,10 +192,6 @@ def principal_update(
     clear_contact: Annotated[bool, typer.Option(help="Remove the contact line.")] = False,
 ) -> None:
     """Set a principal's display name, registration number or contact; the token stays."""
-    from core.database import get_engine, session_scope
-    from core.services import principals
-    from core.settings import get_settings
-
     if clear_contact and contact is not None:
         raise typer.BadParameter("give --contact or --clear-contact, not both")
     changes: dict[str, str | None] = {
@@ -213,6 +209,10 @@ def principal_update(
         raise typer.BadParameter(
             "nothing to change: give --display-name, --registration, --contact or --clear-contact"
         )
+    from core.database import get_engine, session_scope
+    from core.services import principals
+    from core.settings import get_settings
+
     try:
         with session_scope(get_engine(get_settings().database_url)) as session:
             _print(principals.public(principals.update(session, name, changes)))
