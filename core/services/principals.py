@@ -12,7 +12,7 @@ client. What a letter carries is checked here, once, for every way in (API, CLI,
   (core/masking.py), so a contact that reads as one is refused here rather than blocking every
   letter it signs. A landline with its area code (021-6888 0001) is none of those and shows
   as written.
-- no field may hold what masking would hide, control characters or line breaks.
+- no field may hold what masking would hide, control characters, line breaks or the login id.
 """
 
 from __future__ import annotations
@@ -100,6 +100,13 @@ def checked(field: str, value: str | None) -> str | None:
 def _apply(principal: Principal, changes: Mapping[str, str | None]) -> None:
     """Check every change before applying any: a bad field leaves the principal as it was."""
     values = {field: checked(field, value) for field, value in changes.items()}
+    login = re.compile(rf"(?<![\w-]){re.escape(principal.name)}(?![\w-])", re.IGNORECASE)
+    for field, value in values.items():
+        if value and login.search(value):
+            raise InvalidPrincipal(
+                f"{field} holds the login id {principal.name!r}, which never reaches a client: "
+                f"give what the client reads, e.g. {EXAMPLES[field]}"
+            )
     for field, value in values.items():
         setattr(principal, field, value)
 

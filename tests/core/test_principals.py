@@ -100,6 +100,12 @@ def test_a_line_break_collapses_and_a_control_character_is_refused(
         principals.update(session, "adv-li", {field: "行" * 121})
 
 
+@pytest.mark.parametrize("field", ["display_name", "contact"])
+def test_the_login_id_is_refused_in_what_a_client_reads(session: Session, field: str) -> None:
+    with pytest.raises(InvalidPrincipal, match=f"^{field} holds the login id 'adv-li'"):
+        principals.update(session, "adv-li", {field: "ADV-LI 李明"})
+
+
 def test_update_changes_all_or_nothing_and_clears_with_none(session: Session) -> None:
     with pytest.raises(InvalidPrincipal, match=r"^registration"):
         principals.update(session, "adv-li", {"display_name": "李小明", "registration": "X1"})
