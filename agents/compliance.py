@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agents.research import ResearchBrief
 from core.masking import mask_text
+from core.schemas.letter import Letter
 from core.schemas.plan import Constraint, Plan
 from core.schemas.profile import ClientProfile
 from core.schemas.request import RequestIntent, WishRoute
@@ -59,6 +60,7 @@ class ComplianceReport(BaseModel):
     plan_hash: str
     client_text: str
     letter: str
+    document: Letter | None = None
     model: str
     text_regenerated: bool = False
     second_opinion: SecondOpinion | None = None

@@ -15,7 +15,17 @@ from starlette.middleware.sessions import SessionMiddleware
 from api import errors
 from api.deps import Limiter, StreamSlots
 from api.middleware import BodySizeLimit, InFlightLimit
-from api.routes import approvals, batches, clients, evals, health, outcomes, products, runs
+from api.routes import (
+    approvals,
+    batches,
+    clients,
+    evals,
+    health,
+    outcomes,
+    principals,
+    products,
+    runs,
+)
 from api.schemas import ERROR_RESPONSES
 from api.web import outcomes as inbox_outcomes
 from api.web import routes as inbox
@@ -140,6 +150,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(inbox.router)
     app.include_router(inbox_outcomes.router)  # the inbox's outcomes page
-    for module in (clients, runs, approvals, batches, products, evals, outcomes):
+    for module in (clients, runs, approvals, batches, products, evals, outcomes, principals):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     return app

@@ -173,3 +173,4 @@ Reader = Annotated[Principal, Depends(require("service", "advisor", "supervisor"
 Reviewer = Annotated[Principal, Depends(require("advisor", "supervisor"))]
 Advisor = Annotated[Principal, Depends(require("advisor"))]
 Service = Annotated[Principal, Depends(require("service"))]
+Supervisor = Annotated[Principal, Depends(require("supervisor"))]

@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from core.schemas.client import ClientId, ClientInput, Contact
+from core.schemas.letter import Letter
 from core.schemas.request import RequestIntent, WishRoute
 from core.schemas.vocabulary import (
     BatchItemStatus,
@@ -146,7 +147,12 @@ class DeliveryPublic(BaseModel):
     plan_hash: str
     channel: str
     approved_by: str | None = Field(description="the advisor who approved it, if one did")
-    text: str
+    text: str = Field(description="the exact text sent: the delivered audit event hashes it")
+    document: Letter | None = Field(
+        description="the letter `text` renders, section by section; its `signature` is the "
+        "approving advisor's (display name, registration number, contact, decision date), "
+        "null for a plan delivered without sign-off; null for a text with no sections"
+    )
     delivered_at: str = Field(description=ISO)
 
 
@@ -346,6 +352,54 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (422, "Invalid input; every bad field is named"),
     ]
 }
+
+
+class PrincipalPublic(BaseModel):
+    """A principal as the API shows it: never its token. An advisor signs letters as a person
+    by display name, registration number and contact; the login id never reaches a client."""
+
+    model_config = PUBLIC
+    name: str = Field(description="the login id (for an advisor, the advisor_id of their clients)")
+    role: str
+    display_name: str | None = Field(description="the name a client reads, e.g. 李明")
+    registration: str | None = Field(
+        description="执业证书编号: a letter and 13 digits, e.g. S0980120010001"
+    )
+    contact: str | None = Field(
+        description="a line the client may use, the firm's own: the branch and its office line, "
+        "e.g. 上海陆家嘴营业部 021-6888 0001"
+    )
+    created_at: str = Field(description=ISO)
+
+
+class PrincipalUpdate(BaseModel):
+    """The fields to change; a field left out stays, a null clears it. Checked by the service:
+    a bad value is refused (422) naming the field."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "display_name": "李明",
+                    "registration": "S0980120010001",
+                    "contact": "上海陆家嘴营业部 021-6888 0001",
+                }
+            ]
+        },
+    )
+    display_name: str | None = Field(default=None, max_length=200)
+    registration: str | None = Field(
+        default=None,
+        max_length=200,
+        description="执业证书编号: a letter and 13 digits (blanks dropped, letter upper-cased)",
+    )
+    contact: str | None = Field(
+        default=None,
+        max_length=200,
+        description="one line: the branch and its office line; a mobile, e-mail address or any "
+        "number masking would hide is refused, since the client's letter could not carry it",
+    )
 
 
 class BatchPublic(BaseModel):

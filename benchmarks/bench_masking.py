@@ -35,6 +35,7 @@ import core.masking  # noqa: E402
 from api.app import create_app  # noqa: E402
 from core.database import get_engine, session_scope  # noqa: E402
 from core.services import principals  # noqa: E402
+from core.services.demo import DEMO_PEOPLE  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from tools.llm.offline import OfflineModel  # noqa: E402
 
@@ -330,7 +331,10 @@ def main() -> None:
             api.app.state.runner.model_factory = lambda: RecordingModel(prompts)  # type: ignore[attr-defined]
             roles = {"adv-li": "advisor", "sup-zhao": "supervisor", "svc-core": "service"}
             with session_scope(get_engine(settings.database_url)) as session:
-                tokens = {n: principals.create(session, n, r)[1] for n, r in roles.items()}  # type: ignore[arg-type]
+                tokens = {
+                    n: principals.create(session, n, r, DEMO_PEOPLE.get(n))[1]  # type: ignore[arg-type]
+                    for n, r in roles.items()
+                }  # adv-li signs as a person: an advisor approves only with a registration
             leaked, total, families = measure(Bench(api, tokens, prompts, log), args.verbose)
     for family, (n, m) in families.items():
         print(f"  {family:<16} {n:>4} of {m:>4} leaked")

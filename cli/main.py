@@ -142,21 +142,82 @@ def seed(
         _print(demo.seed(session))
 
 
+DisplayName = Annotated[
+    str | None, typer.Option(help="The name a client reads in a signed letter, e.g. 李明.")
+]
+Registration = Annotated[
+    str | None,
+    typer.Option(help="执业证书编号: a letter and 13 digits, e.g. S0980120010001."),
+]
+ContactLine = Annotated[
+    str | None,
+    typer.Option(
+        help="A line the client may use: the branch and its office line, e.g. "
+        "'上海陆家嘴营业部 021-6888 0001' (no mobile or e-mail: letters are masked)."
+    ),
+]
+
+
 @principal_app.command("create")
 def principal_create(
     role: Annotated[str, typer.Option(help="advisor, supervisor, engineer or service")],
     name: Annotated[str, typer.Option(help="For an advisor, the advisor_id of their clients.")],
+    display_name: DisplayName = None,
+    registration: Registration = None,
+    contact: ContactLine = None,
 ) -> None:
-    """Create a principal (or rotate its token) and print {name, role, token}."""
+    """Create a principal (or rotate its token) and print it with its token. An advisor signs
+    plans off only with a display name and a registration number."""
     if role not in ROLES:
         raise typer.BadParameter(f"--role must be one of {', '.join(ROLES)}")
     from core.database import get_engine, session_scope
     from core.services import principals
     from core.settings import get_settings
 
-    with session_scope(get_engine(get_settings().database_url)) as session:
-        principal, token = principals.create(session, name, role)
-        _print({"name": principal.name, "role": principal.role, "token": token})
+    profile = {"display_name": display_name, "registration": registration, "contact": contact}
+    try:
+        with session_scope(get_engine(get_settings().database_url)) as session:
+            principal, token = principals.create(session, name, role, profile)
+            _print({**principals.public(principal), "token": token})
+    except TierwiseError as exc:
+        _fail(exc)
+
+
+@principal_app.command("update")
+def principal_update(
+    name: Annotated[str, typer.Option(help="The principal's login id.")],
+    display_name: DisplayName = None,
+    registration: Registration = None,
+    contact: ContactLine = None,
+    clear_contact: Annotated[bool, typer.Option(help="Remove the contact line.")] = False,
+) -> None:
+    """Set a principal's display name, registration number or contact; the token stays."""
+    if clear_contact and contact is not None:
+        raise typer.BadParameter("give --contact or --clear-contact, not both")
+    changes: dict[str, str | None] = {
+        k: v
+        for k, v in {
+            "display_name": display_name,
+            "registration": registration,
+            "contact": contact,
+        }.items()
+        if v is not None
+    }
+    if clear_contact:
+        changes["contact"] = None
+    if not changes:
+        raise typer.BadParameter(
+            "nothing to change: give --display-name, --registration, --contact or --clear-contact"
+        )
+    from core.database import get_engine, session_scope
+    from core.services import principals
+    from core.settings import get_settings
+
+    try:
+        with session_scope(get_engine(get_settings().database_url)) as session:
+            _print(principals.public(principals.update(session, name, changes)))
+    except TierwiseError as exc:
+        _fail(exc)
 
 
 def _load_client(runner: Runner, client: str) -> ClientInput:

@@ -2,17 +2,20 @@
 
 TierwiseError
 ├── NotFound (404): ClientNotFound, RunNotFound, ApprovalNotFound (also for another
-│   │              advisor's records, so that ids cannot be probed), BatchNotFound
+│   │              advisor's records, so that ids cannot be probed), BatchNotFound,
+│   │              PrincipalNotFound
 │   ├── EvalNotFound                (core/services/evals.py)
 │   └── PriceImportNotFound         (core/services/price_imports.py)
 ├── Conflict (409): ApprovalAlreadyDecided, PlanHashMismatch, PlanNotApprovable,
 │                   IdempotencyKeyReused, RunNotDelivered, RunBusy, ClientChanged,
 │                   NotMeasurable, BatchCancelled
-├── InvalidInput (422): InvalidDecision, InvalidClient
+├── InvalidInput (422): InvalidDecision, InvalidClient, InvalidPrincipal (names the field)
 │   └── InvalidPrices               (core/services/price_files.py): the bad lines, named
 │       └── ImplausiblePrices       (core/services/price_gate.py): what the sanity gate
 │                                   refuses unless an override gives its reason
 ├── Unauthorized (401), Forbidden (403), RateLimited (429)
+│   └── Forbidden: AdvisorUnregistered, an advisor without a display name and registration
+│                  number signing a plan off (a letter is signed by a person)
 ├── NotCommitted (503): the database did not confirm a commit
 ├── Unavailable (503): the database is busy or out of reach; retry shortly
 └── UnsafeBind, UnsafeForwarding    (api/server.py): `tierwise serve` refuses to start on a
@@ -82,12 +85,24 @@ class InvalidClient(InvalidInput):
     pass
 
 
+class InvalidPrincipal(InvalidInput):
+    """A principal's display name, registration number or contact that a letter cannot carry."""
+
+
+class PrincipalNotFound(NotFound):
+    pass
+
+
 class Unauthorized(TierwiseError):
     status_code = 401
 
 
 class Forbidden(TierwiseError):
     status_code = 403
+
+
+class AdvisorUnregistered(Forbidden):
+    """An advisor without a display name and registration number may not sign a plan off."""
 
 
 class PlanNotApprovable(Conflict):

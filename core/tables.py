@@ -25,12 +25,19 @@ def _json(nullable: bool = True) -> Any:
 
 
 class Principal(SQLModel, table=True):
-    """Someone or something that may call the API; the token is stored only as a hash."""
+    """Someone or something that may call the API; the token is stored only as a hash.
+
+    `name` is the login id (adv-li), never shown to a client; an advisor signs letters as a
+    person, by `display_name`, `registration` (执业证书编号) and `contact`
+    (core/services/principals.py checks them)."""
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(index=True, unique=True, max_length=64)
     role: str = Field(max_length=16)
     token_hash: str = Field(index=True, unique=True, max_length=64)
+    display_name: str | None = Field(default=None, max_length=64)
+    registration: str | None = Field(default=None, max_length=16)
+    contact: str | None = Field(default=None, max_length=120)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -117,6 +124,7 @@ class Delivery(SQLModel, table=True):
     channel: str = Field(max_length=16)
     approved_by: str | None = Field(default=None, max_length=64)
     text: str
+    document: dict[str, Any] | None = _json()  # the Letter `text` renders, signed if signed off
     delivered_at: datetime = Field(default_factory=utcnow)
 
 

@@ -35,6 +35,14 @@ from tools.llm.port import LanguageModel
 SCHEMA = "tierwise.eval/1"
 ProgressFn = Callable[[str], None]
 
+# The person an eval's advisor signs as, when the eval creates them (an advisor signs a plan off
+# only with a display name and a registration number: core/services/principals.py).
+EVAL_ADVISOR: dict[str, str | None] = {
+    "display_name": "评测顾问",
+    "registration": "S0000000000000",
+    "contact": None,
+}
+
 
 class EvalCancelled(Exception):
     """The suite was told to stop (the server is shutting down) before it finished."""
@@ -82,7 +90,7 @@ def run_scenario(runner: Runner, scenario: Scenario, as_of: date) -> Outcome:
     with session_scope(runner.engine) as session:
         clients.upsert(session, scenario.client)
         if scenario.client.advisor_id:  # the advisor who plays the scripted decisions
-            principals.ensure(session, scenario.client.advisor_id, "advisor")
+            principals.ensure(session, scenario.client.advisor_id, "advisor", EVAL_ADVISOR)
     run = runner.create(scenario.client, as_of=as_of, request=scenario.request, actor="eval")
     first = runner.execute(run.id)
     compliance_before = first.compliance

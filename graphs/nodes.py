@@ -16,14 +16,17 @@ from agents.profiling import profile_client
 from agents.request import understand_request
 from agents.research import ResearchBrief, research_products
 from core.database import session_scope
+from core.errors import AdvisorUnregistered, PrincipalNotFound
 from core.schemas.client import STORED, ClientInput
+from core.schemas.letter import Letter
 from core.schemas.plan import Constraint, Plan, plan_hash
 from core.schemas.profile import ClientProfile
 from core.schemas.request import RequestIntent
-from core.services import deliveries, prices
+from core.services import deliveries, prices, principals
 from graphs.state import AdvisorDecision, AdvisoryState, Deps
 from tools.compliance.engine import evaluate, overall_verdict
 from tools.compliance.facts import owes_signoff
+from tools.letter.signature import sign
 from tools.market.intent import parse_request
 
 
@@ -225,8 +228,9 @@ def advisor_review_node(
     return Command(goto="check_compliance", update=update)
 
 
-def _gate(state: AdvisoryState, deps: Deps) -> ComplianceReport:
-    """Re-check, at the door, that the rules pass on exactly the plan and text being delivered."""
+def _gate(state: AdvisoryState, deps: Deps, text: str | None = None) -> ComplianceReport:
+    """Re-check, at the door, that the rules pass on exactly the plan and the text being
+    delivered: the final text, signature and all (the report's own text if none is given)."""
     plan = Plan.model_validate(state["plan"])
     report = ComplianceReport.model_validate(state["compliance"])
     if plan_hash(state["plan"]) != plan.plan_hash or report.plan_hash != plan.plan_hash:
@@ -237,14 +241,15 @@ def _gate(state: AdvisoryState, deps: Deps) -> ComplianceReport:
         plan,
         ResearchBrief.model_validate(state["research"]),
         letter=report.letter,
-        client_text=report.client_text,
+        client_text=report.client_text if text is None else text,
         client_name=state["client"]["name"],
         intent=_intent(state, deps),  # an escalated request's approval is checked below
         market=deps.market,
         policy=deps.settings.compliance,
         model_name=report.model,
     )
-    verdict = overall_verdict(evaluate(deps.rules, deps.evaluators, ctx))
+    findings = evaluate(deps.rules, deps.evaluators, ctx)
+    verdict = overall_verdict(findings)
     decision = state.get("decision")
     approved = (
         decision is not None
@@ -256,22 +261,44 @@ def _gate(state: AdvisoryState, deps: Deps) -> ComplianceReport:
         return report
     if verdict == "escalate" and approved:
         return report
-    raise ComplianceGateError(f"delivery refused: verdict {verdict}, approved={approved}")
+    failing = sorted({f.rule_id for f in findings if f.verdict != "pass"})
+    raise ComplianceGateError(
+        f"delivery refused: verdict {verdict}, approved={approved}"
+        + (f"; rules {', '.join(failing)}" if failing else "")
+    )
+
+
+def _final_letter(state: AdvisoryState, deps: Deps, on: date) -> tuple[Letter | None, str]:
+    """The letter as it goes out: signed by the advisor who approved it, as a person (display
+    name, registration number, contact) on the decision date; unsigned if nobody signed off."""
+    report = ComplianceReport.model_validate(state["compliance"])
+    decision = state.get("decision") or {}
+    if decision.get("action") != "approve":
+        return report.document, report.client_text
+    try:
+        with session_scope(deps.engine) as session:
+            signature = principals.signature(session, decision["advisor"], on)
+    except (PrincipalNotFound, AdvisorUnregistered) as exc:
+        raise ComplianceGateError(f"delivery refused: {exc.detail}") from exc
+    return sign(report.document, report.client_text, signature, _profile(state).locale)
 
 
 def deliver_plan_node(state: AdvisoryState, runtime: Runtime[Deps]) -> dict[str, Any]:
     deps = runtime.context
-    report = _gate(state, deps)
     decision = state.get("decision") or {}
+    on = date.fromisoformat(decision.get("decided_on") or state["as_of"])
+    document, text = _final_letter(state, deps, on)
+    report = _gate(state, deps, text)
     with session_scope(deps.engine) as session:
         deliveries.deliver(
             session,
             state["run_id"],
             plan_hash=report.plan_hash,
-            text=report.client_text,
+            text=text,
+            document=document.model_dump(mode="json") if document is not None else None,
             channel="direct" if state["tier"] == "long_tail" and not decision else "advisor",
             approved_by=decision.get("advisor"),
-            on=date.fromisoformat(decision.get("decided_on") or state["as_of"]),
+            on=on,
             valid_months=deps.settings.compliance.assessment_valid_months,
         )
     return {"status": "delivered", "trajectory": ["deliver_plan"]}

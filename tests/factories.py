@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from core.schemas.client import ClientInput
 from core.services import approvals, principals, runs
+from core.services.demo import DEMO_PEOPLE
 from core.tables import Approval
 
 AS_OF = date(2026, 11, 25)
@@ -77,9 +78,10 @@ def hnw_client(**overrides: Any) -> ClientInput:
 
 
 def add_advisors(session: Session) -> None:
-    """The factories' advisors as principals: only a client's advisor may decide."""
+    """The factories' advisors as principals, people who can sign (the demo's): only a client's
+    advisor may decide, and only an advisor with a name and registration number may approve."""
     for name in ADVISORS:
-        principals.ensure(session, name, "advisor")
+        principals.ensure(session, name, "advisor", DEMO_PEOPLE[name])
 
 
 def pending_review(session: Session, client: ClientInput) -> Approval:

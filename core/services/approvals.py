@@ -154,7 +154,8 @@ def claim(
     session: Session, approval_id: str, decision: dict[str, Any], *, valid_months: int
 ) -> Approval:
     """Record a decision if, and only if, the approval is still pending with this plan hash,
-    the decider is the client's current advisor, and (to approve or revise) the client is
+    the decider is the client's current advisor, (to approve) has a display name and a
+    registration number to sign the letter with, and (to approve or revise) the client is
     still the one the plan was drafted for on the decision date (`decision["decided_on"]`)."""
     action, plan_hash = decision["action"], decision["plan_hash"]
     comment = mask_text(decision["comment"]) if decision.get("comment") else None
@@ -163,7 +164,7 @@ def claim(
     approval = get(session, approval_id)
     if approval.status != "pending":
         raise ApprovalAlreadyDecided(f"approval {approval_id} was already {approval.status}")
-    ensure_decider(session, approval, decided_by)
+    decider = ensure_decider(session, approval, decided_by)
     if approval.plan_hash != plan_hash:
         raise PlanHashMismatch(
             f"the plan under review has hash {approval.plan_hash}, not {plan_hash}"
@@ -172,6 +173,8 @@ def claim(
         raise PlanNotApprovable(
             f"compliance verdict is {approval.verdict}; revise or reject this plan instead"
         )
+    if action == "approve":  # the letter goes out signed by this advisor, as a person
+        principals.ensure_can_sign(decider)
     if action != "reject":
         run = session.get_one(Run, approval.run_id)
         on = date.fromisoformat(decision["decided_on"])
@@ -211,7 +214,7 @@ def claim(
     return approval
 
 
-def ensure_decider(session: Session, approval: Approval, name: str) -> None:
+def ensure_decider(session: Session, approval: Approval, name: str) -> Principal:
     """Only an advisor principal who is the client's advisor now may decide (DESIGN §5.2)."""
     principal = principals.by_name(session, name)
     if principal is None or principal.role != "advisor":
@@ -222,6 +225,7 @@ def ensure_decider(session: Session, approval: Approval, name: str) -> None:
         raise Forbidden("the client has no advisor: nobody may decide until one is assigned")
     if name != current:
         raise Forbidden(f"{name!r} is not this client's advisor; only they may decide")
+    return principal
 
 
 def public(approval: Approval) -> dict[str, Any]:

@@ -73,16 +73,33 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def document_hash(document: dict[str, Any] | None) -> str | None:
+    """The SHA-256 of a delivered letter's sections, as canonical JSON; None without one."""
+    if document is None:
+        return None
+    body = json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
 def delivered_payload(
-    *, plan_hash: str, text: str, channel: str, approved_by: str | None
+    *,
+    plan_hash: str,
+    text: str,
+    channel: str,
+    approved_by: str | None,
+    document: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """What the delivered event vouches for: the plan, the exact text, its channel and approver."""
-    return {
+    """What the delivered event vouches for: the plan, the exact text, its channel and approver,
+    and the signed letter's sections where the delivery stores them."""
+    payload = {
         "plan_hash": plan_hash,
         "text_hash": text_hash(text),
         "channel": channel,
         "approved_by": approved_by,
     }
+    if document is not None:
+        payload["document_hash"] = document_hash(document)
+    return payload
 
 
 def events(session: Session, run_id: str) -> list[AuditEvent]:
@@ -237,8 +254,11 @@ def _check_delivery(session: Session, run_id: str, chain: list[AuditEvent]) -> B
         text=delivery.text,
         channel=delivery.channel,
         approved_by=delivery.approved_by,
+        document=delivery.document,
     )
-    changed = [field for field, value in actual.items() if delivered.payload.get(field) != value]
+    # A document added to, or dropped from, a delivery shows too: the key is always compared.
+    fields = dict.fromkeys([*actual, "document_hash"])
+    changed = [f for f in fields if delivered.payload.get(f) != actual.get(f)]
     if changed:
         return delivered.seq, f"the delivery's {', '.join(changed)} differ from the delivered event"
     return None

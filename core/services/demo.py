@@ -1,4 +1,7 @@
-"""Demo data: advisors, a supervisor, an engineer, a service principal and a dozen clients."""
+"""Demo data: advisors, a supervisor, an engineer, a service principal and a dozen clients.
+
+The demo advisors are people, as letters show them: a Chinese name, a registration number
+(执业证书编号, made up in the SAC's form) and the branch's office line."""
 
 from __future__ import annotations
 
@@ -19,6 +22,19 @@ DEMO_PRINCIPALS: list[tuple[str, Role]] = [
     ("eng-chen", "engineer"),
     ("svc-core", "service"),
 ]
+DEMO_PEOPLE: dict[str, dict[str, str | None]] = {
+    "adv-li": {
+        "display_name": "李明",
+        "registration": "S0980120010001",
+        "contact": "上海陆家嘴营业部 021-6888 0001",
+    },
+    "adv-wang": {
+        "display_name": "王静",
+        "registration": "S0980121050002",
+        "contact": "北京金融街营业部 010-6656 0002",
+    },
+    "sup-zhao": {"display_name": "赵强", "registration": "S0980118030003", "contact": None},
+}
 
 
 def load_clients(path: Path = DEMO_CLIENTS) -> list[ClientInput]:
@@ -37,8 +53,8 @@ def seed(session: Session) -> dict[str, Any]:
     """Create or refresh the demo principals (new tokens) and clients."""
     created = []
     for name, role in DEMO_PRINCIPALS:
-        principal, token = principals.create(session, name, role)
-        created.append({"name": principal.name, "role": principal.role, "token": token})
+        principal, token = principals.create(session, name, role, DEMO_PEOPLE.get(name))
+        created.append({**principals.public(principal), "token": token})
     demo = load_clients()
     for client in demo:
         clients.upsert(session, client)

@@ -37,6 +37,7 @@ CHEAP = [
     (["demo", "--as-of", "nonsense"], 2),
     (["seed"], 2),
     (["principal", "create", "--role", "nobody", "--name", "x"], 2),
+    (["principal", "update", "--name", "adv-li"], 2),  # nothing to change
     (
         [
             "decide",
@@ -140,6 +141,7 @@ def test_the_commands_are_all_registered() -> None:
         "seed",
         "principal",
         "principal create",
+        "principal update",
         "run",
         "approvals",
         "decide",

@@ -96,10 +96,11 @@ def _restriction(p: Product, ctx: RuleContext) -> str:
     )
 
 
-def _reviewer(ctx: RuleContext) -> str | None:
-    """The advisor who signs a passing plan off, if anyone must (DESIGN §2, SYS-02)."""
+def _reviewed(ctx: RuleContext) -> bool:
+    """Whether an advisor signs a passing plan off (DESIGN §2, SYS-02). The line says "your
+    advisor", never the login id: the client meets the advisor as a person in the signature."""
     p = ctx.profile
-    return p.advisor_id if owes_signoff(p.tier, p.lowest_category, ctx.policy) else None
+    return owes_signoff(p.tier, p.lowest_category, ctx.policy)
 
 
 def _ai_statement(ctx: RuleContext) -> str:
@@ -111,9 +112,8 @@ def _ai_statement(ctx: RuleContext) -> str:
         cma_version=cma.version,
         cma_end=cma.window.get("end", ""),
     )
-    reviewer = _reviewer(ctx)
     separator = "" if ctx.profile.locale == "zh-CN" else " "
-    return text + (separator + say("REQ-05-REVIEWER", ctx, reviewer=reviewer) if reviewer else "")
+    return text + (separator + say("REQ-05-REVIEWER", ctx) if _reviewed(ctx) else "")
 
 
 def _pct(value: float) -> str:

@@ -133,7 +133,9 @@ def test_an_advisor_revision_is_delivered_only_when_it_complies(
     with session_scope(gate_runner.engine) as session:
         delivery = deliveries.get(session, run_id)
         assert delivery.plan_hash == run.plan["plan_hash"] == run.compliance["plan_hash"]
-        assert delivery.text == run.compliance["client_text"]
+        # The checked letter, closed by the approving advisor's signature on the decision day.
+        assert delivery.text.startswith(run.compliance["client_text"] + "\n\n")
+        assert delivery.text.endswith(AS_OF.isoformat()) and "S0980120010001" in delivery.text
 
 
 def deps(policy: CompliancePolicy | None = None) -> Deps:

@@ -214,13 +214,14 @@ R1_ONLY = {"511990": 0.4, "TW-MM-01": 0.3, "511880": 0.3}
     ],
     ids=["mid-tier", "long-tail", "lowest-long-tail", "lowest-policy-off"],
 )
-def test_ai_statement_names_the_reviewing_advisor_where_one_reviews(
+def test_ai_statement_says_an_advisor_reviews_where_one_does(
     overrides: dict[str, Any], weights: dict[str, float], signoff: bool, reviewer: bool
 ) -> None:
     ctx = composed("CN", "zh-CN", overrides, weights, lowest_category_signoff=signoff)
     (line,) = required_wording(ctx)["REQ-05"]
     assert "算法模型辅助生成" in line and "不代表实际收益" in line
-    assert ("注册投资顾问（adv-li）复核" in line) is reviewer
+    assert ("本方案须经您的投资顾问复核后发送" in line) is reviewer
+    assert "adv-li" not in line  # the client meets the advisor in the signature, not by login id
 
 
 @pytest.mark.parametrize("locale", ["zh-CN", "en"])
