@@ -26,13 +26,14 @@ from tools.compliance.engine import (
     overall_verdict,
 )
 from tools.compliance.facts import route_wishes
+from tools.education.lessons import lessons_for
 from tools.llm.fallback import usable_text
 from tools.llm.port import LanguageModel, Prompt
 from tools.market.market_data import MarketData
 
 LETTER_PROMPT = """Write a short, warm letter in {locale} presenting this plan to the client,
-addressed as {{client_name}}. Use only the rationale, education topics and research below;
-make no forecast and no promise of returns.
+addressed as {{client_name}}. Use only the rationale, the education lessons (each as given,
+with its source) and the research below; make no forecast and no promise of returns.
 {data}"""
 SECOND_OPINION_PROMPT = """You are a compliance reviewer. The rules below already decided this
 plan's verdict; say whether you agree and list any concerns they may have missed. You cannot
@@ -100,7 +101,7 @@ def letter_prompt(profile: ClientProfile, plan: Plan, research: ResearchBrief) -
     data = {
         "risk_level": profile.risk_level,
         "rationale": plan.rationale,
-        "education": [t.model_dump() for f in profile.behaviour_flags for t in f.topics],
+        "education": [x.model_dump() for x in lessons_for(profile, plan, profile.locale)],
         "research_summary": research.summary,
     }
     return Prompt("letter", LETTER_PROMPT, {"locale": profile.locale, "data": data})

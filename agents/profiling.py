@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Literal
 
 from core.calendar import is_stale, months_between
 from core.masking import mask_text
@@ -10,10 +11,14 @@ from core.schemas.client import ClientInput
 from core.schemas.profile import (
     BehaviourFlag,
     ClientProfile,
-    EducationTopic,
-    Flag,
+    ConcentratedPosition,
+    ConcentrationEvidence,
+    FlagEvidence,
+    LeverageEvidence,
     LiquidityEvent,
+    MoveEvidence,
     NoteFacts,
+    OvertradingEvidence,
 )
 from core.schemas.request import RequestIntent
 from core.schemas.vocabulary import Tier
@@ -36,27 +41,12 @@ QUALIFIED_ASSETS = 3_000_000
 QUALIFIED_INCOME = 500_000
 
 
-_TOPICS: dict[Flag, list[tuple[str, str]]] = {
-    "overtrading": [
-        ("频繁交易的成本：佣金、价差与税费如何侵蚀收益", "The cost of frequent trading"),
-        ("制定交易纪律与再平衡规则", "Trading discipline and rebalancing rules"),
-    ],
-    "chasing_rallies": [
-        ("追涨的风险：短期涨幅不代表未来表现", "Why chasing rallies is risky"),
-        ("分批投资与定期定额", "Investing in instalments"),
-    ],
-    "panic_selling": [
-        ("市场波动中的情绪管理", "Managing emotions in volatile markets"),
-        ("回撤与长期持有", "Drawdowns and staying invested"),
-    ],
-    "concentration": [
-        ("分散投资的意义", "Why diversification matters"),
-        ("单一资产集中持仓的风险", "The risk of concentrated positions"),
-    ],
-    "leverage": [
-        ("融资融券与亏损超过本金的风险", "Margin trading and losses beyond principal"),
-    ],
-}
+RECENT_DAYS = 90  # the window overtrading counts trades in
+YEAR_DAYS = 365  # the window every other trade pattern is counted over
+OVERTRADING_TRADES, OVERTRADING_TURNOVER = 15, 4.0
+MOVE_DAYS, RALLY, FALL = 20, 0.15, 0.10  # the prior move a chased buy or a panicked sell follows
+MOVE_TRADES, LARGE_TRADE = 2, 0.10  # two such trades, or one of a tenth of AUM, fire the flag
+SHELF_LIMIT, UNGRADED_LIMIT = 0.30, 0.10  # one holding's share of AUM beyond which it is a flag
 
 
 def tier_for(aum: float, policy: TierPolicy) -> Tier:
@@ -90,38 +80,94 @@ def trading_activity(client: ClientInput, as_of: date) -> tuple[float, float]:
     return sum(t.amount for t in year) / max(client.aum, 1.0), len(year) / 4
 
 
-def behaviour_flags(client: ClientInput, as_of: date, market: MarketData) -> list[BehaviourFlag]:
-    """Trading patterns over the last year, from trades and holdings."""
-    year = [t for t in client.trades if as_of - timedelta(days=365) <= t.date <= as_of]
-    recent = [t for t in year if t.date >= as_of - timedelta(days=90)]
+def _moves(
+    client: ClientInput, as_of: date, flag: Literal["chasing_rallies", "panic_selling"]
+) -> MoveEvidence | None:
+    """Buys after a 20-day rise of 15% or more, or sells after a 20-day fall of 10% or more."""
+    year = [t for t in client.trades if as_of - timedelta(days=YEAR_DAYS) <= t.date <= as_of]
+    if flag == "chasing_rallies":
+        found = [t for t in year if t.side == "buy" and (t.prior_return_20d or 0) >= RALLY]
+    else:
+        found = [t for t in year if t.side == "sell" and (t.prior_return_20d or 0) <= -FALL]
+    largest = max((t.amount for t in found), default=0.0) / max(client.aum, 1.0)
+    if len(found) < MOVE_TRADES and largest < LARGE_TRADE:
+        return None
+    return MoveEvidence(
+        flag=flag,
+        trades=len(found),
+        window_days=YEAR_DAYS,
+        move_days=MOVE_DAYS,
+        move=RALLY if flag == "chasing_rallies" else FALL,
+        trades_limit=MOVE_TRADES,
+        largest_share=round(largest, 4),
+        share_limit=LARGE_TRADE,
+    )
+
+
+def _concentration(client: ClientInput, market: MarketData) -> ConcentrationEvidence | None:
+    """Every holding, cash aside, above 30% of AUM (10% for a product the firm does not grade)."""
     base = max(client.aum, 1.0)
-    found: dict[Flag, str] = {}
-    turnover, _ = trading_activity(client, as_of)
-    if len(recent) >= 15 or turnover > 4:
-        found["overtrading"] = f"{len(recent)} trades in 90 days, 12-month turnover {turnover:.1f}x"
-    chased = [t for t in year if t.side == "buy" and (t.prior_return_20d or 0) >= 0.15]
-    if len(chased) >= 2 or any(t.amount >= 0.1 * base for t in chased):
-        found["chasing_rallies"] = f"{len(chased)} buys after a 20-day rise of 15% or more"
-    panicked = [t for t in year if t.side == "sell" and (t.prior_return_20d or 0) <= -0.10]
-    if len(panicked) >= 2 or any(t.amount >= 0.1 * base for t in panicked):
-        found["panic_selling"] = f"{len(panicked)} sells after a 20-day fall of 10% or more"
+    positions = []
     for h in client.holdings:
         product = market.products.get(h.product_code)
-        limit = 0.10 if product is None else 0.30
+        limit = UNGRADED_LIMIT if product is None else SHELF_LIMIT
         is_cash = product is not None and product.asset_class == "cash"
         if not is_cash and h.market_value > limit * base:
-            found["concentration"] = f"{h.product_code} is {h.market_value / base:.0%} of assets"
-            break
-    levered = [t for t in year if t.side in ("margin_buy", "short_sell")]
-    if levered:
-        found["leverage"] = f"{len(levered)} margin or short trades in 12 months"
-    return [
-        BehaviourFlag(
-            flag=flag,
-            evidence=evidence,
-            topics=[EducationTopic(zh=zh, en=en) for zh, en in _TOPICS[flag]],
+            share = h.market_value / base
+            positions.append(
+                ConcentratedPosition(product_code=h.product_code, share=share, limit=limit)
+            )
+    if not positions:
+        return None
+    return ConcentrationEvidence(positions=sorted(positions, key=lambda p: -p.share))
+
+
+def _measure(client: ClientInput, as_of: date, market: MarketData) -> list[FlagEvidence]:
+    """What each pattern's test measured, for the patterns the client shows."""
+    year = [t for t in client.trades if as_of - timedelta(days=YEAR_DAYS) <= t.date <= as_of]
+    recent = [t for t in year if t.date >= as_of - timedelta(days=RECENT_DAYS)]
+    turnover, _ = trading_activity(client, as_of)
+    found: list[FlagEvidence | None] = []
+    if len(recent) >= OVERTRADING_TRADES or turnover > OVERTRADING_TURNOVER:
+        found.append(
+            OvertradingEvidence(
+                trades=len(recent),
+                window_days=RECENT_DAYS,
+                trades_limit=OVERTRADING_TRADES,
+                turnover=round(turnover, 2),
+                turnover_limit=OVERTRADING_TURNOVER,
+            )
         )
-        for flag, evidence in found.items()
+    found += [_moves(client, as_of, "chasing_rallies"), _moves(client, as_of, "panic_selling")]
+    found.append(_concentration(client, market))
+    margin = sum(t.side == "margin_buy" for t in year)
+    short = sum(t.side == "short_sell" for t in year)
+    if margin + short:
+        found.append(
+            LeverageEvidence(
+                trades=margin + short, margin_buys=margin, short_sells=short, window_days=YEAR_DAYS
+            )
+        )
+    return [m for m in found if m is not None]
+
+
+def summary(m: FlagEvidence) -> str:
+    """The English one-line evidence advisors' pages show."""
+    if isinstance(m, OvertradingEvidence):
+        return f"{m.trades} trades in {m.window_days} days, 12-month turnover {m.turnover:.1f}x"
+    if isinstance(m, MoveEvidence):
+        side, move = ("buys", "rise") if m.flag == "chasing_rallies" else ("sells", "fall")
+        return f"{m.trades} {side} after a {m.move_days}-day {move} of {m.move:.0%} or more"
+    if isinstance(m, ConcentrationEvidence):
+        return f"{m.largest.product_code} is {m.largest.share:.0%} of assets"
+    return f"{m.trades} margin or short trades in 12 months"
+
+
+def behaviour_flags(client: ClientInput, as_of: date, market: MarketData) -> list[BehaviourFlag]:
+    """Trading patterns over the last year, from trades and holdings, with what was measured."""
+    return [
+        BehaviourFlag(flag=m.flag, evidence=summary(m), measured=m)
+        for m in _measure(client, as_of, market)
     ]
 
 

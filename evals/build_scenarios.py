@@ -164,6 +164,7 @@ def make(sid: str, family: str, tags: list[str], data: dict[str, Any], **kw: Any
     keys = ("critical", "request", "counterfactual_of", "counterfactual")
     fields = {k: kw.pop(k) for k in keys if k in kw}
     exp, decisions = kw.pop("exp", None), kw.pop("decisions", None)
+    revised = kw.pop("revised", 0)  # rounds of the revise loop before anyone sees the plan
     if "refuse" in kw:  # an advisor revision that fails compliance: approve refused, then reject
         weights, rule, verdict = kw.pop("refuse")
         exp, fields["critical"] = terminal(data, "rejected", rule, verdict), True
@@ -176,6 +177,13 @@ def make(sid: str, family: str, tags: list[str], data: dict[str, Any], **kw: Any
         exp, auto = expect(data, **kw)
         exp = exp if decisions is None else after_review(exp, decisions)
         decisions = auto if decisions is None else decisions
+    if revised and exp.trajectory is not None:
+        nodes = exp.trajectory.nodes
+        again = ["allocate_portfolio", "check_compliance"] * revised
+        path = exp.trajectory.model_copy(
+            update={"nodes": [*nodes[: len(PIPE)], *again, *nodes[len(PIPE) :]]}
+        )
+        exp = exp.model_copy(update={"trajectory": path})
     tags = [*tags, tier_of(data["aum"]), data["risk_assessment"]["level"]]
     return Scenario.model_validate(
         {"id": sid, "family": family, "tags": tags, "client": data, "decisions": decisions or [],
@@ -213,6 +221,8 @@ LEVER = [
     {"date": "2026-09-15", "product_code": "510300", "side": "margin_buy", "amount": 80_000},
     {"date": "2026-10-20", "product_code": "510500", "side": "short_sell", "amount": 40_000},
 ]
+TREASURY = [{"product_code": "511260", "market_value": 500_000}]  # 33.3% of the mid AUM
+EDU = {"absent": ("TW-EDU-01",), "revised": 1}
 # fmt: off
 EDGES: list[Row] = [  # id, family, AUM key, level, goal, client fields, expectation switches
     ("lowest-lt", "lowest_category", "lt", "C1", "preservation", LOW, {**MAYBE, "critical": True}),
@@ -262,6 +272,10 @@ EDGES: list[Row] = [  # id, family, AUM key, level, goal, client fields, expecta
     ("overtrading-lt", "behaviour", "lt", "C3", "balanced",
      {"trades": trades(18, 10, 5_000, ("512480",))}, {}),
     ("leverage-trades", "behaviour", "mid", "C3", "balanced", {"trades": LEVER}, {}),
+    # The demo's C-1009 at this AUM: a third in one treasury ETF. Its lesson never sits beside a
+    # plan that raises that share: TW-EDU-01 revises the first plan down before anyone sees it.
+    ("concentration-zh", "behaviour", "mid", "C2", "income", {"holdings": TREASURY}, EDU),
+    ("concentration-en", "behaviour", "mid", "C2", "income", {"holdings": TREASURY, **EN}, EDU),
     ("pro-assets-5m", "professional_boundary", "mid", "C3", "balanced",
      {**PRO, "financial_assets": 5_000_000}, {**MAYBE, "absent": ("CN-CLS-03",)}),
     ("pro-assets-4999999", "professional_boundary", "mid", "C3", "balanced",
@@ -481,7 +495,7 @@ SMOKE = [
     "matrix-lt-c3-balanced", "matrix-mid-c2-income", "matrix-hnw-c4-growth", "edge-lowest-lt",
     "edge-stale-lt", "edge-request-above-c2", "adv-inject-zh-lt-c1", "cf-01-name-base",
     "cf-01-name-variant", "edge-mid-reject", "edge-revise-r4-refused", "edge-lowest-revise-r2",
-    "edge-ceiling-binds-c3",
+    "edge-ceiling-binds-c3", "edge-concentration-zh",
 ]
 # fmt: on
 

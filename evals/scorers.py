@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.masking import find_sensitive
+from core.schemas.vocabulary import Locale
 from core.settings import AllocationPolicy, CompliancePolicy
 from evals.schema import Scenario, TrajectoryExpectation
+from tools.education.lessons import shipped_catalogue
 from tools.market.market_data import MarketData
 
 PROFESSIONAL_ASSETS, PROFESSIONAL_INCOME, PROFESSIONAL_YEARS = 5_000_000, 500_000, 2
@@ -146,6 +148,8 @@ def invariant_scores(
     band = volatility_band(out, allocation or AllocationPolicy())
     if band is not None:
         scores.append(band)
+    if (education := education_score(run)) is not None:
+        scores.append(education)
     return scores
 
 
@@ -209,6 +213,35 @@ def capacity_order(plans: dict[str, dict[str, Any]]) -> dict[str, Score]:
         )
         for sid in sorted(compared)
     }
+
+
+def taught_in_text(text: str, locale: str) -> list[str]:
+    """The flags whose lesson a letter's text carries, found by the lesson's title in the
+    client's language (for a report without the letter's document)."""
+    lessons = shipped_catalogue().lessons
+    loc: Locale = "zh-CN" if locale == "zh-CN" else "en"
+    return [flag for flag, lesson in lessons.items() if lesson.text(loc).title in text]
+
+
+def education_score(run: dict[str, Any]) -> Score | None:
+    """Education only with a flag: every lesson in the letter is for a flag the client has,
+    once, and every flag has its lesson. Read from the letter's lessons (the report's
+    `document.education`), else from its text; no score before there is a letter."""
+    report, profile = run.get("compliance") or {}, run.get("profile") or {}
+    text = _client_text(run)
+    if not report or not (text or report.get("document")):
+        return None
+    flags = {f["flag"] for f in profile.get("behaviour_flags", [])}
+    document = report.get("document")
+    if document is not None:
+        taught = [lesson["flag"] for lesson in document.get("education", [])]
+    else:
+        taught = taught_in_text(text, profile.get("locale", "zh-CN"))
+    problems = [f"no flag: {f}" for f in sorted(set(taught) - flags)]
+    problems += [f"no lesson: {f}" for f in sorted(flags - set(taught))]
+    problems += [f"twice: {f}" for f in sorted({f for f in taught if taught.count(f) > 1})]
+    detail = "; ".join(problems) or f"lessons {sorted(taught)} for flags {sorted(flags)}"
+    return Score("education", not problems, detail)
 
 
 def _leakage(scenario: Scenario, out: Outcome) -> Score:

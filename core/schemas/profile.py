@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core.schemas.request import RequestIntent
 from core.schemas.vocabulary import Goal, InvestorType, Locale, RiskLevel, Tier
@@ -31,17 +31,85 @@ class NoteFacts(BaseModel):
     other_facts: list[str] = Field(default_factory=list, max_length=10)
 
 
-class EducationTopic(BaseModel):
-    zh: str
-    en: str
+class OvertradingEvidence(BaseModel):
+    """How often the client traded: trades in the recent window and the year's turnover."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    flag: Literal["overtrading"] = "overtrading"
+    trades: int = Field(ge=0)  # trades in the last window_days
+    window_days: int = Field(gt=0)
+    trades_limit: int = Field(gt=0)  # the count in the window at which the flag fires
+    turnover: float = Field(ge=0)  # traded amount over the year, as a multiple of AUM
+    turnover_limit: float = Field(gt=0)  # the turnover at which the flag fires
+
+
+class MoveEvidence(BaseModel):
+    """Trades that followed a sharp move: buys after a rise (chasing_rallies) or sells after a
+    fall (panic_selling), over the window, and the largest one's size."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    flag: Literal["chasing_rallies", "panic_selling"]
+    trades: int = Field(ge=0)  # buys after the rise, or sells after the fall
+    window_days: int = Field(gt=0)  # the period the trades were counted over
+    move_days: int = Field(gt=0)  # the move was measured over this many days before each trade
+    move: float = Field(gt=0)  # the size of the rise or fall, as a fraction (0.15 = 15%)
+    trades_limit: int = Field(gt=0)  # the count at which the flag fires
+    largest_share: float = Field(ge=0)  # the largest such trade, as a share of AUM
+    share_limit: float = Field(gt=0)  # one trade this large fires the flag on its own
+
+
+class ConcentratedPosition(BaseModel):
+    """One holding above the concentration limit: its share of the client's assets here."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    product_code: str
+    share: float = Field(gt=0)  # market value over AUM
+    limit: float = Field(gt=0)  # 30% for a shelf product, 10% for one the firm does not grade
+
+
+class ConcentrationEvidence(BaseModel):
+    """Every holding above its limit, largest first."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    flag: Literal["concentration"] = "concentration"
+    positions: list[ConcentratedPosition] = Field(min_length=1)
+
+    @property
+    def largest(self) -> ConcentratedPosition:
+        return max(self.positions, key=lambda p: p.share)
+
+
+class LeverageEvidence(BaseModel):
+    """Margin buys and short sales over the window."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    flag: Literal["leverage"] = "leverage"
+    trades: int = Field(gt=0)
+    margin_buys: int = Field(ge=0)
+    short_sells: int = Field(ge=0)
+    window_days: int = Field(gt=0)
+
+
+FlagEvidence = Annotated[
+    OvertradingEvidence | MoveEvidence | ConcentrationEvidence | LeverageEvidence,
+    Field(discriminator="flag"),
+]
 
 
 class BehaviourFlag(BaseModel):
-    """A trading pattern worth an investor-education conversation."""
+    """A trading pattern worth an investor-education conversation: what the test measured, as
+    numbers a lesson cites in either language, and an English summary for advisors' pages."""
 
     flag: Flag
     evidence: str
-    topics: list[EducationTopic]
+    # None only on profiles stored before issue 27, which no lesson is written from.
+    measured: FlagEvidence | None = None
+
+    @model_validator(mode="after")
+    def _measured_is_this_flag(self) -> BehaviourFlag:
+        if self.measured is not None and self.measured.flag != self.flag:
+            raise ValueError(f"a {self.flag} flag carries {self.measured.flag} measurements")
+        return self
 
 
 class ClientProfile(BaseModel):

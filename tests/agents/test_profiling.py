@@ -13,7 +13,14 @@ from pydantic import ValidationError
 from agents.profiling import profile_client, tier_for
 from core.masking import find_sensitive
 from core.schemas.client import ClientInput
-from core.schemas.profile import ClientProfile
+from core.schemas.profile import (
+    BehaviourFlag,
+    ClientProfile,
+    ConcentrationEvidence,
+    LeverageEvidence,
+    MoveEvidence,
+    OvertradingEvidence,
+)
 from core.settings import AllocationPolicy, CompliancePolicy, TierPolicy
 from tools.llm.offline import OfflineModel
 from tools.llm.port import LanguageModel
@@ -167,10 +174,78 @@ def test_behaviour_flag_fires_on_a_crafted_history_and_not_on_a_quiet_one(
     flags = profile(quiet(**loud), market).behaviour_flags
     assert [f.flag for f in flags] == [flag]
     assert flags[0].evidence
-    for topic in flags[0].topics:
-        assert any("\u4e00" <= ch <= "\u9fff" for ch in topic.zh)
-        assert topic.en.isascii() and topic.en
+    assert flags[0].measured is not None and flags[0].measured.flag == flag
     assert profile(quiet(**calm), market).behaviour_flags == []
+
+
+def _flag(client: ClientInput, market: MarketData) -> BehaviourFlag:
+    [found] = profile(client, market).behaviour_flags
+    return found
+
+
+def test_overtrading_measures_the_window_the_count_and_the_turnover(market: MarketData) -> None:
+    f = _flag(quiet(trades=_trades(18, amount=10_000)), market)
+    assert f.measured == OvertradingEvidence(
+        trades=18, window_days=90, trades_limit=15, turnover=0.21, turnover_limit=4.0
+    )
+    assert f.evidence == "18 trades in 90 days, 12-month turnover 0.2x"
+
+
+def test_chasing_rallies_measures_the_buys_the_move_and_the_largest(market: MarketData) -> None:
+    trades = _trades(5, prior_return_20d=0.2) + _trades(1, amount=42_500, prior_return_20d=0.15)
+    trades += _trades(3, prior_return_20d=0.1)  # after a smaller rise: not counted
+    f = _flag(quiet(trades=trades), market)
+    assert f.measured == MoveEvidence(
+        flag="chasing_rallies", trades=6, window_days=365, move_days=20, move=0.15,
+        trades_limit=2, largest_share=0.05, share_limit=0.10,
+    )  # fmt: skip
+    assert f.evidence == "6 buys after a 20-day rise of 15% or more"
+
+
+def test_one_large_panicked_sell_is_enough_and_is_measured(market: MarketData) -> None:
+    f = _flag(quiet(trades=_trades(1, side="sell", amount=85_000, prior_return_20d=-0.12)), market)
+    assert isinstance(f.measured, MoveEvidence)
+    assert (f.measured.flag, f.measured.trades, f.measured.move) == ("panic_selling", 1, 0.10)
+    assert f.measured.largest_share == 0.1
+
+
+def test_concentration_measures_every_position_over_its_limit_largest_first(
+    market: MarketData,
+) -> None:
+    holdings = [
+        {"product_code": "510300", "market_value": 300_000},
+        {"product_code": "511260", "market_value": 400_000},
+        {"product_code": "NOT-ON-SHELF", "market_value": 90_000},
+    ]
+    f = _flag(quiet(aum=850_000, holdings=holdings), market)
+    assert isinstance(f.measured, ConcentrationEvidence)
+    got = [(p.product_code, round(p.share, 4), p.limit) for p in f.measured.positions]
+    assert got == [
+        ("511260", 0.4706, 0.30),
+        ("510300", 0.3529, 0.30),
+        ("NOT-ON-SHELF", 0.1059, 0.10),
+    ]
+    assert f.evidence == "511260 is 47% of assets"
+
+
+def test_leverage_counts_margin_buys_and_short_sales_apart(market: MarketData) -> None:
+    trades = _trades(2, side="margin_buy") + _trades(1, side="short_sell")
+    f = _flag(quiet(trades=trades), market)
+    assert f.measured == LeverageEvidence(trades=3, margin_buys=2, short_sells=1, window_days=365)
+
+
+def test_a_flag_refuses_measurements_of_another_flag() -> None:
+    with pytest.raises(ValidationError, match="a concentration flag carries leverage"):
+        BehaviourFlag(
+            flag="concentration",
+            evidence="x",
+            measured=LeverageEvidence(trades=1, margin_buys=1, short_sells=0, window_days=365),
+        )
+
+
+def test_a_profile_stored_before_measurements_still_loads() -> None:
+    old = BehaviourFlag.model_validate({"flag": "leverage", "evidence": "1 margin trade"})
+    assert old.measured is None
 
 
 def test_trades_older_than_a_year_raise_no_flag(market: MarketData) -> None:

@@ -10,7 +10,13 @@ from factories import client_data
 
 from core.settings import AllocationPolicy, CompliancePolicy
 from evals.schema import Scenario
-from evals.scorers import Outcome, capacity_order, invariant_scores, volatility_band
+from evals.scorers import (
+    Outcome,
+    capacity_order,
+    education_score,
+    invariant_scores,
+    volatility_band,
+)
 from tools.market.market_data import MarketData
 
 LONG_TAIL = {"aum": 200_000, "liquidity_need": 20_000}
@@ -184,3 +190,55 @@ def test_more_capacity_placed_higher_passes_and_other_levels_are_not_compared() 
     })  # fmt: skip
     assert got["a"].passed and got["b"].passed
     assert "x" not in got and "y" not in got
+
+
+def education(
+    flags: list[str], *, taught: list[str] | None = None, text: str = "", locale: str = "zh-CN"
+) -> tuple[bool, str]:
+    """The education score (passed, detail) of a letter with these lessons (as the letter's
+    document) or, when taught is None, of this client text."""
+    report: dict[str, Any] = {"verdict": "pass", "findings": [], "client_text": text}
+    if taught is not None:
+        report["document"] = {
+            "education": [{"flag": f, "title": "t", "body": "b", "source": "s"} for f in taught]
+        }
+    profile = {"locale": locale, "behaviour_flags": [{"flag": f, "evidence": "e"} for f in flags]}
+    score = education_score({"profile": profile, "compliance": report})
+    assert score is not None and score.name == "education"
+    return score.passed, score.detail
+
+
+@pytest.mark.parametrize(
+    ("flags", "taught", "passed", "detail"),
+    [
+        ([], [], True, "lessons [] for flags []"),
+        (["concentration"], ["concentration"], True, "lessons ['concentration']"),
+        ([], ["concentration"], False, "no flag: concentration"),
+        (["overtrading", "leverage"], ["overtrading"], False, "no lesson: leverage"),
+        (["leverage"], ["leverage", "leverage"], False, "twice: leverage"),
+    ],
+    ids=["none", "one", "lesson-without-flag", "flag-without-lesson", "twice"],
+)
+def test_education_only_with_a_flag_and_every_flag_taught(
+    flags: list[str], taught: list[str], passed: bool, detail: str
+) -> None:
+    ok, said = education(flags, taught=taught)
+    assert ok is passed and detail in said
+
+
+def test_education_is_read_from_the_text_by_lesson_titles_without_a_document() -> None:
+    zh = "【集中持仓的风险】您持有的511260目前约占……"
+    assert education(["concentration"], text=zh) == (
+        True,
+        "lessons ['concentration'] for flags ['concentration']",
+    )
+    assert education([], text=zh) == (False, "no flag: concentration")
+    en = "The risk of a concentrated holding: 511260 makes up about 33.3% ..."
+    assert education(["concentration"], text=en, locale="en")[0]
+    # The old heading with topic titles teaches nothing a flag asked for.
+    old = "投资者教育：结合您近期的交易情况，建议您了解以下内容：\n• 分散投资的意义"
+    assert education(["concentration"], text=old) == (False, "no lesson: concentration")
+
+
+def test_no_education_score_before_there_is_a_letter() -> None:
+    assert education_score({"profile": {"behaviour_flags": [{"flag": "leverage"}]}}) is None

@@ -160,13 +160,13 @@ def letter(data: dict[str, Any], locale: str) -> str:
     )
     parts.append(data["rationale"])
     if data.get("education"):
-        heading = (
-            "投资者教育：结合您近期的交易情况，建议您了解以下内容："
+        lessons = [
+            f"【{x['title']}】{x['body']}（资料来源：{x['source']}）"
             if zh
-            else ("Investor education: given your recent trading, these topics may help:")
-        )
-        topics = [f"• {t['zh'] if zh else t['en']}" for t in data["education"]]
-        parts.append("\n".join([heading, *topics]))
+            else f"{x['title']}: {x['body']} (Source: {x['source']})"
+            for x in data["education"]
+        ]
+        parts.append("\n".join(["投资者教育：" if zh else "Investor education:", *lessons]))
     if data.get("research_summary"):
         parts.append(data["research_summary"])
     return "\n\n".join(parts)

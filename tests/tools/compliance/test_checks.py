@@ -38,6 +38,8 @@ C4 = {"risk_level": "C4", "goal": "growth", "max_drawdown_tolerance_pct": 30}
 VOLATILE = {"510300": 0.3, "510500": 0.3, "TW-MM-01": 0.2, "511990": 0.2}  # R3 at 11.9%
 C3_AT_5 = {"volatility_ceiling": {"C1": 0.01, "C2": 0.04, "C3": 0.05, "C4": 0.15, "C5": 0.20}}
 AVOID_CASH = "不要货币基金，不要债券，不要现金"
+CONCENTRATED = {"holdings": [{"product_code": "510300", "market_value": 300_000}]}  # of 850,000
+MARGIN = [{**trades(1, 1_000)[0], "side": "margin_buy"}]
 
 
 @dataclass(frozen=True)
@@ -195,6 +197,13 @@ CASES = [
          Spec(fill({"510300": 0.2}), policy={"max_single_product": 0.2}), ("cap", "510300", 0.2),
          "policy"),
     Case("TW-ALLOC-01", "escalate", Spec(fill({}), fallback=True), Spec(fill({}))),
+    # 510300 is 35.29% of the client's assets today (a concentration flag and its lesson): a
+    # plan at 40% raises it, one at 35% does not; the cap is today's share on the weight grid.
+    Case("TW-EDU-01", "revise", Spec(fill({"510300": 0.40}), CONCENTRATED),
+         Spec(fill({"510300": 0.35}), CONCENTRATED), ("cap", "510300", 0.3529)),
+    # A leveraged product beside the leverage lesson; the same plan for a client with no flag.
+    Case("TW-EDU-02", "revise", Spec(fill({"LEV-4": 0.1}), {**C4, "trades": MARGIN}),
+         Spec(fill({"LEV-4": 0.1}), C4), ("exclude", "LEV-4", None)),
 ]
 # fmt: on
 

@@ -16,7 +16,14 @@ from agents.compliance import check_compliance
 from core.settings import CompliancePolicy
 from graphs.runner import Runner
 from tools.compliance.engine import Registry, Rule, RuleSet, check_rule_set, load_rules
-from tools.compliance.evaluators import concentration, language, request, suitability, wording
+from tools.compliance.evaluators import (
+    concentration,
+    education,
+    language,
+    request,
+    suitability,
+    wording,
+)
 from tools.compliance.evaluators.registry import REGISTRY
 from tools.compliance.rulebook import RULES_FILE, shipped_rules
 from tools.llm.offline import OfflineModel
@@ -145,7 +152,7 @@ def test_a_runner_refuses_rules_its_registry_cannot_run(runner: Runner) -> None:
 
 
 def test_the_shipped_registry_is_every_familys_evaluators() -> None:
-    families = (suitability, concentration, language, wording, request)
+    families = (suitability, concentration, language, wording, request, education)
     assert sum(len(f.EVALUATORS) for f in families) == len(REGISTRY)
     assert {r.id for r in RULES.rules if r.evaluated} == set(REGISTRY)
 

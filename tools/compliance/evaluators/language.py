@@ -91,6 +91,11 @@ def _grounding(ctx: RuleContext) -> tuple[list[float], list[float]]:
         profile.age,
         *(t.amount for t in plan.trades),
     ]
+    for flag in profile.behaviour_flags:  # the client's own evidence, which lessons cite
+        if flag.measured is not None:
+            measured = measured_numbers(flag.measured.model_dump())
+            fractions += measured
+            plain += measured
     for h in plan.holdings:
         if (p := ctx.market.products.get(h.product_code)) is not None:
             fractions += [p.fees.annual, p.fees.management]
@@ -98,6 +103,19 @@ def _grounding(ctx: RuleContext) -> tuple[list[float], list[float]]:
     for _, value, percent in numbers_in(ctx.grounding):
         (fractions if percent else plain).append(value / 100 if percent else value)
     return fractions, plain
+
+
+def measured_numbers(value: object) -> list[float]:
+    """Every number in a flag's measurements, nested lists included."""
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int | float):
+        return [float(value)]
+    if isinstance(value, dict):
+        return [n for v in value.values() for n in measured_numbers(v)]
+    if isinstance(value, list):
+        return [n for v in value for n in measured_numbers(v)]
+    return []
 
 
 def _strip_identifiers(text: str, ctx: RuleContext) -> str:
@@ -122,8 +140,10 @@ def ungrounded_numbers(ctx: RuleContext, rule_id: str) -> list[Hit]:
 
 @EVALUATORS.rule("TW-TXT-01")
 def products_outside_the_plan(ctx: RuleContext, rule_id: str) -> list[Hit]:
-    """A shelf product named in the letter must be held, or covered by a cited research note."""
+    """A shelf product named in the letter must be held, traded (a holding the plan sells), or
+    covered by a cited research note."""
     allowed = {h.product_code for h in ctx.plan.holdings} | set(ctx.research_products)
+    allowed |= {t.product_code for t in ctx.plan.trades}
     hits = []
     for product in ctx.market.shelf:
         if product.code in allowed:

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from tools.compliance.engine import Registry
-from tools.compliance.evaluators import concentration, language, request, suitability, wording
+from tools.compliance.evaluators import (
+    concentration,
+    education,
+    language,
+    request,
+    suitability,
+    wording,
+)
 
 REGISTRY = Registry.merge(
     suitability.EVALUATORS,
@@ -11,4 +18,5 @@ REGISTRY = Registry.merge(
     language.EVALUATORS,
     wording.EVALUATORS,
     request.EVALUATORS,
+    education.EVALUATORS,
 )
