@@ -1,5 +1,6 @@
 """Through the graph: a concentration lesson never reaches a client beside a plan that raises
-that concentration (TW-EDU-01); the next allocation keeps the demo's C-1009 at today's share."""
+that concentration (TW-EDU-01); the next allocation keeps the demo's C-1009 at today's share,
+even when the client asks for more of it."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ def c1009() -> Any:
 def test_a_plan_that_raises_the_flagged_holding_is_revised_down_to_todays_share(
     runner: Runner,
 ) -> None:
-    run = runner.create(c1009(), as_of=AS_OF)
+    # Asked for more of the product they are concentrated in: the first plan raises it.
+    run = runner.create(c1009(), as_of=AS_OF, request="请多配一些511260")
     runner.execute(run.id)
     with session_scope(runner.engine) as session:
         done = runs.get(session, run.id)
