@@ -97,6 +97,21 @@ def request_review(ctx: RuleContext) -> RequestReview | None:
     )
 
 
+def client_letter(
+    profile: ClientProfile,
+    plan: Plan,
+    client_name: str,
+    model: LanguageModel,
+    *,
+    trades: bool = False,
+    request: bool = False,
+) -> str:
+    """The model's greeting and opening, with the client's name filled in by code and
+    sensitive data masked: the prose compose_letter places first."""
+    prompt = letter_prompt(profile, plan, trades=trades, request=request)
+    return finish_letter(model.text(prompt), client_name)
+
+
 def letter_prompt(profile: ClientProfile, plan: Plan, *, trades: bool, request: bool) -> Prompt:
     data = {
         "risk_level": profile.risk_level,

@@ -148,9 +148,9 @@ def state(
     prof = profile(MARKET, **overrides)
     pl, brief = plan(weights, prof, MARKET), research(prof, MARKET)
     report = check_compliance(
-        prof, pl, brief, client_name=name, intent=None, market=MARKET, model=OfflineModel(),
+        prof, pl, client_name=name, intent=None, market=MARKET, model=OfflineModel(),
         fallback_model=OfflineModel(), policy=CompliancePolicy(), rules=RULES,
-        evaluators=REGISTRY,
+        evaluators=REGISTRY, education=[],
     )  # fmt: skip
     decision = {"approval_id": "run-x-r0", "action": "approve", "advisor": "adv-li",
                 "plan_hash": pl.plan_hash}  # fmt: skip

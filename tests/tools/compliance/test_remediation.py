@@ -36,10 +36,10 @@ def check(
     market: MarketData = MARKET,
 ) -> ComplianceReport:
     return check_compliance(
-        prof, pl, research(prof, market), client_name="王芳", intent=None, market=market,
+        prof, pl, client_name="王芳", intent=None, market=market,
         model=model, fallback_model=fallback or OfflineModel(),
         policy=policy or CompliancePolicy(), rules=RULES,
-        evaluators=REGISTRY,
+        evaluators=REGISTRY, education=[],
     )  # fmt: skip
 
 
@@ -68,8 +68,9 @@ def test_a_letter_breaking_a_text_rule_is_rewritten_by_the_fallback(
     report = check(prof, pl, model)
     model.assert_done()
     assert report.text_regenerated
-    offline = client_letter(prof, pl, research(prof, MARKET), "王芳", OfflineModel())
-    assert report.letter == offline and report.client_text.startswith(offline)
+    greeting, opening = client_letter(prof, pl, "王芳", OfflineModel()).split("\n", 1)
+    assert (report.document.greeting, report.document.opening) == (greeting, opening)
+    assert report.client_text.startswith(f"{greeting}\n\n{opening}\n\n")
     assert letter.replace("{client_name}", "王芳") not in report.client_text
     assert not [f for f in text_findings(report) if f != "LANG-05"]
     assert report.verdict == "pass"
@@ -83,8 +84,9 @@ def test_a_clean_letter_is_kept(scripted: Callable[..., Any]) -> None:
     report = check(prof, pl, model)
     model.assert_done()
     assert not report.text_regenerated
-    assert report.letter == clean.replace("{client_name}", "王芳")
-    assert report.client_text.startswith(report.letter) and report.verdict == "pass"
+    assert report.document.greeting == clean.replace("{client_name}", "王芳")
+    assert report.letter == f"{report.document.greeting}\n\n{pl.rationale}"
+    assert report.client_text.startswith(report.document.greeting) and report.verdict == "pass"
 
 
 def test_personal_data_in_a_letter_never_reaches_the_client_text(
@@ -93,7 +95,7 @@ def test_personal_data_in_a_letter_never_reaches_the_client_text(
     prof = profile(MARKET)
     pl = plan(fill({"510300": 0.3}), prof, MARKET)
     raw = "尊敬的{client_name}：请致电13912345678，身份证11010519491231002X已登记。"
-    masked = client_letter(prof, pl, research(prof, MARKET), "王芳", scripted({"letter": [raw]}))
+    masked = client_letter(prof, pl, "王芳", scripted({"letter": [raw]}))
     assert "139****5678" in masked and "110105********002X" in masked
     report = check(prof, pl, scripted({"letter": [raw]}, fallback=OfflineModel()))
     assert "13912345678" not in report.client_text

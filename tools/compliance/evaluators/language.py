@@ -157,8 +157,9 @@ def internal_identifiers(ctx: RuleContext, rule_id: str) -> list[Hit]:
         text = text.replace(line, " ")
     found = [m.group() for m in PRINCIPAL_ID.finditer(text)]
     advisor = ctx.profile.advisor_id
-    if advisor and advisor in text and not any(advisor in f for f in found):
-        found.append(advisor)
+    alone = rf"(?<![A-Za-z0-9_-]){re.escape(advisor or '')}(?![A-Za-z0-9_-])"
+    if advisor and re.search(alone, text) and not any(advisor in f for f in found):
+        found.append(advisor)  # as a word: a login "li" is not the "li" in "liquidity"
     found += [n.id for n in ctx.market.corpus if n.id in text]
     if ctx.model_name and ctx.model_name in text:
         found.append(ctx.model_name)
