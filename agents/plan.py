@@ -22,7 +22,7 @@ from tools.market.eligibility import eligible_products
 from tools.market.market_data import MarketData
 from tools.market.optimiser import portfolio_performance
 
-RATIONALE_PROMPT = """Explain this plan to a {risk_level} client in {locale}, in one plain
+RATIONALE_PROMPT = """Explain this portfolio to a {risk_level} client in {locale}, in one plain
 paragraph, in their own terms: their goal ({goal}), their horizon ({horizon_years} years), the
 money they need at hand (the liquidity reserve, reserve_amount in CNY) and, if they made one,
 their request. Quote only the figures below; say that estimates are model estimates, not actual
