@@ -149,12 +149,16 @@ def rationale(data: dict[str, Any], locale: str) -> str:
             parts.append(
                 f"其余资金按您的风险承受能力等级（{data['risk_level']}）分散配置：{sleeves}。"
             )
+        elif data["reserve_share"] < 1:
+            parts.append(
+                f"按您的风险承受能力等级（{data['risk_level']}），其余资金同样配置于货币类产品。"
+            )
         if short and equities > 0:
             parts.append(
-                f"由于这笔资金在{years}年内就可能用到，股票类资产只占约{_pct(equities)}，以减少临近用款时遇到大幅下跌的影响。"
+                f"由于投资期限只有约{years}年，股票类资产只占约{_pct(equities)}，以减少到期前遇到大幅下跌的影响。"
             )
         elif short:
-            parts.append(f"由于这笔资金在{years}年内就可能用到，方案不配置股票类资产。")
+            parts.append(f"由于投资期限只有约{years}年，方案不配置股票类资产。")
         elif equities > 0:
             parts.append(
                 f"约{years}年的期限让组合有时间度过市场起伏，因此在您的风险等级允许的范围内配置了约{_pct(equities)}的股票类资产。"
@@ -189,14 +193,19 @@ def rationale(data: dict[str, Any], locale: str) -> str:
         parts.append(
             f" The rest is spread according to your risk level ({data['risk_level']}): {sleeves}."
         )
+    elif data["reserve_share"] < 1:
+        parts.append(
+            f" At your risk level ({data['risk_level']}), the rest is held in money-market "
+            "products as well."
+        )
     if short and equities > 0:
         parts.append(
-            f" Because you may need this money within {years} years, equities are only about "
-            f"{_pct(equities)}, to limit the harm of a sharp fall just before you need it."
+            f" Because your horizon is only about {years} years, equities are only about "
+            f"{_pct(equities)}, to limit the harm of a sharp fall before it ends."
         )
     elif short:
         parts.append(
-            f" Because you may need this money within {years} years, the plan holds no equities."
+            f" Because your horizon is only about {years} years, the plan holds no equities."
         )
     elif equities > 0:
         parts.append(

@@ -116,13 +116,9 @@ def test_a_rule_a_compliance_officer_adds_is_enforced_at_once(
         client_name="王芳", intent=None, market=MARKET, model=OfflineModel(),
         fallback_model=OfflineModel(), policy=CompliancePolicy(), education=[],
     )  # fmt: skip
+    assert check_compliance(prof, pl, rules=RULES, evaluators=REGISTRY, **args).verdict == "pass"
     assert (
-        check_compliance(prof, pl, rules=RULES, evaluators=REGISTRY, **args).verdict
-        == "pass"
-    )
-    assert (
-        check_compliance(prof, pl, rules=extended, evaluators=REGISTRY, **args).verdict
-        == "block"
+        check_compliance(prof, pl, rules=extended, evaluators=REGISTRY, **args).verdict == "block"
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from compliance_helpers import QUIET, fill, plan, profile, profile_of, research, variant_market
+from compliance_helpers import QUIET, fill, plan, profile, profile_of, variant_market
 from factories import hnw_client, long_tail_client
 
 from agents.allocation import allocate_portfolio

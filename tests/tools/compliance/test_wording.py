@@ -14,7 +14,6 @@ from compliance_helpers import (
     hits,
     plan,
     profile_of,
-    research,
     variant_market,
     with_text,
 )
