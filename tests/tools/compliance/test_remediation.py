@@ -55,6 +55,8 @@ BAD_LETTERS = [
     pytest.param("zh-CN", "过去三年年化12%，未来也能保持。", id="zh-past-as-predictive"),
     pytest.param("zh-CN", "建议立即全仓买入510300。", id="zh-trade-instruction"),
     pytest.param("en", "Dear {client_name}, also buy 512480.", id="en-product-outside-plan"),
+    pytest.param("zh-CN", "尊敬的{client_name}：\n您的顾问adv-li已审核本方案。", id="zh-login-id"),
+    pytest.param("en", "Dear {client_name},\nWe beat a 1/N mix.", id="en-jargon"),
 ]
 
 
