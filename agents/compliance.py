@@ -105,14 +105,27 @@ def client_letter(
     *,
     trades: bool = False,
     request: bool = False,
+    research: bool = False,
+    lessons: bool = False,
 ) -> str:
     """The model's greeting and opening, with the client's name filled in by code and
     sensitive data masked: the prose compose_letter places first."""
-    prompt = letter_prompt(profile, plan, trades=trades, request=request)
+    prompt = letter_prompt(
+        profile, plan, trades=trades, request=request, research=research, lessons=lessons
+    )
     return finish_letter(model.text(prompt), client_name)
 
 
-def letter_prompt(profile: ClientProfile, plan: Plan, *, trades: bool, request: bool) -> Prompt:
+def letter_prompt(
+    profile: ClientProfile,
+    plan: Plan,
+    *,
+    trades: bool,
+    request: bool,
+    research: bool = False,
+    lessons: bool = False,
+) -> Prompt:
+    """What the opening may say the letter holds: which of its sections are there."""
     data = {
         "risk_level": profile.risk_level,
         "goal": profile.goal,
@@ -120,6 +133,8 @@ def letter_prompt(profile: ClientProfile, plan: Plan, *, trades: bool, request: 
         "holdings": len([h for h in plan.holdings if h.weight > 0]),
         "trades": trades,
         "request": request,
+        "research": research,
+        "lessons": lessons,
     }
     return Prompt("letter", LETTER_PROMPT, {"locale": profile.locale, "data": data})
 
@@ -282,7 +297,14 @@ def check_compliance(
         _, _, found = document_for(prose)
         return [f"{f.rule_id}: {f.evidence}" for f in found if TEXT_RULES.match(f.rule_id)]
 
-    prompt = letter_prompt(profile, plan, trades=bool(current), request=intent is not None)
+    prompt = letter_prompt(
+        profile,
+        plan,
+        trades=bool(trade_lines(plan, current, market, profile.locale)),
+        request=intent is not None,
+        research=bool(base["sources"]),
+        lessons=bool(education),
+    )
     worded = usable_text(
         model,
         prompt,

@@ -261,13 +261,16 @@ def letter(data: dict[str, Any], locale: str) -> str:
         contents.append("这样配置的理由")
         if data.get("request"):
             contents.append("对您所提要求的逐项答复")
+        if data.get("lessons"):
+            contents.append("与您的投资习惯相关的投资者教育")
+        after = "相关研究和重要提示" if data.get("research") else "重要提示"
         return (
             "尊敬的{client_name}：\n"
             f"根据您的风险承受能力等级（{data['risk_level']}）、{goal}的投资目标和约"
             f"{data['horizon_years']:g}年的投资期限，我们借助公司的资产配置模型为您拟定了以下方案，"
-            "并由我们按合规规则逐项检查。下文依次列出"
+            "并已按合规规则逐项检查。下文依次列出"
             + "、".join(contents)
-            + "，最后是相关研究和重要提示。请您仔细阅读；如有疑问，欢迎随时联系您的投资顾问。"
+            + f"，最后是{after}。请您仔细阅读；如有疑问，欢迎随时与我们联系。"
         )
     contents = ["every product in the plan with its share and amount"]
     if data.get("trades"):
@@ -275,14 +278,21 @@ def letter(data: dict[str, Any], locale: str) -> str:
     contents.append("why the plan looks as it does")
     if data.get("request"):
         contents.append("our answer to each point of your request")
+    if data.get("lessons"):
+        contents.append("investor education on your own trading habits")
+    after = (
+        "research on what the plan holds and important information"
+        if data.get("research")
+        else "important information"
+    )
     listed = ", ".join(contents[:-1]) + " and " + contents[-1]
     return (
         "Dear {client_name},\n"
         f"Based on your risk level ({data['risk_level']}), your goal of {goal} and a horizon of "
         f"about {data['horizon_years']:g} years, we have prepared the plan below with the help of "
         "our portfolio model, and checked it against our compliance rules. Below you will find "
-        f"{listed}, followed by research on what the plan holds and important information. "
-        "Please read it carefully, and contact your advisor with any questions."
+        f"{listed}, followed by {after}. "
+        "Please read it carefully, and contact us with any questions."
     )
 
 

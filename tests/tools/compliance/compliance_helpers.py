@@ -120,7 +120,8 @@ def context(
         intent=intent, market=market, policy=policy, model_name=model_name,
     )  # fmt: skip
     if letter is None:
-        prose = client_letter(prof, pl, "王芳", OfflineModel(), request=intent is not None)
+        shows = {"request": intent is not None, "research": bool(draft.sources)}
+        prose = client_letter(prof, pl, "王芳", OfflineModel(), **shows)
         document = compose_letter(prose, draft, current=[], education=[])
         draft = dataclasses.replace(draft, letter=model_words(document))
         text = render_text(document)

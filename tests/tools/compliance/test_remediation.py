@@ -70,7 +70,9 @@ def test_a_letter_breaking_a_text_rule_is_rewritten_by_the_fallback(
     report = check(prof, pl, model)
     model.assert_done()
     assert report.text_regenerated
-    greeting, opening = client_letter(prof, pl, "王芳", OfflineModel()).split("\n", 1)
+    research = bool(report.document.research)
+    offline = client_letter(prof, pl, "王芳", OfflineModel(), research=research)
+    greeting, opening = offline.split("\n", 1)
     assert (report.document.greeting, report.document.opening) == (greeting, opening)
     assert report.client_text.startswith(f"{greeting}\n\n{opening}\n\n")
     assert letter.replace("{client_name}", "王芳") not in report.client_text

@@ -214,7 +214,7 @@ def test_ai_statement_says_an_advisor_reviews_where_one_does_without_their_login
     ctx = composed("CN", "zh-CN", overrides, weights, lowest_category_signoff=signoff)
     (line,) = required_wording(ctx)["REQ-05"]
     assert "算法模型辅助生成" in line and "不代表实际收益" in line
-    assert ("本方案须经您的签约投资顾问审核后发送。" in line) is reviewer
+    assert ("本方案经您的签约投资顾问审核后方才发送给您。" in line) is reviewer
     assert "adv-li" not in ctx.client_text  # the signature names the person, never the login
 
 

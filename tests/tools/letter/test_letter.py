@@ -20,6 +20,7 @@ from tools.compliance.rulebook import shipped_rules
 from tools.letter.compose import MAX_NOTES
 from tools.letter.text import HEADINGS, money, percent, render_text
 from tools.llm.offline import OfflineModel
+from tools.llm.offline import letter as offline_letter
 from tools.market.intent import parse_request
 from tools.market.market_data import MarketData
 
@@ -131,3 +132,14 @@ def test_the_letter_is_in_the_clients_language_only(market: MarketData, locale: 
     assert r.document.answer and r.document.answer[0] in r.client_text
     assert "adv-" not in r.client_text and "1/N" not in r.client_text
     assert {f.rule_id for f in r.findings if f.verdict != "pass"} <= {"TW-REQ-01"}
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_the_offline_opening_names_only_the_sections_the_letter_has(locale: str) -> None:
+    data = {"risk_level": "C3", "goal": "balanced", "horizon_years": 5, "holdings": 4}
+    bare = offline_letter({**data, "trades": False, "request": False, "research": False}, locale)
+    full = offline_letter({**data, "trades": True, "request": True, "research": True}, locale)
+    words = ["买卖", "要求", "相关研究"] if locale == "zh-CN" else ["trades", "request", "research"]
+    assert all(w in full for w in words) and not any(w in bare for w in words)
+    greeting = "尊敬的{client_name}：\n" if locale == "zh-CN" else "Dear {client_name},\n"
+    assert bare.startswith(greeting)
