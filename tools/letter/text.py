@@ -58,7 +58,7 @@ def holding_line(h: HoldingLine, locale: str) -> str:
 def trade_line(t: TradeLine, locale: str) -> str:
     side = SIDES[locale][t.side]
     if locale == "zh-CN":
-        return f"• {side}{t.name}（{t.code}）{money(t.amount, locale)}"
+        return f"• {side}{t.name}（{t.code}）：{money(t.amount, locale)}"
     return f"• {side} {t.name} ({t.code}): {money(t.amount, locale)}"
 
 
