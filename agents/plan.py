@@ -1,4 +1,5 @@
-"""Building a plan: trades, the 1/N baseline and a rationale for target weights, then sealed."""
+"""Building a plan: trades, the equal-weight baseline and a rationale for target weights, then
+sealed."""
 
 from __future__ import annotations
 
@@ -28,12 +29,17 @@ from tools.compliance.text_checks import PROMISES, prohibited, ungrounded
 from tools.llm.fallback import usable_text
 from tools.llm.offline import OfflineModel
 from tools.llm.port import LanguageModel, Prompt
+from tools.market.assumptions import sleeve_weights
 from tools.market.eligibility import eligible_products
 from tools.market.market_data import MarketData
 from tools.market.optimiser import portfolio_performance
 
-RATIONALE_PROMPT = """Explain this portfolio to a {risk_level} client in {locale}, in plain words.
-Goal: {goal}; horizon {horizon_years} years. Use only these figures, and promise nothing:
+RATIONALE_PROMPT = """Explain this portfolio to a {risk_level} client in {locale}, in one plain
+paragraph, in their own terms: their goal ({goal}), their horizon ({horizon_years} years), the
+money they need at hand (the liquidity reserve, reserve_amount in CNY) and, if they made one,
+their request. Quote only the figures below; say that estimates are model estimates, not actual
+returns; promise nothing. Compare with "an equal mix of the products you could hold" (the
+baseline), never "1/N"; write no id and no model name.
 {figures}"""
 
 
@@ -112,7 +118,10 @@ def _performance(market: MarketData, weights: dict[str, float]) -> tuple[float, 
 
 
 def rationale_problems(text: str, figures: dict[str, Any]) -> list[str]:
-    """What makes a rationale unusable: a promise, or a figure the plan does not hold."""
+    """What makes a rationale unusable: a promise, jargon the client cannot read ("1/N"), or a
+    figure the plan does not hold. The plan's figures are its shares (each holding's weight, the
+    broad kinds' sums, the estimates) and its amounts in CNY (each holding's, the reserve, the
+    assets, a cash need's)."""
     fractions = [
         figures[k]
         for k in (
@@ -125,13 +134,21 @@ def rationale_problems(text: str, figures: dict[str, Any]) -> list[str]:
         )
     ]
     fractions += [h["weight"] for h in figures["holdings"]]
+    fractions += list(figures["sleeves"].values())
+    request = figures.get("request") or {}
+    fractions += [request[k] for k in ("volatility_before", "volatility_after") if k in request]
+    plain = [figures["reserve_amount"], figures["aum"], figures["horizon_years"]]
+    plain += [h["amount"] for h in figures["holdings"]]
+    plain += [n["amount"] for n in figures["cash_needs"] if n.get("amount")]
+    plain += [n["within_years"] for n in figures["cash_needs"] if n.get("within_years")]
     names = sorted({n for h in figures["holdings"] for n in (h["name"], h["code"])}, key=len)
     scrubbed = text
     for name in reversed(names):
         scrubbed = scrubbed.replace(name, " ")
     promises = [f"{rule} {hit}" for rule in PROMISES for hit in prohibited(text, rule)]
-    figures_not_held = ungrounded(scrubbed, fractions, [], tolerance_pp=0.1)
-    return promises + [f"figure not in the plan: {n}" for n in figures_not_held]
+    jargon = ["jargon: 1/N"] if "1/N" in text else []
+    figures_not_held = ungrounded(scrubbed, fractions, plain, tolerance_pp=0.1)
+    return promises + jargon + [f"figure not in the plan: {n}" for n in figures_not_held]
 
 
 def build_plan(
@@ -180,9 +197,30 @@ def build_plan(
                 "name": market.products[h.product_code].name(profile.locale)
                 if h.product_code in market.products
                 else h.product_code,
+                "amount": h.amount,
             }
             for h in plan_holdings
         ],
+        "sleeves": sleeve_weights((h.asset_class, h.weight) for h in plan_holdings),
+        "risk_level": profile.risk_level,
+        "goal": profile.goal,
+        "horizon_years": profile.horizon_years,
+        "aum": profile.aum,
+        "reserve_amount": profile.liquidity_reserve,
+        "cash_needs": [e.model_dump() for e in profile.facts.liquidity_events],
+        # Whether the client asked for anything, and what asking for less risk changed.
+        "request": {
+            "made": True,
+            **(
+                request.model_dump(
+                    mode="json", include={"risk", "volatility_before", "volatility_after"}
+                )
+                if request is not None
+                else {}
+            ),
+        }
+        if profile.request_intent is not None
+        else None,
         "expected_return": round(exp_return, 4),
         "expected_volatility": round(exp_vol, 4),
         "baseline_return": round(base_return, 4),

@@ -26,7 +26,7 @@ _CITATION = re.compile(r"\[([A-Za-z0-9_.:-]+)\]")
 
 
 class ResearchItem(BaseModel):
-    """One note from the corpus, with where it came from."""
+    """One note from the corpus, in the client's language, with where it came from."""
 
     source_id: str
     publisher: str
@@ -102,17 +102,17 @@ def research_products(
             continue
         score = _relevance(set(note.asset_classes), set(note.products), classes, codes)
         if score:
-            same_locale = note.locale == profile.locale
-            scored.append((score, same_locale, note.as_of, note.id, note))
-    scored.sort(key=lambda row: row[:4], reverse=True)
+            scored.append((score, note.as_of, note.id, note))
+    scored.sort(key=lambda row: row[:3], reverse=True)
+    # Every note is written in both languages; the client reads theirs only.
     items = [
         ResearchItem(
             source_id=n.id,
-            publisher=n.publisher,
+            publisher=n.publisher.in_(profile.locale),
             as_of=n.as_of,
             kind=n.kind,
-            title=n.title,
-            summary=n.summary,
+            title=n.title.in_(profile.locale),
+            summary=n.summary.in_(profile.locale),
             asset_classes=list(n.asset_classes),
             products=[c for c in n.products if c in codes],
         )

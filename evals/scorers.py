@@ -12,11 +12,15 @@ from core.schemas.vocabulary import Locale
 from core.settings import AllocationPolicy, CompliancePolicy
 from evals.schema import Scenario, TrajectoryExpectation
 from tools.education.lessons import shipped_catalogue
+from tools.letter.text import HEADINGS
 from tools.market.market_data import MarketData
 
 PROFESSIONAL_ASSETS, PROFESSIONAL_INCOME, PROFESSIONAL_YEARS = 5_000_000, 500_000, 2
 HNW_FROM, MID_FROM = 6_000_000, 500_000
-ANSWER_HEADERS = ("关于您的要求：", "About your request:")  # TW-REQ-02, wording.yaml
+# The letter's answer section (TW-REQ-02) under its numbered heading, in either language.
+ANSWER_HEADING = re.compile(
+    "|".join(rf"^\S+[、.] ?{re.escape(h)}$" for h in HEADINGS["answer"].values()), re.MULTILINE
+)
 SHARE_TOLERANCE = 1e-6
 BAND_TOLERANCE = 1e-4  # weights on a 1e-4 grid move a plan's volatility by less than this
 
@@ -150,6 +154,7 @@ def invariant_scores(
         scores.append(band)
     if (education := education_score(run)) is not None:
         scores.append(education)
+    scores += letter_scores(scenario, out, market)
     return scores
 
 
@@ -242,6 +247,121 @@ def education_score(run: dict[str, Any]) -> Score | None:
     problems += [f"twice: {f}" for f in sorted({f for f in taught if taught.count(f) > 1})]
     detail = "; ".join(problems) or f"lessons {sorted(taught)} for flags {sorted(flags)}"
     return Score("education", not problems, detail)
+
+
+# ------------------------------------------------------------------ the letter (issue 27)
+CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# An English sentence: four Latin words in a row, separated by blanks.
+ENGLISH_RUN = re.compile(r"[A-Za-z][A-Za-z'’-]*(?:[ ,]+[A-Za-z][A-Za-z'’-]*){3,}")
+PRINCIPAL_ID = re.compile(r"(?<![A-Za-z0-9])(?:adv|sup)-[A-Za-z0-9_.-]+", re.IGNORECASE)
+# The AI disclosure (REQ-05, wording.yaml) is the one line that must name the model.
+AI_DISCLOSURE = ("算法模型辅助生成", "prepared with the help of algorithms")
+MAX_RESEARCH_NOTES = 3  # issue 27
+
+
+def _proper_names(scenario: Scenario, market: MarketData) -> list[str]:
+    """Names a letter may carry in either language: the client's and every fund's registered
+    name, longest first (a name inside another is stripped after it)."""
+    names = [scenario.client.name, *(n for p in market.shelf for n in (p.name_zh, p.name_en))]
+    return sorted({n for n in names if n}, key=len, reverse=True)
+
+
+def _without(text: str, names: list[str]) -> str:
+    for name in names:
+        text = text.replace(name, " ")
+    return text
+
+
+def _section(text: str, key: str) -> list[str]:
+    """The lines under a numbered heading of the letter, up to the next blank line."""
+    titles = HEADINGS[key].values()
+    for block in text.split("\n\n"):
+        head, _, body = block.partition("\n")
+        if any(re.fullmatch(rf"\S+[、.] ?{re.escape(t)}", head) for t in titles):
+            return body.splitlines()
+    return []
+
+
+def letter_scores(scenario: Scenario, out: Outcome, market: MarketData) -> list[Score]:
+    """The letter a client would receive: in one language, with no internal identifier, every
+    holding with its weight and amount, the trades when they hold something today, and notes
+    about what the plan holds only. None for a run that composed no letter."""
+    compliance = out.run.get("compliance") or {}
+    document, text = compliance.get("document"), _client_text(out.run)
+    if not document or not text:
+        return []
+    locale = document["locale"]
+    names = _proper_names(scenario, market)
+    plain = _without(text, names)
+    if locale == "en":
+        mixed = sorted(set(CJK.findall(plain)))
+    else:
+        mixed = [m.group() for m in ENGLISH_RUN.finditer(plain)]
+    scores = [Score("letter_language", not mixed, f"{locale}: {mixed[:3]}" if mixed else "")]
+    scores.append(_letter_ids(scenario, text, compliance.get("model", ""), market))
+    scores.append(_letter_holdings(out.run.get("plan") or {}, text, locale))
+    scores.append(_letter_trades(scenario, out.run.get("plan") or {}, text))
+    scores.append(_letter_research(out.run.get("plan") or {}, document, market))
+    return scores
+
+
+def _letter_ids(scenario: Scenario, text: str, model: str, market: MarketData) -> Score:
+    lines = text.splitlines()
+    body = "\n".join(line for line in lines if not any(a in line for a in AI_DISCLOSURE))
+    found = [m.group() for m in PRINCIPAL_ID.finditer(body)]
+    advisor = scenario.client.advisor_id
+    if advisor and re.search(rf"(?<![A-Za-z0-9_-]){re.escape(advisor)}(?![A-Za-z0-9_-])", body):
+        found.append(advisor)
+    found += [n.id for n in market.corpus if n.id in text]
+    found += [model] if model and model in body else []
+    found += ["1/N"] if "1/N" in text else []
+    return Score("letter_no_ids", not found, f"found {found}" if found else "")
+
+
+def _letter_holdings(plan: dict[str, Any], text: str, locale: str) -> Score:
+    """Every holding the plan weights, on one line of the table with its weight and amount."""
+    table = _section(text, "holdings")
+    missing = []
+    for h in _held(plan):
+        code, weight = h["product_code"], f"{h['weight'] * 100:.1f}%"
+        amount = h.get("amount", 0.0)
+        money = f"{amount:,.0f}元" if locale == "zh-CN" else f"{amount:,.0f} CNY"
+        named = [line for line in table if f"（{code}）" in line or f"({code})" in line]
+        if amount <= 0 or not any(weight in line and money in line for line in named):
+            missing.append(code)
+    return Score("letter_holdings", not missing, f"missing {missing}" if missing else "")
+
+
+def _letter_trades(scenario: Scenario, plan: dict[str, Any], text: str) -> Score:
+    """A client who holds something and whose plan changes it reads every sell and buy."""
+    trades = plan.get("trades", [])
+    if not scenario.client.holdings or not trades:
+        return Score("letter_trades", True, "nothing held or nothing to trade")
+    listed = "\n".join(_section(text, "trades"))
+    missing = [
+        t["product_code"]
+        for t in trades
+        if t["amount"] >= 100 or t["side"] == "sell"
+        if f"（{t['product_code']}）" not in listed and f"({t['product_code']})" not in listed
+    ]
+    ok = bool(listed) and not missing
+    return Score("letter_trades", ok, f"missing {missing}" if not ok else "")
+
+
+def _letter_research(plan: dict[str, Any], document: dict[str, Any], market: MarketData) -> Score:
+    """At most three notes, each about a product or an asset class the plan holds."""
+    held = {h["product_code"] for h in _held(plan)}
+    classes = {market.products[c].asset_class for c in held if c in market.products}
+    by_title = {n.title.in_(document["locale"]): n for n in market.corpus}
+    shown = [by_title.get(n["title"]) for n in document.get("research", [])]
+    off = [
+        n.id if n else "unknown"
+        for n in shown
+        if n is None or not (set(n.products) & held or set(n.asset_classes) & classes)
+    ]
+    ok = len(shown) <= MAX_RESEARCH_NOTES and not off
+    detail = f"{len(shown)} notes; not about the plan: {off}" if not ok else ""
+    return Score("letter_research", ok, detail)
 
 
 def _leakage(scenario: Scenario, out: Outcome) -> Score:
@@ -383,7 +503,7 @@ def request_scores(scenario: Scenario, out: Outcome, market: MarketData) -> list
         )
     if e.request_answered is not None:
         text = _client_text(run)
-        answered = any(h in text for h in ANSWER_HEADERS)
+        answered = bool(ANSWER_HEADING.search(text))
         scores.append(
             Score("request_answered", answered == e.request_answered, f"answered: {answered}")
         )

@@ -14,7 +14,7 @@ from agents.compliance import ComplianceReport, check_compliance, rule_context
 from agents.plan import build_plan
 from agents.profiling import profile_client
 from agents.request import understand_request
-from agents.research import ResearchBrief, research_products
+from agents.research import research_products
 from core.database import session_scope
 from core.errors import AdvisorUnregistered, PrincipalNotFound
 from core.schemas.client import STORED, ClientInput
@@ -27,6 +27,7 @@ from graphs.state import AdvisorDecision, AdvisoryState, Deps
 from tools.compliance.engine import evaluate, overall_verdict
 from tools.compliance.facts import owes_signoff
 from tools.letter.signature import sign
+from tools.letter.text import render_text
 from tools.market.intent import parse_request
 
 
@@ -110,11 +111,11 @@ def allocate_portfolio_node(state: AdvisoryState, runtime: Runtime[Deps]) -> dic
 def check_compliance_node(state: AdvisoryState, runtime: Runtime[Deps]) -> dict[str, Any]:
     deps = runtime.context
     plan = Plan.model_validate(state["plan"])
+    client = _client(state)
     report = check_compliance(
         _profile(state),
         plan,
-        ResearchBrief.model_validate(state["research"]),
-        client_name=_client(state).name,
+        client_name=client.name,
         intent=_intent(state, deps),
         market=deps.market,
         model=deps.model,
@@ -122,6 +123,7 @@ def check_compliance_node(state: AdvisoryState, runtime: Runtime[Deps]) -> dict[
         policy=deps.settings.compliance,
         rules=deps.rules,
         evaluators=deps.evaluators,
+        current=client.holdings,
     )
     update: dict[str, Any] = {
         "compliance": report.model_dump(mode="json"),
@@ -235,11 +237,12 @@ def _gate(state: AdvisoryState, deps: Deps, text: str | None = None) -> Complian
     report = ComplianceReport.model_validate(state["compliance"])
     if plan_hash(state["plan"]) != plan.plan_hash or report.plan_hash != plan.plan_hash:
         raise ComplianceGateError("the compliance report is not for this exact plan")
+    if render_text(report.document) != report.client_text:
+        raise ComplianceGateError("the text to deliver is not the checked letter's")
     profile = _profile(state)
     ctx = rule_context(
         profile,
         plan,
-        ResearchBrief.model_validate(state["research"]),
         letter=report.letter,
         client_text=report.client_text if text is None else text,
         client_name=state["client"]["name"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -53,12 +54,36 @@ def test_every_item_is_a_corpus_note_with_its_source(
     market: MarketData, overrides: dict[str, Any]
 ) -> None:
     corpus = {n.id: n for n in market.corpus}
-    result = brief(profile(market, **overrides), market)
+    prof = profile(market, **overrides)
+    result = brief(prof, market)
     assert result.items
     for item in result.items:
         note = corpus[item.source_id]
-        assert (item.publisher, item.as_of, item.title) == (note.publisher, note.as_of, note.title)
-        assert item.publisher and item.summary == note.summary
+        assert (item.publisher, item.as_of, item.title) == (
+            note.publisher.in_(prof.locale),
+            note.as_of,
+            note.title.in_(prof.locale),
+        )
+        assert item.publisher and item.summary == note.summary.in_(prof.locale)
+
+
+CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_every_note_exists_in_both_languages_and_a_client_reads_theirs(
+    market: MarketData, locale: str
+) -> None:
+    """A note's publisher, title and summary in zh-CN are Chinese and in en carry no Chinese at
+    all; the research agent returns the client's language only."""
+    for note in market.corpus:
+        for words in (note.publisher, note.title, note.summary):
+            assert CJK.search(words.zh) and not CJK.search(words.en), note.id
+        assert note.one_line(locale) and note.summary.in_(locale).startswith(note.one_line(locale))
+    result = brief(profile(market, risk_level="C4", locale=locale), market)
+    for item in result.items:
+        chinese = [bool(CJK.search(t)) for t in (item.publisher, item.title, item.summary)]
+        assert chinese == [locale == "zh-CN"] * 3, item.source_id
 
 
 @pytest.mark.parametrize("overrides", LEVELS)

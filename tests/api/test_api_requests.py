@@ -112,7 +112,7 @@ def test_a_suitable_request_is_delivered_with_its_outcomes(
     assert {o["done"] for o in outcomes.values()} == {"done"}
     assert outcomes["bond"]["after"] > outcomes["bond"]["before"]
     assert outcomes["equity"]["after"] < outcomes["equity"]["before"]
-    assert "About your request:" in run["compliance"]["client_text"]
+    assert ". About your request\n" in run["compliance"]["client_text"]
 
 
 def test_a_request_is_masked_before_the_run_is_created(

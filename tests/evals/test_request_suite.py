@@ -202,7 +202,7 @@ def scenario(expect: dict[str, Any]) -> Scenario:
     )
 
 
-def outcome(text: str = "关于您的要求：\n您希望多配债券类资产：已按您的要求调整。") -> Outcome:
+def outcome(text: str = "四、关于您的要求\n您希望多配债券类资产：已按您的要求调整。") -> Outcome:
     wish = {"direction": "more", "kind": "theme", "target": "bond"}
     less = {"direction": "less", "kind": "theme", "target": "equity"}
     run = {
@@ -286,7 +286,7 @@ def test_request_scorers_fail_what_the_run_did_not(market: MarketData) -> None:
 
 
 def test_the_intent_is_read_from_the_profile_without_the_api_view(market: MarketData) -> None:
-    out = outcome(text="About your request:\nYou asked to hold more bonds: done.")
+    out = outcome(text="4. About your request\nYou asked to hold more bonds: done.")
     out.run["profile"] = {"request_intent": out.run.pop("intent")}
     got = scored({"wishes": ["more:bond"], "request_answered": True}, out, market)
     assert got == {"wishes": True, "request_answered": True}

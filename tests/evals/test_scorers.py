@@ -1,23 +1,36 @@
 """The critical scorers: who is owed an advisor's approval before delivery, and which delivered
-plans hold a product above what the client may hold."""
+plans hold a product above what the client may hold; and the letter's scorers (issue 27): one
+language, no internal ids, every holding with weight and amount, the trades, research about the
+plan."""
 
 from __future__ import annotations
 
+import copy
+import functools
+import re
 from typing import Any
 
 import pytest
-from factories import client_data
+from factories import AS_OF, client_data
 
-from core.settings import AllocationPolicy, CompliancePolicy
+from agents.allocation import allocate_portfolio
+from agents.compliance import check_compliance
+from agents.profiling import profile_client
+from core.schemas.client import ClientInput
+from core.settings import AllocationPolicy, CompliancePolicy, TierPolicy
 from evals.schema import Scenario
 from evals.scorers import (
     Outcome,
     capacity_order,
     education_score,
     invariant_scores,
+    letter_scores,
     volatility_band,
 )
-from tools.market.market_data import MarketData
+from tools.compliance.evaluators.registry import REGISTRY
+from tools.compliance.rulebook import shipped_rules
+from tools.llm.offline import OfflineModel
+from tools.market.market_data import MarketData, load_market
 
 LONG_TAIL = {"aum": 200_000, "liquidity_need": 20_000}
 LOWEST = {**LONG_TAIL, "risk_level": "C1", "lowest_category": True, "goal": "preservation"}
@@ -242,3 +255,153 @@ def test_education_is_read_from_the_text_by_lesson_titles_without_a_document() -
 
 def test_no_education_score_before_there_is_a_letter() -> None:
     assert education_score({"profile": {"behaviour_flags": [{"flag": "leverage"}]}}) is None
+
+
+# ------------------------------------------------------------------ the letter (issue 27)
+@functools.cache
+def _letter_run(locale: str) -> tuple[Scenario, dict[str, Any]]:
+    """A real offline letter for a C4 client who holds something: profile, allocation and the
+    compliance agent's composition, as the harness would read the run."""
+    market = load_market()
+    data = client_data(
+        locale=locale, risk_level="C4", goal="growth", horizon_years=8,
+        max_drawdown_tolerance_pct=30,
+    )  # fmt: skip
+    client = ClientInput.model_validate(data)
+    prof = profile_client(
+        client, as_of=AS_OF, model=OfflineModel(), market=market, tiers=TierPolicy(),
+        allocation=AllocationPolicy(), compliance=CompliancePolicy(),
+    )  # fmt: skip
+    plan = allocate_portfolio(
+        prof, client.holdings, market=market, model=OfflineModel(), policy=AllocationPolicy(),
+        constraints=[],
+    )  # fmt: skip
+    report = check_compliance(
+        prof, plan, client_name=client.name, intent=None, market=market, model=OfflineModel(),
+        fallback_model=OfflineModel(), policy=CompliancePolicy(), rules=shipped_rules(),
+        evaluators=REGISTRY, current=client.holdings,
+    )  # fmt: skip
+    scenario = Scenario.model_validate({"id": "s", "family": "t", "client": data, "expect": {}})
+    run = {"plan": plan.model_dump(mode="json"), "compliance": report.model_dump(mode="json")}
+    return scenario, run
+
+
+def letter(
+    market: MarketData, locale: str, text: Any = None, plan: Any = None, document: Any = None
+) -> dict[str, bool]:
+    """The letter scores of the real letter, or of a bad one made from it."""
+    scenario, run = copy.deepcopy(_letter_run(locale))
+    compliance = run["compliance"]
+    if text is not None:
+        compliance["client_text"] = text(compliance["client_text"])
+    if plan is not None:
+        plan(run["plan"])
+    if document is not None:
+        document(compliance["document"])
+    out = Outcome(run=run, status_before="delivered", compliance_before=None)
+    return {s.name: s.passed for s in letter_scores(scenario, out, market)}
+
+
+ALL_PASS = {
+    "letter_language": True,
+    "letter_no_ids": True,
+    "letter_holdings": True,
+    "letter_trades": True,
+    "letter_research": True,
+}
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_the_offline_letter_passes_every_letter_scorer(market: MarketData, locale: str) -> None:
+    _, run = _letter_run(locale)
+    assert run["compliance"]["document"]["trades"] and run["compliance"]["document"]["research"]
+    assert letter(market, locale) == ALL_PASS
+
+
+@pytest.mark.parametrize(
+    ("locale", "line"),
+    [
+        ("zh-CN", "Relevant research: gold looks fine to us."),
+        ("en", "相关研究观点：黄金配置价值仍在。"),
+        ("en", "About your plan: 本方案已审核"),
+    ],
+    ids=["english-in-zh", "chinese-in-en", "mixed-line-en"],
+)
+def test_a_letter_in_two_languages_fails(market: MarketData, locale: str, line: str) -> None:
+    got = letter(market, locale, text=lambda t: f"{t}\n{line}")
+    assert got == {**ALL_PASS, "letter_language": False}
+
+
+def test_proper_names_in_the_other_language_are_allowed(market: MarketData) -> None:
+    """A client's name and a fund's registered name are not a second language."""
+    line = "王芳 holds the Huatai-PineBridge CSI 300 ETF, which suits her plan."
+    assert letter(market, "en", text=lambda t: f"{t}\n王芳, 华泰柏瑞沪深300ETF")["letter_language"]
+    assert not letter(market, "zh-CN", text=lambda t: f"{t}\n{line}")["letter_language"]
+    zh = "您持有Huatai-PineBridge CSI 300 ETF。"
+    assert letter(market, "zh-CN", text=lambda t: f"{t}\n{zh}")["letter_language"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "投资顾问：adv-li",
+        "复核人 sup-zhao",
+        "参考 TW-HV-2611-01",
+        "由offline-v1撰写",
+        "等权（1/N）",
+    ],
+    ids=["advisor-login", "supervisor-login", "note-id", "model-id", "1/N"],
+)
+def test_a_letter_with_an_internal_identifier_fails(market: MarketData, line: str) -> None:
+    got = letter(market, "zh-CN", text=lambda t: f"{t}\n{line}")
+    assert got == {**ALL_PASS, "letter_no_ids": False}
+
+
+def test_the_model_id_may_stand_in_the_ai_disclosure_only(market: MarketData) -> None:
+    _, run = _letter_run("zh-CN")
+    assert "（模型：offline-v1）" in run["compliance"]["client_text"]  # REQ-05
+    assert letter(market, "zh-CN")["letter_no_ids"]
+
+
+def _drop_line(code: str) -> Any:
+    return lambda t: "\n".join(line for line in t.splitlines() if f"（{code}）：" not in line)
+
+
+def test_a_letter_missing_a_holding_or_its_amount_fails(market: MarketData) -> None:
+    _, run = _letter_run("zh-CN")
+    last = run["plan"]["holdings"][-1]["product_code"]
+    assert not letter(market, "zh-CN", text=_drop_line(last))["letter_holdings"]
+    no_amount = lambda t: re.sub(r"金额[\d,]+元", "", t)  # noqa: E731
+    assert not letter(market, "zh-CN", text=no_amount)["letter_holdings"]
+
+
+def test_a_letter_without_the_trades_fails_when_the_client_holds_something(
+    market: MarketData,
+) -> None:
+    _, run = _letter_run("en")
+    text = run["compliance"]["client_text"]
+    trades = next(b for b in text.split("\n\n") if "From what you" in b)
+    got = letter(market, "en", text=lambda t: t.replace(trades + "\n\n", ""))
+    assert got == {**ALL_PASS, "letter_trades": False}
+
+
+def test_a_note_about_nothing_the_plan_holds_fails(market: MarketData) -> None:
+    _, run = _letter_run("en")
+    held = {h["product_code"] for h in run["plan"]["holdings"]}
+    classes = {market.products[c].asset_class for c in held}
+    off = next(
+        n
+        for n in market.corpus
+        if not set(n.products) & held and not set(n.asset_classes) & classes
+    )
+
+    def add(document: dict[str, Any]) -> None:
+        note = {"title": off.title.en, "publisher": off.publisher.en, "as_of": "2026-01-01"}
+        document["research"].append({**note, "summary": off.one_line("en")})
+
+    assert letter(market, "en", document=add) == {**ALL_PASS, "letter_research": False}
+
+    def four(document: dict[str, Any]) -> None:
+        document["research"] = document["research"] * 2
+
+    assert not letter(market, "en", document=four)["letter_research"]

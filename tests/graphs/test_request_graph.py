@@ -100,7 +100,7 @@ def test_a_suitable_request_shapes_the_plan_and_is_delivered(
     assert asked["plan"]["expected_volatility"] <= plain["plan"]["target_volatility"] + 1e-6
     # The letter answers the request with the plan's own figures.
     letter = asked["compliance"]["client_text"]
-    header = "关于您的要求：" if locale == "zh-CN" else "About your request:"
+    header = "、关于您的要求\n" if locale == "zh-CN" else ". About your request\n"
     assert header in letter
     assert f"{outcomes['bond']['after'] * 100:.1f}%" in letter
 

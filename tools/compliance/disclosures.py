@@ -97,8 +97,8 @@ def _restriction(p: Product, ctx: RuleContext) -> str:
 
 
 def _reviewed(ctx: RuleContext) -> bool:
-    """Whether an advisor signs a passing plan off (DESIGN §2, SYS-02). The line says "your
-    advisor", never the login id: the client meets the advisor as a person in the signature."""
+    """True when an advisor signs even a passing plan off (DESIGN §2, SYS-02). The letter says
+    so without naming their login: the signature names the person."""
     p = ctx.profile
     return owes_signoff(p.tier, p.lowest_category, ctx.policy)
 
@@ -258,7 +258,8 @@ def _when(months: float | None, ctx: RuleContext) -> str:
 
 
 def request_answer(ctx: RuleContext) -> list[str]:
-    """The answer to the client's request, wish by wish (DESIGN §2); empty without a request."""
+    """The answer to the client's request, wish by wish (DESIGN §2); empty without a request.
+    The letter prints it under its own heading (tools/letter/text.py)."""
     intent = ctx.intent
     if intent is None:
         return []
@@ -304,7 +305,7 @@ def request_answer(ctx: RuleContext) -> list[str]:
         lines.append(say("TW-REQ-02-UNCLEAR", ctx))
     if not lines:
         lines.append(say("TW-REQ-02-SEEN", ctx))
-    return [say("TW-REQ-02-HEADER", ctx), *lines]
+    return lines
 
 
 def request_warnings(ctx: RuleContext) -> list[dict[str, str]]:
@@ -373,8 +374,11 @@ def _required_wording(ctx: RuleContext) -> dict[str, list[str]]:
         "REQ-04": [say("REQ-04-HEADER", ctx)] + [_restriction(p, ctx) for p in held],
         "REQ-05": [_ai_statement(ctx)],
         "REQ-06": [say("REQ-06", ctx)] if past_figures(ctx.letter) else [],
-        "REQ-07": [say("REQ-07-HEADER", ctx)]
-        + [say("REQ-07", ctx, id=sid, publisher=pub, as_of=day) for sid, pub, day in ctx.sources],
+        # The notes the letter shows, by title and publisher: its research section lists them.
+        "REQ-07": [
+            say("REQ-07", ctx, title=title, publisher=pub, as_of=day)
+            for title, pub, day in ctx.sources
+        ],
         "REQ-08": [_reg_bi(ctx)] if j == "US" else [],
         "REQ-09": [_suitability_report(ctx)] if j == "EU" else [],
         "CN-DIS-02": [say("CN-DIS-02", ctx, code=p.code) for p in held if p.leverage],
@@ -414,7 +418,21 @@ ORDER = [
 ]
 
 
+ANSWER = "TW-REQ-02"  # the letter's answer section (Letter.answer)
+SOURCES = "REQ-07"  # the letter's research section (Letter.research) shows these lines
+
+
+def disclosure_lines(ctx: RuleContext) -> list[str]:
+    """The letter's disclosures section: every required line, in a fixed order, but the answer
+    to the request and the research sources, which have sections of their own."""
+    required = required_wording(ctx)
+    return [
+        line for rule_id in ORDER if rule_id not in (ANSWER, SOURCES) for line in required[rule_id]
+    ]
+
+
 def compose(ctx: RuleContext) -> str:
-    """The disclosures block appended to every client-facing text, in a fixed order."""
+    """Every required line as one block, in the fixed order: for a text that is not a Letter
+    (a test's, a model's draft); the letter places them in its sections (compose_letter)."""
     required = required_wording(ctx)
     return "\n".join(line for rule_id in ORDER for line in required[rule_id])

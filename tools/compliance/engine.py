@@ -100,6 +100,7 @@ class RuleContext:
     policy: CompliancePolicy
     client_text: str
     letter: str = ""
+    # (title, publisher, date) of each research note the letter shows, in the client's language
     sources: list[tuple[str, str, str]] = field(default_factory=list)
     intent: RequestIntent | None = None  # the client's own request, as understood
     research_products: list[str] = field(default_factory=list)

@@ -5,14 +5,22 @@ from __future__ import annotations
 
 from core.schemas.letter import HoldingLine, Letter, Signature, TradeLine
 
+# Numbered in the order shown; a section with nothing in it is left out and the numbers close up.
 HEADINGS: dict[str, dict[str, str]] = {
-    "holdings": {"zh-CN": "一、您的配置方案", "en": "1. Your plan"},
-    "trades": {"zh-CN": "二、从现有持仓到方案的调整", "en": "2. From what you hold to the plan"},
-    "rationale": {"zh-CN": "三、为什么这样配置", "en": "3. Why this plan"},
-    "answer": {"zh-CN": "四、对您需求的回复", "en": "4. Your request"},
-    "education": {"zh-CN": "五、投资者教育", "en": "5. Investor education"},
-    "research": {"zh-CN": "六、与方案相关的研究", "en": "6. Research on what the plan holds"},
+    "holdings": {"zh-CN": "您的配置方案", "en": "Your plan"},
+    "trades": {"zh-CN": "从现有持仓到方案的调整", "en": "From what you hold to the plan"},
+    "rationale": {"zh-CN": "为什么这样配置", "en": "Why this plan"},
+    "answer": {"zh-CN": "关于您的要求", "en": "About your request"},
+    "education": {"zh-CN": "投资者教育", "en": "Investor education"},
+    "research": {"zh-CN": "与方案相关的研究", "en": "Research on what the plan holds"},
     "disclosures": {"zh-CN": "重要提示", "en": "Important information"},
+}
+NUMBERED = ("holdings", "trades", "rationale", "answer", "education", "research")
+ZH_NUMERALS = "一二三四五六七八九十"
+ROUNDED = {
+    "zh-CN": "金额按整百元向下取整，合计可能略低于您的资产总额。",
+    "en": "Amounts are rounded down to whole hundreds of yuan, so they may add up to slightly "
+    "less than your total assets.",
 }
 SIDES = {
     "zh-CN": {"buy": "买入", "sell": "卖出"},
@@ -32,10 +40,11 @@ def percent(weight: float) -> str:
 def holding_line(h: HoldingLine, locale: str) -> str:
     zh = locale == "zh-CN"
     line = (
-        f"• {h.name}（{h.code}），{h.risk_rating}，{percent(h.weight)}，{money(h.amount, locale)}"
+        f"• {h.name}（{h.code}）：风险等级{h.risk_rating}，占比{percent(h.weight)}，"
+        f"金额{money(h.amount, locale)}"
         if zh
-        else f"• {h.name} ({h.code}), {h.risk_rating}, {percent(h.weight)}, "
-        f"{money(h.amount, locale)}"
+        else f"• {h.name} ({h.code}): risk level {h.risk_rating}, {percent(h.weight)} of the "
+        f"plan, {money(h.amount, locale)}"
     )
     if h.units and h.price:
         line += (
@@ -49,7 +58,7 @@ def holding_line(h: HoldingLine, locale: str) -> str:
 def trade_line(t: TradeLine, locale: str) -> str:
     side = SIDES[locale][t.side]
     if locale == "zh-CN":
-        return f"• {side}{t.name}（{t.code}）{money(t.amount, locale)}"
+        return f"• {side}{t.name}（{t.code}）：{money(t.amount, locale)}"
     return f"• {side} {t.name} ({t.code}): {money(t.amount, locale)}"
 
 
@@ -66,15 +75,27 @@ def signature_lines(s: Signature, locale: str) -> list[str]:
 
 
 def render_text(letter: Letter) -> str:
-    """The letter's sections in a fixed order; a section with nothing in it is left out."""
+    """The letter's sections in a fixed order; a section with nothing in it is left out, and
+    the numbered headings count only the sections shown."""
     loc = letter.locale
     blocks = [letter.greeting, letter.opening]
+    shown = 0
 
     def section(key: str, lines: list[str]) -> None:
-        if lines:
-            blocks.append("\n".join([HEADINGS[key][loc], *lines]))
+        nonlocal shown
+        if not lines:
+            return
+        heading = HEADINGS[key][loc]
+        if key in NUMBERED:
+            shown += 1
+            number = f"{ZH_NUMERALS[shown - 1]}、" if loc == "zh-CN" else f"{shown}. "
+            heading = number + heading
+        blocks.append("\n".join([heading, *lines]))
 
-    section("holdings", [holding_line(h, loc) for h in letter.holdings])
+    holdings = [holding_line(h, loc) for h in letter.holdings]
+    if any(h.rounding == "hundreds" for h in letter.holdings):
+        holdings.append(ROUNDED[loc])
+    section("holdings", holdings)
     section("trades", [trade_line(t, loc) for t in letter.trades])
     section("rationale", [letter.rationale] if letter.rationale else [])
     section("answer", letter.answer)

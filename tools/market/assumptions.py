@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -76,3 +77,26 @@ class CapitalMarketAssumptions(BaseModel):
 
 def load_cma(path: Path) -> CapitalMarketAssumptions:
     return CapitalMarketAssumptions.model_validate(json.loads(path.read_text("utf-8")))
+
+
+# The broad kinds a client reads a plan by: each asset class belongs to one.
+SLEEVES: dict[str, str] = {
+    "cash": "cash",
+    "credit": "bonds",
+    "cn_gov_bond": "bonds",
+    "cn_large_cap": "equities",
+    "cn_mid_cap": "equities",
+    "us_equity": "equities",
+    "us_tech": "equities",
+    "gold": "gold",
+}
+
+
+def sleeve_weights(weights: Iterable[tuple[str, float]]) -> dict[str, float]:
+    """The plan's weight in each broad kind, from (asset class, weight) pairs, in SLEEVES order;
+    an unknown class counts nowhere."""
+    out = dict.fromkeys(dict.fromkeys(SLEEVES.values()), 0.0)
+    for asset_class, weight in weights:
+        if asset_class in SLEEVES:
+            out[SLEEVES[asset_class]] += weight
+    return {k: round(w, 6) for k, w in out.items() if w > 0}

@@ -9,7 +9,7 @@ from typing import Any
 
 from factories import AS_OF, client_data
 
-from agents.compliance import client_letter, rule_context
+from agents.compliance import client_letter, compose_letter, model_words, rule_context
 from agents.plan import build_plan
 from agents.profiling import profile_client
 from agents.research import ResearchBrief, research_products
@@ -22,6 +22,7 @@ from core.settings import AllocationPolicy, CompliancePolicy, TierPolicy
 from tools.compliance.disclosures import compose
 from tools.compliance.engine import VERDICT_ORDER, RuleContext, RuleSet, evaluate, overall_verdict
 from tools.compliance.evaluators.registry import REGISTRY
+from tools.letter.text import render_text
 from tools.llm.offline import OfflineModel
 from tools.llm.port import LanguageModel
 from tools.market.intent import parse_request
@@ -103,24 +104,30 @@ def context(
     *,
     letter: str | None = None,
     client_text: str | None = None,
-    brief: ResearchBrief = EMPTY_BRIEF,
     request: str | None = None,
     model_name: str = "offline-v1",
 ) -> RuleContext:
-    """What the rules see: the letter (offline by default) plus the composed required wording.
+    """What the rules see. By default the offline letter, composed in sections as the
+    compliance agent composes it (its text rendered by render_text); with `letter`, that prose
+    followed by every required line.
 
     client_text, when given, replaces the composed text so a test can add or remove a line.
     """
     policy = policy or CompliancePolicy()
-    if letter is None:
-        letter = client_letter(prof, pl, brief, "王芳", OfflineModel())
+    intent = parse_request(request, market) if request else None
     draft = rule_context(
-        prof, pl, brief, letter=letter, client_text=letter, client_name="王芳",
-        intent=parse_request(request, market) if request else None, market=market, policy=policy,
-        model_name=model_name,
+        prof, pl, letter=letter or "", client_text=letter or "", client_name="王芳",
+        intent=intent, market=market, policy=policy, model_name=model_name,
     )  # fmt: skip
-    text = client_text if client_text is not None else f"{letter}\n\n{compose(draft)}"
-    return dataclasses.replace(draft, client_text=text)
+    if letter is None:
+        shows = {"request": intent is not None, "research": bool(draft.sources)}
+        prose = client_letter(prof, pl, "王芳", OfflineModel(), **shows)
+        document = compose_letter(prose, draft, current=[], education=[])
+        draft = dataclasses.replace(draft, letter=model_words(document))
+        text = render_text(document)
+    else:
+        text = f"{letter}\n\n{compose(draft)}"
+    return dataclasses.replace(draft, client_text=client_text if client_text is not None else text)
 
 
 def with_text(ctx: RuleContext, client_text: str, letter: str | None = None) -> RuleContext:

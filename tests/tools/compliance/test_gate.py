@@ -18,6 +18,7 @@ from agents.compliance import check_compliance
 from core.database import session_scope
 from core.errors import PlanNotApprovable
 from core.schemas.client import ClientInput
+from core.schemas.letter import Letter
 from core.services import approvals, deliveries, runs
 from core.settings import AllocationPolicy, CompliancePolicy, Settings
 from graphs.nodes import ComplianceGateError, _gate
@@ -26,6 +27,7 @@ from graphs.state import Deps
 from tools.compliance.evaluators.registry import REGISTRY
 from tools.compliance.evaluators.suitability import VOLATILITY_TOLERANCE
 from tools.compliance.rulebook import shipped_rules
+from tools.letter.text import render_text
 from tools.llm.offline import OfflineModel
 from tools.market.market_data import load_market
 
@@ -150,7 +152,7 @@ def state(
     prof = profile(MARKET, **overrides)
     pl, brief = plan(weights, prof, MARKET), research(prof, MARKET)
     report = check_compliance(
-        prof, pl, brief, client_name=name, intent=None, market=MARKET, model=OfflineModel(),
+        prof, pl, client_name=name, intent=None, market=MARKET, model=OfflineModel(),
         fallback_model=OfflineModel(), policy=CompliancePolicy(), rules=RULES,
         evaluators=REGISTRY,
     )  # fmt: skip
@@ -202,12 +204,24 @@ def _forged_verdict(s: dict[str, Any]) -> None:
     s["compliance"].update(verdict="pass", findings=[], remedies=[])
 
 
+def _rewritten(s: dict[str, Any], **sections: Any) -> None:
+    """The report's letter with some sections changed, and its text rendered from it: a forgery
+    only the rules' re-check can catch."""
+    document = Letter.model_validate({**s["compliance"]["document"], **sections})
+    text = render_text(document)
+    s["compliance"].update(document=document.model_dump(mode="json"), client_text=text)
+
+
 def _promise_in_text(s: dict[str, Any]) -> None:
-    s["compliance"]["client_text"] += "\n本方案保证收益。"
+    _rewritten(s, rationale=s["compliance"]["document"]["rationale"] + "本方案保证收益。")
 
 
 def _wording_removed(s: dict[str, Any]) -> None:
-    s["compliance"]["client_text"] = s["compliance"]["letter"]
+    _rewritten(s, disclosures=[])
+
+
+def _text_not_the_letters(s: dict[str, Any]) -> None:
+    s["compliance"]["client_text"] += "\n本方案保证收益。"
 
 
 def _approved_another_plan(s: dict[str, Any]) -> None:
@@ -234,12 +248,13 @@ def _passed_above_the_ceiling(s: dict[str, Any]) -> None:
         (fill({"512480": 0.1}), True, {}, _forged_verdict),
         (CLEAN, True, {}, _promise_in_text),
         (CLEAN, True, {}, _wording_removed),
+        (CLEAN, True, {}, _text_not_the_letters),
         (CLEAN, True, {}, _approved_another_plan),
         (VOLATILE, False, LONG_TAIL, _passed_above_the_ceiling),  # TW-VOL-01 at the door
     ],
     ids=["mid-tier-unapproved", "escalate-unapproved", "revise", "block", "other-plan-report",
          "tampered-plan", "forged-verdict", "promise-in-text", "wording-removed",
-         "approved-another-plan", "above-the-ceiling"],
+         "text-not-the-letters", "approved-another-plan", "above-the-ceiling"],
 )  # fmt: skip
 def test_gate_refuses(
     weights: dict[str, float], approved: bool, overrides: dict[str, Any], tamper: Any
@@ -248,6 +263,26 @@ def test_gate_refuses(
     if tamper:
         tamper(s)
     with pytest.raises(ComplianceGateError):
+        _gate(s, deps())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("tamper", "why"),
+    [
+        (_promise_in_text, "verdict block"),  # LANG-02, re-checked on the letter's text
+        (_wording_removed, "verdict revise"),  # REQ-01..05 missing
+        (_text_not_the_letters, "not the checked letter's"),
+    ],
+    ids=["promise-in-letter", "wording-removed", "text-not-the-letters"],
+)
+def test_gate_delivers_only_the_checked_letters_text(tamper: Any, why: str) -> None:
+    """The delivered text is render_text of the report's letter, and the rules pass on it."""
+    s = state(CLEAN, True)
+    assert s["compliance"]["client_text"] == render_text(
+        Letter.model_validate(s["compliance"]["document"])
+    )
+    tamper(s)
+    with pytest.raises(ComplianceGateError, match=why):
         _gate(s, deps())  # type: ignore[arg-type]
 
 

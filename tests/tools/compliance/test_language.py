@@ -1,5 +1,6 @@
 """Prohibited language (LANG-01..08) with its negation cases (LANG-05), grounded numbers
-(TW-NUM-01) and unmasked personal data (PII-01..05), in Chinese and English."""
+(TW-NUM-01), products outside the plan (TW-TXT-01), internal identifiers (TW-TXT-02) and unmasked
+personal data (PII-01..05), in Chinese and English."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import dataclasses
 from functools import cache
 
 import pytest
-from compliance_helpers import context, fill, fired, hits, plan, profile, research, with_text
+from compliance_helpers import context, fill, fired, hits, plan, profile, with_text
 from factories import AS_OF
 
 from core.masking import mask_text
@@ -210,19 +211,51 @@ def test_invalid_numbers_are_not_personal_data(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("named", "fires"),
-    [("510300", False), ("TW-BL-01", False), ("512480", True), ("华宝中证医疗ETF", True)],
-    ids=["held", "in-cited-research", "outside-code", "outside-name"],
+    [("510300", False), ("TW-BD-01", False), ("512480", True), ("华宝中证医疗ETF", True)],
+    ids=["held", "in-shown-research", "outside-code", "outside-name"],
 )
 def test_a_letter_may_name_only_held_or_researched_products(named: str, fires: bool) -> None:
-    """TW-TXT-01: the model's words may not recommend a product the plan does not hold."""
+    """TW-TXT-01: the model's words may not recommend a product the plan does not hold, or
+    that no note the letter shows is about."""
     ctx = base("CN", "zh-CN")
-    brief = research(ctx.profile, MARKET)
+    assert ("TW-BD-01" in ctx.research_products) and "TW-BD-01" not in ctx.plan.weights()
     letter = f"{ctx.letter}\n您也可以关注{named}。"
-    found = hits(RULES, context(ctx.profile, ctx.plan, MARKET, letter=letter, brief=brief))
+    found = hits(RULES, context(ctx.profile, ctx.plan, MARKET, letter=letter))
     assert found.get("TW-TXT-01") == ("revise" if fires else None)
 
 
+@pytest.mark.parametrize(
+    ("line", "fires"),
+    [
+        ("您的投资顾问（adv-li）将与您联系。", True),
+        ("Your supervisor sup-zhao has reviewed it.", True),
+        ("参考研究[TW-HV-2611-01]。", True),
+        ("本方案由offline-v1撰写。", True),
+        ("This plan was written by offline-v1.", True),
+        ("同一范围内产品等权配置（1/N）的估算为4.1%。", True),
+        ("您的投资顾问将与您联系。", False),
+        ("您可投资产品的等权组合是比较的基准。", False),
+    ],
+    ids=["advisor-login", "supervisor-login", "note-id", "model-id-zh", "model-id-en", "1/N",
+         "advisor-in-words", "equal-mix"],
+)  # fmt: skip
+def test_internal_identifiers_fail_the_letter(line: str, fires: bool) -> None:
+    """TW-TXT-02: a login id, a note id, the model id outside the AI disclosure or "1/N"."""
+    assert (hits(RULES, with_line(line)).get("TW-TXT-02") == "revise") is fires
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_the_ai_disclosure_may_name_the_model(locale: str) -> None:
+    """REQ-05 must name the model: its own line is the one place the id may appear."""
+    ctx = base("CN", locale)
+    assert "offline-v1" in ctx.client_text and "TW-TXT-02" not in hits(RULES, ctx)
+    advised = dataclasses.replace(ctx, profile=ctx.profile.model_copy(update={"advisor_id": "li"}))
+    assert "liquidity" in advised.client_text or "流动性" in advised.client_text
+    assert "TW-TXT-02" not in hits(RULES, advised)  # "li" in "liquidity" is no login
+    assert "TW-TXT-02" in hits(RULES, with_text(advised, advised.client_text + "\n(li)"))
+
+
 def test_every_evaluated_language_rule_is_exercised_here() -> None:
-    covered = {r for r, _, _ in FIRES} | {"LANG-05", "TW-NUM-01", "TW-TXT-01"}
+    covered = {r for r, _, _ in FIRES} | {"LANG-05", "TW-NUM-01", "TW-TXT-01", "TW-TXT-02"}
     covered |= {r for r, _ in PII}
     assert {r.id for r in RULES.rules if r.kind == "language" and r.evaluated} == covered

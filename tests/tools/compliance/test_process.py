@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from compliance_helpers import EMPTY_BRIEF, context, fill, hits, plan, profile, profile_of
+from compliance_helpers import context, fill, hits, plan, profile, profile_of
 from factories import AS_OF, client_data, make_client
 from pydantic import ValidationError
 from sqlmodel import select
@@ -116,13 +116,9 @@ def test_a_rule_a_compliance_officer_adds_is_enforced_at_once(
         client_name="王芳", intent=None, market=MARKET, model=OfflineModel(),
         fallback_model=OfflineModel(), policy=CompliancePolicy(),
     )  # fmt: skip
+    assert check_compliance(prof, pl, rules=RULES, evaluators=REGISTRY, **args).verdict == "pass"
     assert (
-        check_compliance(prof, pl, EMPTY_BRIEF, rules=RULES, evaluators=REGISTRY, **args).verdict
-        == "pass"
-    )
-    assert (
-        check_compliance(prof, pl, EMPTY_BRIEF, rules=extended, evaluators=REGISTRY, **args).verdict
-        == "block"
+        check_compliance(prof, pl, rules=extended, evaluators=REGISTRY, **args).verdict == "block"
     )
 
 

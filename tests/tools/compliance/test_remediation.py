@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from compliance_helpers import QUIET, fill, plan, profile, profile_of, research, variant_market
+from compliance_helpers import QUIET, fill, plan, profile, profile_of, variant_market
 from factories import hnw_client, long_tail_client
 
 from agents.allocation import allocate_portfolio
@@ -36,7 +36,7 @@ def check(
     market: MarketData = MARKET,
 ) -> ComplianceReport:
     return check_compliance(
-        prof, pl, research(prof, market), client_name="王芳", intent=None, market=market,
+        prof, pl, client_name="王芳", intent=None, market=market,
         model=model, fallback_model=fallback or OfflineModel(),
         policy=policy or CompliancePolicy(), rules=RULES,
         evaluators=REGISTRY,
@@ -55,6 +55,8 @@ BAD_LETTERS = [
     pytest.param("zh-CN", "过去三年年化12%，未来也能保持。", id="zh-past-as-predictive"),
     pytest.param("zh-CN", "建议立即全仓买入510300。", id="zh-trade-instruction"),
     pytest.param("en", "Dear {client_name}, also buy 512480.", id="en-product-outside-plan"),
+    pytest.param("zh-CN", "尊敬的{client_name}：\n您的顾问adv-li已审核本方案。", id="zh-login-id"),
+    pytest.param("en", "Dear {client_name},\nWe beat a 1/N mix.", id="en-jargon"),
 ]
 
 
@@ -68,8 +70,11 @@ def test_a_letter_breaking_a_text_rule_is_rewritten_by_the_fallback(
     report = check(prof, pl, model)
     model.assert_done()
     assert report.text_regenerated
-    offline = client_letter(prof, pl, research(prof, MARKET), "王芳", OfflineModel())
-    assert report.letter == offline and report.client_text.startswith(offline)
+    research = bool(report.document.research)
+    offline = client_letter(prof, pl, "王芳", OfflineModel(), research=research)
+    greeting, opening = offline.split("\n", 1)
+    assert (report.document.greeting, report.document.opening) == (greeting, opening)
+    assert report.client_text.startswith(f"{greeting}\n\n{opening}\n\n")
     assert letter.replace("{client_name}", "王芳") not in report.client_text
     assert not [f for f in text_findings(report) if f != "LANG-05"]
     assert report.verdict == "pass"
@@ -83,8 +88,9 @@ def test_a_clean_letter_is_kept(scripted: Callable[..., Any]) -> None:
     report = check(prof, pl, model)
     model.assert_done()
     assert not report.text_regenerated
-    assert report.letter == clean.replace("{client_name}", "王芳")
-    assert report.client_text.startswith(report.letter) and report.verdict == "pass"
+    assert report.document.greeting == clean.replace("{client_name}", "王芳")
+    assert report.letter == f"{report.document.greeting}\n\n{pl.rationale}"
+    assert report.client_text.startswith(report.document.greeting) and report.verdict == "pass"
 
 
 def test_personal_data_in_a_letter_never_reaches_the_client_text(
@@ -93,7 +99,7 @@ def test_personal_data_in_a_letter_never_reaches_the_client_text(
     prof = profile(MARKET)
     pl = plan(fill({"510300": 0.3}), prof, MARKET)
     raw = "尊敬的{client_name}：请致电13912345678，身份证11010519491231002X已登记。"
-    masked = client_letter(prof, pl, research(prof, MARKET), "王芳", scripted({"letter": [raw]}))
+    masked = client_letter(prof, pl, "王芳", scripted({"letter": [raw]}))
     assert "139****5678" in masked and "110105********002X" in masked
     report = check(prof, pl, scripted({"letter": [raw]}, fallback=OfflineModel()))
     assert "13912345678" not in report.client_text

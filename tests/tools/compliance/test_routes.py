@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import cache
 
 import pytest
-from compliance_helpers import EMPTY_BRIEF, client, plan, profile_of
+from compliance_helpers import client, plan, profile_of
 
 from agents.compliance import rule_context
 from core.schemas.profile import ClientProfile
@@ -69,7 +69,7 @@ def test_more_of_a_theme_out_of_reach_is_above_level_and_escalates(
     prof = ordinary(level)
     intent = RequestIntent(wishes=[Wish(direction="more", kind="theme", target=theme)])
     ctx = rule_context(
-        prof, plan(CASH, prof, MARKET), EMPTY_BRIEF, letter="", client_text="",
+        prof, plan(CASH, prof, MARKET), letter="", client_text="",
         client_name="王芳", intent=intent, market=MARKET, policy=CompliancePolicy(),
         model_name="offline-v1",
     )  # fmt: skip

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from compliance_helpers import EMPTY_BRIEF, fill, plan, profile, profile_of, variant_market
+from compliance_helpers import fill, plan, profile, profile_of, variant_market
 from factories import hnw_client, long_tail_client, make_client
 from langgraph.checkpoint.memory import InMemorySaver
 from pydantic import ValidationError
@@ -180,7 +180,7 @@ def test_every_report_names_the_rule_set_version(
 ) -> None:
     prof = profile_of(client, market)  # type: ignore[arg-type]
     report = check_compliance(
-        prof, plan(fill({}), prof, market), EMPTY_BRIEF, client_name="王芳", intent=None,
+        prof, plan(fill({}), prof, market), client_name="王芳", intent=None,
         market=market, model=OfflineModel(), fallback_model=OfflineModel(),
         policy=CompliancePolicy(jurisdiction=jurisdiction), rules=RULES,
         evaluators=REGISTRY,
@@ -194,7 +194,7 @@ def test_a_report_names_the_version_of_the_rules_it_ran() -> None:
     prof = profile(market)
     other = RULES.model_copy(update={"version": "2099.01-test"})
     report = check_compliance(
-        prof, plan(fill({"LEV-1": 0.1}), prof, market), EMPTY_BRIEF, client_name="王芳",
+        prof, plan(fill({"LEV-1": 0.1}), prof, market), client_name="王芳",
         intent=None, market=market, model=OfflineModel(), fallback_model=OfflineModel(),
         policy=CompliancePolicy(), rules=other, evaluators=REGISTRY,
     )  # fmt: skip

@@ -14,7 +14,6 @@ from compliance_helpers import (
     hits,
     plan,
     profile_of,
-    research,
     variant_market,
     with_text,
 )
@@ -63,7 +62,7 @@ def composed(
     c = client(locale=locale, **overrides)
     prof = profile_of(c, MARKET, policy)
     pl = plan(weights, prof, MARKET, holdings=c.holdings)
-    return context(prof, pl, MARKET, policy, brief=research(prof, MARKET), request=request)
+    return context(prof, pl, MARKET, policy, request=request)
 
 
 def scenario(rule: str, jurisdiction: str, locale: str) -> RuleContext:
@@ -214,14 +213,14 @@ R1_ONLY = {"511990": 0.4, "TW-MM-01": 0.3, "511880": 0.3}
     ],
     ids=["mid-tier", "long-tail", "lowest-long-tail", "lowest-policy-off"],
 )
-def test_ai_statement_says_an_advisor_reviews_where_one_does(
+def test_ai_statement_says_an_advisor_reviews_where_one_does_without_their_login(
     overrides: dict[str, Any], weights: dict[str, float], signoff: bool, reviewer: bool
 ) -> None:
     ctx = composed("CN", "zh-CN", overrides, weights, lowest_category_signoff=signoff)
     (line,) = required_wording(ctx)["REQ-05"]
     assert "算法模型辅助生成" in line and "不代表实际收益" in line
-    assert ("本方案须经您的投资顾问复核后发送" in line) is reviewer
-    assert "adv-li" not in line  # the client meets the advisor in the signature, not by login id
+    assert ("本方案经您的签约投资顾问审核后方才发送给您。" in line) is reviewer
+    assert "adv-li" not in ctx.client_text  # the signature names the person, never the login
 
 
 @pytest.mark.parametrize("locale", ["zh-CN", "en"])
@@ -229,15 +228,16 @@ def test_the_answer_to_a_request_says_what_was_done_and_what_not_and_why(locale:
     ctx = scenario("TW-REQ-02", "CN", locale)
     lines = required_wording(ctx)["TW-REQ-02"]
     zh = locale == "zh-CN"
-    assert lines[0] == ("关于您的要求：" if zh else "About your request:")
     text = "\n".join(lines)
     # 512480 is R4 against C3: unsuitable, with the way forward if the client insists.
     assert ("不适合您" if zh else "not suitable for you") in text and "512480" in text
     assert ("特别风险警示" if zh else "special written risk warning") in text
     assert ("100,000元" if zh else "100,000 CNY") in text  # the cash need, by code
     assert ("未能准确理解" if zh else "could not fully understand") in text  # 比特币
-    # The composed text is what the client gets, right after the letter.
-    assert ctx.client_text.index(lines[0]) < ctx.client_text.index(
+    # The answer has its own section of the letter, under its heading and before the
+    # disclosures.
+    heading = "、关于您的要求\n" if zh else ". About your request\n"
+    assert ctx.client_text.index(heading + lines[0]) < ctx.client_text.index(
         required_wording(ctx)["REQ-01"][0]
     )
 

@@ -1,11 +1,13 @@
-"""Text rules: prohibited language with negation (LANG-01..08), grounded numbers (TW-NUM-01)
-and unmasked personal data (PII-01..05), in Chinese and English."""
+"""Text rules: prohibited language with negation (LANG-01..08), grounded numbers (TW-NUM-01),
+products outside the plan (TW-TXT-01), internal identifiers (TW-TXT-02) and unmasked personal
+data (PII-01..05), in Chinese and English."""
 
 from __future__ import annotations
 
 import re
 
 from core.masking import find_sensitive
+from tools.compliance.disclosures import required_wording
 from tools.compliance.engine import Hit, Registry, RuleContext
 from tools.compliance.text_checks import (
     BENCHMARK,
@@ -20,6 +22,7 @@ from tools.compliance.text_checks import (
     prohibited,
     ungrounded,
 )
+from tools.market.assumptions import sleeve_weights
 
 EVALUATORS = Registry()
 
@@ -81,6 +84,7 @@ def _grounding(ctx: RuleContext) -> tuple[list[float], list[float]]:
         profile.liquidity_reserve_share,
         profile.max_drawdown_pct / 100,
         *(h.weight for h in plan.holdings),
+        *sleeve_weights((h.asset_class, h.weight) for h in plan.holdings).values(),
         *(a.expected_return for a in ctx.market.cma.asset_classes),
         *(a.volatility for a in ctx.market.cma.asset_classes),
     ]
@@ -90,12 +94,16 @@ def _grounding(ctx: RuleContext) -> tuple[list[float], list[float]]:
         profile.aum,
         profile.age,
         *(t.amount for t in plan.trades),
+        *(h.amount for h in plan.holdings),
+        *(e.amount for e in profile.facts.liquidity_events if e.amount),
     ]
     for flag in profile.behaviour_flags:  # the client's own evidence, which lessons cite
         if flag.measured is not None:
             measured = measured_numbers(flag.measured.model_dump())
             fractions += measured
             plain += measured
+    if plan.request is not None:
+        fractions += [plan.request.volatility_before, plan.request.volatility_after]
     for h in plan.holdings:
         if (p := ctx.market.products.get(h.product_code)) is not None:
             fractions += [p.fees.annual, p.fees.management]
@@ -154,6 +162,30 @@ def products_outside_the_plan(ctx: RuleContext, rule_id: str) -> list[Hit]:
         if named or product.name_zh in ctx.letter or product.name_en in ctx.letter:
             hits.append(Hit(f"{product.code} ({product.risk_rating.value}) is not in the plan"))
     return hits
+
+
+# Principal login ids (advisors, supervisors): never in a letter; the signature names the person.
+PRINCIPAL_ID = re.compile(r"(?<![A-Za-z0-9])(?:adv|sup)-[A-Za-z0-9_.-]+", re.IGNORECASE)
+
+
+@EVALUATORS.rule("TW-TXT-02")
+def internal_identifiers(ctx: RuleContext, rule_id: str) -> list[Hit]:
+    """Words a client cannot read: a principal's login id, a research note's id, the model's id
+    outside the AI disclosure (REQ-05, which must name it), or the jargon "1/N"."""
+    text = ctx.client_text
+    for line in required_wording(ctx)["REQ-05"]:
+        text = text.replace(line, " ")
+    found = [m.group() for m in PRINCIPAL_ID.finditer(text)]
+    advisor = ctx.profile.advisor_id
+    alone = rf"(?<![A-Za-z0-9_-]){re.escape(advisor or '')}(?![A-Za-z0-9_-])"
+    if advisor and re.search(alone, text) and not any(advisor in f for f in found):
+        found.append(advisor)  # as a word: a login "li" is not the "li" in "liquidity"
+    found += [n.id for n in ctx.market.corpus if n.id in text]
+    if ctx.model_name and ctx.model_name in text:
+        found.append(ctx.model_name)
+    if "1/N" in text:
+        found.append("1/N")
+    return [Hit(f"“{token}”") for token in dict.fromkeys(found)]
 
 
 PAST_DISCLAIMER = re.compile(
