@@ -2,7 +2,8 @@
 
 TierwiseError
 ├── NotFound (404): ClientNotFound, RunNotFound, ApprovalNotFound (also for another
-│   │              advisor's records, so that ids cannot be probed), BatchNotFound
+│   │              advisor's records, so that ids cannot be probed), BatchNotFound,
+│   │              LetterNotFound (a run with no letter yet)
 │   ├── EvalNotFound                (core/services/evals.py)
 │   └── PriceImportNotFound         (core/services/price_imports.py)
 ├── Conflict (409): ApprovalAlreadyDecided, PlanHashMismatch, PlanNotApprovable,
@@ -56,6 +57,10 @@ class ApprovalNotFound(NotFound):
 
 class BatchNotFound(NotFound):
     pass
+
+
+class LetterNotFound(NotFound):
+    """The run has no letter yet: still running, or stopped before one was written."""
 
 
 class Conflict(TierwiseError):

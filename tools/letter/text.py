@@ -3,7 +3,7 @@ delivered hash covers. Section headings are code; every line under them comes fr
 
 from __future__ import annotations
 
-from core.schemas.letter import HoldingLine, Letter, Signature, TradeLine
+from core.schemas.letter import HoldingLine, Lesson, Letter, NoteLine, Signature, TradeLine
 
 HEADINGS: dict[str, dict[str, str]] = {
     "holdings": {"zh-CN": "一、您的配置方案", "en": "1. Your plan"},
@@ -14,6 +14,7 @@ HEADINGS: dict[str, dict[str, str]] = {
     "research": {"zh-CN": "六、与方案相关的研究", "en": "6. Research on what the plan holds"},
     "disclosures": {"zh-CN": "重要提示", "en": "Important information"},
 }
+BULLET = "• "
 SIDES = {
     "zh-CN": {"buy": "买入", "sell": "卖出"},
     "en": {"buy": "Buy", "sell": "Sell"},
@@ -29,28 +30,44 @@ def percent(weight: float) -> str:
     return f"{weight * 100:.1f}%"
 
 
+def units_note(h: HoldingLine, locale: str) -> str:
+    """How many exchange units the amount buys, where a price is stored; empty otherwise."""
+    if not (h.units and h.price):
+        return ""
+    if locale == "zh-CN":
+        return f"（约{h.units:,}份，按最新收盘价{h.price:.3f}元）"
+    return f" (about {h.units:,} units at the last close of {h.price:.3f} CNY)"
+
+
 def holding_line(h: HoldingLine, locale: str) -> str:
     zh = locale == "zh-CN"
     line = (
-        f"• {h.name}（{h.code}），{h.risk_rating}，{percent(h.weight)}，{money(h.amount, locale)}"
+        f"{BULLET}{h.name}（{h.code}），{h.risk_rating}，{percent(h.weight)}，"
+        f"{money(h.amount, locale)}"
         if zh
-        else f"• {h.name} ({h.code}), {h.risk_rating}, {percent(h.weight)}, "
+        else f"{BULLET}{h.name} ({h.code}), {h.risk_rating}, {percent(h.weight)}, "
         f"{money(h.amount, locale)}"
     )
-    if h.units and h.price:
-        line += (
-            f"（约{h.units:,}份，按最新收盘价{h.price:.3f}元）"
-            if zh
-            else f" (about {h.units:,} units at the last close of {h.price:.3f} CNY)"
-        )
-    return line
+    return line + units_note(h, locale)
 
 
 def trade_line(t: TradeLine, locale: str) -> str:
     side = SIDES[locale][t.side]
     if locale == "zh-CN":
-        return f"• {side}{t.name}（{t.code}）{money(t.amount, locale)}"
-    return f"• {side} {t.name} ({t.code}): {money(t.amount, locale)}"
+        return f"{BULLET}{side}{t.name}（{t.code}）{money(t.amount, locale)}"
+    return f"{BULLET}{side} {t.name} ({t.code}): {money(t.amount, locale)}"
+
+
+def lesson_parts(x: Lesson, locale: str) -> tuple[str, str]:
+    """A lesson's line as (its title as written, its body): the HTML sets the first in bold."""
+    return (f"【{x.title}】", x.body) if locale == "zh-CN" else (f"{x.title}: ", x.body)
+
+
+def note_parts(n: NoteLine, locale: str) -> tuple[str, str]:
+    """A research note's line, bullet aside, as (its title, the rest)."""
+    if locale == "zh-CN":
+        return n.title, f"（{n.publisher}，{n.as_of.isoformat()}）：{n.summary}"
+    return n.title, f" ({n.publisher}, {n.as_of.isoformat()}): {n.summary}"
 
 
 def signature_lines(s: Signature, locale: str) -> list[str]:
@@ -78,22 +95,8 @@ def render_text(letter: Letter) -> str:
     section("trades", [trade_line(t, loc) for t in letter.trades])
     section("rationale", [letter.rationale] if letter.rationale else [])
     section("answer", letter.answer)
-    section(
-        "education",
-        [
-            f"【{x.title}】{x.body}" if loc == "zh-CN" else f"{x.title}: {x.body}"
-            for x in letter.education
-        ],
-    )
-    section(
-        "research",
-        [
-            f"• {n.title}（{n.publisher}，{n.as_of.isoformat()}）：{n.summary}"
-            if loc == "zh-CN"
-            else f"• {n.title} ({n.publisher}, {n.as_of.isoformat()}): {n.summary}"
-            for n in letter.research
-        ],
-    )
+    section("education", ["".join(lesson_parts(x, loc)) for x in letter.education])
+    section("research", [BULLET + "".join(note_parts(n, loc)) for n in letter.research])
     section("disclosures", letter.disclosures)
     if letter.signature is not None:
         blocks.append("\n".join(signature_lines(letter.signature, loc)))
