@@ -51,6 +51,10 @@ WORDS: dict[str, dict[str, str]] = {
         "en": "On delivery the letter closes with the approving advisor's name, registration "
         "number and the date.",
     },
+    "letter_replaced": {
+        "zh-CN": "该方案已被修订，客户将收到修订后方案的信件。",
+        "en": "This plan has been revised: the client receives the revised plan's letter.",
+    },
     "sources": {"zh-CN": "研究来源", "en": "Research sources"},
     "audit": {"zh-CN": "审计轨迹", "en": "Audit trail"},
     "decide": {"zh-CN": "审核决定", "en": "Decision"},

@@ -574,6 +574,8 @@ def plan_page(
         letter=letter_body(letter, firm_name(s, letter.locale)) if letter else None,
         letter_style=STYLE if letter else None,
         letter_signed=letter is not None and letter.signature is not None,
+        # A revision has since put another plan (and letter) before the client.
+        letter_replaced=(run.compliance or {}).get("plan_hash") not in (None, approval.plan_hash),
     )
 
 
