@@ -55,6 +55,7 @@ def firm_name(settings: Settings, locale: str) -> str:
 
 
 def _paragraphs(text: str) -> list[str]:
+    """A line of the text is a paragraph of the page: a break in a model's prose stays one."""
     return [p for p in text.split("\n") if p.strip()]
 
 
@@ -84,10 +85,10 @@ def _context(letter: Letter, firm: str) -> dict[str, Any]:
             {"side": t.side, "line": trade_line(t, loc).removeprefix(BULLET)} for t in letter.trades
         ],
         "rationale": _paragraphs(letter.rationale),
-        "answer": letter.answer,
+        "answer": [p for item in letter.answer for p in _paragraphs(item)],
         "education": [lesson_parts(x, loc) for x in letter.education],
         "research": [note_parts(n, loc) for n in letter.research],
-        "disclosures": letter.disclosures,
+        "disclosures": [p for item in letter.disclosures for p in _paragraphs(item)],
         "signature": signature_lines(letter.signature, loc) if letter.signature else [],
     }
 

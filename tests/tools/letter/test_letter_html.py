@@ -49,6 +49,18 @@ def test_every_section_is_there_in_order_in_the_client_s_language(letter: Letter
         assert words[other] not in shown
 
 
+def test_a_line_break_in_a_section_is_a_break_on_the_page() -> None:
+    letter = en_letter(
+        opening="First line.\nSecond line.",
+        rationale="Why, one.\n\nWhy, two.",
+        answer=["About your request:\nmore gold: done.", "Cash: kept."],
+        disclosures=["Risk one.\nRisk two."],
+    )
+    shown = lines(render_html(letter, FIRMS["en"]))
+    assert shown == text_lines(render_text(letter))
+    assert "About your request:" in shown and "Risk two." in shown
+
+
 def test_an_empty_section_is_left_out_as_in_the_text() -> None:
     letter = zh_letter(trades=[], answer=[], education=[], research=[], signature=None)
     html = render_html(letter, FIRMS["zh-CN"])
