@@ -61,10 +61,17 @@ eval: install
 	$(BIN)/tierwise eval run full
 
 # Debian's Chromium drives the inbox's browser tests (no browser download); the CJK fonts make
-# the screenshots readable. The machines run as root; elsewhere install these two by hand.
+# the screenshots readable and the letter's PDF (WeasyPrint, on Pango) print Chinese; poppler's
+# pdftotext and pdftoppm read that PDF back in the tests. Each is checked on its own, so a machine
+# that already has Chromium still gets the rest. The machines run as root; elsewhere install
+# these by hand.
+BROWSER_PACKAGES := chromium fonts-noto-cjk poppler-utils libpango-1.0-0 libpangoft2-1.0-0
 browser:
-	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && \
-		apt-get install -y -qq chromium fonts-noto-cjk)
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	for p in $(filter-out chromium,$(BROWSER_PACKAGES)); do \
+		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq $$missing; fi
 
 ## bench: a full offline long-tail run against a bare 4-node graph (and its commits and rows per
 ## run), allocation before and after compiling problems once (with the plan comparison), the

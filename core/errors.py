@@ -3,7 +3,7 @@
 TierwiseError
 ├── NotFound (404): ClientNotFound, RunNotFound, ApprovalNotFound (also for another
 │   │              advisor's records, so that ids cannot be probed), BatchNotFound,
-│   │              PrincipalNotFound
+│   │              PrincipalNotFound, LetterNotFound (a run with no letter yet)
 │   ├── EvalNotFound                (core/services/evals.py)
 │   └── PriceImportNotFound         (core/services/price_imports.py)
 ├── Conflict (409): ApprovalAlreadyDecided, PlanHashMismatch, PlanNotApprovable,
@@ -59,6 +59,10 @@ class ApprovalNotFound(NotFound):
 
 class BatchNotFound(NotFound):
     pass
+
+
+class LetterNotFound(NotFound):
+    """The run has no letter yet: still running, or stopped before one was written."""
 
 
 class Conflict(TierwiseError):

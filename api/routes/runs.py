@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from sqlalchemy.exc import IntegrityError
 
@@ -19,9 +20,11 @@ from api.views import audit_trail, run_public
 from core.database import session_scope
 from core.errors import RunNotFound
 from core.schemas.vocabulary import FINAL_STATUSES
-from core.services import audit, clients, feedback, principals, runs
+from core.services import audit, clients, feedback, letters, principals, runs
 from core.tables import Principal
 from graphs.runner import Runner
+from tools.letter.html import firm_name, render_html
+from tools.letter.pdf import render_pdf
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"], route_class=Route)
 EVENT_POLL_SECONDS = 0.2
@@ -54,6 +57,23 @@ EVENT_STREAM: dict[int | str, dict[str, Any]] = {
             }
         },
     }
+}
+LetterFormat = Literal["html", "pdf"]
+LETTER: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The letter as the client receives it: an HTML page, or an A4 PDF",
+        "content": {
+            "text/html": {"schema": {"type": "string", "description": "an HTML document"}},
+            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+# The letter page runs nothing and loads nothing: its styles and chart are inline.
+LETTER_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "img-src data:; base-uri 'none'; form-action 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",  # client data: no shared cache keeps a copy
 }
 
 
@@ -129,6 +149,29 @@ def list_runs(
 def get_run(run_id: str, session: SessionDep, principal: Reader) -> RunPublic:
     """Status, tier, trajectory, profile, research, plan, compliance, approval, delivery."""
     return run_public(session, runs.visible(session, principal, run_id))
+
+
+@router.get("/{run_id}/letter", response_class=HTMLResponse, responses=LETTER)
+def get_letter(
+    run_id: str,
+    runner: RunnerDep,
+    principal: Reader,
+    letter_format: Annotated[
+        LetterFormat, Query(alias="format", description="html (the default) or pdf")
+    ] = "html",
+) -> Response:
+    """The run's letter as the client receives it: the delivered one, or before delivery the
+    one the compliance check passed. 404 while the run has none (still running, or stopped
+    before a letter was written); who may see the run may see its letter."""
+    with session_scope(runner.engine) as session:
+        run = runs.visible(session, principal, run_id)
+        letter, stored_id = letters.for_run(session, run), run.id
+    firm = firm_name(runner.settings, letter.locale)  # rendered with no connection held
+    if letter_format == "pdf":
+        disposition = f'attachment; filename="tierwise-letter-{stored_id}.pdf"'
+        headers = {**LETTER_HEADERS, "Content-Disposition": disposition}
+        return Response(render_pdf(letter, firm), media_type="application/pdf", headers=headers)
+    return HTMLResponse(render_html(letter, firm), headers=LETTER_HEADERS)
 
 
 def _events_after(

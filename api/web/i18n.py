@@ -42,6 +42,19 @@ WORDS: dict[str, dict[str, str]] = {
         "zh-CN": "客户将收到的文本（含披露）",
         "en": "Text the client receives (with disclosures)",
     },
+    "client_letter": {
+        "zh-CN": "客户将收到的信件（客户的语言）",
+        "en": "The letter the client receives (in the client's language)",
+    },
+    "letter_unsigned": {
+        "zh-CN": "交付时，信件末尾将附上批准该方案的投资顾问的姓名、执业证书编号和日期。",
+        "en": "On delivery the letter closes with the approving advisor's name, registration "
+        "number and the date.",
+    },
+    "letter_replaced": {
+        "zh-CN": "该方案已被修订，客户将收到修订后方案的信件。",
+        "en": "This plan has been revised: the client receives the revised plan's letter.",
+    },
     "sources": {"zh-CN": "研究来源", "en": "Research sources"},
     "audit": {"zh-CN": "审计轨迹", "en": "Audit trail"},
     "decide": {"zh-CN": "审核决定", "en": "Decision"},

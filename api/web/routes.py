@@ -36,6 +36,7 @@ from core.services import (
     clients,
     evals,
     inbox_sessions,
+    letters,
     outcomes,
     review_queue,
     runs,
@@ -43,6 +44,7 @@ from core.services import (
 from core.services.views import run_view
 from core.tables import Approval, Outcome, Principal, Run, as_utc, utcnow
 from graphs.runner import Runner
+from tools.letter.html import STYLE, firm_name, letter_body
 from tools.market.intent import target_name
 from tools.market.market_data import MarketData
 from tools.outcomes import service as measuring
@@ -548,6 +550,7 @@ def plan_page(
     changes = client_changes.blockers(db, run, date.today(), months) if pending else []
     last = review_queue.last_delivered(db, run)
     lang = _lang(request)
+    letter = letters.for_review(db, run, approval)
     return render(
         request,
         "plan.html",
@@ -567,6 +570,12 @@ def plan_page(
         can_decide=me.role == "advisor" and pending,
         changes=changes,
         asked=_request_section(approval, view, runner.market, lang),
+        # What the client receives, in the client's language whatever the inbox's.
+        letter=letter_body(letter, firm_name(s, letter.locale)) if letter else None,
+        letter_style=STYLE if letter else None,
+        letter_signed=letter is not None and letter.signature is not None,
+        # A revision has since put another plan (and letter) before the client.
+        letter_replaced=(run.compliance or {}).get("plan_hash") not in (None, approval.plan_hash),
     )
 
 

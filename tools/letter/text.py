@@ -3,7 +3,7 @@ delivered hash covers. Section headings are code; every line under them comes fr
 
 from __future__ import annotations
 
-from core.schemas.letter import HoldingLine, Letter, Signature, TradeLine
+from core.schemas.letter import HoldingLine, Lesson, Letter, NoteLine, Signature, TradeLine
 
 # Numbered in the order shown; a section with nothing in it is left out and the numbers close up.
 HEADINGS: dict[str, dict[str, str]] = {
@@ -22,6 +22,7 @@ ROUNDED = {
     "en": "Amounts are rounded down to whole hundreds of yuan, so they may add up to slightly "
     "less than your total assets.",
 }
+BULLET = "• "
 SIDES = {
     "zh-CN": {"buy": "买入", "sell": "卖出"},
     "en": {"buy": "Buy", "sell": "Sell"},
@@ -37,29 +38,47 @@ def percent(weight: float) -> str:
     return f"{weight * 100:.1f}%"
 
 
+def units_note(h: HoldingLine, locale: str) -> str:
+    """How many exchange units the amount buys, where a price is stored; empty otherwise."""
+    if not (h.units and h.price):
+        return ""
+    if locale == "zh-CN":
+        return f"（约{h.units:,}份，按最新收盘价{h.price:.3f}元）"
+    return f" (about {h.units:,} units at the last close of {h.price:.3f} CNY)"
+
+
 def holding_line(h: HoldingLine, locale: str) -> str:
     zh = locale == "zh-CN"
     line = (
-        f"• {h.name}（{h.code}）：风险等级{h.risk_rating}，占比{percent(h.weight)}，"
+        f"{BULLET}{h.name}（{h.code}）：风险等级{h.risk_rating}，占比{percent(h.weight)}，"
         f"金额{money(h.amount, locale)}"
         if zh
-        else f"• {h.name} ({h.code}): risk level {h.risk_rating}, {percent(h.weight)} of the "
+        else f"{BULLET}{h.name} ({h.code}): risk level {h.risk_rating}, {percent(h.weight)} of the "
         f"plan, {money(h.amount, locale)}"
     )
-    if h.units and h.price:
-        line += (
-            f"（约{h.units:,}份，按最新收盘价{h.price:.3f}元）"
-            if zh
-            else f" (about {h.units:,} units at the last close of {h.price:.3f} CNY)"
-        )
-    return line
+    return line + units_note(h, locale)
 
 
 def trade_line(t: TradeLine, locale: str) -> str:
     side = SIDES[locale][t.side]
     if locale == "zh-CN":
-        return f"• {side}{t.name}（{t.code}）：{money(t.amount, locale)}"
-    return f"• {side} {t.name} ({t.code}): {money(t.amount, locale)}"
+        return f"{BULLET}{side}{t.name}（{t.code}）：{money(t.amount, locale)}"
+    return f"{BULLET}{side} {t.name} ({t.code}): {money(t.amount, locale)}"
+
+
+def lesson_parts(x: Lesson, locale: str) -> tuple[str, str]:
+    """A lesson's line as (its title as written, its body and source): the HTML sets the first
+    in bold. The source is the published investor-education material the lesson draws on."""
+    if locale == "zh-CN":
+        return f"【{x.title}】", f"{x.body}（资料来源：{x.source}）"
+    return f"{x.title}: ", f"{x.body} (Source: {x.source})"
+
+
+def note_parts(n: NoteLine, locale: str) -> tuple[str, str]:
+    """A research note's line, bullet aside, as (its title, the rest)."""
+    if locale == "zh-CN":
+        return n.title, f"（{n.publisher}，{n.as_of.isoformat()}）：{n.summary}"
+    return n.title, f" ({n.publisher}, {n.as_of.isoformat()}): {n.summary}"
 
 
 def signature_lines(s: Signature, locale: str) -> list[str]:
@@ -74,47 +93,55 @@ def signature_lines(s: Signature, locale: str) -> list[str]:
     return [*lines, f"Date: {s.on.isoformat()}"]
 
 
+def headings(letter: Letter) -> dict[str, str]:
+    """Each section's heading as this letter shows it: the numbered ones counted over the
+    sections it has, so the numbers close up over an empty one."""
+    loc = letter.locale
+    present = {
+        "holdings": bool(letter.holdings),
+        "trades": bool(letter.trades),
+        "rationale": bool(letter.rationale),
+        "answer": bool(letter.answer),
+        "education": bool(letter.education),
+        "research": bool(letter.research),
+    }
+    out = {key: words[loc] for key, words in HEADINGS.items()}
+    shown = 0
+    for key in NUMBERED:
+        if present[key]:
+            shown += 1
+            number = f"{ZH_NUMERALS[shown - 1]}、" if loc == "zh-CN" else f"{shown}. "
+            out[key] = number + out[key]
+    return out
+
+
+def rounding_note(letter: Letter) -> str | None:
+    """The line under the holdings when an amount is rounded to whole hundreds of yuan."""
+    if any(h.rounding == "hundreds" for h in letter.holdings):
+        return ROUNDED[letter.locale]
+    return None
+
+
 def render_text(letter: Letter) -> str:
     """The letter's sections in a fixed order; a section with nothing in it is left out, and
     the numbered headings count only the sections shown."""
     loc = letter.locale
+    titles = headings(letter)
     blocks = [letter.greeting, letter.opening]
-    shown = 0
 
     def section(key: str, lines: list[str]) -> None:
-        nonlocal shown
-        if not lines:
-            return
-        heading = HEADINGS[key][loc]
-        if key in NUMBERED:
-            shown += 1
-            number = f"{ZH_NUMERALS[shown - 1]}、" if loc == "zh-CN" else f"{shown}. "
-            heading = number + heading
-        blocks.append("\n".join([heading, *lines]))
+        if lines:
+            blocks.append("\n".join([titles[key], *lines]))
 
     holdings = [holding_line(h, loc) for h in letter.holdings]
-    if any(h.rounding == "hundreds" for h in letter.holdings):
-        holdings.append(ROUNDED[loc])
+    if (note := rounding_note(letter)) is not None:
+        holdings.append(note)
     section("holdings", holdings)
     section("trades", [trade_line(t, loc) for t in letter.trades])
     section("rationale", [letter.rationale] if letter.rationale else [])
     section("answer", letter.answer)
-    section(
-        "education",
-        [
-            f"【{x.title}】{x.body}" if loc == "zh-CN" else f"{x.title}: {x.body}"
-            for x in letter.education
-        ],
-    )
-    section(
-        "research",
-        [
-            f"• {n.title}（{n.publisher}，{n.as_of.isoformat()}）：{n.summary}"
-            if loc == "zh-CN"
-            else f"• {n.title} ({n.publisher}, {n.as_of.isoformat()}): {n.summary}"
-            for n in letter.research
-        ],
-    )
+    section("education", ["".join(lesson_parts(x, loc)) for x in letter.education])
+    section("research", [BULLET + "".join(note_parts(n, loc)) for n in letter.research])
     section("disclosures", letter.disclosures)
     if letter.signature is not None:
         blocks.append("\n".join(signature_lines(letter.signature, loc)))
