@@ -32,7 +32,8 @@ def test_every_section_is_there_in_order_in_the_client_s_language(letter: Letter
     assert body.get("lang") == loc
     headings = [text(e) for e in body.iter() if tag(e) == "h2"]
     # Every section is there, so the numbered ones count 1-6 and the disclosures are not numbered.
-    numbers = [f"{n}、" for n in "一二三四五六"] if loc == "zh-CN" else [f"{n}. " for n in range(1, 7)]
+    zh = [f"{n}、" for n in "一二三四五六"]
+    numbers = zh if loc == "zh-CN" else [f"{n}. " for n in range(1, 7)]
     expected = [number + HEADINGS[key][loc] for number, key in zip(numbers, SECTIONS, strict=False)]
     assert headings == [*expected, *(HEADINGS[key][loc] for key in SECTIONS[6:])]
     title = next(e for e in root.iter() if tag(e) == "title")
