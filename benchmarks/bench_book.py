@@ -40,7 +40,11 @@ AUMS = (180_000, 2_400_000)
 ENGLISH_SENTENCE = re.compile(r"[A-Za-z][A-Za-z'’-]*(?:[ ,]+[A-Za-z][A-Za-z'’-]*){3,}")
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 TRADE = re.compile(r"(?:卖出|买入|Sell|Buy)[^\n]*?\d[\d,]*\s*(?:元|CNY)")
-INTERNAL = re.compile(r"\b(?:adv|sup)-[a-z0-9-]+\b|\[TW-[A-Z]{2}-\d{4}-\d{2}\]|1/N|offline-v1")
+INTERNAL = re.compile(r"\b(?:adv|sup)-[a-z0-9-]+\b|\[?TW-[A-Z]{2}-\d{4}-\d{2}\]?|1/N|offline-v1")
+# Lines that may name what the checks look for: the AI disclosure names the model (REQ-05), and
+# the signature names the advisor and their branch, proper names in either language.
+NAMED = ("本方案由算法模型辅助生成", "This plan was prepared with the help of algorithms",
+         "投资顾问：", "联系方式：", "Your advisor:", "Contact:")  # fmt: skip
 
 
 def book(size: int) -> list[dict[str, Any]]:
@@ -98,6 +102,11 @@ def run_book(runner: Runner, clients: list[dict[str, Any]]) -> list[dict[str, An
     return out
 
 
+def _body(text: str) -> str:
+    """The letter without the lines that must name the model, the advisor or their branch."""
+    return "\n".join(line for line in text.splitlines() if not line.startswith(NAMED))
+
+
 def _pairs(weights: dict[str, float], market: MarketData) -> bool:
     """Two held products that track one index (the shelf's `tracks`, where it has it)."""
     tracked = [getattr(market.products[c], "tracks", None) for c in weights if c in market.products]
@@ -142,10 +151,10 @@ def main() -> None:
     en = [r for r in delivered if r["client"]["locale"] == "en"]
 
     def english_in(r: dict[str, Any]) -> bool:
-        return bool(ENGLISH_SENTENCE.search(r["text"].replace(r["client"]["name"], "")))
+        return bool(ENGLISH_SENTENCE.search(_body(r["text"]).replace(r["client"]["name"], "")))
 
     def chinese_in(r: dict[str, Any]) -> bool:
-        return bool(CHINESE.search(r["text"].replace(r["client"]["name"], "")))
+        return bool(CHINESE.search(_body(r["text"]).replace(r["client"]["name"], "")))
 
     holders = [r for r in delivered if r["client"]["holdings"]]
     no_trades = [r for r in holders if not TRADE.search(r["text"])]
@@ -161,9 +170,10 @@ def main() -> None:
     pairs = sum(_pairs({h["product_code"]: h["weight"] for h in p}, market) for p in
                 (r["plan"]["holdings"] for r in results if r["plan"]))  # fmt: skip
     print(f"{'plans holding two products on one index':<52} {pairs}/{len(plans)}")
+    print(f"{'(below: outside the AI disclosure and the signature)':<52}")
     print(f"{'zh letters with an English sentence':<52} {sum(map(english_in, zh))}/{len(zh)}")
     print(f"{'en letters with Chinese text':<52} {sum(map(chinese_in, en))}/{len(en)}")
-    ids = sum(bool(INTERNAL.search(r["text"])) for r in delivered)
+    ids = sum(bool(INTERNAL.search(_body(r["text"]))) for r in delivered)
     print(f"{'letters naming an internal id or 1/N':<52} {ids}/{len(delivered)}")
     missing = sum(
         _weight_missing(r["text"], r["plan"], market, r["client"]["locale"]) for r in delivered

@@ -272,10 +272,13 @@ EDGES: list[Row] = [  # id, family, AUM key, level, goal, client fields, expecta
     ("overtrading-lt", "behaviour", "lt", "C3", "balanced",
      {"trades": trades(18, 10, 5_000, ("512480",))}, {}),
     ("leverage-trades", "behaviour", "mid", "C3", "balanced", {"trades": LEVER}, {}),
-    # The demo's C-1009 at this AUM: a third in one treasury ETF. Its lesson never sits beside a
-    # plan that raises that share: TW-EDU-01 revises the first plan down before anyone sees it.
-    ("concentration-zh", "behaviour", "mid", "C2", "income", {"holdings": TREASURY}, EDU),
-    ("concentration-en", "behaviour", "mid", "C2", "income", {"holdings": TREASURY, **EN}, EDU),
+    # The demo's C-1009 at this AUM: a third in one treasury ETF, and a request for more of it.
+    # Its lesson never sits beside a plan that raises that share: TW-EDU-01 revises the first
+    # plan (the request raised it) down before anyone sees it.
+    ("concentration-zh", "behaviour", "mid", "C2", "income", {"holdings": TREASURY},
+     {**EDU, "request": "请多配一些511260"}),
+    ("concentration-en", "behaviour", "mid", "C2", "income", {"holdings": TREASURY, **EN},
+     {**EDU, "request": "Please add more 511260."}),
     ("pro-assets-5m", "professional_boundary", "mid", "C3", "balanced",
      {**PRO, "financial_assets": 5_000_000}, {**MAYBE, "absent": ("CN-CLS-03",)}),
     ("pro-assets-4999999", "professional_boundary", "mid", "C3", "balanced",
