@@ -682,6 +682,15 @@ def allocate_portfolio(
             candidates.chosen, profile, holdings, market, policy, constraints, closes, spares
         )
         weights, solution = solve(target)
+        reach = solution.max_return_volatility
+        if not solution.fallback_reason and reach < aimed.band[1] - VOL_TOLERANCE:
+            # The shelf and caps stop below the level's ceiling: place the client in the part
+            # of the band they can reach, so clients spread over it instead of piling up at its
+            # top (issue 27: most C2 and C5 plans were one plan each).
+            aimed = risk_target(profile, policy, constraints, reach=reach)
+            if aimed.target != target:
+                target = aimed.target
+                weights, solution = solve(target)
         if intent is not None and (intent.wishes or intent.risk):
             weights, solution, shaping = _shape(intent, solve, target, (weights, solution))
         method, target_used = solution.method, solution.target_volatility
@@ -717,7 +726,9 @@ def allocate_portfolio(
         doubled=found,
     )
     # The shelf and the caps allow no plan as volatile as the target: the plan says so.
-    limited = method != "reserve_only" and span[1] < target - VOL_TOLERANCE
+    limited = method != "reserve_only" and (
+        aimed.reach is not None or span[1] < target - VOL_TOLERANCE
+    )
     recorded = aimed.model_copy(update={"shelf_limited": limited})
     return seal(plan.model_copy(update={"risk_target": recorded}))
 

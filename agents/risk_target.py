@@ -16,12 +16,16 @@ hold more risk); and the horizon argument behind target-date glide paths. Writte
       income    = clip(income_3y / aum / full_capacity_income)
       elsewhere = clip((1 - aum / financial_assets) / full_capacity_elsewhere)
     position  = low_goal + (high_goal - low_goal) * capacity    (the goal's range of the band)
-    placed    = floor_level + position * (ceiling_level - floor_level)
+    placed    = floor_level + position * (top - floor_level)
+      top     = ceiling_level, or the most volatile plan the shelf and caps allow (`reach`, the
+                optimiser's max-return portfolio) when that is lower and above the floor
     target    = min(placed, max_drawdown / 2, 2% if the notes ask for capital preservation,
                     any max_volatility a compliance finding set)
 
 Every score rises with capacity and every weight is non-negative, so more horizon or capacity
 never lowers `placed`; goal ranges rise with the goal, bands with the level; the caps only lower.
+Placing within the reachable part of the band keeps clients of different capacity apart where
+the shelf stops short of the ceiling, instead of all aiming above what it can give.
 The ceiling is AllocationPolicy.volatility_ceiling, never above the gate's (TW-VOL-01).
 """
 
@@ -57,15 +61,21 @@ def capacity_scores(
 
 
 def risk_target(
-    profile: ClientProfile, policy: AllocationPolicy, constraints: list[Constraint] | None = None
+    profile: ClientProfile,
+    policy: AllocationPolicy,
+    constraints: list[Constraint] | None = None,
+    reach: float | None = None,
 ) -> RiskTarget:
-    """The target volatility and how it was set (the module docstring's formula)."""
+    """The target volatility and how it was set (the module docstring's formula); `reach` is
+    the most volatile plan the client's candidates allow, when the allocation knows it."""
     scores = capacity_scores(profile, policy)
     capacity = sum(policy.risk_target.weights[f] * s for f, s in scores.items())
     low, high = policy.risk_target.goal_range[profile.goal]
     position = low + (high - low) * capacity
     floor, ceiling = policy.band(profile.risk_level)
-    placed = floor + position * (ceiling - floor)
+    narrowed = reach is not None and floor < reach < ceiling
+    top = reach if narrowed and reach is not None else ceiling
+    placed = floor + position * (top - floor)
     caps: list[tuple[Lowering, float]] = [("drawdown", profile.max_drawdown_pct / 100 / 2)]
     if profile.facts.wants_capital_preservation:
         caps.append(("preservation", PRESERVATION_CAP))
@@ -85,4 +95,5 @@ def risk_target(
         placed=placed,
         lowered_by=lowered,
         target=target,
+        reach=top if narrowed else None,
     )

@@ -6,8 +6,9 @@ It prints, beside the issue's goals:
 - median expected volatility by level x goal x horizon band, as a table and a text bar chart
   (and the same chart as an SVG, written to artifacts/personalisation.svg or --svg);
 - the cells where C5 > C4 > C3 in median volatility at equal goal and horizon band;
-- plans holding two products that track the same index (the shelf's `tracks`, else the two
-  known look-alike pairs);
+- plans holding two products that track the same index (the shelf's `tracks`): those the plan
+  does not record as forced (the goal), and those it does (`plan.doubled`: a cap, usually the
+  single-product cap on a large money-market reserve, leaves no other way);
 - positions under the minimum position size (AllocationPolicy.min_weight).
 
 python benchmarks/bench_personalisation.py [--clients 1200] [--seed 27] [--svg PATH]
@@ -45,7 +46,6 @@ BANDS = ((1, 3), (4, 7), (8, 12), (13, 20))  # horizon bands, years
 # A client's stated loss tolerance goes with the level the firm assessed (percent).
 DRAWDOWN = {"C1": (1, 5), "C2": (5, 12), "C3": (10, 25), "C4": (20, 40), "C5": (30, 60)}
 # Used only while the shelf records no `tracks`: the look-alikes the issue found together.
-LOOK_ALIKES = ({"518880", "159934"}, {"510300", "159919"})
 GOALS_MET = {"distinct": 0.60, "pairs": 0, "slivers": 0}
 
 
@@ -106,10 +106,13 @@ def band_of(years: float) -> str:
 def same_index_pairs(plan: Plan, market: MarketData) -> list[tuple[str, str]]:
     """Pairs of held products that track one index."""
     codes = sorted(plan.weights())
-    tracks = {c: getattr(market.products[c], "tracks", None) for c in codes}
-    if any(t is not None for t in tracks.values()) or hasattr(market.shelf[0], "tracks"):
-        return [(a, b) for a, b in combinations(codes, 2) if tracks[a] and tracks[a] == tracks[b]]
-    return [(a, b) for a, b in combinations(codes, 2) if {a, b} in LOOK_ALIKES]
+    tracks = {c: market.products[c].tracks for c in codes}
+    return [(a, b) for a, b in combinations(codes, 2) if tracks[a] == tracks[b]]
+
+
+def _forced(plan: Plan, pair: tuple[str, str]) -> bool:
+    """The plan records this pair as held together because nothing else would do."""
+    return any(set(pair) <= set(d.product_codes) for d in plan.doubled)
 
 
 def bar(value: float, scale: float, width: int = 40) -> str:
@@ -178,8 +181,12 @@ def main() -> None:
         cell = (c.risk_assessment.level, c.objectives.goal, band_of(c.objectives.horizon_years))
         vols[cell].append(p.expected_volatility)
     medians = {k: statistics.median(v) for k, v in vols.items()}
-    paired = [(c.client_id, pair) for c, p in zip(book, plans, strict=True)
-              for pair in same_index_pairs(p, market)]  # fmt: skip
+    pairs = [(c.client_id, pair, _forced(p, pair)) for c, p in zip(book, plans, strict=True)
+             for pair in same_index_pairs(p, market)]  # fmt: skip
+    # A pair the plan records as forced (plan.doubled: a cap leaves no other way) is allowed;
+    # the goal counts the others.
+    paired = [(c, pair) for c, pair, forced in pairs if not forced]
+    forced = [(c, pair) for c, pair, f in pairs if f]
     minimum = settings.allocation.min_weight
     slivers = [(c.client_id, code, w) for c, p in zip(book, plans, strict=True)
                for code, w in p.weights().items() if 0 < w < minimum]  # fmt: skip
@@ -210,9 +217,13 @@ def main() -> None:
             for level in LEVELS:
                 if (v := medians.get((level, goal, band))) is not None:
                     print(f"{goal:<18}{band:<7}{level} {bar(v, 0.2):<40} {v:6.2%}")
-    print(f"\nplans holding two products on one index: {len({c for c, _ in paired})}"
+    print(f"\nplans holding two products on one index, not forced: {len({c for c, _ in paired})}"
           f"/{len(plans)} ({len(paired)} pairs)   goal 0")  # fmt: skip
     for pair, n in sorted(_count(p for _, p in paired).items(), key=lambda kv: -kv[1])[:5]:
+        print(f"  {'+'.join(pair)}: {n} plans")
+    print(f"plans holding two on one index because a cap forces it (plan.doubled says why): "
+          f"{len({c for c, _ in forced})}/{len(plans)}")  # fmt: skip
+    for pair, n in sorted(_count(p for _, p in forced).items(), key=lambda kv: -kv[1])[:3]:
         print(f"  {'+'.join(pair)}: {n} plans")
     print(f"positions under the minimum ({minimum:.0%}): {len(slivers)} in "
           f"{len({c for c, _, _ in slivers})} plans   goal 0")  # fmt: skip

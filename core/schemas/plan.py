@@ -98,8 +98,10 @@ class RiskTarget(BaseModel):
     placed: float  # the volatility at that position
     lowered_by: list[Lowering] = Field(default_factory=list)
     target: float  # the volatility aimed at: `placed`, or lower
-    # The target is above the most volatile plan the shelf and the caps allow (the optimiser's
-    # max-return portfolio): the plan sits at that volatility, below where it was placed.
+    # The most volatile plan the shelf and the caps allow (the optimiser's max-return portfolio)
+    # when it is below the level's ceiling: the client is placed between the floor and it.
+    reach: float | None = None
+    # The shelf and the caps stop below the level's ceiling (`reach` is set): the plan says so.
     shelf_limited: bool = False
 
 

@@ -248,10 +248,14 @@ def test_a_product_kept_out_by_its_minimum_says_so() -> None:
         ({}, "五成放到股票里", "volatility"),
         # 80% in bonds beside a 40% liquidity reserve.
         ({"liquidity_need": 80_000}, "I want 80% in bonds", "reserve"),
-        # Half in the Nasdaq-100 ETF at C5: its product cap and its class cap (both 40%) stand
-        # in the way together, and neither alone lets even half the wish through: the first.
+        # Half in the Nasdaq-100 ETF at C5, full need and capacity (the plan aims at the most
+        # the shelf allows, so the volatility does not bind): its product cap and its class cap
+        # (both 40%) stand in the way together, and neither alone lets even half the wish
+        # through: the first.
         (
-            {"risk_level": "C5", "max_drawdown_tolerance_pct": 60},
+            {"risk_level": "C5", "max_drawdown_tolerance_pct": 60, "goal": "aggressive_growth",
+             "horizon_years": 20, "birth_year": 1995, "annual_income": 400_000,
+             "financial_assets": 2_000_000, "liquidity_need": 0},
             "我想买一半的513100",
             "product_cap",
         ),
