@@ -253,9 +253,16 @@ def test_a_product_kept_out_by_its_minimum_says_so() -> None:
         # (both 40%) stand in the way together, and neither alone lets even half the wish
         # through: the first.
         (
-            {"risk_level": "C5", "max_drawdown_tolerance_pct": 60, "goal": "aggressive_growth",
-             "horizon_years": 20, "birth_year": 1995, "annual_income": 400_000,
-             "financial_assets": 2_000_000, "liquidity_need": 0},
+            {
+                "risk_level": "C5",
+                "max_drawdown_tolerance_pct": 60,
+                "goal": "aggressive_growth",
+                "horizon_years": 20,
+                "birth_year": 1995,
+                "annual_income": 400_000,
+                "financial_assets": 2_000_000,
+                "liquidity_need": 0,
+            },
             "我想买一半的513100",
             "product_cap",
         ),
