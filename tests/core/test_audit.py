@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import multiprocessing
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -60,9 +61,15 @@ def test_an_untampered_delivered_run_verifies_and_its_trail_holds_the_text(
         delivery = deliveries.get(session, delivered)
         assert delivery is not None
         text_hash = hashlib.sha256(delivery.text.encode("utf-8")).hexdigest()
+        assert delivery.document is not None  # the letter's sections, unsigned here
+        canonical = json.dumps(
+            delivery.document, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+        )
+        document_hash = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
     assert delivered_event(runner, delivered).payload == {
         "plan_hash": delivery.plan_hash,
         "text_hash": text_hash,
+        "document_hash": document_hash,
         "channel": "direct",
         "approved_by": None,
     }

@@ -46,6 +46,6 @@ def test_a_plan_that_raises_the_flagged_holding_is_revised_down_to_todays_share(
     assert weight <= 0.3333 + 1e-9
     assert "TW-EDU-01" not in {f["rule_id"] for f in report["findings"]}
     assert done.status == "awaiting_approval"
-    assert "您持有的511260目前约占您在本公司资产的33.3%" in report["letter"]
-    assert f"本方案中511260的目标占比为{weight:.1%}" in report["letter"]
-    assert "结合您近期的交易情况" not in report["letter"]
+    assert "您持有的511260目前约占您在本公司资产的33.3%" in report["client_text"]
+    assert f"本方案中511260的目标占比为{weight:.1%}" in report["client_text"]
+    assert "结合您近期的交易情况" not in report["client_text"]

@@ -22,6 +22,7 @@ from core.settings import AllocationPolicy, CompliancePolicy, TierPolicy
 from tools.compliance.disclosures import compose
 from tools.compliance.engine import VERDICT_ORDER, RuleContext, RuleSet, evaluate, overall_verdict
 from tools.compliance.evaluators.registry import REGISTRY
+from tools.education.lessons import lessons_for
 from tools.letter.text import render_text
 from tools.llm.offline import OfflineModel
 from tools.llm.port import LanguageModel
@@ -120,9 +121,10 @@ def context(
         intent=intent, market=market, policy=policy, model_name=model_name,
     )  # fmt: skip
     if letter is None:
+        lessons = lessons_for(prof, pl, prof.locale)  # as check_compliance composes them
         shows = {"request": intent is not None, "research": bool(draft.sources)}
-        prose = client_letter(prof, pl, "王芳", OfflineModel(), **shows)
-        document = compose_letter(prose, draft, current=[], education=[])
+        prose = client_letter(prof, pl, "王芳", OfflineModel(), lessons=bool(lessons), **shows)
+        document = compose_letter(prose, draft, current=[], education=lessons)
         draft = dataclasses.replace(draft, letter=model_words(document))
         text = render_text(document)
     else:

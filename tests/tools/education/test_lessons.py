@@ -162,7 +162,7 @@ def test_every_lesson_in_a_letter_passes_the_text_rules(
     pl = held_at(prof, market, weight)
     ctx = context(prof, pl, market)
     for lesson in lessons_for(prof, pl, locale):
-        assert lesson.body in ctx.letter
+        assert lesson.body in ctx.client_text
     found = [f"{f.rule_id}: {f.evidence}" for f in evaluate(shipped_rules(), REGISTRY, ctx)]
     assert [f for f in found if TEXT_RULES.match(f.split(":")[0])] == []
 
