@@ -192,7 +192,9 @@ def _dominates(more: dict[str, float], less: dict[str, float]) -> bool:
 
 def capacity_order(plans: dict[str, dict[str, Any]]) -> dict[str, Score]:
     """Suite-level (issue 27): of two plans at one level and goal, the one whose client has at
-    least as much capacity on every score is never placed lower in the band. `plans` maps a
+    least as much capacity on every score is never placed lower in the band: its position is
+    no lower, and where both reach the same top (the ceiling, or the same shelf reach) neither
+    is its volatility target. `plans` maps a
     scenario id to its first plan (with its profile's level and goal under `level`, `goal`);
     the answer scores each scenario that has a comparable other, failing both of a pair out
     of order."""
@@ -207,7 +209,9 @@ def capacity_order(plans: dict[str, dict[str, Any]]) -> dict[str, Score]:
             if not _dominates(tb["scores"], ta["scores"]):
                 continue
             compared |= {a, b}
-            if tb["placed"] < ta["placed"] - 1e-9:
+            same_top = ta.get("reach") == tb.get("reach")
+            lower = tb["position"] < ta["position"] - 1e-9
+            if lower or (same_top and tb["placed"] < ta["placed"] - 1e-9):
                 wrong.setdefault(a, []).append(b)
                 wrong.setdefault(b, []).append(a)
     return {
@@ -291,7 +295,10 @@ def letter_scores(scenario: Scenario, out: Outcome, market: MarketData) -> list[
     if not document or not text:
         return []
     locale = document["locale"]
-    names = _proper_names(scenario, market)
+    # The advisor who signed (a person's name and their branch's line) is a proper name too.
+    signed = ((out.run.get("delivery") or {}).get("document") or {}).get("signature") or {}
+    signer = [v for v in (signed.get("name"), signed.get("contact")) if v]
+    names = sorted({*_proper_names(scenario, market), *signer}, key=len, reverse=True)
     plain = _without(text, names)
     if locale == "en":
         mixed = sorted(set(CJK.findall(plain)))

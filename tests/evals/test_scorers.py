@@ -180,8 +180,19 @@ def test_no_plan_no_band_score() -> None:
     assert volatility_band(out, AllocationPolicy()) is None
 
 
-def placed(scores: dict[str, float], where: float, level: str = "C3") -> dict[str, Any]:
-    return {"risk_target": {"scores": scores, "placed": where}, "level": level, "goal": "growth"}
+def placed(
+    scores: dict[str, float],
+    where: float,
+    level: str = "C3",
+    *,
+    position: float | None = None,
+    reach: float | None = None,
+) -> dict[str, Any]:
+    """A plan's risk target: placed at `where`; its position in the band is `where` too unless
+    given (one band, so they rise together), and `reach` the shelf's top when below the ceiling."""
+    target = {"scores": scores, "placed": where, "reach": reach,
+              "position": where if position is None else position}  # fmt: skip
+    return {"risk_target": target, "level": level, "goal": "growth"}
 
 
 LOW = {"horizon": 0.2, "age": 0.5, "liquidity": 0.9, "income": 0.3, "elsewhere": 0.0}
@@ -203,6 +214,19 @@ def test_more_capacity_placed_higher_passes_and_other_levels_are_not_compared() 
     })  # fmt: skip
     assert got["a"].passed and got["b"].passed
     assert "x" not in got and "y" not in got
+
+
+def test_a_lower_shelf_reach_may_place_more_capacity_lower_but_never_its_position() -> None:
+    """Two clients whose products reach different tops: the volatility is compared only at the
+    same top, the position in the band always."""
+    fine = capacity_order({
+        "a": placed(LOW, 0.06, position=0.3), "b": placed(HIGH, 0.05, position=0.5, reach=0.08),
+    })  # fmt: skip
+    assert fine["a"].passed and fine["b"].passed
+    wrong = capacity_order({
+        "a": placed(LOW, 0.06, position=0.5), "b": placed(HIGH, 0.05, position=0.3, reach=0.08),
+    })  # fmt: skip
+    assert not wrong["a"].passed and not wrong["b"].passed
 
 
 def education(
