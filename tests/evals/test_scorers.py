@@ -17,6 +17,7 @@ from agents.allocation import allocate_portfolio
 from agents.compliance import check_compliance
 from agents.profiling import profile_client
 from core.schemas.client import ClientInput
+from core.schemas.letter import Signature
 from core.settings import AllocationPolicy, CompliancePolicy, TierPolicy
 from evals.schema import Scenario
 from evals.scorers import (
@@ -29,6 +30,7 @@ from evals.scorers import (
 )
 from tools.compliance.evaluators.registry import REGISTRY
 from tools.compliance.rulebook import shipped_rules
+from tools.letter.text import signature_lines
 from tools.llm.offline import OfflineModel
 from tools.market.market_data import MarketData, load_market
 
@@ -311,11 +313,19 @@ def _letter_run(locale: str) -> tuple[Scenario, dict[str, Any]]:
 
 
 def letter(
-    market: MarketData, locale: str, text: Any = None, plan: Any = None, document: Any = None
+    market: MarketData,
+    locale: str,
+    text: Any = None,
+    plan: Any = None,
+    document: Any = None,
+    signature: dict[str, Any] | None = None,
 ) -> dict[str, bool]:
-    """The letter scores of the real letter, or of a bad one made from it."""
+    """The letter scores of the real letter, or of a bad one made from it; `signature`, the
+    delivered letter's signer."""
     scenario, run = copy.deepcopy(_letter_run(locale))
     compliance = run["compliance"]
+    if signature is not None:
+        run["delivery"] = {"document": {**compliance["document"], "signature": signature}}
     if text is not None:
         compliance["client_text"] = text(compliance["client_text"])
     if plan is not None:
@@ -363,6 +373,17 @@ def test_proper_names_in_the_other_language_are_allowed(market: MarketData) -> N
     assert not letter(market, "zh-CN", text=lambda t: f"{t}\n{line}")["letter_language"]
     zh = "您持有Huatai-PineBridge CSI 300 ETF。"
     assert letter(market, "zh-CN", text=lambda t: f"{t}\n{zh}")["letter_language"]
+
+
+def test_the_advisor_who_signed_is_a_proper_name_in_either_language(market: MarketData) -> None:
+    """An en letter signed by 李明 of 上海陆家嘴营业部 is in one language; the same words in its
+    body, without that signature, are not."""
+    signer = {"name": "李明", "registration": "S0980120010001",
+              "contact": "上海陆家嘴营业部 021-6888 0001", "on": "2026-11-25"}  # fmt: skip
+    lines = "\n".join(signature_lines(Signature.model_validate(signer), "en"))
+    lines = "\n\n" + lines
+    assert letter(market, "en", text=lambda t: t + lines, signature=signer)["letter_language"]
+    assert not letter(market, "en", text=lambda t: t + lines)["letter_language"]
 
 
 @pytest.mark.parametrize(
