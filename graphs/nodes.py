@@ -271,7 +271,7 @@ def _gate(state: AdvisoryState, deps: Deps, text: str | None = None) -> Complian
     )
 
 
-def _final_letter(state: AdvisoryState, deps: Deps, on: date) -> tuple[Letter | None, str]:
+def _final_letter(state: AdvisoryState, deps: Deps, on: date) -> tuple[Letter, str]:
     """The letter as it goes out: signed by the advisor who approved it, as a person (display
     name, registration number, contact) on the decision date; unsigned if nobody signed off."""
     report = ComplianceReport.model_validate(state["compliance"])
@@ -283,7 +283,7 @@ def _final_letter(state: AdvisoryState, deps: Deps, on: date) -> tuple[Letter | 
             signature = principals.signature(session, decision["advisor"], on)
     except (PrincipalNotFound, AdvisorUnregistered) as exc:
         raise ComplianceGateError(f"delivery refused: {exc.detail}") from exc
-    return sign(report.document, report.client_text, signature, _profile(state).locale)
+    return sign(report.document, signature)
 
 
 def deliver_plan_node(state: AdvisoryState, runtime: Runtime[Deps]) -> dict[str, Any]:
@@ -298,7 +298,7 @@ def deliver_plan_node(state: AdvisoryState, runtime: Runtime[Deps]) -> dict[str,
             state["run_id"],
             plan_hash=report.plan_hash,
             text=text,
-            document=document.model_dump(mode="json") if document is not None else None,
+            document=document.model_dump(mode="json"),
             channel="direct" if state["tier"] == "long_tail" and not decision else "advisor",
             approved_by=decision.get("advisor"),
             on=on,

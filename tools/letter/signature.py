@@ -7,17 +7,10 @@ nothing in a signature reaches a client unchecked.
 from __future__ import annotations
 
 from core.schemas.letter import Letter, Signature
-from core.schemas.vocabulary import Locale
-from tools.letter.text import render_text, signature_lines
+from tools.letter.text import render_text
 
 
-def sign(
-    document: Letter | None, client_text: str, signature: Signature, locale: Locale
-) -> tuple[Letter | None, str]:
-    """The signed letter and its text: the document with its signature, rendered again; or,
-    for a letter with no sections (None), the plain text with the signature block after it."""
-    if document is not None:
-        signed = document.model_copy(update={"signature": signature})
-        return signed, render_text(signed)
-    block = "\n".join(signature_lines(signature, locale))
-    return None, f"{client_text}\n\n{block}"
+def sign(document: Letter, signature: Signature) -> tuple[Letter, str]:
+    """The signed letter and its text: the document with its signature, rendered again."""
+    signed = document.model_copy(update={"signature": signature})
+    return signed, render_text(signed)
