@@ -1,9 +1,9 @@
 """The client letter contract (issue 27): a document in sections, not a text blob.
 
 Prose comes from the model (the opening and the reasons); every table, figure, lesson, note and
-required line comes from code. `render_text` (tools/letter/text.py) gives the exact text a client receives: the gate
-checks it and the delivered hash covers it. The HTML and PDF render the same sections, so they
-show what the text says and nothing else.
+required line comes from code. `render_text` (tools/letter/text.py) gives the exact text a
+client receives: the gate checks it and the delivered hash covers it. The HTML and PDF render
+the same sections, so they show what the text says and nothing else.
 """
 
 from __future__ import annotations
