@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from functools import lru_cache
 from itertools import pairwise
 from typing import Annotated, Literal, get_args
@@ -48,21 +49,31 @@ def _volatility_ceiling() -> dict[RiskLevel, float]:
     return {"C1": 0.01, "C2": 0.04, "C3": 0.10, "C4": 0.15, "C5": 0.20}
 
 
-def _every_level_rising(table: dict[RiskLevel, float]) -> dict[RiskLevel, float]:
-    """A ceiling in (0, 1] for every level, never lower for a higher level (DESIGN §4)."""
-    missing = [level for level in RISK_LEVELS if level not in table]
-    if missing:
-        raise ValueError(f"needs a ceiling for every level C1-C5; missing {', '.join(missing)}")
-    outside = [f"{level}={table[level]}" for level in RISK_LEVELS if not 0 < table[level] <= 1]
-    if outside:
-        raise ValueError(f"ceilings are annual fractions in (0, 1]: {', '.join(outside)}")
-    for lower, higher in pairwise(RISK_LEVELS):
-        if table[higher] < table[lower]:
-            raise ValueError(f"{higher} ({table[higher]}) is below {lower} ({table[lower]})")
-    return table
+def _rising(
+    word: str, plural: str, span: str, inside: Callable[[float], bool]
+) -> Callable[[dict[RiskLevel, float]], dict[RiskLevel, float]]:
+    """A validator of a per-level table: a value for every level, each `inside` its `span`,
+    never lower for a higher level (DESIGN §4)."""
+
+    def check(table: dict[RiskLevel, float]) -> dict[RiskLevel, float]:
+        missing = [level for level in RISK_LEVELS if level not in table]
+        if missing:
+            raise ValueError(f"needs a {word} for every level C1-C5; missing {', '.join(missing)}")
+        outside = [f"{level}={table[level]}" for level in RISK_LEVELS if not inside(table[level])]
+        if outside:
+            raise ValueError(f"{plural} are annual fractions in {span}: {', '.join(outside)}")
+        for lower, higher in pairwise(RISK_LEVELS):
+            if table[higher] < table[lower]:
+                raise ValueError(f"{higher} ({table[higher]}) is below {lower} ({table[lower]})")
+        return table
+
+    return check
 
 
-VolatilityCeiling = Annotated[dict[RiskLevel, float], AfterValidator(_every_level_rising)]
+VolatilityCeiling = Annotated[
+    dict[RiskLevel, float],
+    AfterValidator(_rising("ceiling", "ceilings", "(0, 1]", lambda v: 0 < v <= 1)),
+]
 
 
 def _volatility_floor() -> dict[RiskLevel, float]:
@@ -71,21 +82,10 @@ def _volatility_floor() -> dict[RiskLevel, float]:
     return {"C1": 0.0, "C2": 0.01, "C3": 0.03, "C4": 0.05, "C5": 0.07}
 
 
-def _floors_rising(table: dict[RiskLevel, float]) -> dict[RiskLevel, float]:
-    """A floor in [0, 1) for every level, never lower for a higher level."""
-    missing = [level for level in RISK_LEVELS if level not in table]
-    if missing:
-        raise ValueError(f"needs a floor for every level C1-C5; missing {', '.join(missing)}")
-    outside = [f"{level}={table[level]}" for level in RISK_LEVELS if not 0 <= table[level] < 1]
-    if outside:
-        raise ValueError(f"floors are annual fractions in [0, 1): {', '.join(outside)}")
-    for lower, higher in pairwise(RISK_LEVELS):
-        if table[higher] < table[lower]:
-            raise ValueError(f"{higher} ({table[higher]}) is below {lower} ({table[lower]})")
-    return table
-
-
-VolatilityFloor = Annotated[dict[RiskLevel, float], AfterValidator(_floors_rising)]
+VolatilityFloor = Annotated[
+    dict[RiskLevel, float],
+    AfterValidator(_rising("floor", "floors", "[0, 1)", lambda v: 0 <= v < 1)),
+]
 
 
 def _class_caps() -> dict[RiskLevel, dict[str, float]]:
