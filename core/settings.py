@@ -288,6 +288,28 @@ class CompliancePolicy(BaseModel):
     request_against_max: float = Field(default=0.05, ge=0.01, le=1)
 
 
+class SpecialCarePolicy(BaseModel):
+    """How a long-tail ordinary investor whose plan would hold R4/R5 is served (CN-MIS-07,
+    适当性办法 Art 20; issue 28). `procedure`: the plan is capped at R3 and delivered at once,
+    and the R4/R5 sleeve is offered in the letter, accepted explicitly after the cooling-off
+    (compliance.cooling_off_hours) and delivered as a linked plan. `advisor`: the plan holds
+    R4/R5 and waits for the client's advisor, as before. Mid-tier and HNW clients always keep
+    their advisor."""
+
+    mode: Literal["advisor", "procedure"] = "procedure"
+    # The share of acceptances an advisor calls back (回访), sampled deterministically.
+    callback_share: float = Field(default=0.2, ge=0, le=1)
+
+
+class DutyPolicy(BaseModel):
+    """The duty pool (值班投顾): reviews whose client has no advisor wait there until an
+    advisor on duty claims one (core/services/approvals.claim)."""
+
+    # True: the claimant becomes the client's advisor of record; False: they decide this
+    # review (and the run's later rounds) only.
+    claimant_becomes_advisor: bool = False
+
+
 class PricePolicy(BaseModel):
     """The sanity gate every price import passes (README "Service effect"): beyond these, the
     import is refused with the lines named, unless overridden with a reason (audited)."""
@@ -393,6 +415,8 @@ class Settings(BaseSettings):
     allocation: AllocationPolicy = Field(default_factory=AllocationPolicy)
     compliance: CompliancePolicy = Field(default_factory=CompliancePolicy)
     prices: PricePolicy = Field(default_factory=PricePolicy)
+    special_care: SpecialCarePolicy = Field(default_factory=SpecialCarePolicy)
+    duty: DutyPolicy = Field(default_factory=DutyPolicy)
     firm_name_zh: str = "Tierwise证券"
     firm_name_en: str = "Tierwise Securities"
     session_secret: SecretStr = SecretStr("dev-only-inbox-session-secret")

@@ -38,6 +38,8 @@ class Principal(SQLModel, table=True):
     display_name: str | None = Field(default=None, max_length=64)
     registration: str | None = Field(default=None, max_length=16)
     contact: str | None = Field(default=None, max_length=120)
+    # An advisor on duty (值班投顾) may claim a review whose client has no advisor (issue 28).
+    on_duty: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -80,6 +82,10 @@ class Run(SQLModel, table=True):
     worker: str | None = Field(default=None, index=True, max_length=96)
     checkpoints_pruned_at: datetime | None = None
     request_hash: str | None = Field(default=None, max_length=64)
+    # A run made by accepting a special-care offer (CN-MIS-07 procedure) links to the run whose
+    # letter made the offer, and carries the procedure's record (core/schemas/special_care.py).
+    parent_run_id: str | None = Field(default=None, index=True, max_length=64)
+    special_care: dict[str, Any] | None = _json()
     created_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -110,6 +116,10 @@ class Approval(SQLModel, table=True):
     decision: dict[str, Any] | None = _json()
     decided_by: str | None = Field(default=None, max_length=64)
     comment: str | None = Field(default=None, max_length=2000)
+    # A review whose client has no advisor waits in the duty pool until an on-duty advisor
+    # claims it (core/services/approvals.claim); the claimant then decides it.
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     decided_at: datetime | None = None
 
@@ -333,3 +343,38 @@ class PriceImport(SQLModel, table=True):
     outcomes_changed: int = 0
     new_breaches: int = 0
     largest_change: dict[str, Any] | None = _json()
+
+
+class SpecialCareAcceptance(SQLModel, table=True):
+    """A client's explicit acceptance of a special-care offer (CN-MIS-07, 适当性办法 Art 20):
+    at most one per offer, and one linked run that delivers the accepted plan."""
+
+    __table_args__ = (UniqueConstraint("offer_run_id", name="uq_special_care_offer"),)
+    id: int | None = Field(default=None, primary_key=True)
+    offer_run_id: str = Field(foreign_key="run.id", max_length=64)
+    run_id: str = Field(foreign_key="run.id", unique=True, max_length=64)  # the linked run
+    client_id: str = Field(index=True, max_length=64)
+    offered: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    offered_at: datetime  # when the letter with the offer was delivered
+    accepted_at: datetime
+    acknowledgement: str = Field(max_length=2000)  # the client's words, masked
+    acknowledgement_hash: str = Field(max_length=64)  # SHA-256 of the acknowledgement as given
+    accepted_by: str = Field(max_length=64)  # the principal (the firm's channel) that sent it
+    callback: bool = False  # sampled for a follow-up call (回访)
+
+
+class Callback(SQLModel, table=True):
+    """A follow-up call (回访) an advisor owes a client after a special-care acceptance."""
+
+    __table_args__ = (Index("ix_callback_queue", "status", "advisor_id", "created_at", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    acceptance_id: int = Field(foreign_key="specialcareacceptance.id", unique=True)
+    run_id: str = Field(foreign_key="run.id", max_length=64)  # the linked (accepted) run
+    client_id: str = Field(index=True, max_length=64)
+    advisor_id: str | None = Field(default=None, max_length=64)  # None: the duty pool's
+    status: str = Field(default="open", max_length=16)  # open, done
+    outcome: str | None = Field(default=None, max_length=16)  # confirmed, concerns, unreachable
+    note: str | None = Field(default=None, max_length=2000)  # masked
+    done_by: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    done_at: datetime | None = None

@@ -45,6 +45,8 @@ class AdvisoryState(TypedDict, total=False):
     constraints: list[dict[str, Any]]
     review_round: int
     decision: dict[str, Any] | None
+    # The special-care record of a run made by accepting an offer (core/schemas/special_care.py)
+    special_care: dict[str, Any] | None
     status: RunStatus
     trajectory: Annotated[list[str], operator.add]
 

@@ -64,6 +64,44 @@ class NoteLine(BaseModel):
     summary: str
 
 
+class AnswerLine(BaseModel):
+    """The answer to one question the client asked about a product or theme on the shelf, from
+    facts only (tools/letter/answers.py): what it is and tracks, its risk level against the
+    client's, whether this plan holds it and why or why not, fees and liquidity. No forecast,
+    no recommendation beyond the plan."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    question: str  # the client's words (masked), as the letter quotes them
+    subject: str  # the product's or theme's name in the client's language
+    lines: list[str] = Field(min_length=1)
+
+
+class OfferLine(BaseModel):
+    """One R4/R5 product of a special-care offer, with its particular risk points."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    code: str
+    name: str
+    risk_rating: str
+    weight: float = Field(gt=0, le=1)  # in the plan with the sleeve
+    amount: float = Field(ge=0)  # CNY
+    risk_points: list[str] = Field(min_length=1)
+
+
+class OfferSection(BaseModel):
+    """The special-care offer (CN-MIS-07 procedure): the higher-risk part offered, not imposed,
+    with both plans' figures, each product's risk points, the cooling-off and how to accept."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    products: list[OfferLine] = Field(min_length=1)
+    core_return: float
+    core_volatility: float
+    expected_return: float  # the plan with the sleeve
+    expected_volatility: float
+    cooling_off_hours: int = Field(ge=0)
+    lines: list[str] = Field(min_length=1)  # what the offer means, the cooling-off, how to accept
+
+
 class Signature(BaseModel):
     """The advisor who signed the plan off, as a person: name, registration number, contact."""
 
@@ -85,6 +123,8 @@ class Letter(BaseModel):
     trades: list[TradeLine] = Field(default_factory=list)
     rationale: str
     answer: list[str] = Field(default_factory=list)  # the reply to the client's own request
+    answers: list[AnswerLine] = Field(default_factory=list)  # to the client's shelf questions
+    offer: OfferSection | None = None  # the special-care offer, for a long-tail C4/C5 client
     education: list[Lesson] = Field(default_factory=list)
     research: list[NoteLine] = Field(default_factory=list)
     disclosures: list[str] = Field(default_factory=list)

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from core.schemas.request import RequestShaping
+from core.schemas.special_care import SpecialCareOffer
 
 
 class PlanHolding(BaseModel):
@@ -126,6 +127,8 @@ class Plan(BaseModel):
     risk_target: RiskTarget | None = None  # how the target volatility was set
     shelf: ShelfChoice = Field(default_factory=ShelfChoice)
     doubled: list[Doubled] = Field(default_factory=list)
+    # The R4/R5 sleeve offered beside a plan capped at R3 (special care, CN-MIS-07 procedure).
+    offer: SpecialCareOffer | None = None
 
     def weights(self) -> dict[str, float]:
         return {h.product_code: h.weight for h in self.holdings}

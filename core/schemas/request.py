@@ -23,7 +23,7 @@ Route = Literal[
 UP: frozenset[Direction] = frozenset({"more", "buy"})
 DOWN: frozenset[Direction] = frozenset({"less", "sell", "avoid"})
 PHRASE_CHARS = 120
-MAX_WISHES, MAX_NEEDS, MAX_DOUBTS = 40, 10, 20
+MAX_WISHES, MAX_NEEDS, MAX_DOUBTS, MAX_QUESTIONS = 40, 10, 20, 5
 MAX_AMOUNT = 1e13  # CNY
 Done = Literal["done", "partly", "not_done"]
 # Why a wish was not (fully) done. The four limits a plan is built under, each named when
@@ -65,6 +65,24 @@ class Wish(BaseModel):
         return self.direction in UP
 
 
+class Question(BaseModel):
+    """A question about one product or theme on the shelf (纳指ETF适合我吗, "is the Nasdaq ETF a
+    good idea for me?"): answered in the letter from the shelf and the rules (what it is and
+    tracks, its risk level against the client's, whether the plan holds it and why, fees and
+    liquidity), never with a forecast. It is not a wish: it shapes no plan. A question about
+    anything else, or about the client's situation beyond the record, stays a doubt."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: TargetKind
+    target: str = Field(min_length=1, max_length=64)  # a shelf code, or a theme id
+    phrase: str = Field(default="", max_length=PHRASE_CHARS)  # the masked words it came from
+    term: str = Field(default="", max_length=PHRASE_CHARS)  # the words that named the target
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.kind, self.target)
+
+
 class CashNeed(BaseModel):
     """Money the client says they will need: becomes part of the liquidity reserve."""
 
@@ -84,6 +102,7 @@ class RequestIntent(BaseModel):
     horizon_years: float | None = Field(default=None, gt=0, le=50)
     risk: RiskWish | None = None  # 稳一点 / "safer" → lower; 收益高一点 / "higher returns" → higher
     not_understood: list[str] = Field(default_factory=list, max_length=MAX_DOUBTS)
+    questions: list[Question] = Field(default_factory=list, max_length=MAX_QUESTIONS)
     readers: list[Reader] = Field(default_factory=list)
     lexicon: str = ""  # the version of the lexicon that read it (request_lexicon.yaml)
 
@@ -180,5 +199,6 @@ def merge(lexicon: RequestIntent, model: RequestIntent | None) -> RequestIntent:
         risk=lexicon.risk,
         not_understood=list(dict.fromkeys(d[:PHRASE_CHARS] for d in doubts))[:MAX_DOUBTS],
         readers=list(dict.fromkeys([*lexicon.readers, *model.readers])),
+        questions=lexicon.questions,  # only the lexicon's: an answer is built from facts
         lexicon=lexicon.lexicon,
     )

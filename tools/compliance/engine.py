@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from core.schemas.plan import Constraint, Plan
 from core.schemas.profile import ClientProfile
 from core.schemas.request import RequestIntent
+from core.schemas.special_care import SpecialCareRecord
 from core.schemas.vocabulary import Jurisdiction, Severity, Verdict
 from core.settings import CompliancePolicy
 from tools.market.market_data import MarketData
@@ -107,6 +108,8 @@ class RuleContext:
     model_name: str = "offline-v1"
     grounding: str = ""  # corpus text the letter may quote numbers from
     client_name: str = ""  # inserted by code from the client's record: never a claim
+    # The special-care procedure's record, on a run made by accepting an offer (CN-MIS-07).
+    special_care: SpecialCareRecord | None = None
 
 
 Evaluator = Callable[[RuleContext, str], list[Hit]]
