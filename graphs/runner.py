@@ -170,13 +170,13 @@ class Runner:
         }
 
     def decide(self, approval_id: str, decision: dict[str, Any], on: date | None = None) -> Run:
-        """Validate and claim an advisor's decision, made on `on` (today unless an eval replays
+        """Validate and record an advisor's decision, made on `on` (today unless an eval replays
         a scenario's day), then resume the run with it; answers once the resume is done."""
-        self.claim(approval_id, decision, on)
+        self.record_decision(approval_id, decision, on)
         return self.resume_decided(approval_id)
 
-    def claim(self, approval_id: str, decision: dict[str, Any], on: date | None = None) -> Run:
-        """Validate and claim an advisor's decision, made on `on` (today unless an eval replays
+    def record_decision(self, approval_id: str, decision: dict[str, Any], on: date | None = None) -> Run:
+        """Validate and record an advisor's decision, made on `on` (today unless an eval replays
         a scenario's day), in a transaction of its own; returns the run as it stands.
 
         Once this returns the decision is committed: resume_decided (or, if nothing calls it,
@@ -190,18 +190,18 @@ class Runner:
             raise InvalidDecision(_describe(exc)) from exc
         with session_scope(self.engine) as session:
             valid_months = self.settings.compliance.assessment_valid_months
-            approval = approvals.claim(
+            approval = approvals.decide(
                 session, approval_id, valid.model_dump(mode="json"), valid_months=valid_months
             )
             return runs.get(session, approval.run_id)
 
     def resume_decided(self, approval_id: str) -> Run:
-        """Resume the run with the decision claimed on `approval_id`; returns the run as the
+        """Resume the run with the decision recorded on `approval_id`; returns the run as the
         decision left it (or as it stands, if another execution holds it)."""
         with session_scope(self.engine) as session:
             approval = approvals.get(session, approval_id)
-            run_id, claimed = approval.run_id, approval.decision
-            if claimed is None:  # nothing claimed: nothing to resume
+            run_id, recorded = approval.run_id, approval.decision
+            if recorded is None:  # nothing recorded: nothing to resume
                 return runs.get(session, run_id)
         # The decision is committed: wait for a worker still finishing the pause to let go
         # (it renews its lease at every step, so a live one lets go within a lease).
@@ -210,7 +210,7 @@ class Runner:
                 if self._pending_approval(run_id) != approval_id:
                     return self._sync(run_id)  # a recovery already resumed it with this
                 # The stored decision, comment masked: the checkpoint keeps no raw text either.
-                return self._drive_leased(run_id, Command(resume=claimed), lease)
+                return self._drive_leased(run_id, Command(resume=recorded), lease)
         except RunBusy:
             log.warning("run %s: decision recorded; the sweeper resumes it when free", run_id)
             with session_scope(self.engine) as session:
@@ -222,7 +222,7 @@ class Runner:
         return snapshot.interrupts[0].value["approval_id"] if snapshot.interrupts else None
 
     def recover(self, run_id: str, dead: frozenset[str] = frozenset()) -> Run:
-        """Finish a run a crash interrupted: resume a claimed decision or the last checkpoint.
+        """Finish a run a crash interrupted: resume a recorded decision or the last checkpoint.
 
         `dead` are workers known to be dead; a lease one of them still holds is taken at once.
         """

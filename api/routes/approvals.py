@@ -57,14 +57,14 @@ def decide(
     """
     with session_scope(runner.engine) as session:
         approvals.visible(session, principal, approval_id)
-    # Who may decide is the service's rule (approvals.claim), met by every caller.
+    # Who may decide is the service's rule (approvals.decide), met by every caller.
     decision = {**body.model_dump(), "advisor": principal.name}
-    run = runner.claim(approval_id, decision)  # committed in a transaction of its own
+    run = runner.record_decision(approval_id, decision)  # committed in a transaction of its own
     # The answer is the run as the decision left it, read before the resume can move it on; the
     # resume is queued whether or not that read succeeds. If it cannot be queued (the server is
     # stopping, the broker is out of reach), the decision is committed all the same, and a
     # sweeper resumes the run once it has been quiet for a lease (runs.stranded finds a
-    # claimed decision): still 202.
+    # recorded decision): still 202.
     try:
         with session_scope(runner.engine) as session:
             return run_public(session, runs.get(session, run.id))

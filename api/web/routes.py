@@ -592,11 +592,11 @@ def _weights(form: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def _claim(runner: Runner, approval_id: str, decision: dict[str, Any]) -> tuple[str, str | None]:
-    """Claim the decision; the flash message (and detail) it leaves. The run carries on from it
+def _record(runner: Runner, approval_id: str, decision: dict[str, Any]) -> tuple[str, str | None]:
+    """Record the decision; the flash message (and detail) it leaves. The run carries on from it
     in the background, so what it ends in is not known yet: the plan page follows it."""
     try:
-        runner.claim(approval_id, decision)
+        runner.record_decision(approval_id, decision)
     except PlanHashMismatch:
         return "stale", None
     except ApprovalAlreadyDecided:
@@ -627,7 +627,7 @@ def decide(
     try:
         if action == "revise":
             decision["weights"] = _weights(form)
-        message, detail = _claim(runner, approval_id, decision)
+        message, detail = _record(runner, approval_id, decision)
     except InvalidDecision as exc:
         message, detail = "error", exc.detail
     if detail is not None:

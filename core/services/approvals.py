@@ -150,7 +150,7 @@ def for_run(session: Session, run_id: str) -> list[Approval]:
     return list(session.exec(query))
 
 
-def claim(
+def decide(
     session: Session, approval_id: str, decision: dict[str, Any], *, valid_months: int
 ) -> Approval:
     """Record a decision if, and only if, the approval is still pending with this plan hash,

@@ -257,7 +257,7 @@ def _answerable_dead(dead: Collection[str]) -> ColumnElement[bool]:
 def stranded(
     session: Session, quiet_seconds: float, dead: Collection[str] = (), limit: int = 100
 ) -> list[str]:
-    """Runs a dead worker left behind: queued or running, or holding a claimed decision.
+    """Runs a dead worker left behind: queued or running, or holding a recorded decision.
 
     A run whose answerable worker is in `dead` (known dead: see services.workers) is stranded
     at once, lease or not. Any other run is stranded once it has no valid lease and nothing
@@ -273,7 +273,7 @@ def stranded(
         or_(orphaned, col(Run.updated_at) < quiet),
     )
     found = list(session.exec(query.order_by(col(Run.created_at)).limit(limit)))
-    # A decision claimed on the run's latest review, but the graph never resumed: chosen in the
+    # A decision recorded on the run's latest review, but the graph never resumed: chosen in the
     # query, oldest decision first, so any number of runs awaiting review cannot hide it.
     latest = (
         select(col(Approval.run_id), func.max(Approval.created_at).label("at"))

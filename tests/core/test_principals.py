@@ -147,7 +147,7 @@ def test_every_demo_advisor_signs_as_a_person_whose_block_survives_masking(
             assert shown["name"] not in block
 
 
-def _claim(session: Session, approval_id: str, plan_hash: str, action: str) -> str:
+def _decide(session: Session, approval_id: str, plan_hash: str, action: str) -> str:
     decision = {
         "action": action,
         "plan_hash": plan_hash,
@@ -155,7 +155,7 @@ def _claim(session: Session, approval_id: str, plan_hash: str, action: str) -> s
         "decided_on": AS_OF.isoformat(),
         "comment": "客户要求重新考虑" if action == "reject" else None,
     }
-    return approvals.claim(session, approval_id, decision, valid_months=24).status
+    return approvals.decide(session, approval_id, decision, valid_months=24).status
 
 
 def test_an_advisor_without_a_registration_cannot_approve_but_may_reject(
@@ -166,10 +166,10 @@ def test_an_advisor_without_a_registration_cannot_approve_but_may_reject(
     first = pending_review(session, client)
     principals.update(session, "adv-li", {"registration": None})
     with pytest.raises(AdvisorUnregistered, match="adv-li has no registration"):
-        _claim(session, first.id, first.plan_hash, "approve")
+        _decide(session, first.id, first.plan_hash, "approve")
     assert approvals.get(session, first.id).status == "pending"
-    assert _claim(session, first.id, first.plan_hash, "reject") == "rejected"
+    assert _decide(session, first.id, first.plan_hash, "reject") == "rejected"
     second = pending_review(session, make_client(client_id="C-1002"))
     clients.upsert(session, make_client(client_id="C-1002"))
     principals.update(session, "adv-li", {"registration": LI["registration"]})
-    assert _claim(session, second.id, second.plan_hash, "approve") == "approved"
+    assert _decide(session, second.id, second.plan_hash, "approve") == "approved"

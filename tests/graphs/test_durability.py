@@ -1,4 +1,4 @@
-"""Runs survive processes: resume in a new process, recover a claimed decision or a failed node."""
+"""Runs survive processes: resume in a new process, recover a recorded decision or a failed node."""
 
 from __future__ import annotations
 
@@ -82,14 +82,14 @@ def test_run_paused_here_is_decided_by_the_cli_in_a_new_process(settings: Settin
     assert out["status"] == "rejected" and out["delivered"] is False
 
 
-def test_decision_claimed_before_a_crash_is_resumed_by_recover(settings: Settings) -> None:
+def test_decision_recorded_before_a_crash_is_resumed_by_recover(settings: Settings) -> None:
     with open_runner(settings) as runner:
         run = runner.create(make_client(), as_of=AS_OF)
         runner.execute(run.id)
         with session_scope(runner.engine) as session:
             approval = approvals.latest_for_run(session, run.id)
-            # The process claimed the decision, then died before resuming the graph.
-            approvals.claim(
+            # The process recorded the decision, then died before resuming the graph.
+            approvals.decide(
                 session,
                 approval.id,
                 {

@@ -59,11 +59,11 @@ def test_sweep_leaves_fresh_runs_to_their_live_worker(settings: Settings) -> Non
 def test_sweep_recovers_what_a_dead_worker_left(settings: Settings) -> None:
     with open_runner(settings) as runner:
         queued = runner.create(long_tail_client(client_id="C-Q"), as_of=AS_OF)
-        claimed = runner.create(make_client(client_id="C-CLAIMED"), as_of=AS_OF)
-        runner.execute(claimed.id)
+        decided = runner.create(make_client(client_id="C-CLAIMED"), as_of=AS_OF)
+        runner.execute(decided.id)
         with session_scope(runner.engine) as session:
-            approval = approvals.latest_for_run(session, claimed.id)
-            approvals.claim(
+            approval = approvals.latest_for_run(session, decided.id)
+            approvals.decide(
                 session,
                 approval.id,
                 {
@@ -74,7 +74,7 @@ def test_sweep_recovers_what_a_dead_worker_left(settings: Settings) -> None:
                 },
                 valid_months=24,
             )
-            # the first run's worker died holding it a while ago; the claim is as old
+            # the first run's worker died holding it a while ago; the decision is as old
             long_ago = utcnow() - timedelta(minutes=10)
             session.execute(
                 update(Run)
@@ -91,10 +91,10 @@ def test_sweep_recovers_what_a_dead_worker_left(settings: Settings) -> None:
             )
     with open_runner(settings) as restarted:
         recovered = restarted.sweep()
-        assert set(recovered) == {queued.id, claimed.id}
+        assert set(recovered) == {queued.id, decided.id}
         with session_scope(restarted.engine) as session:
             assert runs.get(session, queued.id).status == "delivered"
-            assert runs.get(session, claimed.id).status == "delivered"
+            assert runs.get(session, decided.id).status == "delivered"
         assert restarted.sweep() == []
 
 
@@ -235,7 +235,7 @@ def test_an_execution_that_lost_its_lease_never_takes_it_back(settings: Settings
             assert runs.get(session, run.id).lease_owner is None
 
 
-def test_a_claimed_decision_is_found_among_more_waiting_runs_than_the_limit(
+def test_a_recorded_decision_is_found_among_more_waiting_runs_than_the_limit(
     runner: Runner,
 ) -> None:
     """The sweeper's backstop for a decision whose resume never ran: runs awaiting review
@@ -245,7 +245,7 @@ def test_a_claimed_decision_is_found_among_more_waiting_runs_than_the_limit(
     with session_scope(runner.engine) as session:
         decided = approvals.latest_for_run(session, waiting[-1].id)
         assert decided is not None
-    runner.claim(
+    runner.record_decision(
         decided.id,
         {
             "action": "reject",

@@ -1,6 +1,6 @@
 """Sign-off is against the client as they are now, by their advisor, with a reason one can read.
 
-These are the service's rules (approvals.claim, deliveries.deliver): every caller meets them.
+These are the service's rules (approvals.decide, deliveries.deliver): every caller meets them.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def test_an_assessment_that_expires_in_the_queue_is_judged_on_the_decision_date(
 
 
 def test_the_door_refuses_a_delivery_for_a_client_who_changed(runner: Runner) -> None:
-    """Between the check and the door (or a claim and its resume) the record may still move."""
+    """Between the check and the door (or a decision and its resume) the record may still move."""
     client = long_tail_client(client_id="C-DOOR")
     store(runner, client)
     run = runner.create(client, as_of=AS_OF)
@@ -129,8 +129,8 @@ def test_the_advisor_must_be_the_clients_advisor_now(runner: Runner) -> None:
     )
 
 
-def claim_as(runner: Runner, run_id: str, advisor: str, **hooks: Any) -> Approval:
-    """The advisor's approval of the run's plan, claimed at the service in one transaction;
+def decide_as(runner: Runner, run_id: str, advisor: str, **hooks: Any) -> Approval:
+    """The advisor's approval of the run's plan, recorded at the service in one transaction;
     `hooks` are session events (name: listener) on that transaction's session."""
     approval = row(runner, run_id)["approval"]
     decision = AdvisorDecision(
@@ -141,7 +141,7 @@ def claim_as(runner: Runner, run_id: str, advisor: str, **hooks: Any) -> Approva
         for name, listener in hooks.items():
             event.listen(session, name, listener)
         months = runner.settings.compliance.assessment_valid_months
-        return approvals.claim(
+        return approvals.decide(
             session, approval["id"], decision.model_dump(mode="json"), valid_months=months
         )
 
@@ -159,7 +159,7 @@ def assert_undecided(runner: Runner, run_id: str, advisor_id: str | None) -> Non
 
 
 def test_nobody_decides_for_a_client_with_no_advisor(runner: Runner) -> None:
-    """The decider guard on its own: the claim's UPDATE would refuse it too (no advisor matches
+    """The decider guard on its own: the decision's UPDATE would refuse it too (no advisor matches
     no one), but as ApprovalAlreadyDecided, which tells the advisor the wrong thing."""
     client = long_tail_client(
         client_id="C-NONE", risk_level="C1", lowest_category=True, goal="preservation",
@@ -169,13 +169,13 @@ def test_nobody_decides_for_a_client_with_no_advisor(runner: Runner) -> None:
     run_id = start(runner, client)
     assert row(runner, run_id)["approval"]["advisor_id"] is None
     with pytest.raises(Forbidden, match="no advisor"):
-        claim_as(runner, run_id, "adv-li")
+        decide_as(runner, run_id, "adv-li")
     assert_undecided(runner, run_id, None)
 
 
-def test_a_reassignment_committed_inside_the_claim_stops_the_decision(runner: Runner) -> None:
-    """The claim's UPDATE on its own: the client moves to adv-wang, committed by another
-    connection after the guards have read the client and before the claim writes. Only the
+def test_a_reassignment_committed_inside_the_decision_stops_the_decision(runner: Runner) -> None:
+    """The decision's UPDATE on its own: the client moves to adv-wang, committed by another
+    connection after the guards have read the client and before the decision writes. Only the
     UPDATE's advisor condition then stands between adv-li and the plan."""
     run_id, client = paused(runner)
     moved: list[str] = []
@@ -186,7 +186,7 @@ def test_a_reassignment_committed_inside_the_claim_stops_the_decision(runner: Ru
             moved.append("adv-wang")
 
     with pytest.raises(ApprovalAlreadyDecided, match="reassigned"):
-        claim_as(runner, run_id, "adv-li", do_orm_execute=reassign_before_the_update)
+        decide_as(runner, run_id, "adv-li", do_orm_execute=reassign_before_the_update)
     assert moved == ["adv-wang"]
     assert_undecided(runner, run_id, "adv-wang")
 
@@ -210,5 +210,5 @@ def test_today_is_the_decision_date_by_default(runner: Runner) -> None:
     decision = {"action": "approve", "plan_hash": approval["plan_hash"], "advisor": "adv-li"}
     assert runner.decide(approval["id"], decision).status == "delivered"
     with session_scope(runner.engine) as session:
-        claimed = session.get_one(Approval, approval["id"])
-        assert claimed.decision["decided_on"] == date.today().isoformat()
+        recorded = session.get_one(Approval, approval["id"])
+        assert recorded.decision["decided_on"] == date.today().isoformat()
