@@ -28,6 +28,7 @@ from api.routes import (
 )
 from api.schemas import ERROR_RESPONSES
 from api.web import outcomes as inbox_outcomes
+from api.web import pool as inbox_pool
 from api.web import routes as inbox
 from api.web.security import InboxSecurityHeaders
 from core.logs import install_log_masking
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(inbox.router)
     app.include_router(inbox_outcomes.router)  # the inbox's outcomes page
+    app.include_router(inbox_pool.router)  # the inbox's duty pool (值班投顾)
     for module in (clients, runs, approvals, batches, products, evals, outcomes, principals):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     return app

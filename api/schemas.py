@@ -195,6 +195,11 @@ class ApprovalPublic(BaseModel):
     )
     action: DecisionAction | None
     decided_by: str | None
+    claimed_by: str | None = Field(
+        description="the on-duty advisor who claimed the review from the duty pool (a client "
+        "with no advisor); null for a review the client's own advisor decides"
+    )
+    claimed_at: str | None = Field(description=ISO)
     comment: str | None = Field(description="the advisor's comment, masked")
     created_at: str = Field(description=ISO)
     decided_at: str | None = Field(description=ISO)
@@ -207,6 +212,25 @@ class ApprovalQueueItem(ApprovalPublic):
         description="why the plan cannot be approved as it stands (the client's record changed "
         "since it was drafted, or the assessment expired); empty when it can"
     )
+
+
+class PoolItem(ApprovalQueueItem):
+    """A review in the duty pool (值班投顾): its client has no advisor, and nobody has claimed it."""
+
+    overdue: bool = Field(description="waiting longer than TIERWISE_REVIEW_TARGET_HOURS")
+
+
+class PoolPage(BaseModel):
+    """A page of the duty pool, oldest first, with what supervisors watch: how many wait
+    unclaimed, how many past the review-time target, and who is on duty to claim them."""
+
+    model_config = PUBLIC
+    items: list[PoolItem]
+    next: str | None = None
+    total: int = Field(description="unclaimed reviews in the pool")
+    overdue: int = Field(description="of them, waiting longer than the review-time target")
+    target_hours: float = Field(description="the review-time target (TIERWISE_REVIEW_TARGET_HOURS)")
+    on_duty: list[str] = Field(description="the advisors on duty now, by login id")
 
 
 class RunPublic(BaseModel):
@@ -369,7 +393,17 @@ class PrincipalPublic(BaseModel):
         description="a line the client may use, the firm's own: the branch and its office line, "
         "e.g. 上海陆家嘴营业部 021-6888 0001"
     )
+    on_duty: bool = Field(
+        description="an advisor on duty (值班投顾) claims reviews whose client has no advisor"
+    )
     created_at: str = Field(description=ISO)
+
+
+class DutyUpdate(BaseModel):
+    """An advisor going on duty (值班投顾) or off it."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"on_duty": True}]})
+    on_duty: bool = Field(strict=True)
 
 
 class PrincipalUpdate(BaseModel):

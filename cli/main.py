@@ -220,6 +220,26 @@ def principal_update(
         _fail(exc)
 
 
+@principal_app.command("duty")
+def principal_duty(
+    name: Annotated[str, typer.Option(help="The advisor's login id.")],
+    on: Annotated[
+        bool, typer.Option("--on/--off", help="On duty (值班投顾) or off it.", show_default=False)
+    ],
+) -> None:
+    """Put an advisor on duty or take them off it: on duty, they see the duty pool (reviews
+    whose client has no advisor) and claim its reviews (tierwise claim)."""
+    from core.database import get_engine, session_scope
+    from core.services import principals
+    from core.settings import get_settings
+
+    try:
+        with session_scope(get_engine(get_settings().database_url)) as session:
+            _print(principals.public(principals.set_duty(session, name, on)))
+    except TierwiseError as exc:
+        _fail(exc)
+
+
 def _load_client(runner: Runner, client: str) -> ClientInput:
     from core.database import session_scope
     from core.schemas.client import ClientInput
@@ -262,9 +282,14 @@ def list_approvals(
     advisor: Annotated[
         str | None, typer.Option(help="Only this advisor's queue (an advisor principal's name).")
     ] = None,
+    pool: Annotated[
+        bool, typer.Option(help="The duty pool: unclaimed reviews of clients with no advisor.")
+    ] = False,
 ) -> None:
     """Print the plans waiting for an advisor's sign-off, oldest first: every page of the queue
-    GET /v1/approvals shows, each without its plan."""
+    GET /v1/approvals shows (with --pool, the duty pool's), each without its plan."""
+    if pool and advisor is not None:
+        raise typer.BadParameter("give --advisor or --pool, not both")
     from core.database import get_engine, session_scope
     from core.services import approvals, cursors, principals
     from core.settings import get_settings
@@ -276,16 +301,41 @@ def list_approvals(
         if advisor is not None and (reviewer is None or reviewer.role != "advisor"):
             raise typer.BadParameter(f"no advisor named {advisor!r}", param_hint="--advisor")
         queue = cursors.every(
-            lambda cursor: approvals.queue(session, reviewer, today, months, cursor=cursor)
+            lambda cursor: approvals.queue(
+                session, reviewer, today, months, cursor=cursor, pool=pool
+            )
         )
         _print([{k: v for k, v in item.items() if k != "plan"} for item in queue])
+
+
+@app.command()
+def claim(
+    approval_id: Annotated[str, typer.Argument(help="The duty-pool review to claim.")],
+    advisor: Annotated[str, typer.Option(help="The claiming advisor, on duty.")],
+) -> None:
+    """Claim a review whose client has no advisor, as an advisor on duty (值班投顾); the first
+    to claim it decides it (tierwise decide --advisor ...)."""
+    from core.database import get_engine, session_scope
+    from core.services import approvals
+    from core.settings import get_settings
+
+    settings = get_settings()
+    try:
+        with session_scope(get_engine(settings.database_url)) as session:
+            found = approvals.claim(session, approval_id, advisor, duty=settings.duty)
+            _print({k: v for k, v in approvals.public(found).items() if k != "plan"})
+    except TierwiseError as exc:
+        _fail(exc)
 
 
 @app.command()
 def decide(
     approval_id: Annotated[str, typer.Argument(help="The approval to decide.")],
     action: Annotated[str, typer.Option(help="approve, revise or reject")],
-    advisor: Annotated[str, typer.Option(help="The deciding advisor (the client's advisor_id).")],
+    advisor: Annotated[
+        str,
+        typer.Option(help="The deciding advisor: the client's advisor_id, or the claimant."),
+    ],
     plan_hash: Annotated[str, typer.Option(help="The plan_hash the advisor reviewed.")],
     comment: Annotated[str | None, typer.Option(help="Reason; required to reject.")] = None,
     weights: Annotated[str | None, typer.Option(help='For revise: JSON {"code": weight}.')] = None,

@@ -8,7 +8,8 @@ TierwiseError
 │   └── PriceImportNotFound         (core/services/price_imports.py)
 ├── Conflict (409): ApprovalAlreadyDecided, PlanHashMismatch, PlanNotApprovable,
 │                   IdempotencyKeyReused, RunNotDelivered, RunBusy, ClientChanged,
-│                   NotMeasurable, BatchCancelled
+│                   NotMeasurable, BatchCancelled, ReviewAlreadyClaimed (another on-duty
+│                   advisor took the pool review first), NotInPool (the client has an advisor)
 ├── InvalidInput (422): InvalidDecision, InvalidClient, InvalidPrincipal (names the field)
 │   └── InvalidPrices               (core/services/price_files.py): the bad lines, named
 │       └── ImplausiblePrices       (core/services/price_gate.py): what the sanity gate
@@ -75,6 +76,14 @@ class ApprovalAlreadyDecided(Conflict):
 
 class PlanHashMismatch(Conflict):
     pass
+
+
+class ReviewAlreadyClaimed(Conflict):
+    """Another on-duty advisor claimed the duty-pool review first."""
+
+
+class NotInPool(Conflict):
+    """The review is not in the duty pool: its client has an advisor, who decides it."""
 
 
 class InvalidInput(TierwiseError):

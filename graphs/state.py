@@ -85,6 +85,9 @@ class AdvisorDecision(BaseModel):
     comment: str | None = Field(default=None, max_length=2000)
     weights: dict[str, float] | None = None
     decided_on: date | None = None  # the decision date, which staleness is judged on
+    # For a client with no advisor: the on-duty advisor who claimed the review (the service
+    # sets it from the review, never the caller).
+    claimed_by: str | None = Field(default=None, max_length=64)
 
     @field_validator("weights")
     @classmethod

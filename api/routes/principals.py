@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import CurrentPrincipal, Route, SessionDep, Supervisor
-from api.schemas import PrincipalPublic, PrincipalUpdate
+from api.deps import CurrentPrincipal, Reviewer, Route, SessionDep, Supervisor
+from api.schemas import DutyUpdate, PrincipalPublic, PrincipalUpdate
 from core.errors import PrincipalNotFound
 from core.services import principals
 
@@ -42,3 +42,14 @@ def update_principal(
     return PrincipalPublic.model_validate(
         principals.public(principals.update(session, name, changes))
     )
+
+
+@router.put("/{name}/duty")
+def set_duty(
+    name: str, body: DutyUpdate, session: SessionDep, principal: Reviewer
+) -> PrincipalPublic:
+    """Put an advisor on duty (值班投顾) or take them off it: an advisor for themselves, a
+    supervisor for any advisor. An advisor on duty sees the duty pool (GET
+    /v1/approvals/pool) and claims its reviews, those of clients with no advisor."""
+    found = principals.set_duty(session, name, body.on_duty, by=principal)
+    return PrincipalPublic.model_validate(principals.public(found))

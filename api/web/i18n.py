@@ -376,6 +376,43 @@ WORDS: dict[str, dict[str, str]] = {
         "zh-CN": "{codes} 无交易价格，按现金收益率 {rate} 计（{basis}）。",
         "en": "{codes} have no traded price and grow at the cash yield of {rate} ({basis}).",
     },
+    # The duty pool (值班投顾): reviews whose client has no advisor, claimed by an advisor on duty.
+    "pool": {"zh-CN": "值班投顾待领取", "en": "Duty pool"},
+    "pool_intro": {
+        "zh-CN": "以下客户没有指定投资顾问。值班投顾领取后即由其审核；先领取者审核。",
+        "en": "These clients have no advisor. An advisor on duty claims a review and decides "
+        "it; the first to claim it has it.",
+    },
+    "pool_count": {
+        "zh-CN": "值班池中共 {total} 个未领取，其中 {overdue} 个已超过审核时限（{target}）。",
+        "en": "{total} unclaimed in the duty pool; {overdue} past the review target of {target}.",
+    },
+    "pool_empty": {"zh-CN": "值班池中暂无待领取的审核。", "en": "Nothing waits in the duty pool."},
+    "on_duty_now": {"zh-CN": "当前值班投顾：{names}", "en": "On duty now: {names}"},
+    "nobody_on_duty": {
+        "zh-CN": "当前无人值班，值班池中的审核无人领取。",
+        "en": "Nobody is on duty: no one can claim the pool's reviews.",
+    },
+    "you_on_duty": {"zh-CN": "您正在值班。", "en": "You are on duty."},
+    "you_off_duty": {
+        "zh-CN": "您未在值班，值班后才能领取审核。",
+        "en": "You are off duty: go on duty to claim reviews.",
+    },
+    "go_on_duty": {"zh-CN": "开始值班", "en": "Go on duty"},
+    "go_off_duty": {"zh-CN": "结束值班", "en": "Go off duty"},
+    "claim": {"zh-CN": "领取", "en": "Claim"},
+    "claim_note": {
+        "zh-CN": "该客户没有指定投资顾问，此审核在值班池中。领取后由您审核。",
+        "en": "This client has no advisor: the review waits in the duty pool. Claim it to decide it.",
+    },
+    "claimed": {"zh-CN": "已领取，现在由您审核。", "en": "Claimed: the review is yours to decide."},
+    "claimed_by_other": {
+        "zh-CN": "该审核已被其他值班投顾领取。",
+        "en": "Another advisor on duty claimed this review first.",
+    },
+    "claimed_by_label": {"zh-CN": "值班领取人", "en": "Claimed by"},
+    "duty_on": {"zh-CN": "您已开始值班。", "en": "You are on duty now."},
+    "duty_off": {"zh-CN": "您已结束值班。", "en": "You are off duty now."},
 }
 
 

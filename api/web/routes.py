@@ -250,10 +250,13 @@ def queue(
     here = {**filters, "sort": sort, "size": str(size) if size != review_queue.PAGE_SIZE else ""}
     if page.rows:
         _measure_stale(runner, db)
+    watching = me.role == "supervisor" or me.on_duty  # the duty pool's reviews are theirs
+    since = now - timedelta(hours=target)
     return render(
         request,
         "queue.html",
         me,
+        pool=review_queue.pool_counts(db, since) if watching else None,
         page=page,
         rows=[{"r": r, "waiting": _waiting(r.created_at, now, target, t)} for r in page.rows],
         breached=outcomes.breached_clients(db, [r.client_id for r in page.rows]),
@@ -567,7 +570,9 @@ def plan_page(
         latest_id=latest_id,
         resuming=resuming and not overdue,
         overdue=resuming and overdue,
-        can_decide=me.role == "advisor" and pending,
+        can_decide=me.role == "advisor" and pending and not approvals.in_pool(approval),
+        # A duty-pool review is claimed first, by an advisor on duty; then it is theirs.
+        can_claim=me.role == "advisor" and me.on_duty and approvals.in_pool(approval),
         changes=changes,
         asked=_request_section(approval, view, runner.market, lang),
         # What the client receives, in the client's language whatever the inbox's.

@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from core.calendar import is_stale
 from core.errors import ClientChanged
-from core.tables import Client, Run
+from core.tables import Approval, Client, Run
 
 # The fields worth naming one by one; any other change is named by its field.
 _NAMED = {
@@ -60,6 +60,8 @@ def blockers(session: Session, run: Run, on: date, valid_months: int) -> list[st
     """
     stored = session.get(Client, run.client_id)
     current = stored.data if stored is not None else run.client_snapshot
+    if _claimant_took_over(session, run, current):
+        current = {**current, "advisor_id": None}
     found = differences(run.client_snapshot, current)
     assessed_on = date.fromisoformat(current["risk_assessment"]["assessed_on"])
     if is_stale(assessed_on, on, valid_months):
@@ -68,6 +70,20 @@ def blockers(session: Session, run: Run, on: date, valid_months: int) -> list[st
             f"{on.isoformat()} (older than {valid_months} months, or later than that day)"
         )
     return found
+
+
+def _claimant_took_over(session: Session, run: Run, current: dict[str, Any]) -> bool:
+    """A client with no advisor whose review an on-duty advisor claimed, and who became their
+    advisor of record by that claim (settings.duty): not a change to the client the plan was
+    drafted for, but the claim the plan waited for."""
+    if run.client_snapshot.get("advisor_id") is not None or current.get("advisor_id") is None:
+        return False
+    claimant = session.exec(
+        select(Approval.claimed_by).where(
+            col(Approval.run_id) == run.id, col(Approval.claimed_by).is_not(None)
+        )
+    ).first()
+    return claimant is not None and claimant == current["advisor_id"]
 
 
 def ensure_current(session: Session, run: Run, on: date, valid_months: int) -> None:

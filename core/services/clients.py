@@ -29,6 +29,21 @@ def upsert(session: Session, client: ClientInput) -> Client:
     return row
 
 
+def assign(session: Session, client_id: str, advisor_id: str) -> Client | None:
+    """Make `advisor_id` the stored client's advisor of record (a duty-pool claim, when the
+    firm's setting says so): the record and every run and review of the client follow, in
+    the same commit. A client never stored (a run from a file) has no record to change."""
+    row = session.get(Client, client_id)
+    if row is None:
+        return None
+    _reassign(session, client_id, advisor_id)
+    row.advisor_id, row.updated_at = advisor_id, utcnow()
+    row.data = {**row.data, "advisor_id": advisor_id}
+    session.add(row)
+    session.flush()
+    return row
+
+
 def _reassign(session: Session, client_id: str, advisor_id: str | None) -> None:
     """Access follows the client: the new advisor takes over every run and review of the
     client, finished ones included (the client's history is theirs to serve from), and the

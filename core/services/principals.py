@@ -29,6 +29,7 @@ from sqlmodel import Session, select
 
 from core.errors import (
     AdvisorUnregistered,
+    Forbidden,
     InvalidPrincipal,
     NotFound,
     PrincipalNotFound,
@@ -143,6 +144,33 @@ def update(session: Session, name: str, changes: Mapping[str, str | None]) -> Pr
     return principal
 
 
+def set_duty(
+    session: Session, name: str, on_duty: bool, *, by: Principal | None = None
+) -> Principal:
+    """Put an advisor on duty (值班投顾) or take them off it: a supervisor for anyone, an
+    advisor only for themselves (`by`; None, the command line's, for anyone). Only advisors
+    are ever on duty: they alone decide plans."""
+    if by is not None and by.role not in ("advisor", "supervisor"):
+        raise Forbidden(f"role {by.role} may not set anyone's duty")
+    if by is not None and by.role == "advisor" and by.name != name:
+        raise Forbidden("an advisor sets only their own duty; a supervisor sets anyone's")
+    target = by_name(session, name)
+    if target is None:
+        raise PrincipalNotFound(f"no principal {name!r}")
+    if target.role != "advisor":
+        raise InvalidPrincipal(f"{name} is a {target.role}: only advisors go on duty")
+    target.on_duty = on_duty
+    session.add(target)
+    session.flush()
+    return target
+
+
+def on_duty(session: Session) -> list[str]:
+    """The advisors on duty now, by login id."""
+    query = select(Principal.name).where(Principal.role == "advisor", Principal.on_duty)
+    return sorted(session.exec(query))
+
+
 def ensure(
     session: Session, name: str, role: Role, profile: Mapping[str, str | None] | None = None
 ) -> Principal:
@@ -185,6 +213,7 @@ def public(principal: Principal) -> dict[str, Any]:
         "display_name": principal.display_name,
         "registration": principal.registration,
         "contact": principal.contact,
+        "on_duty": principal.on_duty,
         "created_at": principal.created_at.isoformat(),
     }
 

@@ -34,6 +34,7 @@ class QueueQuery:
     tier: str | None = None
     level: str | None = None
     verdict: str | None = None
+    pool: bool = False  # the duty pool's unclaimed reviews (clients with no advisor) only
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,8 @@ def queue_page(
     supervisor), in the query's order, through a keyset cursor: O(page) however deep."""
     if principal.role not in REVIEWERS:
         raise Forbidden("only advisors and supervisors review plans")
+    if query.pool:
+        ensure_pool_reader(principal)
     keys, where = SORT_KEYS[query.sort], _queue_scope(principal, query)
     late = func.coalesce(func.sum(case((col(Approval.created_at) < overdue_before, 1), else_=0)), 0)
     total, overdue = session.execute(select(func.count(), late).where(*where)).one()
@@ -135,10 +138,37 @@ def _page_keys(
     return (page if forward else page[::-1]), len(found) > query.size
 
 
+# In the duty pool: the client has no advisor and nobody has claimed the review (a claim gives
+# it the claimant as its advisor; approvals.in_pool says the same of one review).
+_POOL = (col(Approval.advisor_id).is_(None), col(Approval.claimed_by).is_(None))
+
+
+def ensure_pool_reader(principal: Principal) -> None:
+    """The duty pool is for advisors on duty (to claim from) and supervisors (to watch)."""
+    if principal.role == "supervisor":
+        return
+    if principal.role != "advisor" or not principal.on_duty:
+        raise Forbidden(
+            "the duty pool is for advisors on duty and supervisors: go on duty first "
+            f"(PUT /v1/principals/{principal.name}/duty)"
+        )
+
+
+def pool_counts(session: Session, overdue_before: datetime) -> tuple[int, int]:
+    """How many reviews wait unclaimed in the duty pool, and how many of them were opened
+    before the review-time target's start (what supervisors are shown to act on)."""
+    late = func.coalesce(func.sum(case((col(Approval.created_at) < overdue_before, 1), else_=0)), 0)
+    where = [col(Approval.status) == "pending", *_POOL]
+    total, overdue = session.execute(select(func.count(), late).where(*where)).one()
+    return int(total), int(overdue)
+
+
 def _queue_scope(principal: Principal, query: QueueQuery) -> list[ColumnElement[bool]]:
     where = [col(Approval.status) == "pending"]
     advisor = principals.advisor_scope(principal)
-    if advisor is not None:
+    if query.pool:
+        where.extend(_POOL)
+    elif advisor is not None:
         where.append(col(Approval.advisor_id) == advisor)
     if query.level:
         where.append(col(Approval.risk_level) == query.level)
