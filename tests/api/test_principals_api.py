@@ -31,6 +31,7 @@ def test_me_is_the_caller_as_a_person_and_never_the_token(
         "name": "adv-li",
         "role": "advisor",
         **LI,
+        "on_duty": False,
         "created_at": None,
     }
     engineer = api.get("/v1/principals/me", headers=auth(tokens["eng-chen"])).json()

@@ -59,7 +59,8 @@ def test_the_sign_off_is_a_policy_setting(
 
 
 def test_without_an_advisor_the_review_waits_in_the_supervisors_queue(runner: Runner) -> None:
-    """Nobody may decide it until the client has an advisor; that advisor then takes it over."""
+    """Nobody may decide it until the client has an advisor (who then takes it over) or an
+    advisor on duty claims it from the duty pool (tests/core/test_duty_pool.py)."""
     client = lowest_long_tail(advisor_id=None)
     with session_scope(runner.engine) as session:
         clients.upsert(session, client)

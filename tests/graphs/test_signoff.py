@@ -158,9 +158,10 @@ def assert_undecided(runner: Runner, run_id: str, advisor_id: str | None) -> Non
     assert row(runner, run_id)["deliveries"] == 0
 
 
-def test_nobody_decides_for_a_client_with_no_advisor(runner: Runner) -> None:
+def test_nobody_decides_an_unclaimed_review_of_a_client_with_no_advisor(runner: Runner) -> None:
     """The decider guard on its own: the decision's UPDATE would refuse it too (no advisor matches
-    no one), but as ApprovalAlreadyDecided, which tells the advisor the wrong thing."""
+    no one), but as ApprovalAlreadyDecided, which tells the advisor the wrong thing. The review
+    waits in the duty pool until an advisor on duty claims it (tests/core/test_duty_pool.py)."""
     client = long_tail_client(
         client_id="C-NONE", risk_level="C1", lowest_category=True, goal="preservation",
         advisor_id=None,
@@ -168,7 +169,7 @@ def test_nobody_decides_for_a_client_with_no_advisor(runner: Runner) -> None:
     store(runner, client)
     run_id = start(runner, client)
     assert row(runner, run_id)["approval"]["advisor_id"] is None
-    with pytest.raises(Forbidden, match="no advisor"):
+    with pytest.raises(Forbidden, match="no advisor: the review waits in the duty pool"):
         decide_as(runner, run_id, "adv-li")
     assert_undecided(runner, run_id, None)
 
