@@ -215,7 +215,7 @@ class ApprovalQueueItem(ApprovalPublic):
 
 
 class PoolItem(ApprovalQueueItem):
-    """A review in the duty pool (值班投顾): its client has no advisor, and nobody has claimed it."""
+    """A review in the duty pool (值班投顾): its client has no advisor, nobody has claimed it."""
 
     overdue: bool = Field(description="waiting longer than TIERWISE_REVIEW_TARGET_HOURS")
 

@@ -175,7 +175,9 @@ class Runner:
         self.record_decision(approval_id, decision, on)
         return self.resume_decided(approval_id)
 
-    def record_decision(self, approval_id: str, decision: dict[str, Any], on: date | None = None) -> Run:
+    def record_decision(
+        self, approval_id: str, decision: dict[str, Any], on: date | None = None
+    ) -> Run:
         """Validate and record an advisor's decision, made on `on` (today unless an eval replays
         a scenario's day), in a transaction of its own; returns the run as it stands.
 

@@ -403,7 +403,8 @@ WORDS: dict[str, dict[str, str]] = {
     "claim": {"zh-CN": "领取", "en": "Claim"},
     "claim_note": {
         "zh-CN": "该客户没有指定投资顾问，此审核在值班池中。领取后由您审核。",
-        "en": "This client has no advisor: the review waits in the duty pool. Claim it to decide it.",
+        "en": "This client has no advisor: the review waits in the duty pool. Claim it to "
+        "decide it.",
     },
     "claimed": {"zh-CN": "已领取，现在由您审核。", "en": "Claimed: the review is yours to decide."},
     "claimed_by_other": {

@@ -44,7 +44,11 @@ def pool_page(
     if me.role == "supervisor" or me.on_duty:
         wanted = review_queue.QueueQuery(size=size, after=after, pool=True)
         page = review_queue.queue_page(db, me, wanted, overdue_before=now - timedelta(hours=target))
-    rows = [{"r": r, "waiting": _waiting(r.created_at, now, target, t)} for r in page.rows] if page else []
+    rows = (
+        [{"r": r, "waiting": _waiting(r.created_at, now, target, t)} for r in page.rows]
+        if page
+        else []
+    )
     return render(
         request,
         "pool.html",

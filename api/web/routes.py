@@ -243,7 +243,7 @@ def queue(
     target, now = runner.settings.review_target_hours, utcnow()
     filters = {"tier": tier, "level": level, "verdict": verdict}
     wanted = review_queue.QueueQuery(
-        sort, size, after, before, **{k: v or None for k, v in filters.items()}
+        sort, size, after, before, tier=tier or None, level=level or None, verdict=verdict or None
     )
     page = review_queue.queue_page(db, me, wanted, overdue_before=now - timedelta(hours=target))
     t: Words = translator(_lang(request))

@@ -164,9 +164,7 @@ def test_the_pool_lists_unclaimed_reviews_and_counts_those_past_the_target(
     own = pending_review(session, make_client(client_id="C-OWN"))
     target = timedelta(hours=settings.review_target_hours)
     session.execute(
-        update(Approval)
-        .where(col(Approval.id) == old.id)
-        .values(created_at=utcnow() - 2 * target)
+        update(Approval).where(col(Approval.id) == old.id).values(created_at=utcnow() - 2 * target)
     )
     _on_duty(session, "adv-li")
     approvals.claim(session, claimed.id, "adv-li", duty=KEEP)
