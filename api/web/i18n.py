@@ -376,6 +376,29 @@ WORDS: dict[str, dict[str, str]] = {
         "zh-CN": "{codes} 无交易价格，按现金收益率 {rate} 计（{basis}）。",
         "en": "{codes} have no traded price and grow at the cash yield of {rate} ({basis}).",
     },
+    # Follow-up calls after special-care acceptances (issue 28).
+    "callbacks": {"zh-CN": "回访", "en": "Follow-up calls"},
+    "callbacks_note": {
+        "zh-CN": "以下客户已在冷静期后确认接受较高风险部分。"
+        "请致电确认客户理解所接受的风险，并记录结果。",
+        "en": "These clients accepted the higher-risk part after the cooling-off. Call to check "
+        "they understood the risks they accepted, then record how it went.",
+    },
+    "callback_offered": {"zh-CN": "接受的产品", "en": "Products accepted"},
+    "callback_accepted_at": {"zh-CN": "接受时间", "en": "Accepted"},
+    "callback_outcome": {"zh-CN": "回访结果", "en": "Outcome"},
+    "callback_confirmed": {"zh-CN": "客户确认", "en": "Confirmed"},
+    "callback_concerns": {"zh-CN": "客户有疑虑", "en": "Has concerns"},
+    "callback_unreachable": {"zh-CN": "未能联系", "en": "Unreachable"},
+    "callback_note": {"zh-CN": "备注", "en": "Note"},
+    "callback_done": {"zh-CN": "记录回访", "en": "Record the call"},
+    "callback_recorded": {"zh-CN": "回访结果已记录。", "en": "The call is recorded."},
+    "callbacks_more": {
+        "zh-CN": "还有更多回访未在此列出，请先处理以上各项。",
+        "en": "More calls wait beyond these; deal with the ones above first.",
+    },
+    "no_callbacks": {"zh-CN": "暂无待回访客户。", "en": "No follow-up calls are waiting."},
+    "duty_pool": {"zh-CN": "值班投顾", "en": "Duty pool"},
 }
 
 
