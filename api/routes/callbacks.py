@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from api.deps import Reviewer, Route, RunnerDep, SessionDep
 from api.paging import paged
 from api.schemas import CallbackDone, CallbackPublic, Page
-from core.services import callbacks
+from core.services import callbacks, cursors
 from core.tables import utcnow
 
 router = APIRouter(prefix="/v1/callbacks", tags=["callbacks"], route_class=Route)
+CallbackId = Annotated[int, Path(ge=1, le=cursors.MAX_SERIAL, description="the call's number")]
 
 
 @router.get("", response_model=Page[CallbackPublic])
@@ -43,7 +44,7 @@ def list_callbacks(
 
 @router.post("/{callback_id}/done")
 def mark_done(
-    callback_id: int, body: CallbackDone, session: SessionDep, principal: Reviewer
+    callback_id: CallbackId, body: CallbackDone, session: SessionDep, principal: Reviewer
 ) -> CallbackPublic:
     """The call was made: its outcome (confirmed, concerns, unreachable) and a note, stored
     masked and audited on the linked run. 409 once it was marked done already."""

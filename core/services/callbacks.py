@@ -74,8 +74,12 @@ def list_callbacks(
 
 
 def visible(session: Session, principal: Principal, callback_id: int) -> Callback:
-    callback = session.get(Callback, callback_id)
+    """The call, if the principal may see it; another advisor's is CallbackNotFound, as a
+    missing one (and a number no row can have is missing too, not a driver's overflow)."""
     missing = CallbackNotFound(f"no follow-up call {callback_id}")
+    if not 1 <= callback_id <= cursors.MAX_SERIAL:
+        raise missing
+    callback = session.get(Callback, callback_id)
     if callback is None:
         raise missing
     if principal.role == "advisor" and callback.advisor_id not in (None, principal.name):
