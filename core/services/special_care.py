@@ -93,7 +93,7 @@ def accept(
     run = runs.create(
         session,
         client,
-        as_of=now.date(),
+        as_of=now.astimezone().date(),  # the acceptance day, as POST /v1/runs dates a run
         request=offer_run.request,
         locale=offer_run.locale,
         actor=by,
@@ -149,6 +149,11 @@ def _delivered_offer(session: Session, run: Run) -> tuple[Delivery, SpecialCareO
         raise OfferNotAcceptable(
             f"run {run.id} is {run.status}, not delivered: only an offer in a delivered letter "
             "can be accepted"
+        )
+    if run.special_care is not None:
+        raise OfferNotAcceptable(
+            f"run {run.id} delivers an offer accepted already (from run {run.parent_run_id}); "
+            "it makes no offer of its own"
         )
     raw = (run.plan or {}).get("offer")
     if raw is None:

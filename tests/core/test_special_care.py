@@ -9,14 +9,14 @@ from datetime import timedelta
 
 import pytest
 from factories import long_tail_client
-from specialcarehelp import OFFERED, cooled_off, delivered_offer, offer
+from specialcarehelp import OFFERED, cooled_off, core_plan, delivered_offer, offer
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
 from core.database import get_engine, session_scope
 from core.errors import InvalidInput, RunNotFound
 from core.schemas.special_care import SpecialCareRecord
-from core.services import audit, clients, runs, special_care
+from core.services import audit, clients, deliveries, runs, special_care
 from core.services.special_care import (
     CoolingOffNotOver,
     OfferAlreadyAccepted,
@@ -52,7 +52,7 @@ def test_an_acceptance_after_the_cooling_off_opens_a_linked_run_with_its_record(
         run = runs.get(session, accepted.run.id)
         assert run.status == "queued"
         assert run.parent_run_id == offer_run.id
-        assert run.as_of == now.date().isoformat()  # checked on the day of acceptance
+        assert run.as_of == now.astimezone().date().isoformat()  # the day of acceptance
         assert (run.request, run.locale) == (offer_run.request, offer_run.locale)
         record = SpecialCareRecord.model_validate(run.special_care)
         assert record.offered == sorted(OFFERED)
@@ -164,6 +164,29 @@ def test_only_a_delivered_offer_can_be_accepted(engine: Engine, settings: Settin
             special_care.accept(
                 session, "run-none", WORDS, by="svc-core", now=now, settings=settings
             )
+
+
+def test_a_linked_run_makes_no_offer_of_its_own(engine: Engine, settings: Settings) -> None:
+    """Even if a linked run's plan carried an offer, accepting it would stack sleeves on a
+    procedure already used: refused."""
+    with session_scope(engine) as session:
+        offer_run = delivered_offer(session)
+        now = cooled_off(session, offer_run.id, settings)
+        linked = special_care.accept(
+            session, offer_run.id, WORDS, by="svc-core", now=now, settings=settings
+        ).run
+        linked.plan = core_plan(offer())
+        runs.set_status(session, linked, "delivered")
+        deliveries.deliver(
+            session, linked.id, plan_hash="c" * 64, text="信", channel="app", approved_by=None,
+            on=now.date(), valid_months=settings.compliance.assessment_valid_months,
+        )  # fmt: skip
+        later = cooled_off(session, linked.id, settings)
+    with (
+        pytest.raises(OfferNotAcceptable, match="makes no offer of its own"),
+        session_scope(engine) as session,
+    ):
+        special_care.accept(session, linked.id, WORDS, by="svc-core", now=later, settings=settings)
 
 
 def test_a_second_acceptance_names_the_linked_run(engine: Engine, settings: Settings) -> None:
