@@ -399,6 +399,21 @@ WORDS: dict[str, dict[str, str]] = {
     },
     "no_callbacks": {"zh-CN": "暂无待回访客户。", "en": "No follow-up calls are waiting."},
     "duty_pool": {"zh-CN": "值班投顾", "en": "Duty pool"},
+    "special_care_accepted": {
+        "zh-CN": "客户已在冷静期后确认接受较高风险部分（专门程序）",
+        "en": "The client accepted the higher-risk part after the cooling-off (special care)",
+    },
+    "special_care_offered": {"zh-CN": "接受的产品", "en": "Products accepted"},
+    "special_care_times": {
+        "zh-CN": "{offered} UTC 发出，{accepted} UTC 接受，冷静期 {hours} 小时",
+        "en": "offered {offered} UTC, accepted {accepted} UTC, cooling-off {hours} hours",
+    },
+    "special_care_acknowledged": {"zh-CN": "客户确认已记录", "en": "acknowledgement recorded"},
+    "special_care_not_acknowledged": {
+        "zh-CN": "客户确认未记录",
+        "en": "acknowledgement NOT recorded",
+    },
+    "special_care_offer_run": {"zh-CN": "原方案", "en": "offered in run"},
 }
 
 

@@ -178,9 +178,15 @@ def test_a_linked_run_makes_no_offer_of_its_own(engine: Engine, settings: Settin
         linked.plan = core_plan(offer())
         runs.set_status(session, linked, "delivered")
         deliveries.deliver(
-            session, linked.id, plan_hash="c" * 64, text="信", channel="app", approved_by=None,
-            on=now.date(), valid_months=settings.compliance.assessment_valid_months,
-        )  # fmt: skip
+            session,
+            linked.id,
+            plan_hash=linked.plan["plan_hash"],
+            text="信",
+            channel="app",
+            approved_by=None,
+            on=now.date(),
+            valid_months=settings.compliance.assessment_valid_months,
+        )
         later = cooled_off(session, linked.id, settings)
     with (
         pytest.raises(OfferNotAcceptable, match="makes no offer of its own"),

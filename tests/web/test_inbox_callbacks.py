@@ -10,12 +10,12 @@ from factories import long_tail_client
 from fastapi.testclient import TestClient
 from inboxhelp import chromium_signed_in, csrf_in, sign_in
 from playwright.sync_api import expect
-from specialcarehelp import cooled_off, delivered_offer
+from specialcarehelp import cooled_off, core_plan, delivered_offer
 from sqlmodel import select
 
 from api.app import create_app
 from core.database import get_engine, session_scope
-from core.services import special_care
+from core.services import approvals, special_care
 from core.settings import Settings, SpecialCarePolicy
 from core.tables import Callback
 
@@ -86,3 +86,28 @@ def test_a_call_done_already_gets_a_clear_message(
     assert 'data-client="C-CB3"' not in shown
     forged = inbox.post(url, data={"csrf": "forged", "outcome": "confirmed", "note": ""})
     assert forged.status_code == 403
+
+
+def test_the_plan_page_of_a_linked_run_shows_the_procedure(
+    inbox: TestClient, settings: Settings, staff: dict[str, str]
+) -> None:
+    """An advisor reviewing an accepted plan sees what was offered, when it was accepted, the
+    cooling-off and whether the client's acknowledgement is recorded."""
+    with session_scope(get_engine(settings.database_url)) as session:
+        offer_run = delivered_offer(session)
+        now = cooled_off(session, offer_run.id, settings)
+        linked = special_care.accept(
+            session, offer_run.id, WORDS, by="svc-core", now=now, settings=settings
+        ).run
+        plan = core_plan(None)
+        review = {"approval_id": f"{linked.id}-r0", "plan_hash": plan["plan_hash"], "plan": plan}
+        approval = approvals.open_review(
+            session, linked, review | {"findings": [], "verdict": "pass"}
+        )
+    sign_in(inbox, staff["adv-li"])
+    page = inbox.get(f"/inbox/approvals/{approval.id}")
+    assert page.status_code == 200, page.text
+    card = page.text[page.text.index('id="special-care"') :][:1500]
+    assert "512480" in card and "513100" in card
+    assert f"冷静期 {settings.compliance.cooling_off_hours} 小时" in card
+    assert "客户确认已记录" in card and offer_run.id in card
