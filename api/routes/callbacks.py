@@ -36,8 +36,10 @@ def list_callbacks(
         limit=limit,
         cursor=cursor,
     )
+    shown = callbacks.public_many(session, [c for c, _ in found])
     entries = (
-        (CallbackPublic.model_validate(callbacks.public(session, c)), after) for c, after in found
+        (CallbackPublic.model_validate(view), after)
+        for view, (_, after) in zip(shown, found, strict=True)
     )
     return paged(entries, next_cursor, runner.settings.max_page_bytes)
 

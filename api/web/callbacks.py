@@ -27,7 +27,7 @@ def callbacks_page(request: Request, db: SessionDep, me: Viewer) -> Response:
     if me.role not in ("advisor", "supervisor"):
         raise Forbidden("follow-up calls are for advisors and supervisors")
     found, more = callbacks.list_callbacks(db, me, status="open", limit=SHOWN)
-    rows = [callbacks.public(db, c) for c, _ in found]
+    rows = callbacks.public_many(db, [c for c, _ in found])
     return render(
         request,
         "callbacks.html",

@@ -9,6 +9,7 @@ masked, once: the update decides between two advisors closing the same call.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal, get_args
 
@@ -130,14 +131,35 @@ def done(
 
 def public(session: Session, callback: Callback) -> dict[str, Any]:
     """The call as every surface shows it: the client's name masked, what they accepted."""
-    acceptance = session.get_one(SpecialCareAcceptance, callback.acceptance_id)
-    run = session.get_one(Run, callback.run_id)
+    return public_many(session, [callback])[0]
+
+
+def public_many(session: Session, found: Sequence[Callback]) -> list[dict[str, Any]]:
+    """Calls as every surface shows them, read in two queries however many there are."""
+    acceptance_ids = [c.acceptance_id for c in found]
+    accepted = {
+        a.id: a
+        for a in session.exec(
+            select(SpecialCareAcceptance).where(col(SpecialCareAcceptance.id).in_(acceptance_ids))
+        )
+    }
+    run_ids = [c.run_id for c in found]
+    names = {
+        run_id: clients.shown_name(snapshot)
+        for run_id, snapshot in session.exec(
+            select(Run.id, col(Run.client_snapshot)).where(col(Run.id).in_(run_ids))
+        )
+    }
+    return [_public(c, accepted[c.acceptance_id], names[c.run_id]) for c in found]
+
+
+def _public(callback: Callback, acceptance: SpecialCareAcceptance, name: str) -> dict[str, Any]:
     return {
         "id": callback.id,
         "run_id": callback.run_id,
         "offer_run_id": acceptance.offer_run_id,
         "client_id": callback.client_id,
-        "client_name": clients.shown_name(run.client_snapshot),
+        "client_name": name,
         "advisor_id": callback.advisor_id,
         "offered": acceptance.offered,
         "accepted_at": as_utc(acceptance.accepted_at).isoformat(),

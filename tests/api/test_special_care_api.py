@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -86,6 +87,32 @@ def test_refusals_name_the_problem(
     not_delivered = _accept(api, tokens, first.json()["id"])  # the linked run, still running
     assert not_delivered.status_code == 409
     assert not_delivered.json()["error"] == "OfferNotAcceptable"
+
+
+def test_two_channels_accepting_at_once_get_one_201_and_one_409(
+    api: TestClient, tokens: dict[str, str], settings: Settings
+) -> None:
+    offer_id = _offer(settings)
+    start = threading.Barrier(2)
+    answers: list[Any] = []
+
+    def send() -> None:
+        start.wait()
+        answers.append(_accept(api, tokens, offer_id))
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [201, 409], [a.text for a in answers]
+    won = next(a for a in answers if a.status_code == 201).json()
+    lost = next(a for a in answers if a.status_code == 409).json()
+    assert lost["error"] == "OfferAlreadyAccepted" and won["id"] in lost["detail"]
+    runs = api.get("/v1/runs?client_id=C-LT&limit=10", headers=auth(tokens["svc-core"])).json()
+    linked = [r["id"] for r in runs["items"] if r["parent_run_id"] == offer_id]
+    assert linked == [won["id"]]
 
 
 @pytest.mark.parametrize("who", ["adv-li", "sup-zhao", "eng-chen"])
