@@ -86,6 +86,10 @@ def test_a_call_done_already_gets_a_clear_message(
     assert 'data-client="C-CB3"' not in shown
     forged = inbox.post(url, data={"csrf": "forged", "outcome": "confirmed", "note": ""})
     assert forged.status_code == 403
+    inbox.get("/inbox/lang", params={"to": "en", "back": "/inbox/callbacks"})
+    english = inbox.get("/inbox/callbacks").text
+    assert "Follow-up calls" in english and "Record the call" in english
+    assert "回访" not in english.replace('lang="en"', "")
 
 
 def test_the_plan_page_of_a_linked_run_shows_the_procedure(
