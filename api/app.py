@@ -18,6 +18,7 @@ from api.middleware import BodySizeLimit, InFlightLimit
 from api.routes import (
     approvals,
     batches,
+    callbacks,
     clients,
     evals,
     health,
@@ -27,6 +28,7 @@ from api.routes import (
     runs,
 )
 from api.schemas import ERROR_RESPONSES
+from api.web import callbacks as inbox_callbacks
 from api.web import outcomes as inbox_outcomes
 from api.web import pool as inbox_pool
 from api.web import routes as inbox
@@ -152,6 +154,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(inbox.router)
     app.include_router(inbox_outcomes.router)  # the inbox's outcomes page
     app.include_router(inbox_pool.router)  # the inbox's duty pool (值班投顾)
-    for module in (clients, runs, approvals, batches, products, evals, outcomes, principals):
+    app.include_router(inbox_callbacks.router)  # the inbox's follow-up calls page
+    for module in (
+        clients,
+        runs,
+        approvals,
+        batches,
+        products,
+        evals,
+        outcomes,
+        principals,
+        callbacks,
+    ):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     return app

@@ -20,6 +20,7 @@ from pydantic import (
 from core.schemas.client import ClientId, ClientInput, Contact
 from core.schemas.letter import Letter
 from core.schemas.request import RequestIntent, WishRoute
+from core.schemas.special_care import SpecialCareRecord
 from core.schemas.vocabulary import (
     BatchItemStatus,
     BatchStatus,
@@ -110,6 +111,26 @@ class FeedbackCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rating: int = Field(ge=1, le=5)
     comment: str | None = Field(default=None, max_length=2000)
+
+
+class SpecialCareAccept(BaseModel):
+    """A client's acceptance of a special-care offer, sent by the firm's channel for them."""
+
+    model_config = ConfigDict(extra="forbid")
+    acknowledgement: str = Field(
+        min_length=1,
+        max_length=2000,
+        description="the client's own words accepting the offer's risks; stored masked, with"
+        " the SHA-256 of the text exactly as sent",
+    )
+
+
+class CallbackDone(BaseModel):
+    """A follow-up call made: how it went, and a note (stored masked)."""
+
+    model_config = ConfigDict(extra="forbid")
+    outcome: Literal["confirmed", "concerns", "unreachable"]
+    note: str | None = Field(default=None, max_length=2000)
 
 
 class EvalCreate(BaseModel):
@@ -254,6 +275,12 @@ class RunPublic(BaseModel):
     approval: ApprovalPublic | None = Field(description="the latest review round")
     delivery: DeliveryPublic | None
     feedback: list[FeedbackPublic]
+    parent_run_id: str | None = Field(
+        description="the run whose letter offered the special-care sleeve this run delivers"
+    )
+    special_care: SpecialCareRecord | None = Field(
+        description="the procedure's record (CN-MIS-07) for a run made by accepting an offer"
+    )
     error: str | None
     model_calls: list[dict[str, Any]] = Field(description="every model call, in order")
     model_usage: dict[str, Any] = Field(
@@ -675,3 +702,23 @@ class BreachList(BaseModel):
     next: str | None = Field(default=None, description="the next page's cursor; null on the last")
     pending: int = Field(description="delivered plans not yet measured on the latest prices")
     disclosure: str
+
+
+class CallbackPublic(BaseModel):
+    """A follow-up call (回访) owed after a special-care acceptance."""
+
+    model_config = PUBLIC
+    id: int
+    run_id: str = Field(description="the linked run that delivers the accepted plan")
+    offer_run_id: str = Field(description="the run whose letter made the offer")
+    client_id: str
+    client_name: str = Field(description="masked where it holds contact data")
+    advisor_id: str | None = Field(description="null: the duty pool's")
+    offered: list[str] = Field(description="the R4/R5 products the client accepted")
+    accepted_at: str = Field(description=ISO)
+    status: Literal["open", "done"]
+    outcome: Literal["confirmed", "concerns", "unreachable"] | None
+    note: str | None = Field(description="masked")
+    done_by: str | None
+    created_at: str = Field(description=ISO)
+    done_at: str | None = Field(description=ISO)

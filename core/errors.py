@@ -5,11 +5,15 @@ TierwiseError
 │   │              advisor's records, so that ids cannot be probed), BatchNotFound,
 │   │              PrincipalNotFound, LetterNotFound (a run with no letter yet)
 │   ├── EvalNotFound                (core/services/evals.py)
-│   └── PriceImportNotFound         (core/services/price_imports.py)
+│   ├── PriceImportNotFound         (core/services/price_imports.py)
+│   └── CallbackNotFound            (core/services/callbacks.py)
 ├── Conflict (409): ApprovalAlreadyDecided, PlanHashMismatch, PlanNotApprovable,
 │                   IdempotencyKeyReused, RunNotDelivered, RunBusy, ClientChanged,
 │                   NotMeasurable, BatchCancelled, ReviewAlreadyClaimed (another on-duty
 │                   advisor took the pool review first), NotInPool (the client has an advisor)
+│   ├── OfferNotAcceptable, CoolingOffNotOver, OfferAlreadyAccepted
+│   │                               (core/services/special_care.py)
+│   └── CallbackAlreadyDone         (core/services/callbacks.py)
 ├── InvalidInput (422): InvalidDecision, InvalidClient, InvalidPrincipal (names the field)
 │   └── InvalidPrices               (core/services/price_files.py): the bad lines, named
 │       └── ImplausiblePrices       (core/services/price_gate.py): what the sanity gate

@@ -15,13 +15,21 @@ from sqlalchemy.exc import IntegrityError
 
 from api.deps import Reader, Route, RunnerDep, Service, SessionDep, require
 from api.paging import paged
-from api.schemas import AuditTrail, FeedbackCreate, Page, RunCreate, RunEvent, RunPublic
+from api.schemas import (
+    AuditTrail,
+    FeedbackCreate,
+    Page,
+    RunCreate,
+    RunEvent,
+    RunPublic,
+    SpecialCareAccept,
+)
 from api.views import audit_trail, run_public
 from core.database import session_scope
 from core.errors import RunNotFound
 from core.schemas.vocabulary import FINAL_STATUSES
-from core.services import audit, clients, feedback, letters, principals, runs
-from core.tables import Principal
+from core.services import audit, clients, feedback, letters, principals, runs, special_care
+from core.tables import Principal, utcnow
 from graphs.runner import Runner
 from tools.letter.html import firm_name, render_html
 from tools.letter.pdf import render_pdf
@@ -252,3 +260,34 @@ def post_feedback(
     run = runs.get(session, run_id)
     feedback.add(session, run, body.rating, body.comment, principal.name)
     return run_public(session, run)
+
+
+@router.post("/{run_id}/special-care/accept", status_code=status.HTTP_201_CREATED)
+def accept_special_care(
+    run_id: str, body: SpecialCareAccept, request: Request, runner: RunnerDep, principal: Service
+) -> RunPublic:
+    """The client accepts the higher-risk part their delivered letter offered (CN-MIS-07), sent
+    by the firm's channel for them once the cooling-off is over. 201 with the linked run, which
+    delivers the plan with that part once the checks pass for the client as they are today; it
+    is queued and proceeds in the background, as a new run does.
+
+    404: no such run. 409: the run is not delivered, its plan offers nothing, the cooling-off
+    has not ended (the answer says when it does), or the offer was accepted already (the answer
+    names the linked run). 422: no acknowledgement.
+    """
+    with session_scope(runner.engine) as session:
+        accepted = special_care.accept(
+            session,
+            run_id,
+            body.acknowledgement,
+            by=principal.name,
+            now=utcnow(),
+            settings=runner.settings,
+            worker=runner.worker,
+        )
+        # Built in the same unit of work: once it commits, the answer is 201 with the run.
+        view = run_public(session, accepted.run)
+    # Committed and queued first, then dispatched as POST /v1/runs dispatches a new run: if
+    # this process cannot run it, the sweeper of this or another process does.
+    request.app.state.engine.execute(accepted.run.id)
+    return view

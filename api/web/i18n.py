@@ -414,6 +414,44 @@ WORDS: dict[str, dict[str, str]] = {
     "claimed_by_label": {"zh-CN": "值班领取人", "en": "Claimed by"},
     "duty_on": {"zh-CN": "您已开始值班。", "en": "You are on duty now."},
     "duty_off": {"zh-CN": "您已结束值班。", "en": "You are off duty now."},
+    # Follow-up calls after special-care acceptances (issue 28).
+    "callbacks": {"zh-CN": "回访", "en": "Follow-up calls"},
+    "callbacks_note": {
+        "zh-CN": "以下客户已在冷静期后确认接受较高风险部分。"
+        "请致电确认客户理解所接受的风险，并记录结果。",
+        "en": "These clients accepted the higher-risk part after the cooling-off. Call to check "
+        "they understood the risks they accepted, then record how it went.",
+    },
+    "callback_offered": {"zh-CN": "接受的产品", "en": "Products accepted"},
+    "callback_accepted_at": {"zh-CN": "接受时间", "en": "Accepted"},
+    "callback_outcome": {"zh-CN": "回访结果", "en": "Outcome"},
+    "callback_confirmed": {"zh-CN": "客户确认", "en": "Confirmed"},
+    "callback_concerns": {"zh-CN": "客户有疑虑", "en": "Has concerns"},
+    "callback_unreachable": {"zh-CN": "未能联系", "en": "Unreachable"},
+    "callback_note": {"zh-CN": "备注", "en": "Note"},
+    "callback_done": {"zh-CN": "记录回访", "en": "Record the call"},
+    "callback_recorded": {"zh-CN": "回访结果已记录。", "en": "The call is recorded."},
+    "callbacks_more": {
+        "zh-CN": "还有更多回访未在此列出，请先处理以上各项。",
+        "en": "More calls wait beyond these; deal with the ones above first.",
+    },
+    "no_callbacks": {"zh-CN": "暂无待回访客户。", "en": "No follow-up calls are waiting."},
+    "duty_pool": {"zh-CN": "值班投顾", "en": "Duty pool"},
+    "special_care_accepted": {
+        "zh-CN": "客户已在冷静期后确认接受较高风险部分（专门程序）",
+        "en": "The client accepted the higher-risk part after the cooling-off (special care)",
+    },
+    "special_care_offered": {"zh-CN": "接受的产品", "en": "Products accepted"},
+    "special_care_times": {
+        "zh-CN": "{offered} UTC 发出，{accepted} UTC 接受，冷静期 {hours} 小时",
+        "en": "offered {offered} UTC, accepted {accepted} UTC, cooling-off {hours} hours",
+    },
+    "special_care_acknowledged": {"zh-CN": "客户确认已记录", "en": "acknowledgement recorded"},
+    "special_care_not_acknowledged": {
+        "zh-CN": "客户确认未记录",
+        "en": "acknowledgement NOT recorded",
+    },
+    "special_care_offer_run": {"zh-CN": "原方案", "en": "offered in run"},
 }
 
 

@@ -51,11 +51,15 @@ def create(
     actor: str = "system",
     idempotency: tuple[str, str] | None = None,
     worker: str | None = None,
+    parent_run_id: str | None = None,
+    special_care: dict[str, Any] | None = None,
 ) -> Run:
     """A queued run with the client snapshot it will use; audited as created.
 
     `idempotency` is (scoped key, request hash); the key is unique in the database. `worker` is
-    the process that will execute it, answerable for it until another takes its lease.
+    the process that will execute it, answerable for it until another takes its lease. A run
+    made by accepting a special-care offer names the offer's run (`parent_run_id`) and carries
+    the procedure's record (`special_care`, a SpecialCareRecord as JSON), which the gate reads.
     """
     key, request_hash = idempotency or (None, None)
     request = mask_text(request) if request else request  # stored and audited masked, for good
@@ -71,6 +75,8 @@ def create(
         idempotency_key=key,
         request_hash=request_hash,
         worker=worker,
+        parent_run_id=parent_run_id,
+        special_care=special_care,
     )
     session.add(run)
     session.flush()
@@ -80,9 +86,20 @@ def create(
         "created",
         "run_created",
         actor,
-        {"client_id": client.client_id, "request": request, "as_of": run.as_of},
+        _created_payload(run),
     )
     return run
+
+
+def _created_payload(run: Run) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "client_id": run.client_id,
+        "request": run.request,
+        "as_of": run.as_of,
+    }
+    if run.parent_run_id is not None:
+        payload["parent_run_id"] = run.parent_run_id
+    return payload
 
 
 def get(session: Session, run_id: str) -> Run:
@@ -400,6 +417,8 @@ def public(
         "approval": approval,
         "delivery": delivery,
         "feedback": feedback or [],
+        "parent_run_id": run.parent_run_id,
+        "special_care": run.special_care,
         "error": run.error,
         "model_calls": run.model_calls,
         "model_usage": usage(run.model_calls),

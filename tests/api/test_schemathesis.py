@@ -34,7 +34,9 @@ def _token_for(path: str, method: str, tokens: dict[str, str]) -> str:
     """The role most likely to get past authorisation for the operation."""
     if path.endswith("/decision"):
         return tokens["advisor"]
-    if path.endswith("/feedback") or (method == "PUT" and path.startswith("/v1/clients")):
+    if path.endswith(("/feedback", "/special-care/accept")) or (
+        method == "PUT" and path.startswith("/v1/clients")
+    ):
         return tokens["service"]
     return tokens["supervisor"]
 
