@@ -90,7 +90,8 @@ def offer_product_line(o: OfferLine, locale: str) -> str:
 
 
 def risk_point_line(point: str, locale: str) -> str:
-    return f"  - 风险提示：{point}" if locale == "zh-CN" else f"  - Risk: {point}"
+    """A risk point, indented under its product."""
+    return f"  风险提示：{point}" if locale == "zh-CN" else f"  Risk: {point}"
 
 
 def offer_lines(offer: OfferSection, locale: str) -> list[str]:
