@@ -22,6 +22,7 @@ from tools.compliance.facts import (
     route_wishes,
 )
 from tools.compliance.text_checks import past_figures
+from tools.letter.offer import offer_wording
 from tools.market.intent import lexicon_for, share_of, target_name
 from tools.market.shelf import Product
 
@@ -393,6 +394,7 @@ def _required_wording(ctx: RuleContext) -> dict[str, list[str]]:
         "CN-COI-01": coi if j == "CN" else [],
         "EU-COI-01": coi if j == "EU" else [],
         "EU-SUIT-06": [switching] if switching else [],
+        OFFER: offer_wording(ctx.plan, ctx.market, locale),
     }
 
 
@@ -419,6 +421,9 @@ ORDER = [
 
 
 ANSWER = "TW-REQ-02"  # the letter's answer section (Letter.answer)
+# The special-care offer's risk points, cooling-off and how to accept: the letter's offer section
+# (Letter.offer) carries them, not the disclosures, so the rule is not in ORDER.
+OFFER = "TW-OFFER-01"
 SOURCES = "REQ-07"  # the letter's research section (Letter.research) shows these lines
 
 
@@ -435,4 +440,4 @@ def compose(ctx: RuleContext) -> str:
     """Every required line as one block, in the fixed order: for a text that is not a Letter
     (a test's, a model's draft); the letter places them in its sections (compose_letter)."""
     required = required_wording(ctx)
-    return "\n".join(line for rule_id in ORDER for line in required[rule_id])
+    return "\n".join(line for rule_id in [*ORDER, OFFER] for line in required[rule_id])

@@ -107,6 +107,20 @@ def _intro_line(locale: str) -> str:
     )
 
 
+def offer_wording(plan: Plan, market: MarketData, locale: str) -> list[str]:
+    """What an offer must state, line for line (TW-OFFER-01): each product's risk points, the
+    cooling-off and how to accept; nothing for a plan that offers nothing."""
+    if plan.offer is None:
+        return []
+    points = [
+        point
+        for h in plan.offer.holdings
+        for point in risk_points(market.products[h.product_code], locale)
+    ]
+    hours = plan.offer.cooling_off_hours
+    return [*dict.fromkeys(points), cooling_off_line(hours, locale), accept_line(locale)]
+
+
 def offer_section(plan: Plan, market: MarketData, locale: str) -> OfferSection | None:
     """The offer as the letter shows it; None for a plan that offers nothing."""
     offer = plan.offer
