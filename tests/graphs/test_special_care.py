@@ -187,3 +187,25 @@ def test_a_linked_run_holds_no_r4_r5_product_the_letter_did_not_offer(
     r = row(runner, linked)
     assert _high(r["plan"], market) <= set(only)
     assert r["plan"]["offer"] is None
+
+
+@pytest.mark.parametrize(
+    ("level", "locale", "request_text", "code"),
+    [
+        ("C4", "zh-CN", "我想买纳指ETF", "513100"),
+        ("C5", "en", "I'd like to buy the Nasdaq-100 ETF please", "513100"),
+    ],
+)
+def test_a_wish_for_an_offered_product_is_answered_with_the_offer(
+    runner: Runner, level: str, locale: str, request_text: str, code: str
+) -> None:
+    """Not "its minimum is too high": the answer says the product waits in the offer below."""
+    client = long_tail_client(client_id=f"C-W{level}", risk_level=level, locale=locale, **GROWTH)
+    run_id = start(runner, client, request_text)
+    r = row(runner, run_id)
+    assert r["status"] == "delivered"
+    assert code in r["plan"]["offer"]["weights"]
+    answer = r["compliance"]["document"]["answer"]
+    offered = "可选：较高风险的配置部分" if locale == "zh-CN" else "optional higher-risk part"
+    assert any(offered in line for line in answer), answer
+    assert not any("起投金额" in line or "minimum investment" in line for line in answer)
