@@ -111,7 +111,7 @@ def _offered(runner: Runner, client: ClientInput) -> tuple[str, Plan]:
 
 def _linked(runner: Runner, client: ClientInput, record: SpecialCareRecord) -> str:
     """A run made as an acceptance makes it: the client, the procedure's record, the link."""
-    run = runner.create(client, as_of=datetime.fromisoformat(record.accepted_at.isoformat()).date())
+    run = runner.create(client, as_of=record.accepted_at.date())
     with session_scope(runner.engine) as session:
         stored = runs.get(session, run.id)
         stored.parent_run_id = record.offer_run_id
