@@ -16,6 +16,7 @@ from core.schemas.letter import Lesson, Letter
 from core.schemas.plan import Constraint, Plan
 from core.schemas.profile import ClientProfile
 from core.schemas.request import RequestIntent, WishRoute
+from core.schemas.special_care import SpecialCareRecord
 from core.schemas.vocabulary import Verdict
 from core.settings import CompliancePolicy
 from tools.compliance.disclosures import (
@@ -35,6 +36,7 @@ from tools.compliance.engine import (
 from tools.compliance.facts import route_wishes
 from tools.education.lessons import lessons_for
 from tools.letter.compose import holding_lines, note_lines, plan_notes, trade_lines
+from tools.letter.offer import offer_section
 from tools.letter.text import render_text
 from tools.llm.fallback import usable_text
 from tools.llm.port import LanguageModel, Prompt
@@ -159,8 +161,9 @@ def compose_letter(
 ) -> Letter:
     """The letter in sections: the model's greeting and opening (its first line, then the
     rest), the plan's rationale, and everything else from code: every holding, the trades from
-    what the client holds, the answer to their request, the lessons, the notes about the plan
-    and the required disclosures."""
+    what the client holds, the answer to their request, the special-care offer (a plan capped at
+    R3 for a long-tail C4/C5 client), the lessons, the notes about the plan and the required
+    disclosures."""
     greeting, _, opening = prose.strip().partition("\n")
     locale = ctx.profile.locale
     draft = Letter(
@@ -172,6 +175,7 @@ def compose_letter(
         rationale=ctx.plan.rationale,
         education=list(education),
         research=note_lines(plan_notes(ctx.profile, ctx.plan, ctx.market), locale),
+        offer=offer_section(ctx.plan, ctx.market, locale),
     )
     # Some lines depend on the prose (a past figure in it needs its disclaimer).
     worded = replace(ctx, letter=model_words(draft))
@@ -213,6 +217,7 @@ def rule_context(
     market: MarketData,
     policy: CompliancePolicy,
     model_name: str,
+    special_care: SpecialCareRecord | None = None,
 ) -> RuleContext:
     """The one way to build what the rules see, for the check and for the gate at delivery.
 
@@ -239,6 +244,7 @@ def rule_context(
             f"{n.title.in_(locale)} {n.summary.in_(locale)} {n.as_of}" for n in notes
         ),
         client_name=client_name,
+        special_care=special_care,
     )
 
 
@@ -264,6 +270,7 @@ def check_compliance(
     rules: RuleSet,
     evaluators: Evaluators,
     current: Sequence[Holding] = (),
+    special_care: SpecialCareRecord | None = None,
 ) -> ComplianceReport:
     """Compose the letter in sections, run every rule on its text, and fix text findings.
 
@@ -285,6 +292,7 @@ def check_compliance(
         market=market,
         policy=policy,
         model_name=model.name,
+        special_care=special_care,
     ).__dict__
     checked: dict[str, tuple[Letter, RuleContext, list[Finding]]] = {}
 

@@ -15,6 +15,7 @@ from agents.plan import build_plan
 from agents.profiling import profile_client
 from agents.request import understand_request
 from agents.research import research_products
+from agents.special_care import plan_with_care, record_of
 from core.database import session_scope
 from core.errors import AdvisorUnregistered, PrincipalNotFound
 from core.schemas.client import STORED, ClientInput
@@ -22,6 +23,7 @@ from core.schemas.letter import Letter
 from core.schemas.plan import Constraint, Plan, plan_hash
 from core.schemas.profile import ClientProfile
 from core.schemas.request import RequestIntent
+from core.schemas.special_care import SpecialCareRecord
 from core.services import deliveries, prices, principals
 from graphs.state import AdvisorDecision, AdvisoryState, Deps
 from tools.compliance.engine import evaluate, overall_verdict
@@ -92,18 +94,34 @@ def _closes(state: AdvisoryState, deps: Deps) -> dict[str, float]:
         return prices.last_closes(session, codes, date.fromisoformat(state["as_of"]))
 
 
+def _record(state: AdvisoryState) -> SpecialCareRecord | None:
+    """The special-care record of a run made by accepting an offer; None on any other run."""
+    return record_of(state.get("special_care"))
+
+
 def allocate_portfolio_node(state: AdvisoryState, runtime: Runtime[Deps]) -> dict[str, Any]:
+    """The plan, with the special-care procedure applied where it serves the client (a core
+    plan and an offer, or on a linked run only the offered R4/R5 products)."""
     deps = runtime.context
-    plan = allocate_portfolio(
-        _profile(state),
-        _client(state).holdings,
-        market=deps.market,
-        model=deps.model,
-        policy=deps.settings.allocation,
-        constraints=[Constraint.model_validate(c) for c in state.get("constraints", [])],
-        offline=deps.fallback_model,
-        intent=_intent(state, deps),
-        closes=_closes(state, deps),
+    profile = _profile(state)
+    known = [Constraint.model_validate(c) for c in state.get("constraints", [])]
+    holdings, intent, closes = _client(state).holdings, _intent(state, deps), _closes(state, deps)
+
+    def allocate(extra: list[Constraint]) -> Plan:
+        return allocate_portfolio(
+            profile,
+            holdings,
+            market=deps.market,
+            model=deps.model,
+            policy=deps.settings.allocation,
+            constraints=[*known, *extra],
+            offline=deps.fallback_model,
+            intent=intent,
+            closes=closes,
+        )
+
+    plan = plan_with_care(
+        profile, allocate, market=deps.market, settings=deps.settings, record=_record(state)
     )
     return {"plan": plan.model_dump(mode="json"), "trajectory": ["allocate_portfolio"]}
 
@@ -124,6 +142,7 @@ def check_compliance_node(state: AdvisoryState, runtime: Runtime[Deps]) -> dict[
         rules=deps.rules,
         evaluators=deps.evaluators,
         current=client.holdings,
+        special_care=_record(state),
     )
     update: dict[str, Any] = {
         "compliance": report.model_dump(mode="json"),
@@ -250,6 +269,7 @@ def _gate(state: AdvisoryState, deps: Deps, text: str | None = None) -> Complian
         market=deps.market,
         policy=deps.settings.compliance,
         model_name=report.model,
+        special_care=_record(state),
     )
     findings = evaluate(deps.rules, deps.evaluators, ctx)
     verdict = overall_verdict(findings)

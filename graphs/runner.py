@@ -166,6 +166,8 @@ class Runner:
             "constraints": [],
             "review_round": 0,
             "decision": None,
+            # A run made by accepting a special-care offer carries the procedure's record.
+            "special_care": run.special_care,
             "trajectory": [],
         }
 

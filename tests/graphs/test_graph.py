@@ -12,6 +12,7 @@ from sqlmodel import func, select
 from core.database import session_scope
 from core.errors import ApprovalAlreadyDecided, InvalidDecision, PlanHashMismatch, PlanNotApprovable
 from core.services import approvals, audit, deliveries, runs
+from core.settings import SpecialCarePolicy
 from core.tables import Delivery
 from graphs.runner import Runner
 from tools.compliance.engine import Hit, Registry, Rule, RuleSet
@@ -162,15 +163,22 @@ def test_stale_assessment_is_blocked_and_never_delivered(runner: Runner) -> None
     assert fired == ["CN-C-04"]
 
 
-def test_long_tail_escalation_goes_to_an_advisor(runner: Runner) -> None:
-    run_id = start(
-        runner,
-        long_tail_client(risk_level="C5", goal="aggressive_growth", max_drawdown_tolerance_pct=50),
-    )
-    state = row(runner, run_id)
-    assert state["status"] == "awaiting_approval"
-    assert state["compliance"]["verdict"] == "escalate"
-    assert decide(runner, run_id)["status"] == "delivered"
+def test_long_tail_escalation_goes_to_an_advisor(settings: Any) -> None:
+    """With special care in `advisor` mode a C5 long-tail plan holds R4/R5 and escalates
+    (CN-MIS-07); its advisor approves it. (In `procedure` mode, the default, the same client
+    gets the core plan at once: tests/graphs/test_special_care.py.)"""
+    from graphs.runner import open_runner
+
+    mode = settings.model_copy(update={"special_care": SpecialCarePolicy(mode="advisor")})
+    with open_runner(mode) as runner:
+        client = long_tail_client(
+            risk_level="C5", goal="aggressive_growth", max_drawdown_tolerance_pct=50
+        )
+        run_id = start(runner, client)
+        state = row(runner, run_id)
+        assert state["status"] == "awaiting_approval"
+        assert state["compliance"]["verdict"] == "escalate"
+        assert decide(runner, run_id)["status"] == "delivered"
 
 
 def test_client_request_above_level_escalates(runner: Runner) -> None:

@@ -22,6 +22,8 @@ from tools.compliance.facts import (
     route_wishes,
 )
 from tools.compliance.text_checks import past_figures
+from tools.letter.offer import offer_wording
+from tools.market.eligibility import eligible_products
 from tools.market.intent import lexicon_for, share_of, target_name
 from tools.market.shelf import Product
 
@@ -212,6 +214,20 @@ def _ratings(route: WishRoute, ctx: RuleContext) -> str:
     return "/".join(ratings)
 
 
+def _set_aside(route: WishRoute, ctx: RuleContext) -> str | None:
+    """The wording for a wish whose every product the client could hold was left out of this
+    plan by the special-care procedure (CN-MIS-07): offered below, or not; None otherwise."""
+    left_out = {
+        c.product_code for c in ctx.plan.constraints if c.kind == "exclude" and c.rule_id == SPECIAL
+    }
+    eligible = {p.code for p in eligible_products(ctx.profile, ctx.market)}
+    could = [code for code in route.products if code in eligible]
+    if not could or not set(could) <= left_out:
+        return None
+    offered = set(ctx.plan.offer.codes()) if ctx.plan.offer is not None else set()
+    return "TW-REQ-02-OFFERED" if offered & set(could) else "TW-REQ-02-HIGH-RISK"
+
+
 def _wish_line(route: WishRoute, outcome: WishOutcome | None, ctx: RuleContext) -> str:
     wish = route.wish
     values = {
@@ -229,6 +245,8 @@ def _wish_line(route: WishRoute, outcome: WishOutcome | None, ctx: RuleContext) 
     excluded = wish.kind == "product" and wish.direction in ("avoid", "sell")
     if excluded and share == 0:
         return say("TW-REQ-02-EXCLUDED", ctx, **values)
+    if wish.up and (key := _set_aside(route, ctx)) is not None:
+        return say(key, ctx, **values)
     if outcome is None:  # no plan the optimiser shaped: an advisor's own weights, or a fallback
         key = "TW-REQ-02-ADVISOR" if ctx.plan.source == "advisor" else "TW-REQ-02-LIMITS"
         return say(key, ctx, **values, after=_pct(share))
@@ -393,6 +411,7 @@ def _required_wording(ctx: RuleContext) -> dict[str, list[str]]:
         "CN-COI-01": coi if j == "CN" else [],
         "EU-COI-01": coi if j == "EU" else [],
         "EU-SUIT-06": [switching] if switching else [],
+        OFFER: offer_wording(ctx.plan, ctx.market, locale),
     }
 
 
@@ -419,6 +438,10 @@ ORDER = [
 
 
 ANSWER = "TW-REQ-02"  # the letter's answer section (Letter.answer)
+# The special-care offer's risk points, cooling-off and how to accept: the letter's offer section
+# (Letter.offer) carries them, not the disclosures, so the rule is not in ORDER.
+OFFER = "TW-OFFER-01"
+SPECIAL = "CN-MIS-07"  # the rule whose procedure leaves R4/R5 out of a core plan
 SOURCES = "REQ-07"  # the letter's research section (Letter.research) shows these lines
 
 
@@ -435,4 +458,4 @@ def compose(ctx: RuleContext) -> str:
     """Every required line as one block, in the fixed order: for a text that is not a Letter
     (a test's, a model's draft); the letter places them in its sections (compose_letter)."""
     required = required_wording(ctx)
-    return "\n".join(line for rule_id in ORDER for line in required[rule_id])
+    return "\n".join(line for rule_id in [*ORDER, OFFER] for line in required[rule_id])

@@ -23,7 +23,9 @@ from tools.letter.text import (
     lesson_parts,
     money,
     note_parts,
+    offer_product_line,
     percent,
+    risk_point_line,
     rounding_note,
     signature_lines,
     trade_line,
@@ -60,6 +62,29 @@ def _paragraphs(text: str) -> list[str]:
     return [p for p in text.split("\n") if p.strip()]
 
 
+def _offer(letter: Letter) -> dict[str, Any] | None:
+    """The offer as the text words it: its first line, each product with its risk points, then
+    the rest (figures, cooling-off, how to accept)."""
+    if letter.offer is None:
+        return None
+    loc = letter.locale
+    first, *rest = letter.offer.lines
+    return {
+        "intro": first,
+        "products": [
+            {
+                "code": o.code,
+                "line": offer_product_line(o, loc).removeprefix(BULLET),
+                "points": [
+                    risk_point_line(p, loc).strip().removeprefix("- ") for p in o.risk_points
+                ],
+            }
+            for o in letter.offer.products
+        ],
+        "rest": rest,
+    }
+
+
 def _context(letter: Letter, firm: str) -> dict[str, Any]:
     """What the template shows, each line made as `render_text` makes it."""
     loc = letter.locale
@@ -88,6 +113,7 @@ def _context(letter: Letter, firm: str) -> dict[str, Any]:
         ],
         "rationale": _paragraphs(letter.rationale),
         "answer": [p for item in letter.answer for p in _paragraphs(item)],
+        "offer": _offer(letter),
         "education": [lesson_parts(x, loc) for x in letter.education],
         "research": [note_parts(n, loc) for n in letter.research],
         "disclosures": [p for item in letter.disclosures for p in _paragraphs(item)],

@@ -3,7 +3,16 @@ delivered hash covers. Section headings are code; every line under them comes fr
 
 from __future__ import annotations
 
-from core.schemas.letter import HoldingLine, Lesson, Letter, NoteLine, Signature, TradeLine
+from core.schemas.letter import (
+    HoldingLine,
+    Lesson,
+    Letter,
+    NoteLine,
+    OfferLine,
+    OfferSection,
+    Signature,
+    TradeLine,
+)
 
 # Numbered in the order shown; a section with nothing in it is left out and the numbers close up.
 HEADINGS: dict[str, dict[str, str]] = {
@@ -11,11 +20,12 @@ HEADINGS: dict[str, dict[str, str]] = {
     "trades": {"zh-CN": "从现有持仓到方案的调整", "en": "From what you hold to the plan"},
     "rationale": {"zh-CN": "为什么这样配置", "en": "Why this plan"},
     "answer": {"zh-CN": "关于您的要求", "en": "About your request"},
+    "offer": {"zh-CN": "可选：较高风险的配置部分", "en": "Optional: a higher-risk part"},
     "education": {"zh-CN": "投资者教育", "en": "Investor education"},
     "research": {"zh-CN": "与方案相关的研究", "en": "Research on what the plan holds"},
     "disclosures": {"zh-CN": "重要提示", "en": "Important information"},
 }
-NUMBERED = ("holdings", "trades", "rationale", "answer", "education", "research")
+NUMBERED = ("holdings", "trades", "rationale", "answer", "offer", "education", "research")
 ZH_NUMERALS = "一二三四五六七八九十"
 ROUNDED = {
     "zh-CN": "金额按整百元向下取整，合计可能略低于您的资产总额。",
@@ -66,6 +76,39 @@ def trade_line(t: TradeLine, locale: str) -> str:
     return f"{BULLET}{side} {t.name} ({t.code}): {money(t.amount, locale)}"
 
 
+def offer_product_line(o: OfferLine, locale: str) -> str:
+    """One product of the offer: what, how risky, its share of the plan with the offer, how much."""
+    if locale == "zh-CN":
+        return (
+            f"{BULLET}{o.name}（{o.code}）：风险等级{o.risk_rating}，加入后占比{percent(o.weight)}，"
+            f"金额{money(o.amount, locale)}"
+        )
+    return (
+        f"{BULLET}{o.name} ({o.code}): risk level {o.risk_rating}, {percent(o.weight)} of the plan "
+        f"with this part, {money(o.amount, locale)}"
+    )
+
+
+def risk_point_line(point: str, locale: str) -> str:
+    """A risk point, indented under its product."""
+    return f"  风险提示：{point}" if locale == "zh-CN" else f"  Risk: {point}"
+
+
+def offer_lines(offer: OfferSection, locale: str) -> list[str]:
+    """The offer's lines: what it is (its first line), each product with its risk points, then
+    both plans' figures, the cooling-off and how to accept."""
+    first, *rest = offer.lines
+    products = [
+        line
+        for o in offer.products
+        for line in (
+            offer_product_line(o, locale),
+            *(risk_point_line(p, locale) for p in o.risk_points),
+        )
+    ]
+    return [first, *products, *rest]
+
+
 def lesson_parts(x: Lesson, locale: str) -> tuple[str, str]:
     """A lesson's line as (its title as written, its body and source): the HTML sets the first
     in bold. The source is the published investor-education material the lesson draws on."""
@@ -102,6 +145,7 @@ def headings(letter: Letter) -> dict[str, str]:
         "trades": bool(letter.trades),
         "rationale": bool(letter.rationale),
         "answer": bool(letter.answer),
+        "offer": letter.offer is not None,
         "education": bool(letter.education),
         "research": bool(letter.research),
     }
@@ -140,6 +184,7 @@ def render_text(letter: Letter) -> str:
     section("trades", [trade_line(t, loc) for t in letter.trades])
     section("rationale", [letter.rationale] if letter.rationale else [])
     section("answer", letter.answer)
+    section("offer", offer_lines(letter.offer, loc) if letter.offer is not None else [])
     section("education", ["".join(lesson_parts(x, loc)) for x in letter.education])
     section("research", [BULLET + "".join(note_parts(n, loc)) for n in letter.research])
     section("disclosures", letter.disclosures)

@@ -17,6 +17,7 @@ from compliance_helpers import (
     variant_market,
     with_text,
 )
+from test_special_care_rules import offered
 
 from core.settings import CompliancePolicy
 from tools.compliance.disclosures import required_wording
@@ -45,6 +46,8 @@ SCENARIOS: dict[str, tuple[tuple[str, ...], dict[str, Any], dict[str, float]]] =
     "EU-COI-01": (("EU",), {}, BASE),
     "EU-SUIT-06": (("EU",), {"holdings": HELD}, fill({})),  # sells the 510300 position
     "TW-REQ-02": (("CN", "US", "EU"), {}, BASE),  # answers the client's request
+    # A long-tail C5 client's core plan with the higher-risk part offered beside it.
+    "TW-OFFER-01": (("CN",), {"risk_level": "C5", "aum": 200_000}, BASE),
 }
 REQUESTS = {"TW-REQ-02": "多配债券，我想买512480，下个月要用10万，另外帮我买比特币"}
 
@@ -67,6 +70,8 @@ def composed(
 
 def scenario(rule: str, jurisdiction: str, locale: str) -> RuleContext:
     _, overrides, weights = SCENARIOS[rule]
+    if rule == "TW-OFFER-01":
+        return offered(MARKET, locale)
     return composed(jurisdiction, locale, overrides, weights, REQUESTS.get(rule))
 
 
@@ -117,6 +122,7 @@ NOT_APPLICABLE = [
     ("EU-SUIT-06", "EU", {}, fill({})),  # nothing held, nothing sold
     ("EU-SUIT-06", "CN", {"holdings": HELD}, fill({})),
     ("TW-REQ-02", "CN", {}, BASE),  # no request, nothing to answer
+    ("TW-OFFER-01", "CN", {"risk_level": "C5", "aum": 200_000}, BASE),  # nothing offered
 ]  # fmt: skip
 
 

@@ -104,6 +104,10 @@ def _grounding(ctx: RuleContext) -> tuple[list[float], list[float]]:
             plain += measured
     if plan.request is not None:
         fractions += [plan.request.volatility_before, plan.request.volatility_after]
+    if plan.offer is not None:  # the special-care offer: the plan with the sleeve, its figures
+        offer = plan.offer
+        fractions += [offer.expected_return, offer.expected_volatility, *offer.weights.values()]
+        plain += [offer.cooling_off_hours, *(h.amount for h in offer.holdings)]
     for h in plan.holdings:
         if (p := ctx.market.products.get(h.product_code)) is not None:
             fractions += [p.fees.annual, p.fees.management]

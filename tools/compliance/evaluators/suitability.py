@@ -6,6 +6,7 @@ import math
 
 from core.schemas.client import ADULT_AGE
 from core.schemas.plan import Constraint
+from core.schemas.special_care import HIGH_RISK_RANK
 from tools.compliance.engine import Hit, Registry, RuleContext
 from tools.compliance.facts import (
     asked,
@@ -139,14 +140,27 @@ def access_requirement(ctx: RuleContext, rule_id: str) -> list[Hit]:
 
 @EVALUATORS.rule("CN-MIS-07")
 def high_risk_for_ordinary(ctx: RuleContext, rule_id: str) -> list[Hit]:
+    """R4/R5 for an ordinary investor needs special care: an advisor's, or the dedicated
+    procedure's (issue 28), which passes only when its record has every step for exactly the
+    R4/R5 products the plan holds (the offer, the cooling-off, the acknowledgement)."""
     if is_professional(ctx):
         return []
-    high = [
-        f"{code} ({p.risk_rating.value})"
+    high = {
+        code: p.risk_rating.value
         for code, _, p in held(ctx)
-        if p is not None and p.risk_rating.rank >= 4
-    ]
-    return [Hit("high-risk products: " + ", ".join(high))] if high else []
+        if p is not None and p.risk_rating.rank >= HIGH_RISK_RANK
+    }
+    if not high:
+        return []
+    listed = "high-risk products: " + ", ".join(f"{c} ({r})" for c, r in high.items())
+    if ctx.special_care is None:
+        return [Hit(listed)]
+    missing = ctx.special_care.missing(set(high))
+    return (
+        [Hit(f"{listed}; special-care procedure incomplete: {'; '.join(missing)}")]
+        if missing
+        else []
+    )
 
 
 @EVALUATORS.rule("CN-IA-01")

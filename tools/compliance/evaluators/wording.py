@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tools.compliance.disclosures import ORDER, required_wording
+from tools.compliance.disclosures import OFFER, ORDER, required_wording
 from tools.compliance.engine import Hit, Registry, RuleContext
 
 EVALUATORS = Registry()
@@ -15,6 +15,6 @@ def _register(rule_id: str) -> None:
         return [Hit(f"missing: {line[:120]}") for line in missing]
 
 
-for _rule_id in ORDER:
+for _rule_id in [*ORDER, OFFER]:
     if _rule_id != "REQ-06":  # REQ-06 is enforced by LANG-07's evaluator
         _register(_rule_id)
