@@ -342,14 +342,18 @@ def _theme_costs(members: list[Product], a: Asked) -> list[str]:
     else:
         fee_line = a.say("theme_fees", low=_fee(fees[0]), high=_fee(fees[-1]))
     days = sorted({p.redemption_days for p in members})
-    locked = [p.name(a.locale) for p in members if p.lockup_days]
-    if len(days) == 1 and not locked:
-        return [fee_line, a.say("theme_liquid", wait=_wait(days[0], a))]
+    locked = [
+        a.say("theme_lockup_item", name=p.name(a.locale), days=p.lockup_days)
+        for p in members
+        if p.lockup_days
+    ]
     lockups = (
-        a.say("theme_lockups", names=_join(locked, a.locale))
+        a.say("theme_lockups", items=_join(locked, a.locale))
         if locked
         else a.say("theme_lockups_none")
     )
+    if len(days) == 1:
+        return [fee_line, a.say("theme_liquid", wait=_wait(days[0], a), lockups=lockups)]
     return [fee_line, a.say("theme_liquid_range", low=days[0], high=days[-1], lockups=lockups)]
 
 
