@@ -119,7 +119,9 @@ class Asked:
         return level_limit(self.profile)
 
     def holding(self, code: str) -> PlanHolding | None:
-        return next((h for h in self.plan.holdings if h.product_code == code and h.weight > 0), None)
+        return next(
+            (h for h in self.plan.holdings if h.product_code == code and h.weight > 0), None
+        )
 
     def rated(self, p: Product) -> str:
         open_, close = ("（", "）") if self.locale == "zh-CN" else (" (", ")")
@@ -215,7 +217,9 @@ def _not_held(p: Product, a: Asked) -> str:
         return a.say("not_professional")
     if p.lockup_days > profile.max_lockup_days:
         return a.say("not_lockup", lockup=p.lockup_days)
-    rules = {c.rule_id for c in a.plan.constraints if c.kind == "exclude" and c.product_code == p.code}
+    rules = {
+        c.rule_id for c in a.plan.constraints if c.kind == "exclude" and c.product_code == p.code
+    }
     offer = a.plan.offer
     if offer is not None and p.code in offer.codes():
         return a.say("not_offered")

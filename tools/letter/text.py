@@ -36,7 +36,8 @@ ROUNDED = {
 BULLET = "• "
 # Under the answers to the client's questions: what they are drawn from, and what they are not.
 ANSWERED = {
-    "zh-CN": "以上回答依据产品资料和本方案作出，不是对产品未来表现的预测，也不构成本方案之外的投资建议。",
+    "zh-CN": "以上回答依据产品资料和本方案作出，不是对产品未来表现的预测，"
+    "也不构成本方案之外的投资建议。",
     "en": "These answers come from the products' documents and your plan: they are not a forecast "
     "of how any product will do, nor advice beyond this plan.",
 }

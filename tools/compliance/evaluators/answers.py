@@ -68,5 +68,7 @@ def answer_calls_above_level_suitable(ctx: RuleContext, rule_id: str) -> list[Hi
                 if subject not in all_above and not any(n in sentence for n in above_names):
                     continue
                 for term in unnegated(_unnamed(sentence, ctx), SUITABLE):
-                    found.append(f"the answer about {subject} says “{term}” ({ctx.profile.risk_level})")
+                    found.append(
+                        f"the answer about {subject} says “{term}” ({ctx.profile.risk_level})"
+                    )
     return [Hit(evidence) for evidence in dict.fromkeys(found)]
