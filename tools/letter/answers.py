@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from core.masking import mask_text
 from core.schemas.letter import AnswerLine
 from core.schemas.plan import Plan, PlanHolding
 from core.schemas.profile import ClientProfile
@@ -370,8 +371,9 @@ def theme_answer(theme: str, members: list[Product], a: Asked) -> list[str]:
 
 
 def quoted(phrase: str) -> str:
-    """The client's words as the letter quotes them: one line, within the phrase limit."""
-    return " ".join(phrase.split())[:PHRASE_CHARS]
+    """The client's words as the letter quotes them: one line, within the phrase limit, and
+    masked again whoever read them (the reader masks; a letter never relies on it alone)."""
+    return mask_text(" ".join(phrase.split()))[:PHRASE_CHARS]
 
 
 def answer_lines(

@@ -234,6 +234,14 @@ def test_a_theme_lists_its_products_levels_what_the_plan_holds_and_the_fee_range
         read_as_a_client(a, locale)
 
 
+def test_the_client_s_words_are_quoted_on_one_line_and_masked() -> None:
+    prof = client("zh-CN")
+    words = "黄金\n怎么样  我电话13912345678"
+    a = answer(prof, the_plan(prof), ask("theme", "gold", words))
+    assert "\n" not in a.question and "13912345678" not in a.question
+    assert a.question.startswith("黄金 怎么样 我电话139")
+
+
 def test_one_answer_per_subject_in_the_order_asked_and_none_for_what_is_not_on_the_shelf() -> None:
     prof = client("en")
     questions = [
