@@ -364,9 +364,12 @@ def _theme_costs(members: list[Product], a: Asked) -> list[str]:
 
 def theme_answer(theme: str, members: list[Product], a: Asked) -> list[str]:
     """The theme's products on the shelf, their levels against the client's, what the plan holds
-    of them (or why none), and the range of their fees and liquidity."""
+    of them (or why none), and the range of their fees and liquidity; a theme of one product
+    (芯片 is the semiconductor ETF) names it, then answers as for the product."""
     names = _join([a.rated(p) for p in members], a.locale)
     what = a.say("theme_what", theme=theme, names=names)
+    if len(members) == 1:  # one product: its own answer says it best
+        return [what, *product_answer(members[0], a)]
     return [what, *_theme_level(members, a), _theme_held(members, a), *_theme_costs(members, a)]
 
 

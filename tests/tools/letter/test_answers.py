@@ -242,6 +242,17 @@ def test_the_client_s_words_are_quoted_on_one_line_and_masked() -> None:
     assert a.question.startswith("黄金 怎么样 我电话139")
 
 
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_theme_of_one_product_names_it_and_answers_as_for_the_product(locale: str) -> None:
+    prof = client(locale)
+    pl = the_plan(prof)
+    chips = answer(prof, pl, ask("theme", "semiconductor", "芯片呢"))
+    product = answer(prof, pl, ask("product", "512480"))
+    assert chips.subject == ("半导体行业" if locale == "zh-CN" else "Semiconductors")
+    assert MARKET.products["512480"].name(locale) in chips.lines[0]
+    assert chips.lines[1:] == product.lines
+
+
 def test_one_answer_per_subject_in_the_order_asked_and_none_for_what_is_not_on_the_shelf() -> None:
     prof = client("en")
     questions = [
