@@ -56,7 +56,7 @@ SUITABLE = re.compile(
     r"适合(?:您|你)|与您的?[^，。；]{0,12}相?匹配|符合您的?[^，。；]{0,12}(?:等级|要求|条件)|"
     r"在您[^，。；]{0,24}之内|可以放心|"
     r"suitable for you|suits you|right for you|(?:a )?good (?:fit|choice|idea|match) for you|"
-    r"matches your|within (?:what )?your [^.;]{0,40}?(?:level|allows)|safe for you",
+    r"matches your|within (?:what )?(?:your|that|this) [^.;]{0,40}?(?:level|allows)|safe for you",
     re.IGNORECASE,
 )
 # A negator must govern the term directly, in the same clause: within the last few characters

@@ -11,6 +11,7 @@ from compliance_helpers import context, fired, hits, plan, profile, with_text
 from core.schemas.request import Question, RequestIntent
 from tools.compliance.engine import RuleContext
 from tools.compliance.rulebook import shipped_rules
+from tools.letter.answers import say
 from tools.letter.text import BULLET, answer_parts
 from tools.market.intent import lexicon_for
 from tools.market.market_data import load_market
@@ -127,6 +128,18 @@ def test_an_answer_calling_an_above_level_product_suitable_is_blocked(locale: st
     # Said of a product within the level, or said the other way, it is no finding.
     assert "TW-ANS-02" not in hits(RULES, with_fact(ctx, within, SUITS[locale]))
     assert "TW-ANS-02" not in hits(RULES, with_fact(ctx, above, UNSUITED[locale]))
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_answers_own_within_the_level_line_under_an_above_level_product_is_blocked(
+    locale: str,
+) -> None:
+    """The words an answer uses for a product within the level are the words TW-ANS-02 refuses
+    under one above it: a mix-up in the answers' code could not go out."""
+    within = say("level_within", locale, rating="R4", scale=say("scale", locale), level="C3")
+    ctx = ctx_for(locale, ask("product", "513100"))
+    above = MARKET.products["513100"].name(locale)
+    assert hits(RULES, with_fact(ctx, above, within))["TW-ANS-02"] == "block"
 
 
 @pytest.mark.parametrize("locale", LOCALES)
