@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.masking import mask_text
 from core.schemas.client import Holding
-from core.schemas.letter import Lesson, Letter
+from core.schemas.letter import AnswerLine, Lesson, Letter
 from core.schemas.plan import Constraint, Plan
 from core.schemas.profile import ClientProfile
 from core.schemas.request import RequestIntent, WishRoute
@@ -34,7 +34,9 @@ from tools.compliance.engine import (
     overall_verdict,
 )
 from tools.compliance.facts import route_wishes
+from tools.compliance.text_checks import BENCHMARK, TERMS, past_figures, prohibited
 from tools.education.lessons import lessons_for
+from tools.letter.answers import answer_lines
 from tools.letter.compose import holding_lines, note_lines, plan_notes, trade_lines
 from tools.letter.offer import offer_section
 from tools.letter.text import render_text
@@ -152,6 +154,27 @@ def model_words(document: Letter) -> str:
     return "\n\n".join(p for p in (document.greeting, document.opening, document.rationale) if p)
 
 
+def quotable(words: str) -> bool:
+    """Whether the client's own words may be quoted back to them: words that would read as the
+    letter's promise, forecast or past figure (稳赚吗, "guaranteed?") are answered, unquoted."""
+    return not (
+        any(prohibited(words, rule_id) for rule_id in TERMS)
+        or past_figures(words)
+        or BENCHMARK.search(words)
+    )
+
+
+def question_answers(ctx: RuleContext) -> list[AnswerLine]:
+    """The answers to the client's questions about the shelf (tools/letter/answers.py), each
+    quoting the client's words where they may be quoted; none without a question."""
+    if ctx.intent is None or not ctx.intent.questions:
+        return []
+    found = answer_lines(
+        ctx.intent.questions, ctx.profile, ctx.plan, ctx.market, ctx.profile.locale
+    )
+    return [a if quotable(a.question) else a.model_copy(update={"question": ""}) for a in found]
+
+
 def compose_letter(
     prose: str,
     ctx: RuleContext,
@@ -161,9 +184,9 @@ def compose_letter(
 ) -> Letter:
     """The letter in sections: the model's greeting and opening (its first line, then the
     rest), the plan's rationale, and everything else from code: every holding, the trades from
-    what the client holds, the answer to their request, the special-care offer (a plan capped at
-    R3 for a long-tail C4/C5 client), the lessons, the notes about the plan and the required
-    disclosures."""
+    what the client holds, the answer to their request and to their questions about the shelf,
+    the special-care offer (a plan capped at R3 for a long-tail C4/C5 client), the lessons, the
+    notes about the plan and the required disclosures."""
     greeting, _, opening = prose.strip().partition("\n")
     locale = ctx.profile.locale
     draft = Letter(
@@ -173,6 +196,7 @@ def compose_letter(
         holdings=holding_lines(ctx.plan, ctx.market, locale),
         trades=trade_lines(ctx.plan, current, ctx.market, locale),
         rationale=ctx.plan.rationale,
+        answers=question_answers(ctx),
         education=list(education),
         research=note_lines(plan_notes(ctx.profile, ctx.plan, ctx.market), locale),
         offer=offer_section(ctx.plan, ctx.market, locale),

@@ -6,7 +6,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from core.schemas.letter import HoldingLine, Lesson, Letter, NoteLine, Signature, TradeLine
+from core.schemas.letter import (
+    AnswerLine,
+    HoldingLine,
+    Lesson,
+    Letter,
+    NoteLine,
+    Signature,
+    TradeLine,
+)
 
 # (code, zh name, en name, rating, weight, amount, units, price, house product)
 HOLDINGS: list[tuple[str, str, str, str, float, float, int | None, float | None, bool]] = [
@@ -122,6 +130,21 @@ def zh_letter(**changes: Any) -> Letter:
             "资产的上限，因此没有进一步提高。",
             "您提到明年可能需要约3万元：方案保留了35,000元的货币ETF，可随时取用。",
         ],
+        answers=[
+            AnswerLine(
+                question="纳指etf适合我吗",
+                subject="国泰纳斯达克100ETF",
+                lines=[
+                    "国泰纳斯达克100ETF是一只投资海外市场的基金，管理人为国泰基金，跟踪美国纳斯达克"
+                    "100指数。它在证券交易所上市，像股票一样买卖。",
+                    "风险等级：R4（R1最低，R5最高）；高于您的风险承受能力等级（C3）可以购买的范围，"
+                    "不适合您。",
+                    "本方案没有配置它，因为它的风险等级高于您的风险承受能力等级。",
+                    "费用：每年管理费0.50%、托管费0.15%，合计0.65%；在交易所买卖不收申购费和赎回费，"
+                    "但需支付券商佣金。",
+                ],
+            )
+        ],
         education=[
             Lesson(
                 flag="chasing",
@@ -199,6 +222,21 @@ def en_letter(**changes: Any) -> Letter:
             "level allows in a single commodity, so it goes no higher.",
             "You may need about 30,000 CNY next year: the plan keeps 35,000 CNY in a money "
             "market ETF that you can withdraw at any time.",
+        ],
+        answers=[
+            AnswerLine(
+                question="is the nasdaq etf a good idea for me",
+                subject="Guotai Nasdaq-100 ETF (QDII)",
+                lines=[
+                    "Guotai Nasdaq-100 ETF (QDII) is a fund that invests abroad, managed by Guotai "
+                    "Asset Management; it tracks the Nasdaq-100 index.",
+                    "Risk level: R4 (R1 is the lowest, R5 the highest). That is above what your "
+                    "risk tolerance level (C3) allows, so it is not suitable for you.",
+                    "This plan does not hold it, because its risk level is above your risk "
+                    "tolerance level.",
+                    "Fees: 0.50% a year for management and 0.15% for custody, 0.65% a year in all.",
+                ],
+            )
         ],
         education=[
             Lesson(

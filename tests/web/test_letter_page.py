@@ -52,6 +52,11 @@ def test_the_letter_fits_the_page_in_the_cjk_font(
     assert article and table and chart
     assert table["width"] <= article["width"] and chart["width"] <= article["width"]
     assert chart["height"] > 100
+    # The answers to the client's questions: every fact shown, inside the page's width.
+    answers = page.locator("#letter-answers").bounding_box()
+    assert answers and answers["width"] <= article["width"]
+    facts = [line for a in letter.answers for line in a.lines]
+    assert page.locator("#letter-answers li").all_inner_texts() == facts
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"letter-{locale}-{width}.png"), full_page=True)
     page.close()

@@ -22,6 +22,7 @@ from tools.compliance.facts import (
     route_wishes,
 )
 from tools.compliance.text_checks import past_figures
+from tools.letter.answers import asked_products
 from tools.letter.offer import offer_wording
 from tools.market.eligibility import eligible_products
 from tools.market.intent import lexicon_for, share_of, target_name
@@ -321,8 +322,9 @@ def request_answer(ctx: RuleContext) -> list[str]:
         lines.append(say("TW-REQ-02-KEEP", ctx))
     if intent.not_understood:
         lines.append(say("TW-REQ-02-UNCLEAR", ctx))
-    if not lines:
-        lines.append(say("TW-REQ-02-SEEN", ctx))
+    if not lines:  # questions alone are answered in a section of their own
+        asked = any(asked_products(q, ctx.market) for q in intent.questions)
+        lines.append(say("TW-REQ-02-ASKED" if asked else "TW-REQ-02-SEEN", ctx))
     return lines
 
 

@@ -40,6 +40,25 @@ TERMS = {
         re.IGNORECASE,
     ),
 }
+# TW-ANS-01: beside the promises above, what an answer about a product must never say: how it
+# will do, or that the client should buy it (a recommendation beyond the plan).
+FORECAST = re.compile(
+    r"预计|有望|看好|前景(?:广阔|良好|不错|可期)|(?:将|会|能)(?:会)?(?:上涨|下跌|走高|走低|反弹|涨|跌)|"
+    r"值得(?:买入|购买|投资|配置|持有)|建议(?:您)?(?:买入|购买|加仓|增持|配置)|推荐(?:您)?(?:买入|购买)|"
+    r"expected to|(?:is|are) likely to|poised to|the outlook is|"
+    r"will (?:rise|fall|go up|go down|grow|gain|outperform|recover|rebound|beat)|"
+    r"should (?:rise|gain|grow|recover|do well)|worth (?:buying|investing in|holding)|"
+    r"(?:we|I) recommend (?:buying|that you buy|you buy)|you should buy|a good time to buy",
+    re.IGNORECASE,
+)
+# TW-ANS-02: words that call a product suitable for the client (negated, they say the opposite).
+SUITABLE = re.compile(
+    r"适合(?:您|你)|与您的?[^，。；]{0,12}相?匹配|符合您的?[^，。；]{0,12}(?:等级|要求|条件)|"
+    r"在您[^，。；]{0,24}之内|可以放心|"
+    r"suitable for you|suits you|right for you|(?:a )?good (?:fit|choice|idea|match) for you|"
+    r"matches your|within (?:what )?(?:your|that|this) [^.;]{0,40}?(?:level|allows)|safe for you",
+    re.IGNORECASE,
+)
 # A negator must govern the term directly, in the same clause: within the last few characters
 # (zh) or words (en) before it, with no clause punctuation between. 非常, 不仅, 无需 and the
 # like contain a negating character but negate nothing.
@@ -86,12 +105,15 @@ def _negated(text: str, start: int) -> bool:
     return bool(NEGATORS_EN.search(clause))
 
 
+def unnegated(text: str, pattern: re.Pattern[str]) -> list[str]:
+    """Matches of a pattern outside disclaimers and not negated."""
+    scrubbed, _ = blank(text, DISCLAIMERS)
+    return [m.group() for m in pattern.finditer(scrubbed) if not _negated(scrubbed, m.start())]
+
+
 def prohibited(text: str, rule_id: str) -> list[str]:
     """Matches of a prohibited-language rule outside disclaimers and not negated."""
-    scrubbed, _ = blank(text, DISCLAIMERS)
-    return [
-        m.group() for m in TERMS[rule_id].finditer(scrubbed) if not _negated(scrubbed, m.start())
-    ]
+    return unnegated(text, TERMS[rule_id])
 
 
 def past_figures(text: str) -> list[str]:

@@ -18,7 +18,9 @@ from core.schemas.letter import Letter
 from core.settings import Settings
 from tools.letter.chart import allocation_svg
 from tools.letter.text import (
+    ANSWERED,
     BULLET,
+    answer_head,
     headings,
     lesson_parts,
     money,
@@ -113,6 +115,8 @@ def _context(letter: Letter, firm: str) -> dict[str, Any]:
         ],
         "rationale": _paragraphs(letter.rationale),
         "answer": [p for item in letter.answer for p in _paragraphs(item)],
+        "answers": [(answer_head(a, loc), a.lines) for a in letter.answers],
+        "answered": ANSWERED[loc],
         "offer": _offer(letter),
         "education": [lesson_parts(x, loc) for x in letter.education],
         "research": [note_parts(n, loc) for n in letter.research],

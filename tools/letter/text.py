@@ -3,7 +3,10 @@ delivered hash covers. Section headings are code; every line under them comes fr
 
 from __future__ import annotations
 
+import re
+
 from core.schemas.letter import (
+    AnswerLine,
     HoldingLine,
     Lesson,
     Letter,
@@ -20,12 +23,22 @@ HEADINGS: dict[str, dict[str, str]] = {
     "trades": {"zh-CN": "从现有持仓到方案的调整", "en": "From what you hold to the plan"},
     "rationale": {"zh-CN": "为什么这样配置", "en": "Why this plan"},
     "answer": {"zh-CN": "关于您的要求", "en": "About your request"},
+    "answers": {"zh-CN": "关于您问到的产品", "en": "About the products you asked about"},
     "offer": {"zh-CN": "可选：较高风险的配置部分", "en": "Optional: a higher-risk part"},
     "education": {"zh-CN": "投资者教育", "en": "Investor education"},
     "research": {"zh-CN": "与方案相关的研究", "en": "Research on what the plan holds"},
     "disclosures": {"zh-CN": "重要提示", "en": "Important information"},
 }
-NUMBERED = ("holdings", "trades", "rationale", "answer", "offer", "education", "research")
+NUMBERED = (
+    "holdings",
+    "trades",
+    "rationale",
+    "answer",
+    "answers",
+    "offer",
+    "education",
+    "research",
+)
 ZH_NUMERALS = "一二三四五六七八九十"
 ROUNDED = {
     "zh-CN": "金额按整百元向下取整，合计可能略低于您的资产总额。",
@@ -33,6 +46,13 @@ ROUNDED = {
     "less than your total assets.",
 }
 BULLET = "• "
+# Under the answers to the client's questions: what they are drawn from, and what they are not.
+ANSWERED = {
+    "zh-CN": "以上回答依据产品资料和本方案作出，不是对产品未来表现的预测，"
+    "也不构成本方案之外的投资建议。",
+    "en": "These answers come from the products' documents and your plan: they are not a forecast "
+    "of how any product will do, nor advice beyond this plan.",
+}
 SIDES = {
     "zh-CN": {"buy": "买入", "sell": "卖出"},
     "en": {"buy": "Buy", "sell": "Sell"},
@@ -124,6 +144,50 @@ def note_parts(n: NoteLine, locale: str) -> tuple[str, str]:
     return n.title, f" ({n.publisher}, {n.as_of.isoformat()}): {n.summary}"
 
 
+def answer_head(a: AnswerLine, locale: str) -> str:
+    """An answer's first line: what it is about, and the client's words it answers."""
+    if locale == "zh-CN":
+        return f"【{a.subject}】" + (f"您问：“{a.question}”" if a.question else "")
+    return a.subject + (f" (you asked: “{a.question}”)" if a.question else "")
+
+
+def answer_block(a: AnswerLine, locale: str) -> list[str]:
+    """An answer as the text writes it: its head, then each fact as a bullet."""
+    return [answer_head(a, locale), *(BULLET + line for line in a.lines)]
+
+
+def section_lines(text: str, key: str, locale: str) -> list[str]:
+    """The lines under one section's heading in a rendered text (its number aside); [] when the
+    text has no such section. The last such block counts: every section a rule reads this way
+    comes after the model's prose, so prose that imitates a heading cannot stand in for it."""
+    heading = re.compile(rf"(?:[{ZH_NUMERALS}]+、|\d+\. )?{re.escape(HEADINGS[key][locale])}")
+    found: list[str] = []
+    for block in text.split("\n\n"):
+        head, _, rest = block.partition("\n")
+        if heading.fullmatch(head.strip()):
+            found = rest.split("\n") if rest else []
+    return found
+
+
+def answer_parts(text: str, locale: str) -> list[tuple[str, list[str]]]:
+    """Each answer in a rendered text's answers section: (its subject, its facts, bullets
+    aside). The client's quoted words are left out: they are theirs, not the answer's."""
+    parts: list[tuple[str, list[str]]] = []
+    for line in section_lines(text, "answers", locale):
+        if line.startswith(BULLET) and parts:
+            parts[-1][1].append(line.removeprefix(BULLET))
+        elif line != ANSWERED[locale]:
+            parts.append((_subject(line, locale), []))
+    return parts
+
+
+def _subject(head: str, locale: str) -> str:
+    if locale == "zh-CN":
+        found = re.match(r"【(.+?)】", head)
+        return found.group(1) if found else head
+    return head.split(" (you asked: ", 1)[0]
+
+
 def signature_lines(s: Signature, locale: str) -> list[str]:
     if locale == "zh-CN":
         lines = [f"投资顾问：{s.name}（执业证书编号：{s.registration}）"]
@@ -145,6 +209,7 @@ def headings(letter: Letter) -> dict[str, str]:
         "trades": bool(letter.trades),
         "rationale": bool(letter.rationale),
         "answer": bool(letter.answer),
+        "answers": bool(letter.answers),
         "offer": letter.offer is not None,
         "education": bool(letter.education),
         "research": bool(letter.research),
@@ -184,6 +249,8 @@ def render_text(letter: Letter) -> str:
     section("trades", [trade_line(t, loc) for t in letter.trades])
     section("rationale", [letter.rationale] if letter.rationale else [])
     section("answer", letter.answer)
+    answers = [line for a in letter.answers for line in answer_block(a, loc)]
+    section("answers", [*answers, ANSWERED[loc]] if answers else [])
     section("offer", offer_lines(letter.offer, loc) if letter.offer is not None else [])
     section("education", ["".join(lesson_parts(x, loc)) for x in letter.education])
     section("research", [BULLET + "".join(note_parts(n, loc)) for n in letter.research])

@@ -7,9 +7,15 @@ from tools.market.market_data import MarketData
 from tools.market.shelf import Product
 
 
+def level_limit(profile: ClientProfile) -> int:
+    """The highest product rank a plan for this client is built with: R1 for the lowest
+    category, else the client's assessed level (C3 → R3)."""
+    return 1 if profile.lowest_category else profile.level_rank
+
+
 def eligible_products(profile: ClientProfile, market: MarketData) -> list[Product]:
     """Products this client may hold: level, access and lock-up against horizon."""
-    max_rank = 1 if profile.lowest_category else profile.level_rank
+    max_rank = level_limit(profile)
     out = []
     for p in market.shelf:
         if p.risk_rating.rank > max_rank or p.lockup_days > profile.max_lockup_days:

@@ -16,7 +16,7 @@ from agents.research import ResearchBrief, research_products
 from core.schemas.client import ClientInput, Holding
 from core.schemas.plan import Fallback, Plan
 from core.schemas.profile import ClientProfile
-from core.schemas.request import RequestShaping
+from core.schemas.request import RequestIntent, RequestShaping
 from core.schemas.vocabulary import RiskRating, Verdict
 from core.settings import AllocationPolicy, CompliancePolicy, TierPolicy
 from tools.compliance.disclosures import compose
@@ -106,6 +106,7 @@ def context(
     letter: str | None = None,
     client_text: str | None = None,
     request: str | None = None,
+    intent: RequestIntent | None = None,
     model_name: str = "offline-v1",
 ) -> RuleContext:
     """What the rules see. By default the offline letter, composed in sections as the
@@ -113,9 +114,11 @@ def context(
     followed by every required line.
 
     client_text, when given, replaces the composed text so a test can add or remove a line.
+    `intent`, when given, is the request as read (questions and all) instead of `request`'s.
     """
     policy = policy or CompliancePolicy()
-    intent = parse_request(request, market) if request else None
+    if intent is None and request:
+        intent = parse_request(request, market)
     draft = rule_context(
         prof, pl, letter=letter or "", client_text=letter or "", client_name="王芳",
         intent=intent, market=market, policy=policy, model_name=model_name,

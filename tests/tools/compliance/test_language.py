@@ -258,4 +258,5 @@ def test_the_ai_disclosure_may_name_the_model(locale: str) -> None:
 def test_every_evaluated_language_rule_is_exercised_here() -> None:
     covered = {r for r, _, _ in FIRES} | {"LANG-05", "TW-NUM-01", "TW-TXT-01", "TW-TXT-02"}
     covered |= {r for r, _ in PII}
+    covered |= {"TW-ANS-01", "TW-ANS-02"}  # the answers to questions: test_answer_rules.py
     assert {r.id for r in RULES.rules if r.kind == "language" and r.evaluated} == covered

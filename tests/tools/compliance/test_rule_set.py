@@ -17,6 +17,7 @@ from core.settings import CompliancePolicy
 from graphs.runner import Runner
 from tools.compliance.engine import Registry, Rule, RuleSet, check_rule_set, load_rules
 from tools.compliance.evaluators import (
+    answers,
     concentration,
     education,
     language,
@@ -152,7 +153,7 @@ def test_a_runner_refuses_rules_its_registry_cannot_run(runner: Runner) -> None:
 
 
 def test_the_shipped_registry_is_every_familys_evaluators() -> None:
-    families = (suitability, concentration, language, wording, request, education)
+    families = (suitability, concentration, language, wording, request, education, answers)
     assert sum(len(f.EVALUATORS) for f in families) == len(REGISTRY)
     assert {r.id for r in RULES.rules if r.evaluated} == set(REGISTRY)
 

@@ -9,12 +9,14 @@ import pytest
 from letterdoc import article, classes, lines, parse, tag, text, text_lines
 from letters import en_letter, zh_letter
 
-from core.schemas.letter import Letter
+from core.schemas.letter import AnswerLine, Letter
 from tools.letter.html import LABELS, letter_body, render_html
 from tools.letter.text import HEADINGS, render_text
 
 FIRMS = {"zh-CN": "Tierwise证券", "en": "Tierwise Securities"}
-SECTIONS = ["holdings", "trades", "rationale", "answer", "education", "research", "disclosures"]
+SECTIONS = [
+    "holdings", "trades", "rationale", "answer", "answers", "education", "research", "disclosures",
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("letter", [zh_letter(), en_letter()], ids=["zh-CN", "en"])
@@ -31,11 +33,11 @@ def test_every_section_is_there_in_order_in_the_client_s_language(letter: Letter
     body = article(root)
     assert body.get("lang") == loc
     headings = [text(e) for e in body.iter() if tag(e) == "h2"]
-    # Every section is there, so the numbered ones count 1-6 and the disclosures are not numbered.
-    zh = [f"{n}、" for n in "一二三四五六"]
-    numbers = zh if loc == "zh-CN" else [f"{n}. " for n in range(1, 7)]
+    # Every section is there, so the numbered ones count 1-7 and the disclosures are not numbered.
+    zh = [f"{n}、" for n in "一二三四五六七"]
+    numbers = zh if loc == "zh-CN" else [f"{n}. " for n in range(1, 8)]
     expected = [number + HEADINGS[key][loc] for number, key in zip(numbers, SECTIONS, strict=False)]
-    assert headings == [*expected, *(HEADINGS[key][loc] for key in SECTIONS[6:])]
+    assert headings == [*expected, *(HEADINGS[key][loc] for key in SECTIONS[7:])]
     title = next(e for e in root.iter() if tag(e) == "title")
     assert text(title) == f"{FIRMS[loc]} · {LABELS['document'][loc]}"
     head = next(e for e in body.iter() if "letterhead" in classes(e))
@@ -66,11 +68,11 @@ def test_a_line_break_in_a_section_is_a_break_on_the_page() -> None:
 
 
 def test_an_empty_section_is_left_out_as_in_the_text() -> None:
-    letter = zh_letter(trades=[], answer=[], education=[], research=[], signature=None)
+    letter = zh_letter(trades=[], answer=[], answers=[], education=[], research=[], signature=None)
     html = render_html(letter, FIRMS["zh-CN"])
     assert lines(html) == text_lines(render_text(letter))
     ids = {e.get("id") for e in article(parse(html)).iter()}
-    for key in ("trades", "answer", "education", "research", "signature"):
+    for key in ("trades", "answer", "answers", "education", "research", "signature"):
         assert f"letter-{key}" not in ids
 
 
@@ -83,6 +85,8 @@ def test_nothing_a_model_writes_becomes_markup() -> None:
         opening=INJECTED,
         rationale=f"</p></article>{INJECTED}",
         answer=[INJECTED],
+        # The client's own words, quoted back in the answer to their question.
+        answers=[AnswerLine(question=INJECTED, subject="Gold", lines=["Fees: none."])],
     )
     html = render_html(letter, FIRMS["en"])
     root = parse(html)

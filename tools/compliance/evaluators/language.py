@@ -22,7 +22,10 @@ from tools.compliance.text_checks import (
     prohibited,
     ungrounded,
 )
+from tools.letter.answers import asked_products, described_names
+from tools.letter.text import answer_parts
 from tools.market.assumptions import sleeve_weights
+from tools.market.shelf import Product
 
 EVALUATORS = Registry()
 
@@ -112,9 +115,19 @@ def _grounding(ctx: RuleContext) -> tuple[list[float], list[float]]:
         if (p := ctx.market.products.get(h.product_code)) is not None:
             fractions += [p.fees.annual, p.fees.management]
             plain += [p.min_investment, p.redemption_days, p.lockup_days]
+    for p in asked(ctx):  # the answers to the client's questions quote the shelf's figures
+        fractions += [p.fees.annual, p.fees.management, p.fees.custody]
+        fractions += [p.fees.subscription, p.fees.redemption]
+        plain += [p.min_investment, p.redemption_days, p.lockup_days]
     for _, value, percent in numbers_in(ctx.grounding):
         (fractions if percent else plain).append(value / 100 if percent else value)
     return fractions, plain
+
+
+def asked(ctx: RuleContext) -> list[Product]:
+    """The shelf products the client's questions are about (a theme's members included)."""
+    questions = ctx.intent.questions if ctx.intent is not None else []
+    return [p for q in questions for p in asked_products(q, ctx.market)]
 
 
 def measured_numbers(value: object) -> list[float]:
@@ -133,6 +146,7 @@ def measured_numbers(value: object) -> list[float]:
 def _strip_identifiers(text: str, ctx: RuleContext) -> str:
     """Product codes and names, note ids, the model and client names hold digits, not figures."""
     names = [n for p in ctx.market.shelf for n in (p.name_zh, p.name_en)]
+    names += described_names()  # what the answers say products track: 沪深300指数
     tokens = [*ctx.market.products, *names, *(sid for sid, _, _ in ctx.sources), ctx.model_name]
     # The code wrote the client's name in from their record: "013" in 测试客户013 is no claim.
     # A "name" with no letters in it ("1", "%") is not stripped: it would hide real figures.
@@ -142,10 +156,18 @@ def _strip_identifiers(text: str, ctx: RuleContext) -> str:
     return MASKED.sub(" ", text)  # masked contact data (139****5678) is not a figure
 
 
+def numbered_words(ctx: RuleContext) -> str:
+    """What the number rule reads: the model's words, and the answers to the client's questions
+    as the text gives them (code writes those from the shelf and the plan, so every figure in
+    them must be one of theirs too); the client's own quoted words are theirs, and not read."""
+    facts = [f for _, found in answer_parts(ctx.client_text, ctx.profile.locale) for f in found]
+    return "\n".join([ctx.letter, *facts])
+
+
 @EVALUATORS.rule("TW-NUM-01")
 def ungrounded_numbers(ctx: RuleContext, rule_id: str) -> list[Hit]:
     fractions, plain = _grounding(ctx)
-    text = _strip_identifiers(ctx.letter, ctx)
+    text = _strip_identifiers(numbered_words(ctx), ctx)
     found = ungrounded(text, fractions, plain, ctx.policy.number_tolerance_pp)
     return [Hit(f"{written} has no source") for written in found]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tools.compliance.engine import Registry
 from tools.compliance.evaluators import (
+    answers,
     concentration,
     education,
     language,
@@ -19,4 +20,5 @@ REGISTRY = Registry.merge(
     wording.EVALUATORS,
     request.EVALUATORS,
     education.EVALUATORS,
+    answers.EVALUATORS,
 )
