@@ -114,7 +114,13 @@ def expect(
 ) -> tuple[Expectation, list[DecisionStep]]:
     """Route, path and plan bounds by policy; `escalate` is certain, `maybe` only possible."""
     level, tier = data["risk_assessment"]["level"], tier_of(data["aum"])
-    maybe = maybe or (level in ("C4", "C5") and not professional(data))  # CN-MIS-07 on R4/R5
+    high = level in ("C4", "C5") and not professional(data)
+    if high and tier == "long_tail" and not data["risk_assessment"]["lowest_category"]:
+        # CN-MIS-07 by the special-care procedure (issue 28): the plan is capped at R3 and
+        # delivered at once; the R4/R5 part is only offered in the letter.
+        cap = min(cap or 3, 3)
+    else:
+        maybe = maybe or high  # CN-MIS-07 on R4/R5: an advisor applies special care
     # DESIGN §2, SYS-02: the lowest category is signed off in every tier (policy, on by default).
     signed = tier != "long_tail" or data["risk_assessment"]["lowest_category"]
     if escalate or signed:
