@@ -722,9 +722,7 @@ def eval_run(
 
 @eval_app.command("corpus")
 def eval_corpus(
-    split: Annotated[
-        str | None, typer.Option(help="held_out or tuning (default: both).")
-    ] = None,
+    split: Annotated[str | None, typer.Option(help="held_out or tuning (default: both).")] = None,
     provider: Annotated[
         str | None, typer.Option(help="offline or openai (default: settings).")
     ] = None,

@@ -33,7 +33,8 @@ from graphs.runner import Runner, open_runner
 from tools.market.intent import lexicon_for
 
 CORPUS_FILE = Path(__file__).resolve().parent / "corpus" / "requests.yaml"
-SPLITS = ("held_out", "tuning")
+Split = Literal["held_out", "tuning"]
+SPLITS: tuple[Split, ...] = ("held_out", "tuning")
 AS_OF = date(2026, 11, 25)
 SCHEMA = "tierwise.eval.corpus/1"
 Label = Literal["clear", "above", "lowest", "ambiguous", "question"]
@@ -58,7 +59,7 @@ class CorpusItem(BaseModel):
     label: Label
     text: str = Field(min_length=1, max_length=500)
     targets: list[str] = Field(default_factory=list)  # a question's subject, "kind:id"
-    split: Literal["held_out", "tuning"] = "tuning"
+    split: Split = "tuning"
 
     @model_validator(mode="after")
     def _consistent(self) -> CorpusItem:
