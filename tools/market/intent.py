@@ -17,6 +17,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,20 @@ NUMBERS = re.compile(
   | (?P<months>\d+|[一二两三四五六七八九十]+)\s*(?:个月|months?(?![a-z]))
   | (?P<years>\d+(?:\.\d+)?|[一二两三四五六七八九十半]+)\s*(?:年|years?(?![a-z]))
   | (?<![a-z0-9-])(?P<code>\d{{6}}|tw-[a-z0-9]+(?:-[a-z0-9]+)*)(?![a-z0-9-])
+    """,
+    re.VERBOSE,
+)
+MONTHS_EN = ("january", "february", "march", "april", "may", "june", "july", "august",
+             "september", "october", "november", "december")  # fmt: skip
+# A month named as a date (明年三月, 十二月份, "next September"): read against the run's day, it
+# becomes a number of months. "may" is a verb as often as a month: never read as one.
+DATES = re.compile(
+    r"""
+    (?P<year_cn>今年|明年|后年)?\s*(?P<month_cn>十[一二]|[一二三四五六七八九十]|1[0-2]|[1-9])\s*月
+      (?:份|底|初|中)?(?![一二三四五六七八九十\d]*[日号])
+  | (?:(?:in|by)\s+)?(?:(?P<year_en>next|this)\s+)?
+      (?P<month_en>january|february|march|april|june|july|august|september|october|november|december)
+      (?![a-z])
     """,
     re.VERBOSE,
 )
@@ -212,6 +227,7 @@ def load_lexicon(market: MarketData, path: Path = LEXICON_FILE) -> Lexicon:
         "(?P<term>" + "|".join(_alternative(t) for t in ordered) + ")|" + NUMBERS.pattern,
         re.VERBOSE,
     )
+    pattern = re.compile(f"(?P<date>{DATES.pattern})|{pattern.pattern}", re.VERBOSE)
     return Lexicon(str(data["version"]), themes, terms, pattern, _idle_pattern(data))
 
 
@@ -314,12 +330,43 @@ class _Clause:
     cash: bool = False
     horizon: bool = False
     unknown: list[str] = field(default_factory=list)
+    as_of: date | None = None  # the run's day: a month named as a date is read against it
+
+
+def months_until(month: int, year: str | None, as_of: date) -> float | None:
+    """Months from `as_of` to a named month: this year's (None if it has passed), next year's,
+    the year after's, or with no year the next one to come; the month we are in counts half."""
+    ahead = month - as_of.month
+    if year in ("明年", "next"):
+        ahead += 12
+    elif year == "后年":
+        ahead += 24
+    elif year is None and ahead < 0:
+        ahead += 12
+    if ahead < 0:
+        return None
+    return float(ahead) if ahead else 0.5
+
+
+def _read_date(g: dict[str, str | None], clause: _Clause) -> None:
+    """A month named as a date, as months from the run's day; without the day, a doubt."""
+    if g["month_cn"]:
+        month, year = int(_number(g["month_cn"])), g["year_cn"]
+    else:
+        month, year = MONTHS_EN.index(g["month_en"] or "") + 1, g["year_en"]
+    months = months_until(month, year, clause.as_of) if clause.as_of else None
+    if months is None:
+        clause.unknown.append(_phrase(clause.text))  # a month gone by, or no day to count from
+    else:
+        clause.months.append(months)
 
 
 def _read_number(m: re.Match[str], clause: _Clause) -> None:
     g, at = m.groupdict(), m.start()
     try:
-        if g["pct"] or g["pct_cn"]:
+        if g["date"]:
+            _read_date(g, clause)
+        elif g["pct"] or g["pct_cn"]:
             clause.shares.append((at, _number(g["pct"] or g["pct_cn"]) / 100, True))
         elif g["cheng"]:
             clause.shares.append((at, _number(g["cheng"]) / 10, True))
@@ -343,8 +390,8 @@ def _read_number(m: re.Match[str], clause: _Clause) -> None:
         clause.unknown.append(m.group(0))
 
 
-def _scan(text: str, lex: Lexicon) -> _Clause:
-    clause = _Clause(text=text)
+def _scan(text: str, lex: Lexicon, as_of: date | None = None) -> _Clause:
+    clause = _Clause(text=text, as_of=as_of)
     consumed = [False] * len(text)
     for m in lex.pattern.finditer(text):
         for i in range(m.start(), m.end()):
@@ -550,8 +597,10 @@ def _questions(c: _Clause, phrase: str) -> list[Question] | None:
     ]
 
 
-def parse_request(text: str | None, market: MarketData) -> RequestIntent:
+def parse_request(text: str | None, market: MarketData, as_of: date | None = None) -> RequestIntent:
     """The request as the lexicon reads it; sensitive data is masked before anything else.
+    A month named as a date (明年三月) is read against `as_of`, the run's day; without it, it is
+    a doubt.
 
     Every clause either feeds a wish, a cash need, a horizon or a risk wish, or is only filler;
     anything else, a figure with nothing to apply to, a negation that reads two ways or a text
@@ -579,7 +628,7 @@ def parse_request(text: str | None, market: MarketData) -> RequestIntent:
     for part in CLAUSES.split(masked):
         if not part.strip():
             continue
-        c = _scan(part, lex)
+        c = _scan(part, lex, as_of)
         phrase = _phrase(part)
         if _idle(c, lex):
             continue  # 没有特别要求, "the rest is up to you", 谢谢

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import re
 import unicodedata
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -1101,3 +1102,35 @@ def test_amounts_in_chinese_numerals_with_a_trailing_thousand(market: MarketData
     intent = parse_request("两个月后要用一万五", market)
     assert [(n.amount, n.within_months) for n in intent.cash_needs] == [(15000.0, 2.0)]
     assert intent.understood
+
+
+@pytest.mark.parametrize(
+    ("text", "within"),
+    [
+        ("十二月要用一万二", 1.0),
+        ("明年三月要用十万", 4.0),
+        ("后年一月份要用5万", 14.0),
+        ("11月要用两万", 0.5),  # the month we are in
+        ("I'll need 20,000 yuan next September.", 10.0),
+        ("I need 8,000 yuan in March.", 4.0),
+    ],
+)
+def test_a_month_named_as_a_date_is_read_against_the_runs_day(
+    market: MarketData, text: str, within: float
+) -> None:
+    intent = parse_request(text, market, date(2026, 11, 25))
+    assert [n.within_months for n in intent.cash_needs] == [within]
+    assert intent.understood, intent
+
+
+@pytest.mark.parametrize("text", ["今年六月要用五万", "十二月要用一万二"])
+def test_a_month_gone_by_or_with_no_day_to_count_from_is_a_doubt(
+    market: MarketData, text: str
+) -> None:
+    as_of = date(2026, 11, 25) if text.startswith("今年") else None
+    assert not parse_request(text, market, as_of).understood
+
+
+def test_may_is_never_read_as_a_month(market: MarketData) -> None:
+    intent = parse_request("I may need 5,000 yuan next month", market, date(2026, 11, 25))
+    assert [n.within_months for n in intent.cash_needs] == [1.0]
