@@ -119,6 +119,8 @@ class Lexicon:
     pattern: re.Pattern[str] = field(repr=False)
     # idle, courtesy and filler words: a clause they cover whole asks for nothing
     idle: re.Pattern[str] = field(repr=False, default=re.compile(r"(?!)"))
+    # closings that end a clause (就行, "please"): cut from its end before it is read
+    closing: re.Pattern[str] = field(repr=False, default=re.compile(r"(?!)"))
 
 
 def _norm(text: str) -> str:
@@ -228,7 +230,16 @@ def load_lexicon(market: MarketData, path: Path = LEXICON_FILE) -> Lexicon:
         re.VERBOSE,
     )
     pattern = re.compile(f"(?P<date>{DATES.pattern})|{pattern.pattern}", re.VERBOSE)
-    return Lexicon(str(data["version"]), themes, terms, pattern, _idle_pattern(data))
+    return Lexicon(
+        str(data["version"]), themes, terms, pattern, _idle_pattern(data), _closing(data)
+    )
+
+
+def _closing(data: dict[str, Any]) -> re.Pattern[str]:
+    """Closings at a clause's end, with any blanks before them, repeated (就好了吧)."""
+    words = sorted({_norm(str(w)).strip() for w in data["closing"]} - {""}, key=len, reverse=True)
+    alternatives = "|".join(_alternative(w) for w in words)
+    return re.compile(rf"(?:\s*(?:{alternatives}))+\s*$")
 
 
 def _idle_pattern(data: dict[str, Any]) -> re.Pattern[str]:
@@ -565,6 +576,18 @@ def _wishes(c: _Clause, inherited: Direction | None, phrase: str) -> list[Wish] 
     return out
 
 
+def _read_clause(part: str, lex: Lexicon, as_of: date | None) -> _Clause:
+    """The clause as read; if words were left unread, read again without a closing at its end
+    (不要私募就行), keeping that reading only if it leaves fewer unread."""
+    c = _scan(part, lex, as_of)
+    cut = lex.closing.sub("", part)
+    if c.unknown and cut.strip() and cut != part:
+        shorter = _scan(cut, lex, as_of)
+        if len(shorter.unknown) < len(c.unknown) or not shorter.unknown:
+            return shorter
+    return c
+
+
 def _idle(c: _Clause, lex: Lexicon) -> bool:
     """A clause that asks for nothing: no target, figure, time, risk or question, and every word
     a courtesy, a filler or a word of 'no special request' or of leaving it to the firm."""
@@ -628,7 +651,7 @@ def parse_request(text: str | None, market: MarketData, as_of: date | None = Non
     for part in CLAUSES.split(masked):
         if not part.strip():
             continue
-        c = _scan(part, lex, as_of)
+        c = _read_clause(part, lex, as_of)
         phrase = _phrase(part)
         if _idle(c, lex):
             continue  # 没有特别要求, "the rest is up to you", 谢谢

@@ -1134,3 +1134,25 @@ def test_a_month_gone_by_or_with_no_day_to_count_from_is_a_doubt(
 def test_may_is_never_read_as_a_month(market: MarketData) -> None:
     intent = parse_request("I may need 5,000 yuan next month", market, date(2026, 11, 25))
     assert [n.within_months for n in intent.cash_needs] == [1.0]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("不要私募就行", ("avoid", "private_fund")),
+        ("股票少一点哈", ("less", "equity")),
+        ("就行业ETF多放", ("more", "sector")),  # 就行 inside a clause is not a closing
+    ],
+)
+def test_a_closing_is_cut_only_from_a_clauses_end(
+    market: MarketData, text: str, expected: tuple[str, str]
+) -> None:
+    intent = parse_request(text, market)
+    assert [(w.direction, w.target) for w in intent.wishes] == [expected]
+    assert intent.understood
+
+
+@pytest.mark.parametrize("text", ["不想投资了", "全部卖了吧", "不要了"])
+def test_a_closing_never_turns_a_doubt_into_a_wish(market: MarketData, text: str) -> None:
+    intent = parse_request(text, market)
+    assert not intent.understood and not intent.wishes, intent
