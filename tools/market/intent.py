@@ -664,6 +664,7 @@ def parse_request(text: str | None, market: MarketData, as_of: date | None = Non
                 doubts.append(phrase)  # a question about no shelf name, or several
             for q in asked or []:
                 questions.setdefault(q.key, q)
+            inherited = None  # what follows a question does not buy what it asked about
             continue
         if _risk_in_words(c) and not c.unknown and not _negated(c) and not c.horizon:
             risks.add("lower")
@@ -703,8 +704,10 @@ def parse_request(text: str | None, market: MarketData, as_of: date | None = Non
             if months or c.cash:
                 doubts.append(phrase)  # 买黄金两年: a time with a purchase is not a plan term
         elif c.directions and not used:
-            if _negated(c) or any(d not in UP for _, d in c.directions):
-                doubts.append(phrase)  # "sell everything", 不想投资了: a wish with no target
+            if _negated(c) or any(d not in UP for _, d in c.directions) or questions:
+                # "sell everything", 不想投资了: a wish with no target; 纳指怎么样？帮我买点:
+                # buy what was asked about? A person asks.
+                doubts.append(phrase)
             used = True
         if not used and (c.shares or c.amounts or months):
             doubts.append(phrase)  # a figure with nothing to apply it to

@@ -1156,3 +1156,11 @@ def test_a_closing_is_cut_only_from_a_clauses_end(
 def test_a_closing_never_turns_a_doubt_into_a_wish(market: MarketData, text: str) -> None:
     intent = parse_request(text, market)
     assert not intent.understood and not intent.wishes, intent
+
+
+@pytest.mark.parametrize("text", ["纳指ETF怎么样？帮我买点", "What about gold? Buy some."])
+def test_a_purchase_after_a_question_naming_nothing_goes_to_a_person(
+    market: MarketData, text: str
+) -> None:
+    intent = parse_request(text, market)
+    assert intent.questions and not intent.wishes and not intent.understood, intent
