@@ -47,7 +47,9 @@ def _intent(state: AdvisoryState, deps: Deps) -> RequestIntent | None:
     """The profile's reading of the request; a run profiled before requests were read (its
     profile has no request_intent) gets the lexicon's reading now, never none at all."""
     if "request_intent" not in state["profile"] and state.get("request"):
-        return parse_request(state.get("request"), deps.market, date.fromisoformat(state["as_of"]))
+        as_of = state.get("as_of")
+        day = date.fromisoformat(as_of) if as_of else None
+        return parse_request(state.get("request"), deps.market, day)
     return _profile(state).request_intent
 
 
