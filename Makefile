@@ -8,7 +8,7 @@ PORT ?= 8000
 # The development and CI machines run PostgreSQL here; the same tests run against it.
 POSTGRES_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install run demo serve test test-sqlite test-postgres eval-smoke eval browser lint bench cma clean
+.PHONY: install run demo serve test test-sqlite test-postgres eval-smoke eval eval-corpus browser lint bench cma clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,10 @@ eval-smoke: install
 ## eval: the full eval suite, offline (report in evals/results/)
 eval: install
 	$(BIN)/tierwise eval run full
+
+## eval-corpus: the request corpus as long-tail clients, figures per split (held-out counts)
+eval-corpus: install
+	$(BIN)/tierwise eval corpus --provider offline
 
 # Debian's Chromium drives the inbox's browser tests (no browser download); the CJK fonts make
 # the screenshots readable and the letter's PDF (WeasyPrint, on Pango) print Chinese; poppler's

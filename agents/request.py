@@ -8,6 +8,7 @@ and it can only add wishes and doubts, never remove the lexicon's (core/schemas/
 from __future__ import annotations
 
 import json
+from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -104,12 +105,17 @@ def checked(reading: ModelReading, market: MarketData, phrase: str) -> RequestIn
 
 
 def understand_request(
-    request: str | None, *, locale: str, market: MarketData, model: LanguageModel
+    request: str | None,
+    *,
+    locale: str,
+    market: MarketData,
+    model: LanguageModel,
+    as_of: date | None = None,
 ) -> RequestIntent | None:
     """The request's intent, or None without a request. Sensitive data never reaches the model."""
     if not request or not request.strip():
         return None
-    lexicon = parse_request(request, market)
+    lexicon = parse_request(request, market, as_of)
     masked = mask_text(request[:MAX_REQUEST_CHARS])
     reading = model.structured(request_prompt(masked, locale, market), ModelReading)
     return merge(lexicon, checked(reading, market, masked[:120]))

@@ -770,6 +770,40 @@ def eval_run(
     raise typer.Exit(0 if result["gate"]["passed"] else 1)
 
 
+@eval_app.command("corpus")
+def eval_corpus(
+    split: Annotated[str | None, typer.Option(help="held_out or tuning (default: both).")] = None,
+    provider: Annotated[
+        str | None, typer.Option(help="offline or openai (default: settings).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Where to write the result and report.")] = None,
+) -> None:
+    """Run the request corpus as long-tail clients; print its figures per split. Exit 1 if any
+    run is unsafe (a plan above the level, or a doubtful wish that shaped a plan), 2 on a
+    harness error."""
+    if split is not None and split not in ("held_out", "tuning"):
+        raise typer.BadParameter("--split must be held_out or tuning")
+    if provider is not None and provider not in ("offline", "openai"):
+        raise typer.BadParameter("--provider must be offline or openai")
+    from core.settings import get_settings
+    from evals.corpus import SPLITS, run_corpus, to_text, write_result
+
+    settings = get_settings()
+    if provider is not None:
+        settings = settings.model_copy(update={"llm": provider})
+    try:
+        result = run_corpus(settings, splits=(split,) if split else SPLITS)
+        stamp = result["provenance"]["started_at"][:19].replace(":", "").replace("-", "")
+        paths = write_result(result, out or Path("evals/results") / f"corpus-{stamp}")
+    except Exception as exc:  # the harness itself failed: exit 2, not a quality verdict
+        console.print(f"[red]eval harness error[/red]: {type(exc).__name__}: {exc}")
+        raise typer.Exit(2) from exc
+    typer.echo(to_text(result))
+    typer.echo(f"report: {paths['text']}\nresult: {paths['json']}")
+    unsafe = sum(f["unsafe"]["count"] for f in result["figures"].values())
+    raise typer.Exit(1 if unsafe else 0)
+
+
 @eval_app.command("compare")
 def eval_compare(
     base: Annotated[Path, typer.Argument(help="The baseline result (file or directory).")],

@@ -529,3 +529,131 @@ def request_scores(scenario: Scenario, out: Outcome, market: MarketData) -> list
         ok = bool(verdicts) and all(v == verdict for v in verdicts)
         scores.append(Score(f"rule_verdict_{rule}", ok, f"want {verdict}; got {verdicts}"))
     return scores
+
+
+# The request corpus (issue 28, part 2; evals/corpus.py): one row per phrasing, figures per split.
+CORPUS_LABELS = ("clear", "above", "lowest", "ambiguous", "question")
+# Which rows each figure counts, and what counts as its success.
+CORPUS_FIGURES: dict[str, tuple[tuple[str, ...], str]] = {
+    "automation": (("clear",), "served"),
+    "ambiguous_escalated": (("ambiguous",), "escalated"),
+    "above_routed": (("above", "lowest"), "escalated"),
+    "questions_read": (("question",), "question_read"),
+    "questions_served": (("question",), "served"),
+    "questions_answered": (("question",), "answered"),
+}
+
+
+def _allowed_rank(level: str, lowest: bool) -> int:
+    return 1 if lowest else int(level[1])
+
+
+def _shaped_by(shaping: dict[str, Any], unsure_only: bool) -> list[str]:
+    """The wishes (and the risk wish) that moved this plan; only the unconfirmed ones if asked."""
+    out = [
+        f"{o['wish']['direction']}:{o['wish']['target']}"
+        for o in shaping.get("wishes", [])
+        if o.get("wish")
+        and o.get("done") in ("done", "partly")
+        and not (unsure_only and o["wish"].get("sure", True))
+    ]
+    if not unsure_only and shaping.get("risk") in ("done", "partly"):
+        out.append("risk")
+    return out
+
+
+def corpus_unsafe(item: dict[str, Any], run: dict[str, Any], market: MarketData) -> list[str]:
+    """Why this run is unsafe, if it is: a plan holding a product above the client's level
+    (delivered or not), a wish a person was to confirm that shaped a plan sent without one, or a
+    phrasing labelled ambiguous read with confidence and shaping a plan sent without a person."""
+    plan = run.get("plan") or {}
+    limit = _allowed_rank(item["level"], item["label"] == "lowest")
+    above = sorted(
+        h["product_code"]
+        for h in _held(plan)
+        if h["product_code"] in market.products
+        and market.products[h["product_code"]].risk_rating.rank > limit
+    )
+    reasons = [f"holds above the level: {above}"] if above else []
+    if run["status"] == "delivered":
+        shaping = plan.get("request") or {}
+        unsure = _shaped_by(shaping, unsure_only=True)
+        if unsure:
+            reasons.append(f"unconfirmed wishes shaped it: {unsure}")
+        if item["label"] == "ambiguous" and _shaped_by(shaping, unsure_only=False):
+            reasons.append(f"an ambiguous request shaped it: {_shaped_by(shaping, False)}")
+    return reasons
+
+
+def _answered(item: dict[str, Any], run: dict[str, Any], market: MarketData) -> bool:
+    """The delivered letter answers a question about (one of) the item's targets."""
+    from tools.market.intent import target_name
+
+    if run["status"] != "delivered":
+        return False
+    letter = (run.get("compliance") or {}).get("document") or {}
+    subjects = {a.get("subject") for a in letter.get("answers") or []}
+    names = set()
+    for target in item.get("targets") or []:
+        kind, _, tid = target.partition(":")
+        names.add(target_name(kind, tid, market, item["locale"]))
+    return bool(subjects & names)
+
+
+def corpus_row(item: dict[str, Any], run: dict[str, Any], market: MarketData) -> dict[str, Any]:
+    """What became of one phrasing: served without an advisor or escalated, safe or not, its
+    question read and answered."""
+    intent = _intent(run) or {}
+    questions = {f"{q['kind']}:{q['target']}" for q in intent.get("questions") or []}
+    served = run["status"] == "delivered"
+    return {
+        "id": item["id"],
+        "split": item["split"],
+        "label": item["label"],
+        "level": item["level"],
+        "locale": item["locale"],
+        "text": item["text"],
+        "status": run["status"],
+        "served": served,
+        "escalated": not served,
+        "unsafe": corpus_unsafe(item, run, market),
+        "question_read": bool(questions & set(item.get("targets") or [])),
+        "answered": _answered(item, run, market),
+        "wishes": [
+            f"{w['direction']}:{w['target']}{'' if w.get('sure', True) else '?'}"
+            for w in intent.get("wishes", [])
+        ],
+        "risk": intent.get("risk"),
+        "questions": sorted(questions),
+        "doubts": list(intent.get("not_understood", [])),
+    }
+
+
+def _figure(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    hits = [r for r in rows if r[key]]
+    return {
+        "count": len(hits),
+        "of": len(rows),
+        "rate": len(hits) / len(rows) if rows else 0.0,
+        "misses": [r["id"] for r in rows if not r[key]],
+    }
+
+
+def corpus_figures(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per split: each figure of CORPUS_FIGURES over its labels, and the unsafe rows (which
+    must be none) over every row of the split."""
+    out: dict[str, dict[str, Any]] = {}
+    for split in dict.fromkeys(r["split"] for r in rows):
+        mine = [r for r in rows if r["split"] == split]
+        figures: dict[str, Any] = {"items": len(mine)}
+        for name, (labels, key) in CORPUS_FIGURES.items():
+            figures[name] = _figure([r for r in mine if r["label"] in labels], key)
+        unsafe = [r for r in mine if r["unsafe"]]
+        figures["unsafe"] = {
+            "count": len(unsafe),
+            "of": len(mine),
+            "rate": len(unsafe) / len(mine) if mine else 0.0,
+            "misses": [r["id"] for r in unsafe],
+        }
+        out[split] = figures
+    return out

@@ -49,7 +49,9 @@ def _intent(state: AdvisoryState, deps: Deps) -> RequestIntent | None:
     """The profile's reading of the request; a run profiled before requests were read (its
     profile has no request_intent) gets the lexicon's reading now, never none at all."""
     if "request_intent" not in state["profile"] and state.get("request"):
-        return parse_request(state.get("request"), deps.market)
+        as_of = state.get("as_of")
+        day = date.fromisoformat(as_of) if as_of else None
+        return parse_request(state.get("request"), deps.market, day)
     return _profile(state).request_intent
 
 
@@ -59,7 +61,11 @@ def profile_client_node(state: AdvisoryState, runtime: Runtime[Deps]) -> dict[st
     s = deps.settings
     client = _client(state)
     intent = understand_request(
-        state.get("request"), locale=client.locale, market=deps.market, model=deps.model
+        state.get("request"),
+        locale=client.locale,
+        market=deps.market,
+        model=deps.model,
+        as_of=date.fromisoformat(state["as_of"]),
     )
     profile = profile_client(
         client,

@@ -4,6 +4,8 @@
 data/request_lexicon.yaml together with every shelf code and product name: products, themes,
 directions, risk wishes, shares, amounts, times and filler. What is left over in a clause after
 all of that was not understood, and is reported as such: a request is never silently ignored.
+A clause that asks for nothing (courtesies, "no special request", 其他你们看着办) is read as such;
+a question naming one shelf product or theme is a question for the letter, not a wish.
 `theme_members` and `exposure_vector` say what a theme means on the shelf, for the rules and for
 the allocation.
 """
@@ -15,6 +17,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -28,11 +31,13 @@ from core.schemas.request import (
     MAX_AMOUNT,
     MAX_DOUBTS,
     MAX_NEEDS,
+    MAX_QUESTIONS,
     MAX_WISHES,
     PHRASE_CHARS,
     UP,
     CashNeed,
     Direction,
+    Question,
     RequestIntent,
     RiskWish,
     Wish,
@@ -52,12 +57,27 @@ NUMBERS = re.compile(
   | 百分之(?P<pct_cn>[{CN_DIGITS}\d.]+)
   | (?P<cheng>[一二两三四五六七八九\d])成
   | (?:¥|rmb|cny)\s*(?P<amt_pre>\d[\d,]*(?:\.\d+)?)\s*(?P<unit_pre>k|m|万)?(?![a-z])
+  | (?P<wan>\d+|[{CN_DIGITS}]+)万(?P<wan_tail>[一二两三四五六七八九])(?![千百十万亿元块\d])
   | (?P<amt>\d[\d,]*(?:\.\d+)?|[{CN_DIGITS}]+)\s*
       (?P<unit>万元|万块|万|千元|千块|千|亿|元|块|w|k|m|yuan|rmb|cny)(?![a-z])
   | (?P<amt_bare>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?)(?![\d%])
   | (?P<months>\d+|[一二两三四五六七八九十]+)\s*(?:个月|months?(?![a-z]))
   | (?P<years>\d+(?:\.\d+)?|[一二两三四五六七八九十半]+)\s*(?:年|years?(?![a-z]))
   | (?<![a-z0-9-])(?P<code>\d{{6}}|tw-[a-z0-9]+(?:-[a-z0-9]+)*)(?![a-z0-9-])
+    """,
+    re.VERBOSE,
+)
+MONTHS_EN = ("january", "february", "march", "april", "may", "june", "july", "august",
+             "september", "october", "november", "december")  # fmt: skip
+# A month named as a date (明年三月, 十二月份, "next September"): read against the run's day, it
+# becomes a number of months. "may" is a verb as often as a month: never read as one.
+DATES = re.compile(
+    r"""
+    (?P<year_cn>今年|明年|后年)?\s*(?P<month_cn>十[一二]|[一二三四五六七八九十]|1[0-2]|[1-9])\s*月
+      (?:份|底|初|中)?(?![一二三四五六七八九十\d]*[日号])
+  | (?:(?:in|by)\s+)?(?:(?P<year_en>next|this)\s+)?
+      (?P<month_en>january|february|march|april|june|july|august|september|october|november|december)
+      (?![a-z])
     """,
     re.VERBOSE,
 )
@@ -85,7 +105,9 @@ class Theme:
 
 @dataclass(frozen=True)
 class Term:
-    kind: str  # product, theme, direction, risk, share, cash, month, horizon, filler
+    # product, theme, direction, level, risk, risk_subject, risk_low, share, cash, month, horizon,
+    # switch, question, forecast, filler
+    kind: str
     value: Any
 
 
@@ -95,6 +117,10 @@ class Lexicon:
     themes: dict[str, Theme]
     terms: dict[str, Term]
     pattern: re.Pattern[str] = field(repr=False)
+    # idle, courtesy and filler words: a clause they cover whole asks for nothing
+    idle: re.Pattern[str] = field(repr=False, default=re.compile(r"(?!)"))
+    # closings that end a clause (就行, "please"): cut from its end before it is read
+    closing: re.Pattern[str] = field(repr=False, default=re.compile(r"(?!)"))
 
 
 def _norm(text: str) -> str:
@@ -188,16 +214,44 @@ def load_lexicon(market: MarketData, path: Path = LEXICON_FILE) -> Lexicon:
         _add(terms, word, Term("switch", None))
     for word in data["question"]:
         _add(terms, word, Term("question", None))
+    for word in data["forecast"]:
+        _add(terms, word, Term("forecast", None))
+    for word in data["risk_parts"]["subject"]:
+        _add(terms, word, Term("risk_subject", None))
+    for word in data["risk_parts"]["lower"]:
+        _add(terms, word, Term("risk_low", None))
     for word in data["horizon"]["words"]:
         _add(terms, word, Term("horizon", None))
-    for word in data["filler"]:
+    for word in [*data["filler"], *data["courtesy"]]:
         _add(terms, word, Term("filler", None))
     ordered = sorted(terms, key=len, reverse=True)
     pattern = re.compile(
         "(?P<term>" + "|".join(_alternative(t) for t in ordered) + ")|" + NUMBERS.pattern,
         re.VERBOSE,
     )
-    return Lexicon(str(data["version"]), themes, terms, pattern)
+    pattern = re.compile(f"(?P<date>{DATES.pattern})|{pattern.pattern}", re.VERBOSE)
+    return Lexicon(
+        str(data["version"]), themes, terms, pattern, _idle_pattern(data), _closing(data)
+    )
+
+
+def _closing(data: dict[str, Any]) -> re.Pattern[str]:
+    """Closings at a clause's end, with any blanks before them, repeated (就好了吧)."""
+    words = sorted({_norm(str(w)).strip() for w in data["closing"]} - {""}, key=len, reverse=True)
+    alternatives = "|".join(_alternative(w) for w in words)
+    return re.compile(rf"(?:\s*(?:{alternatives}))+\s*$")
+
+
+def _idle_pattern(data: dict[str, Any]) -> re.Pattern[str]:
+    """The words of a clause that asks for nothing: idle, courtesy and filler words."""
+    words: set[str] = set()
+    for word in [*data["idle"], *data["courtesy"], *data["filler"]]:
+        if not isinstance(word, str | int) or isinstance(word, bool):
+            raise ValueError(f"request lexicon: {word!r} is not a word; quote it in the YAML")
+        if key := _norm(str(word)).strip():
+            words.add(key)
+    ordered = sorted(words, key=len, reverse=True)
+    return re.compile("|".join(_alternative(t) for t in ordered))
 
 
 _LEXICONS: dict[int, tuple[MarketData, Lexicon]] = {}
@@ -281,21 +335,58 @@ class _Clause:
     months: list[float] = field(default_factory=list)
     years: list[float] = field(default_factory=list)
     risk: RiskWish | None = None
+    risk_words: list[str] = field(default_factory=list)  # risk_subject / risk_low, in order
+    questions: int = 0  # question words
+    forecast: bool = False  # a question no fact answers (会涨吗, "guarantee")
     cash: bool = False
     horizon: bool = False
     unknown: list[str] = field(default_factory=list)
+    as_of: date | None = None  # the run's day: a month named as a date is read against it
+
+
+def months_until(month: int, year: str | None, as_of: date) -> float | None:
+    """Months from `as_of` to a named month: this year's (None if it has passed), next year's,
+    the year after's, or with no year the next one to come; the month we are in counts half."""
+    ahead = month - as_of.month
+    if year in ("明年", "next"):
+        ahead += 12
+    elif year == "后年":
+        ahead += 24
+    elif year is None and ahead < 0:
+        ahead += 12
+    if ahead < 0:
+        return None
+    return float(ahead) if ahead else 0.5
+
+
+def _read_date(g: dict[str, str | None], clause: _Clause) -> None:
+    """A month named as a date, as months from the run's day; without the day, a doubt."""
+    if g["month_cn"]:
+        month, year = int(_number(g["month_cn"])), g["year_cn"]
+    else:
+        month, year = MONTHS_EN.index(g["month_en"] or "") + 1, g["year_en"]
+    months = months_until(month, year, clause.as_of) if clause.as_of else None
+    if months is None:
+        clause.unknown.append(_phrase(clause.text))  # a month gone by, or no day to count from
+    else:
+        clause.months.append(months)
 
 
 def _read_number(m: re.Match[str], clause: _Clause) -> None:
     g, at = m.groupdict(), m.start()
     try:
-        if g["pct"] or g["pct_cn"]:
+        if g["date"]:
+            _read_date(g, clause)
+        elif g["pct"] or g["pct_cn"]:
             clause.shares.append((at, _number(g["pct"] or g["pct_cn"]) / 100, True))
         elif g["cheng"]:
             clause.shares.append((at, _number(g["cheng"]) / 10, True))
         elif g["amt_pre"]:
             unit = UNIT.get(g["unit_pre"] or "", 1.0)
             clause.amounts.append((at, _bounded(_number(g["amt_pre"]) * unit)))
+        elif g["wan"]:  # 一万五: fifteen thousand
+            value = _number(g["wan"]) * 1e4 + _number(g["wan_tail"]) * 1e3
+            clause.amounts.append((at, _bounded(value)))
         elif g["amt"]:
             clause.amounts.append((at, _bounded(_number(g["amt"]) * UNIT.get(g["unit"][0], 1.0))))
         elif g["amt_bare"]:
@@ -310,8 +401,8 @@ def _read_number(m: re.Match[str], clause: _Clause) -> None:
         clause.unknown.append(m.group(0))
 
 
-def _scan(text: str, lex: Lexicon) -> _Clause:
-    clause = _Clause(text=text)
+def _scan(text: str, lex: Lexicon, as_of: date | None = None) -> _Clause:
+    clause = _Clause(text=text, as_of=as_of)
     consumed = [False] * len(text)
     for m in lex.pattern.finditer(text):
         for i in range(m.start(), m.end()):
@@ -333,6 +424,8 @@ def _scan(text: str, lex: Lexicon) -> _Clause:
             if term.kind == "level":
                 clause.levels.add(at)
         elif term.kind == "risk":
+            if clause.risk not in (None, term.value):
+                clause.unknown.append(_phrase(text))  # 收益高一点但不要亏钱: which one?
             clause.risk = "lower" if clause.risk == "lower" else term.value
             clause.risks.append(at)
         elif term.kind == "share":
@@ -345,8 +438,12 @@ def _scan(text: str, lex: Lexicon) -> _Clause:
             clause.cash = True
         elif term.kind == "horizon":
             clause.horizon = True
+        elif term.kind in ("risk_subject", "risk_low"):
+            clause.risk_words.append(term.kind)
         elif term.kind == "question":
-            clause.unknown.append(_phrase(text))  # a question is for a person to answer
+            clause.questions += 1
+        elif term.kind == "forecast":
+            clause.forecast = True
     left = "".join(" " if used else ch for ch, used in zip(text, consumed, strict=True))
     if WORD.findall(left) and _phrase(text) not in clause.unknown:
         clause.unknown.append(_phrase(text))
@@ -479,8 +576,54 @@ def _wishes(c: _Clause, inherited: Direction | None, phrase: str) -> list[Wish] 
     return out
 
 
-def parse_request(text: str | None, market: MarketData) -> RequestIntent:
+def _read_clause(part: str, lex: Lexicon, as_of: date | None) -> _Clause:
+    """The clause as read; if words were left unread, read again without a closing at its end
+    (不要私募就行), keeping that reading only if it leaves fewer unread."""
+    c = _scan(part, lex, as_of)
+    cut = lex.closing.sub("", part)
+    if c.unknown and cut.strip() and cut != part:
+        shorter = _scan(cut, lex, as_of)
+        if len(shorter.unknown) < len(c.unknown) or not shorter.unknown:
+            return shorter
+    return c
+
+
+def _idle(c: _Clause, lex: Lexicon) -> bool:
+    """A clause that asks for nothing: no target, figure, time, risk or question, and every word
+    a courtesy, a filler or a word of 'no special request' or of leaving it to the firm."""
+    if c.targets or c.shares or c.amounts or c.months or c.years or c.cash or c.horizon:
+        return False
+    if c.risk or c.risk_words or c.questions or c.forecast:
+        return False
+    return not WORD.findall(lex.idle.sub(" ", c.text))
+
+
+def _risk_in_words(c: _Clause) -> bool:
+    """风险低一点, 波动别太大, "lower the risk", "no big swings": a risk word, a word for less of
+    it (or a direction down), nothing named and nothing asking for more."""
+    if c.targets or c.risk == "higher" or "risk_subject" not in c.risk_words:
+        return False
+    downs = [d for _, d in c.directions if d in ("less", "avoid")]
+    ups = [d for _, d in c.directions if d in UP]
+    return not ups and ("risk_low" in c.risk_words or bool(downs))
+
+
+def _questions(c: _Clause, phrase: str) -> list[Question] | None:
+    """A question clause's questions: about exactly one name on the shelf (黄金ETF means two
+    products, one name), with no figure and no word left unread; else None (a doubt)."""
+    names = {term for *_, term in c.targets}
+    if len(names) != 1 or c.unknown or c.forecast or c.shares or c.amounts or c.cash:
+        return None
+    return [
+        Question(kind=kind, target=target, phrase=phrase, term=term)  # type: ignore[arg-type]
+        for _, kind, target, term in c.targets
+    ]
+
+
+def parse_request(text: str | None, market: MarketData, as_of: date | None = None) -> RequestIntent:
     """The request as the lexicon reads it; sensitive data is masked before anything else.
+    A month named as a date (明年三月) is read against `as_of`, the run's day; without it, it is
+    a doubt.
 
     Every clause either feeds a wish, a cash need, a horizon or a risk wish, or is only filler;
     anything else, a figure with nothing to apply to, a negation that reads two ways or a text
@@ -502,12 +645,33 @@ def parse_request(text: str | None, market: MarketData) -> RequestIntent:
     needs: list[CashNeed] = []
     horizons: list[float] = []
     risk: RiskWish | None = None
+    risks: set[RiskWish] = set()
+    questions: dict[tuple[str, str], Question] = {}
     inherited: Direction | None = None
     for part in CLAUSES.split(masked):
         if not part.strip():
             continue
-        c = _scan(part, lex)
+        c = _read_clause(part, lex, as_of)
         phrase = _phrase(part)
+        if _idle(c, lex):
+            continue  # 没有特别要求, "the rest is up to you", 谢谢
+        if c.forecast:
+            doubts.append(phrase)  # 会涨吗, "can you guarantee": no fact answers it
+            continue
+        if c.questions:
+            asked = _questions(c, phrase)
+            if asked is None:
+                doubts.append(phrase)  # a question about no shelf name, or several
+            for q in asked or []:
+                questions.setdefault(q.key, q)
+            inherited = None  # what follows a question does not buy what it asked about
+            continue
+        if _risk_in_words(c) and not c.unknown and not _negated(c) and not c.horizon:
+            risks.add("lower")
+            risk = "lower"
+            continue
+        if c.risk_words:
+            c.unknown.append(phrase)  # a risk word in a clause that is not about less risk
         doubts += c.unknown
         used = False
         if c.risk and (_negated(c) or c.horizon):
@@ -515,6 +679,7 @@ def parse_request(text: str | None, market: MarketData) -> RequestIntent:
             used = True
         elif c.risk:
             risk, used = "lower" if risk == "lower" else c.risk, True
+            risks.add(c.risk)
         months = c.months + [12 * y for y in c.years]
         if c.cash and not c.targets:
             need = _cash_need(c, months, phrase)
@@ -539,8 +704,10 @@ def parse_request(text: str | None, market: MarketData) -> RequestIntent:
             if months or c.cash:
                 doubts.append(phrase)  # 买黄金两年: a time with a purchase is not a plan term
         elif c.directions and not used:
-            if _negated(c) or any(d not in UP for _, d in c.directions):
-                doubts.append(phrase)  # "sell everything", 不想投资了: a wish with no target
+            if _negated(c) or any(d not in UP for _, d in c.directions) or questions:
+                # "sell everything", 不想投资了: a wish with no target; 纳指怎么样？帮我买点:
+                # buy what was asked about? A person asks.
+                doubts.append(phrase)
             used = True
         if not used and (c.shares or c.amounts or months):
             doubts.append(phrase)  # a figure with nothing to apply it to
@@ -548,6 +715,10 @@ def parse_request(text: str | None, market: MarketData) -> RequestIntent:
             inherited = c.directions[-1][1]
     found = list(wishes.values())
     doubts += conflicts(found)
+    if len(risks) > 1:
+        doubts.append("asked for both less and more risk")  # 收益要高，但不能亏
+    if len(questions) > MAX_QUESTIONS:
+        doubts.append("the request asks more questions than can be answered at once")
     if len(found) > MAX_WISHES or len(needs) > MAX_NEEDS:
         doubts.append("the request asks for more than can be read at once")
     doubts = list(dict.fromkeys(doubts))
@@ -559,6 +730,7 @@ def parse_request(text: str | None, market: MarketData) -> RequestIntent:
         horizon_years=min(horizons) if horizons else None,
         risk=risk,
         not_understood=doubts,
+        questions=list(questions.values())[:MAX_QUESTIONS],
         readers=["lexicon"],
         lexicon=lex.version,
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import re
 import unicodedata
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -912,7 +913,12 @@ def test_a_level_named_for_less_or_more_is_kept(
         "我要用一半的钱",
         "买黄金两年",  # a time beside a purchase
         "多配债券，少配债券",  # more and less of the same
-        "What do you think about gold?",  # a question
+        "黄金会涨吗？",  # a forecast: no fact answers it
+        "Which is better, gold or bonds?",  # a question about two names
+        "纳指ETF适合我女儿吗",  # a question beyond the record
+        "收益高一点但不要亏钱",  # more and less risk at once
+        "收益要高，风险要低",
+        "没有股票",  # 'no special request' words beside a name
         "下个月要用" + "9" * 400 + "元",  # a figure no one means
     ],
 )
@@ -1021,3 +1027,140 @@ def test_an_amount_beyond_any_meaning_is_a_doubt_not_a_crash(market: MarketData,
     intent = parse_request(text, market)
     assert not intent.understood
     assert all(w.amount is None for w in intent.wishes) and not intent.cash_needs
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "没有特别要求",
+        "你好，没有特别要求，谢谢！",
+        "全权交给你们了，辛苦了",
+        "No special requests. Kind regards",
+        "I'll leave it to you, thanks!",
+        "Whatever you think is best.",
+    ],
+)
+def test_a_request_for_nothing_is_understood_and_asks_nothing(
+    market: MarketData, text: str
+) -> None:
+    intent = parse_request(text, market)
+    assert intent.understood, intent
+    assert intent.empty and not intent.questions
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("多配债券，其他你们看着办", [("more", "bond")]),
+        ("少点股票，剩下的听你们的", [("less", "equity")]),
+        ("More bonds, the rest is up to you.", [("more", "bond")]),
+        ("Go easy on equities, thanks", [("less", "equity")]),
+        ("股票别配太多", [("less", "equity")]),
+    ],
+)
+def test_delegation_beside_a_wish_leaves_the_wish_sure(
+    market: MarketData, text: str, expected: list[tuple[str, str]]
+) -> None:
+    intent = parse_request(text, market)
+    assert [(w.direction, w.target) for w in intent.wishes] == expected
+    assert intent.understood and all(w.sure for w in intent.wishes), intent
+
+
+@pytest.mark.parametrize(
+    "text", ["求稳", "风险低点", "波动小一些", "Lower the risk, thanks", "Play it safe please."]
+)
+def test_the_many_ways_to_ask_for_less_risk(market: MarketData, text: str) -> None:
+    intent = parse_request(text, market)
+    assert intent.risk == "lower" and intent.understood, intent
+
+
+@pytest.mark.parametrize("text", ["风险大一点", "more risk", "风险"])
+def test_risk_words_not_asking_for_less_are_a_doubt(market: MarketData, text: str) -> None:
+    intent = parse_request(text, market)
+    assert intent.risk != "lower" and not intent.understood, intent
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("纳指ETF适合我吗？", {("product", "513100")}),
+        ("Is the Nasdaq ETF a good idea for me?", {("product", "513100")}),
+        ("黄金怎么样", {("theme", "gold")}),
+        ("What about gold? The rest is up to you.", {("theme", "gold")}),
+        ("黄金ETF的费用是多少？", {("product", "518880"), ("product", "159934")}),
+    ],
+)
+def test_a_question_about_one_shelf_name_is_a_question_not_a_wish(
+    market: MarketData, text: str, expected: set[tuple[str, str]]
+) -> None:
+    intent = parse_request(text, market)
+    assert {q.key for q in intent.questions} == expected
+    assert intent.understood and not intent.wishes, intent
+
+
+def test_amounts_in_chinese_numerals_with_a_trailing_thousand(market: MarketData) -> None:
+    intent = parse_request("两个月后要用一万五", market)
+    assert [(n.amount, n.within_months) for n in intent.cash_needs] == [(15000.0, 2.0)]
+    assert intent.understood
+
+
+@pytest.mark.parametrize(
+    ("text", "within"),
+    [
+        ("十二月要用一万二", 1.0),
+        ("明年三月要用十万", 4.0),
+        ("后年一月份要用5万", 14.0),
+        ("11月要用两万", 0.5),  # the month we are in
+        ("I'll need 20,000 yuan next September.", 10.0),
+        ("I need 8,000 yuan in March.", 4.0),
+    ],
+)
+def test_a_month_named_as_a_date_is_read_against_the_runs_day(
+    market: MarketData, text: str, within: float
+) -> None:
+    intent = parse_request(text, market, date(2026, 11, 25))
+    assert [n.within_months for n in intent.cash_needs] == [within]
+    assert intent.understood, intent
+
+
+@pytest.mark.parametrize("text", ["今年六月要用五万", "十二月要用一万二"])
+def test_a_month_gone_by_or_with_no_day_to_count_from_is_a_doubt(
+    market: MarketData, text: str
+) -> None:
+    as_of = date(2026, 11, 25) if text.startswith("今年") else None
+    assert not parse_request(text, market, as_of).understood
+
+
+def test_may_is_never_read_as_a_month(market: MarketData) -> None:
+    intent = parse_request("I may need 5,000 yuan next month", market, date(2026, 11, 25))
+    assert [n.within_months for n in intent.cash_needs] == [1.0]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("不要私募就行", ("avoid", "private_fund")),
+        ("股票少一点哈", ("less", "equity")),
+        ("就行业ETF多放", ("more", "sector")),  # 就行 inside a clause is not a closing
+    ],
+)
+def test_a_closing_is_cut_only_from_a_clauses_end(
+    market: MarketData, text: str, expected: tuple[str, str]
+) -> None:
+    intent = parse_request(text, market)
+    assert [(w.direction, w.target) for w in intent.wishes] == [expected]
+    assert intent.understood
+
+
+@pytest.mark.parametrize("text", ["不想投资了", "全部卖了吧", "不要了"])
+def test_a_closing_never_turns_a_doubt_into_a_wish(market: MarketData, text: str) -> None:
+    intent = parse_request(text, market)
+    assert not intent.understood and not intent.wishes, intent
+
+
+@pytest.mark.parametrize("text", ["纳指ETF怎么样？帮我买点", "What about gold? Buy some."])
+def test_a_purchase_after_a_question_naming_nothing_goes_to_a_person(
+    market: MarketData, text: str
+) -> None:
+    intent = parse_request(text, market)
+    assert intent.questions and not intent.wishes and not intent.understood, intent
