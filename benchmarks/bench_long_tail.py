@@ -15,7 +15,6 @@ claim the review). Asserts nothing about rates: the figures are for the closing 
 from __future__ import annotations
 
 import argparse
-import inspect
 import random
 import sys
 import tempfile
@@ -35,7 +34,7 @@ from cli import batch as batch_cli  # noqa: E402
 from core.database import session_scope  # noqa: E402
 from core.schemas.client import ClientInput  # noqa: E402
 from core.schemas.special_care import HIGH_RISK_RANK, SpecialCareRecord  # noqa: E402
-from core.services import approvals, batches, special_care  # noqa: E402
+from core.services import batches, special_care  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.tables import (  # noqa: E402
     Approval,
@@ -227,20 +226,30 @@ def accept_offers(runner: Runner, rows: list[dict[str, Any]]) -> list[str]:
 
 def undecidable(session: Session) -> None:
     """Pending reviews and who can decide them: the client's advisor, or, for a client without
-    one, an advisor on duty claiming it from the pool (once this build has the duty pool)."""
+    one, the advisor on duty who claims it from the pool (approvals.claim)."""
     pending = list(session.exec(select(Approval).where(Approval.status == "pending")))
     advisors = set(session.exec(select(Principal.name).where(Principal.role == "advisor")))
     on_duty = session.exec(
         select(Principal.name).where(Principal.role == "advisor", col(Principal.on_duty))
     ).all()
-    pool = "duty" in inspect.signature(approvals.claim).parameters
     orphaned = [a for a in pending if a.advisor_id not in advisors]
-    nobody = 0 if (pool and on_duty) else len(orphaned)
+    nobody = 0 if on_duty else len(orphaned)
     print(
-        f"\nreviews pending: {len(pending)}; for clients without an advisor: {len(orphaned)}; "
-        f"duty pool in this build: {'yes' if pool else 'no'}, advisors on duty: {len(on_duty)}"
+        f"\nreviews pending: {len(pending)}; for clients without an advisor (the duty pool): "
+        f"{len(orphaned)}; advisors on duty: {len(on_duty)}"
     )
     print(f"reviews nobody can decide: {nobody}")
+
+
+def why_waiting(rows: list[dict[str, Any]]) -> None:
+    """The rules that sent the waiting runs to a person, by how many runs each held back."""
+    held: Counter[str] = Counter()
+    for row in rows:
+        if row["status"] == "awaiting_approval":
+            findings = (row["run"].compliance or {}).get("findings", [])
+            held.update({f["rule_id"] for f in findings if f["verdict"] != "pass"})
+    if held:
+        print("  waiting because of: " + ", ".join(f"{r} {n}" for r, n in held.most_common()))
 
 
 def main() -> None:
@@ -266,6 +275,7 @@ def main() -> None:
             mode = runner.settings.special_care.mode
             print(f"long-tail book: {len(found)} clients, seed {args.seed}, special care: {mode}")
             print_by_level(rows, "the batch (delivered = without an advisor)")
+            why_waiting(rows)
             served_share(rows)
             unprocedured(rows)
             linked = accept_offers(runner, rows)
@@ -275,6 +285,7 @@ def main() -> None:
                 if linked:
                     linked_rows = outcomes(session, linked)
                     print_by_level(linked_rows, "linked runs (the accepted plans)")
+                    why_waiting(linked_rows)
                     unprocedured(linked_rows)
                 calls = session.exec(select(Callback)).all()
                 share = runner.settings.special_care.callback_share
