@@ -160,6 +160,7 @@ def test_the_commands_are_all_registered() -> None:
         "outcomes",
         "eval",
         "eval run",
+        "eval corpus",
         "eval compare",
         "serve",
     }
