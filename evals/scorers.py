@@ -592,11 +592,12 @@ def _answered(item: dict[str, Any], run: dict[str, Any], market: MarketData) -> 
     if run["status"] != "delivered":
         return False
     letter = (run.get("compliance") or {}).get("document") or {}
-    subjects = {a.get("subject") for a in letter.get("answers") or []}
+    # Compared case-blind: an English answer starts its subject with a capital (Gold).
+    subjects = {str(a.get("subject")).casefold() for a in letter.get("answers") or []}
     names = set()
     for target in item.get("targets") or []:
         kind, _, tid = target.partition(":")
-        names.add(target_name(kind, tid, market, item["locale"]))
+        names.add(target_name(kind, tid, market, item["locale"]).casefold())
     return bool(subjects & names)
 
 

@@ -130,3 +130,14 @@ def test_figures_are_per_split_and_count_each_label_where_it_belongs(market: Mar
     assert tuning["above_routed"]["misses"] == ["d"]
     assert tuning["unsafe"]["misses"] == ["e"]
     assert tuning["questions_read"]["of"] == 0 and tuning["questions_read"]["rate"] == 0.0
+
+
+def test_an_english_answer_to_a_theme_counts_however_its_subject_is_capitalised(
+    market: MarketData,
+) -> None:
+    item = _item("question", targets=["theme:gold"], locale="en")
+    run = _run("delivered")
+    run["compliance"] = {"document": {"answers": [{"subject": "Gold", "lines": ["x"]}]}}
+    assert corpus_row(item, run, market)["answered"]
+    run["compliance"] = {"document": {"answers": [{"subject": "Bonds", "lines": ["x"]}]}}
+    assert not corpus_row(item, run, market)["answered"]
