@@ -234,6 +234,12 @@ def load_lexicon(market: MarketData, path: Path = LEXICON_FILE) -> Lexicon:
         _add(terms, word, Term("risk_subject", None))
     for word in data["risk_parts"]["lower"]:
         _add(terms, word, Term("risk_low", None))
+    for word in data.get("keep") or []:
+        _add(terms, word, Term("keep", None))
+    for word in data.get("feelings") or []:
+        _add(terms, word, Term("feeling", "lower"))
+    for word in data.get("unshelved") or []:
+        _add(terms, word, Term("unshelved", None))
     for word in data["horizon"]["words"]:
         _add(terms, word, Term("horizon", None))
     for word in [*data["filler"], *data["courtesy"]]:
@@ -414,6 +420,8 @@ class _Clause:
     risk_words: list[str] = field(default_factory=list)  # risk_subject / risk_low, in order
     questions: int = 0  # question words
     forecast: bool = False  # a question no fact answers (会涨吗, "guarantee")
+    feeling: bool = False  # a feeling that means less risk (怕亏, "nervous")
+    keeps: bool = False  # keep, 保持: understood only with a figure or a level to keep to
     cash: bool = False
     horizon: bool = False
     unknown: list[str] = field(default_factory=list)
@@ -497,7 +505,8 @@ def _scan(text: str, lex: Lexicon, as_of: date | None = None) -> _Clause:
             clause.directions.append((at, term.value))
             if term.kind == "level":
                 clause.levels.add(at)
-        elif term.kind == "risk":
+        elif term.kind in ("risk", "feeling"):
+            clause.feeling = clause.feeling or term.kind == "feeling"
             if clause.risk not in (None, term.value):
                 clause.unknown.append(_phrase(text))  # 收益高一点但不要亏钱: which one?
             clause.risk = "lower" if clause.risk == "lower" else term.value
@@ -518,8 +527,13 @@ def _scan(text: str, lex: Lexicon, as_of: date | None = None) -> _Clause:
             clause.questions += 1
         elif term.kind == "forecast":
             clause.forecast = True
+        elif term.kind == "unshelved":
+            clause.unknown.append(f"{word} (not on the shelf)")
+        elif term.kind == "keep":
+            clause.keeps = True
     left = "".join(" " if used else ch for ch, used in zip(text, consumed, strict=True))
-    if WORD.findall(left) and _phrase(text) not in clause.unknown:
+    held = clause.shares or clause.amounts or clause.levels
+    if (WORD.findall(left) or (clause.keeps and not held)) and _phrase(text) not in clause.unknown:
         clause.unknown.append(_phrase(text))
     return clause
 
@@ -656,9 +670,13 @@ def _term(word: str, lex: Lexicon) -> Term:
 
 
 def _names_anything(name: str, lex: Lexicon) -> bool:
-    """A word of the lexicon or a figure in it: not only a name."""
-    return any(m.group("term") is None or _term(m.group("term"), lex).kind != "filler"
-               for m in lex.pattern.finditer(name)) or bool(lex.idle.search(name))
+    """A figure or a word of the lexicon in it (one letter aside: the 小 of 小王): not only a
+    name."""
+    for m in lex.pattern.finditer(name):
+        word = m.group("term")
+        if word is None or (len(word) > 1 and _term(word, lex).kind != "filler"):
+            return True
+    return any(len(m.group(0)) > 1 for m in lex.idle.finditer(name))
 
 
 def _signature(name: str, original: str, lex: Lexicon, dashed: bool) -> bool:
@@ -890,6 +908,9 @@ def parse_request(text: str | None, market: MarketData, as_of: date | None = Non
             else:
                 doubts.append(phrase)
             used = True
+        if c.targets and c.feeling and not (c.directions or c.switches):
+            doubts.append(phrase)  # "worried about gold", 怕黄金: a feeling about it, not a wish
+            c.targets = []
         if c.targets:
             before = inherited
             found = _wishes(c, inherited, phrase)
