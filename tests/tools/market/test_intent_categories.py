@@ -302,3 +302,29 @@ def test_a_question_about_nothing_named_is_for_a_person(market: MarketData, text
 )
 def test_ambiguous_phrasings_still_go_to_a_person(market: MarketData, text: str) -> None:
     assert not parse_request(text, market, AS_OF).understood
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "五万左右买黄金，其余你们定",
+        "Roughly 10% in gold please, the rest is your call.",
+        "下个月要用五万，请预留出来",
+        "预留两万，三个月后要用",
+        "只要债券和货币基金，别的都不要",
+        "Bonds only please, nothing else.",
+        "dont want too many stocks pls, thx",
+        "im ok with more bonds, u decide the rest",
+        "Don’t buy any private funds for me.",
+        "I'm nervous about the market, I can't sleep when it drops.",
+        "担心亏钱，股票少配点",
+        "No special requests. Thanks, Wang Fang",
+        "想了解一下黄金ETF，流动性怎么样？",
+    ],
+)
+def test_long_tail_phrasings_of_the_categories_are_read_whole(
+    market: MarketData, text: str
+) -> None:
+    """Every clause read, every wish sure: nothing for a person to confirm."""
+    intent = parse_request(text, market, AS_OF)
+    assert intent.understood and all(w.sure for w in intent.wishes), intent
