@@ -132,8 +132,9 @@ class Lexicon:
 
 QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u201c": '"', "\u201d": '"'})
 # A signature: a dash and a name (—小王, "- Anna"), or, after a sign-off, a short name alone.
-DASHED = re.compile(r"\s*(?:[-\u2014\u2013~]+|\u2014\u2014)\s*(?P<name>[\u3400-\u9fff]{1,4}|[a-z][a-z.]*(?: [a-z][a-z.]*)?)\s*$")
-NAME = re.compile(r"\s*(?P<name>[\u3400-\u9fff]{1,4}|[a-z][a-z.]*(?: [a-z][a-z.]*)?)[\s\W]*")
+_NAME = r"(?P<name>[\u3400-\u9fff]{1,4}|[a-z][a-z.]*(?: [a-z][a-z.]*)?)"
+DASHED = re.compile(rf"\s*[-\u2014\u2013~]+\s*{_NAME}\s*$")
+NAME = re.compile(rf"\s*{_NAME}[\s\W]*")
 
 
 def _norm(text: str) -> str:
@@ -686,7 +687,7 @@ def _signature(name: str, original: str, lex: Lexicon, dashed: bool) -> bool:
         return False
     if name.isascii():
         tail = re.search(rf"(?i)\b{re.escape(name)}[\s\W]*$", original)
-        return bool(tail) and tail.group(0)[0].isupper()
+        return tail is not None and tail.group(0)[0].isupper()
     return dashed or bool(lex.cn_name.fullmatch(name))
 
 
@@ -745,7 +746,8 @@ def _risk_in_words(c: _Clause) -> bool:
         return False
     downs = [d for _, d in c.directions if d in ("less", "avoid")]
     ups = [d for _, d in c.directions if d in UP]
-    lower = "risk_low" in c.risk_words or c.risk == "lower"  # 波动太大我受不了, "worried about losses"
+    # 波动太大我受不了, "worried about losses": a feeling says which way
+    lower = "risk_low" in c.risk_words or c.risk == "lower"
     return not ups and (lower or bool(downs))
 
 
@@ -779,15 +781,31 @@ def _figure_only(c: _Clause) -> bool:
     """A clause with an amount or a share and nothing else (金额一万左右, "about 20k")."""
     if not (c.amounts or c.shares) or c.unknown or c.targets or c.directions or c.switches:
         return False
-    return not (c.cash or c.months or c.years or c.risk or c.risk_words or c.questions
-                or c.forecast or c.horizon)
+    return not (
+        c.cash
+        or c.months
+        or c.years
+        or c.risk
+        or c.risk_words
+        or c.questions
+        or c.forecast
+        or c.horizon
+    )
 
 
 def _follow_up(c: _Clause) -> bool:
     """A question naming nothing, with no figure and nothing unread (费用高吗, "how risky?"):
     about what the clause before it asked about."""
-    return not (c.targets or c.unknown or c.forecast or c.shares or c.amounts or c.cash
-                or c.directions or c.risk)
+    return not (
+        c.targets
+        or c.unknown
+        or c.forecast
+        or c.shares
+        or c.amounts
+        or c.cash
+        or c.directions
+        or c.risk
+    )
 
 
 def _when_only(c: _Clause, months: list[float]) -> bool:

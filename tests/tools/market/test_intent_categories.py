@@ -56,7 +56,9 @@ def test_a_hedged_figure_is_that_figure(
     ],
 )
 def test_a_figure_alone_belongs_to_the_clause_before(
-    market: MarketData, text: str, expected: list[tuple[str, str, float | None, float | None]] | None
+    market: MarketData,
+    text: str,
+    expected: list[tuple[str, str, float | None, float | None]] | None,
 ) -> None:
     intent = parse_request(text, market, AS_OF)
     if expected is None:
@@ -93,7 +95,9 @@ def test_money_set_aside_is_a_cash_need(
     assert [(n.amount, n.within_months) for n in intent.cash_needs] == [(amount, within)]
 
 
-@pytest.mark.parametrize("text", ["麻烦留出来", "please set some aside", "留一部分", "明年五月份付首付"])
+@pytest.mark.parametrize(
+    "text", ["麻烦留出来", "please set some aside", "留一部分", "明年五月份付首付"]
+)
 def test_setting_aside_with_no_amount_is_a_doubt(market: MarketData, text: str) -> None:
     intent = parse_request(text, market, AS_OF)
     assert not intent.understood and not intent.cash_needs, intent
@@ -112,8 +116,10 @@ def test_setting_aside_with_no_amount_is_a_doubt(market: MarketData, text: str) 
         ("just bonds please, the rest is up to you", [("buy", "bond", None, None)]),
         ("I only want a little stock", [("less", "equity", None, None)]),
         ("股票只要一点点", [("less", "equity", None, None)]),
-        ("Reduce stocks a bit and add some gold. Everything else up to you",
-         [("buy", "gold", None, None), ("less", "equity", None, None)]),
+        (
+            "Reduce stocks a bit and add some gold. Everything else up to you",
+            [("buy", "gold", None, None), ("less", "equity", None, None)],
+        ),
         ("不要黄金，其他都行", [("avoid", "gold", None, None)]),
     ],
 )
@@ -137,11 +143,16 @@ def test_only_negated_or_everything_alone_is_a_doubt(market: MarketData, text: s
         ("dont want stocks", [("avoid", "equity", None, None)]),
         ("don’t buy stocks", [("avoid", "equity", None, None)]),  # a curly apostrophe
         ("ｄｏｎｔ want stocks", [("avoid", "equity", None, None)]),  # full-width letters
-        ("no special requests, just dont want too much in the stock market",
-         [("less", "equity", None, None)]),
+        (
+            "no special requests, just dont want too much in the stock market",
+            [("less", "equity", None, None)],
+        ),
         ("more gold pls thx u", [("more", "gold", None, None)]),
         ("im ok with more bonds plz", [("more", "bond", None, None)]),
-        ("fewer stonks, more bondz", [("less", "equity", None, None), ("more", "bond", None, None)]),
+        (
+            "fewer stonks, more bondz",
+            [("less", "equity", None, None), ("more", "bond", None, None)],
+        ),
         ("俺想多配点债券，蟹蟹", [("more", "bond", None, None)]),
         ("木有别的要求，多配点黄金", [("more", "gold", None, None)]),
     ],
@@ -159,7 +170,9 @@ def test_a_spelling_is_only_a_whole_word(market: MarketData) -> None:
     assert len(variants) == len(set(variants))
 
 
-@pytest.mark.parametrize("text", ["dont sell", "i cant decide, u choose the stocks", "wont buy gold"])
+@pytest.mark.parametrize(
+    "text", ["dont sell", "i cant decide, u choose the stocks", "wont buy gold"]
+)
 def test_a_respelt_negation_still_goes_to_a_person(market: MarketData, text: str) -> None:
     intent = parse_request(text, market, AS_OF)
     assert not intent.understood or all(w.direction == "avoid" for w in intent.wishes), intent
@@ -203,7 +216,14 @@ def test_a_feeling_beside_a_wish(
 
 
 @pytest.mark.parametrize(
-    "text", ["worried about gold", "担心黄金", "I'm not worried about risk", "不怕亏，多买股票", "怕错过科技股"]
+    "text",
+    [
+        "worried about gold",
+        "担心黄金",
+        "I'm not worried about risk",
+        "不怕亏，多买股票",
+        "怕错过科技股",
+    ],
 )
 def test_a_feeling_about_a_name_or_negated_never_lowers_risk_unasked(
     market: MarketData, text: str
@@ -244,9 +264,7 @@ def test_a_signature_is_not_a_wish(
         "多配债券 —— 明年三月要用",
     ],
 )
-def test_what_follows_a_sign_off_is_read_unless_it_is_a_name(
-    market: MarketData, text: str
-) -> None:
+def test_what_follows_a_sign_off_is_read_unless_it_is_a_name(market: MarketData, text: str) -> None:
     intent = parse_request(text, market, AS_OF)
     assert not intent.understood or intent.cash_needs, intent
 
