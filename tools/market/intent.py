@@ -927,8 +927,9 @@ def parse_request(text: str | None, market: MarketData, as_of: date | None = Non
                 doubts.append(phrase)
             used = True
         if c.targets and c.feeling and not (c.directions or c.switches):
-            doubts.append(phrase)  # "worried about gold", 怕黄金: a feeling about it, not a wish
-            c.targets = []
+            # "worried about gold", 怕黄金: a feeling about it, not a wish; routed, never sure
+            doubts.append(phrase)
+            c.unknown.append(phrase)
         if c.targets:
             before = inherited
             found = _wishes(c, inherited, phrase)

@@ -225,7 +225,7 @@ def test_a_feeling_beside_a_wish(
         "怕错过科技股",
     ],
 )
-def test_a_feeling_about_a_name_or_negated_never_lowers_risk_unasked(
+def test_a_feeling_about_a_name_or_negated_is_never_a_sure_wish(
     market: MarketData, text: str
 ) -> None:
     """A feeling about a product is not a wish to buy it; "not worried" is not "worried"."""
