@@ -338,6 +338,15 @@ def test_ambiguous_phrasings_still_go_to_a_person(market: MarketData, text: str)
         "担心亏钱，股票少配点",
         "No special requests. Thanks, Wang Fang",
         "想了解一下黄金ETF，流动性怎么样？",
+        "留两万块应急",
+        "Need to keep about 50k aside for school fees in September",
+        "只买国债，其他的不要",
+        "I just want bonds and cash, nothing fancy",
+        "最近睡不着，怕亏，稳健点",
+        "I'm a nervous investor, low risk please",
+        "能介绍一下纳指ETF吗",
+        "Thanks in advance!\n—Tom",
+        "谢谢！——张先生",
     ],
 )
 def test_long_tail_phrasings_of_the_categories_are_read_whole(
