@@ -6,6 +6,10 @@ directions, risk wishes, shares, amounts, times and filler. What is left over in
 all of that was not understood, and is reported as such: a request is never silently ignored.
 A clause that asks for nothing (courtesies, "no special request", 其他你们看着办) is read as such;
 a question naming one shelf product or theme is a question for the letter, not a wish.
+Informal spellings are read as their words first (dont, pls, 木有); a signature at the end
+(—小王, "Best, Anna") is not a wish; a figure alone (金额一万左右) belongs to the one name of the
+clause before it, a time or "set it aside" to the cash need beside it, a follow-up question (费用
+高吗) to the name just asked about.
 `theme_members` and `exposure_vector` say what a theme means on the shelf, for the rules and for
 the allocation.
 """
@@ -106,7 +110,7 @@ class Theme:
 @dataclass(frozen=True)
 class Term:
     # product, theme, direction, level, risk, risk_subject, risk_low, share, cash, month, horizon,
-    # switch, question, forecast, filler
+    # switch, question, forecast, feeling, keep, unshelved, filler
     kind: str
     value: Any
 
