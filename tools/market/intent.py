@@ -6,6 +6,10 @@ directions, risk wishes, shares, amounts, times and filler. What is left over in
 all of that was not understood, and is reported as such: a request is never silently ignored.
 A clause that asks for nothing (courtesies, "no special request", 其他你们看着办) is read as such;
 a question naming one shelf product or theme is a question for the letter, not a wish.
+Informal spellings are read as their words first (dont, pls, 木有); a signature at the end
+(—小王, "Best, Anna") is not a wish; a figure alone (金额一万左右) belongs to the one name of the
+clause before it, a time or "set it aside" to the cash need beside it, a follow-up question (费用
+高吗) to the name just asked about.
 `theme_members` and `exposure_vector` say what a theme means on the shelf, for the rules and for
 the allocation.
 """
@@ -106,7 +110,7 @@ class Theme:
 @dataclass(frozen=True)
 class Term:
     # product, theme, direction, level, risk, risk_subject, risk_low, share, cash, month, horizon,
-    # switch, question, forecast, filler
+    # switch, question, forecast, feeling, keep, unshelved, filler
     kind: str
     value: Any
 
@@ -121,10 +125,25 @@ class Lexicon:
     idle: re.Pattern[str] = field(repr=False, default=re.compile(r"(?!)"))
     # closings that end a clause (就行, "please"): cut from its end before it is read
     closing: re.Pattern[str] = field(repr=False, default=re.compile(r"(?!)"))
+    # informal spellings and typos (dont, pls, 木有), to the word they stand for
+    spelling: dict[str, str] = field(default_factory=dict)
+    respell: re.Pattern[str] = field(repr=False, default=re.compile(r"(?!)"))
+    # sign-offs after which a short name is a signature ("Best, Anna", 谢谢！小王)
+    signoff: re.Pattern[str] = field(repr=False, default=re.compile(r"(?!)"))
+    # what a Chinese name written without a dash looks like (王芳, 小王, 陈女士)
+    cn_name: re.Pattern[str] = field(repr=False, default=re.compile(r"(?!)"))
+
+
+QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u201c": '"', "\u201d": '"'})
+# A signature: a dash and a name (—小王, "- Anna"), or, after a sign-off, a short name alone.
+_NAME = r"(?P<name>[\u3400-\u9fff]{1,4}|[a-z][a-z.]*(?: [a-z][a-z.]*)?)"
+DASHED = re.compile(rf"\s*[-\u2014\u2013~]+\s*{_NAME}\s*$")
+NAME = re.compile(rf"\s*{_NAME}[\s\W]*")
 
 
 def _norm(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).lower()
+    """NFKC (full-width forms to ASCII), lower case, curly quotes straight (don’t is don't)."""
+    return unicodedata.normalize("NFKC", text).lower().translate(QUOTES)
 
 
 def _alternative(term: str) -> str:
@@ -220,6 +239,12 @@ def load_lexicon(market: MarketData, path: Path = LEXICON_FILE) -> Lexicon:
         _add(terms, word, Term("risk_subject", None))
     for word in data["risk_parts"]["lower"]:
         _add(terms, word, Term("risk_low", None))
+    for word in data.get("keep") or []:
+        _add(terms, word, Term("keep", None))
+    for word in data.get("feelings") or []:
+        _add(terms, word, Term("feeling", "lower"))
+    for word in data.get("unshelved") or []:
+        _add(terms, word, Term("unshelved", None))
     for word in data["horizon"]["words"]:
         _add(terms, word, Term("horizon", None))
     for word in [*data["filler"], *data["courtesy"]]:
@@ -230,9 +255,71 @@ def load_lexicon(market: MarketData, path: Path = LEXICON_FILE) -> Lexicon:
         re.VERBOSE,
     )
     pattern = re.compile(f"(?P<date>{DATES.pattern})|{pattern.pattern}", re.VERBOSE)
+    spelling, respell = _spelling(data)
     return Lexicon(
-        str(data["version"]), themes, terms, pattern, _idle_pattern(data), _closing(data)
+        str(data["version"]),
+        themes,
+        terms,
+        pattern,
+        _idle_pattern(data),
+        _closing(data),
+        spelling,
+        respell,
+        _signoff(data),
+        _cn_name(data),
     )
+
+
+def _cn_name(data: dict[str, Any]) -> re.Pattern[str]:
+    sig = data.get("signature") or {}
+    surnames = re.escape(str(sig.get("surnames", "")))
+    before = "|".join(map(re.escape, _words(sig, "before"))) or "(?!)"
+    after = "|".join(map(re.escape, _words(sig, "after"))) or "(?!)"
+    if not surnames:
+        return re.compile(r"(?!)")
+    return re.compile(
+        rf"(?:{before})[{surnames}]|[{surnames}](?:{after})|[{surnames}][\u3400-\u9fff]{{1,2}}"
+    )
+
+
+def _words(data: dict[str, Any], key: str) -> list[str]:
+    out = []
+    for word in data.get(key) or []:
+        if not isinstance(word, str | int) or isinstance(word, bool):
+            raise ValueError(f"request lexicon: {word!r} is not a word; quote it in the YAML")
+        if w := _norm(str(word)).strip():
+            out.append(w)
+    return sorted(set(out), key=len, reverse=True)
+
+
+def _spelling(data: dict[str, Any]) -> tuple[dict[str, str], re.Pattern[str]]:
+    """Informal spellings to their words; an English one only as a whole word (u, not the u of
+    "u.s." or "use")."""
+    spelling: dict[str, str] = {}
+    for standard, variants in (data.get("spelling") or {}).items():
+        for variant in _words({"v": variants}, "v"):
+            if variant in spelling:
+                raise ValueError(f"request lexicon: spelling {variant!r} is given twice")
+            spelling[variant] = _norm(str(standard)).strip()
+    if not spelling:
+        return spelling, re.compile(r"(?!)")
+    alternatives = []
+    for variant in sorted(spelling, key=len, reverse=True):
+        out = re.escape(variant)
+        if variant[0].isascii():
+            out = r"(?<![a-z0-9.'&-])" + out
+        if variant[-1].isascii():
+            out += r"(?![a-z0-9.'&-])"
+        alternatives.append(out)
+    return spelling, re.compile("|".join(alternatives))
+
+
+def _signoff(data: dict[str, Any]) -> re.Pattern[str]:
+    """A clause that ends with a sign-off: what follows it may be a signature."""
+    words = _words(data, "signoff")
+    if not words:
+        return re.compile(r"(?!)")
+    return re.compile(r"(?:^|[^a-z0-9])(?:" + "|".join(map(re.escape, words)) + r")[\s\W]*$")
 
 
 def _closing(data: dict[str, Any]) -> re.Pattern[str]:
@@ -338,6 +425,8 @@ class _Clause:
     risk_words: list[str] = field(default_factory=list)  # risk_subject / risk_low, in order
     questions: int = 0  # question words
     forecast: bool = False  # a question no fact answers (会涨吗, "guarantee")
+    feeling: bool = False  # a feeling that means less risk (怕亏, "nervous")
+    keeps: bool = False  # keep, 保持: understood only with a figure or a level to keep to
     cash: bool = False
     horizon: bool = False
     unknown: list[str] = field(default_factory=list)
@@ -411,9 +500,7 @@ def _scan(text: str, lex: Lexicon, as_of: date | None = None) -> _Clause:
         if word is None:
             _read_number(m, clause)
             continue
-        term = lex.terms.get(word) or lex.terms.get(re.sub(r"(es|s)$", "", word))
-        if term is None:
-            term = lex.terms[word[:-1]]
+        term = _term(word, lex)
         at = m.start()
         if term.kind == "product":
             clause.targets += [(at, "product", code, word) for code in term.value]
@@ -423,7 +510,8 @@ def _scan(text: str, lex: Lexicon, as_of: date | None = None) -> _Clause:
             clause.directions.append((at, term.value))
             if term.kind == "level":
                 clause.levels.add(at)
-        elif term.kind == "risk":
+        elif term.kind in ("risk", "feeling"):
+            clause.feeling = clause.feeling or term.kind == "feeling"
             if clause.risk not in (None, term.value):
                 clause.unknown.append(_phrase(text))  # 收益高一点但不要亏钱: which one?
             clause.risk = "lower" if clause.risk == "lower" else term.value
@@ -444,8 +532,13 @@ def _scan(text: str, lex: Lexicon, as_of: date | None = None) -> _Clause:
             clause.questions += 1
         elif term.kind == "forecast":
             clause.forecast = True
+        elif term.kind == "unshelved":
+            clause.unknown.append(f"{word} (not on the shelf)")
+        elif term.kind == "keep":
+            clause.keeps = True
     left = "".join(" " if used else ch for ch, used in zip(text, consumed, strict=True))
-    if WORD.findall(left) and _phrase(text) not in clause.unknown:
+    held = clause.shares or clause.amounts or clause.levels
+    if (WORD.findall(left) or (clause.keeps and not held)) and _phrase(text) not in clause.unknown:
         clause.unknown.append(_phrase(text))
     return clause
 
@@ -576,6 +669,58 @@ def _wishes(c: _Clause, inherited: Direction | None, phrase: str) -> list[Wish] 
     return out
 
 
+def _term(word: str, lex: Lexicon) -> Term:
+    term = lex.terms.get(word) or lex.terms.get(re.sub(r"(es|s)$", "", word))
+    return term if term is not None else lex.terms[word[:-1]]
+
+
+def _names_anything(name: str, lex: Lexicon) -> bool:
+    """A figure or a word of the lexicon in it (one letter aside: the 小 of 小王): not only a
+    name."""
+    for m in lex.pattern.finditer(name):
+        word = m.group("term")
+        if word is None or (len(word) > 1 and _term(word, lex).kind != "filler"):
+            return True
+    return any(len(m.group(0)) > 1 for m in lex.idle.finditer(name))
+
+
+def _signature(name: str, original: str, lex: Lexicon, dashed: bool) -> bool:
+    """A short name that signs the request: nothing of the lexicon in it; in English, written
+    with a capital ("Anna", not "crypto"); in Chinese, after a dash or shaped like a name."""
+    if _names_anything(name, lex):
+        return False
+    if name.isascii():
+        tail = re.search(rf"(?i)\b{re.escape(name)}[\s\W]*$", original)
+        return tail is not None and tail.group(0)[0].isupper()
+    return dashed or bool(lex.cn_name.fullmatch(name))
+
+
+def _unsigned(parts: list[str], original: str, lex: Lexicon) -> list[str]:
+    """The clauses without a signature at the end: a dash and a name (—小王), or a short name
+    right after a sign-off ("Best, Anna", "Thanks, Li", 谢谢！小王)."""
+    parts = [p for p in parts if p.strip()]
+    if not parts:
+        return parts
+    dashed = DASHED.search(parts[-1])
+    if dashed and _signature(dashed.group("name"), original, lex, dashed=True):
+        rest = parts[-1][: dashed.start()]
+        return [*parts[:-1], rest] if rest.strip() else parts[:-1]
+    named = NAME.fullmatch(parts[-1])
+    if (
+        len(parts) > 1
+        and named
+        and lex.signoff.search(parts[-2])
+        and _signature(named.group("name"), original, lex, dashed=False)
+    ):
+        return parts[:-1]
+    return parts
+
+
+def _respelt(text: str, lex: Lexicon) -> str:
+    """Informal spellings as the words they stand for (dont: don't, pls: please, 木有: 没有)."""
+    return lex.respell.sub(lambda m: lex.spelling[m.group(0)], text)
+
+
 def _read_clause(part: str, lex: Lexicon, as_of: date | None) -> _Clause:
     """The clause as read; if words were left unread, read again without a closing at its end
     (不要私募就行), keeping that reading only if it leaves fewer unread."""
@@ -605,7 +750,9 @@ def _risk_in_words(c: _Clause) -> bool:
         return False
     downs = [d for _, d in c.directions if d in ("less", "avoid")]
     ups = [d for _, d in c.directions if d in UP]
-    return not ups and ("risk_low" in c.risk_words or bool(downs))
+    # 波动太大我受不了, "worried about losses": a feeling says which way
+    lower = "risk_low" in c.risk_words or c.risk == "lower"
+    return not ups and (lower or bool(downs))
 
 
 def _questions(c: _Clause, phrase: str) -> list[Question] | None:
@@ -618,6 +765,66 @@ def _questions(c: _Clause, phrase: str) -> list[Question] | None:
         Question(kind=kind, target=target, phrase=phrase, term=term)  # type: ignore[arg-type]
         for _, kind, target, term in c.targets
     ]
+
+
+@dataclass
+class _Read:
+    """A clause that named one thing and no figure, the keys of its wishes and the direction it
+    inherited: a figure alone in the next clause belongs to it."""
+
+    part: str
+    keys: list[tuple[str, str, str]]
+    inherited: Direction | None
+
+
+def _one_name(c: _Clause) -> bool:
+    return len({term for *_, term in c.targets}) == 1
+
+
+def _figure_only(c: _Clause) -> bool:
+    """A clause with an amount or a share and nothing else (金额一万左右, "about 20k")."""
+    if not (c.amounts or c.shares) or c.unknown or c.targets or c.directions or c.switches:
+        return False
+    return not (
+        c.cash
+        or c.months
+        or c.years
+        or c.risk
+        or c.risk_words
+        or c.questions
+        or c.forecast
+        or c.horizon
+    )
+
+
+def _follow_up(c: _Clause) -> bool:
+    """A question naming nothing, with no figure and nothing unread (费用高吗, "how risky?"):
+    about what the clause before it asked about."""
+    return not (
+        c.targets
+        or c.unknown
+        or c.forecast
+        or c.shares
+        or c.amounts
+        or c.cash
+        or c.directions
+        or c.risk
+    )
+
+
+def _when_only(c: _Clause, months: list[float]) -> bool:
+    """A cash clause with a time and nothing else (明年五月份付首付): its amount may follow."""
+    if c.amounts or c.shares or c.unknown or c.targets or c.directions or not months:
+        return False
+    return 0 < min(months) <= 600
+
+
+def _reserves(c: _Clause, need: CashNeed, months: list[float]) -> bool:
+    """A cash clause with no amount, nothing named and nothing unread, after a need: it sets
+    that need aside (麻烦留出来, "please set it aside"), or says when, if the need did not."""
+    if c.amounts or c.shares or c.unknown or c.targets or c.directions:
+        return False
+    return not months or (need.within_months is None and 0 < min(months) <= 600)
 
 
 def parse_request(text: str | None, market: MarketData, as_of: date | None = None) -> RequestIntent:
@@ -648,24 +855,44 @@ def parse_request(text: str | None, market: MarketData, as_of: date | None = Non
     risks: set[RiskWish] = set()
     questions: dict[tuple[str, str], Question] = {}
     inherited: Direction | None = None
-    for part in CLAUSES.split(masked):
-        if not part.strip():
-            continue
+    asked_before: list[Question] = []  # the last clause's questions: 了解一下沪深300，费用高吗？
+    last: _Read | None = None  # the last clause's wishes, if one name without a figure
+    when: tuple[str, float] | None = None  # 明年五月付首付，要用三十万: a time, then its amount
+    masked = _respelt(masked, lex)
+    original = unicodedata.normalize("NFKC", text[:MAX_REQUEST_CHARS])
+    for part in _unsigned(CLAUSES.split(masked), original, lex):
         c = _read_clause(part, lex, as_of)
         phrase = _phrase(part)
         if _idle(c, lex):
             continue  # 没有特别要求, "the rest is up to you", 谢谢
+        if last is not None and _figure_only(c):
+            # 我想买点沪深300，金额一万左右: the figure is the last clause's, read with it
+            joined = _read_clause(f"{last.part} {part}", lex, as_of)
+            found = _wishes(joined, last.inherited, _phrase(f"{last.part} {part}"))
+            for key in last.keys:
+                wishes.pop(key, None)
+            if found is None:
+                doubts.append(_phrase(f"{last.part} {part}"))
+            for wish in found or []:
+                wishes.setdefault(wish.key, wish)
+            last = None
+            continue
+        last = None
         if c.forecast:
             doubts.append(phrase)  # 会涨吗, "can you guarantee": no fact answers it
             continue
         if c.questions:
             asked = _questions(c, phrase)
+            if asked is None and asked_before and _follow_up(c):
+                asked = asked_before  # 费用高吗 after 了解一下沪深300: the same name
             if asked is None:
                 doubts.append(phrase)  # a question about no shelf name, or several
             for q in asked or []:
                 questions.setdefault(q.key, q)
+            asked_before = asked or []
             inherited = None  # what follows a question does not buy what it asked about
             continue
+        asked_before = []
         if _risk_in_words(c) and not c.unknown and not _negated(c) and not c.horizon:
             risks.add("lower")
             risk = "lower"
@@ -683,8 +910,17 @@ def parse_request(text: str | None, market: MarketData, as_of: date | None = Non
         months = c.months + [12 * y for y in c.years]
         if c.cash and not c.targets:
             need = _cash_need(c, months, phrase)
-            if need is None:
+            if need is None and needs and _reserves(c, needs[-1], months):
+                # 下个月要用两万，麻烦留出来: setting the last need aside, or saying when it is
+                if months:
+                    needs[-1] = needs[-1].model_copy(update={"within_months": min(months)})
+            elif need is None and when is None and _when_only(c, months):
+                when = (phrase, min(months))  # the amount may follow in the next clause
+            elif need is None:
                 doubts.append(phrase)  # "I need my money back", 我要用一半的钱: how much, when?
+            elif when is not None and need.within_months is None:
+                needs.append(need.model_copy(update={"within_months": when[1]}))
+                when = None
             else:
                 needs.append(need)
             used = True
@@ -694,13 +930,20 @@ def parse_request(text: str | None, market: MarketData, as_of: date | None = Non
             else:
                 doubts.append(phrase)
             used = True
+        if c.targets and c.feeling and not (c.directions or c.switches):
+            # "worried about gold", 怕黄金: a feeling about it, not a wish; routed, never sure
+            doubts.append(phrase)
+            c.unknown.append(phrase)
         if c.targets:
+            before = inherited
             found = _wishes(c, inherited, phrase)
             if found is None:
                 doubts.append(phrase)
             for wish in found or []:
                 wishes.setdefault(wish.key, wish)
             used = True
+            if found and _one_name(c) and not (c.shares or c.amounts or c.unknown or months):
+                last = _Read(part, [w.key for w in found], before)
             if months or c.cash:
                 doubts.append(phrase)  # 买黄金两年: a time with a purchase is not a plan term
         elif c.directions and not used:
@@ -713,6 +956,8 @@ def parse_request(text: str | None, market: MarketData, as_of: date | None = Non
             doubts.append(phrase)  # a figure with nothing to apply it to
         if c.directions:
             inherited = c.directions[-1][1]
+    if when is not None:
+        doubts.append(when[0])  # a time to need money, and no amount for it
     found = list(wishes.values())
     doubts += conflicts(found)
     if len(risks) > 1:
