@@ -1,23 +1,15 @@
 """A long-tail client's questions about the shelf through the whole graph (issue 28, part 3):
-answered in the letter delivered at once, escalating nothing. The reader that puts questions into
-the intent is built beside this (tools/market/intent.py); here the profile step's reading is
-the intent it would give, and everything after it is the real graph."""
+answered in the letter delivered at once, escalating nothing: the real reader, the real graph."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import pytest
 from factories import long_tail_client
 from test_graph import row, start
 
 from core.schemas.letter import Letter
-from core.schemas.request import Question, RequestIntent
-from graphs import nodes
 from graphs.runner import Runner
 from tools.letter.text import render_text
-from tools.market.intent import lexicon_for
-from tools.market.market_data import MarketData
 
 ASKED = {
     "zh-CN": ("纳指ETF适合我吗？黄金怎么样？", ["纳指etf适合我吗", "黄金怎么样"]),
@@ -30,24 +22,16 @@ ASKED = {
 
 @pytest.mark.parametrize("locale", ["zh-CN", "en"])
 def test_a_long_tail_client_s_questions_are_answered_in_the_letter_delivered_at_once(
-    runner: Runner, monkeypatch: pytest.MonkeyPatch, locale: str
+    runner: Runner, locale: str
 ) -> None:
     request, phrases = ASKED[locale]
 
-    def reading(text: str | None, *, locale: str, market: MarketData, model: Any) -> RequestIntent:
-        assert text == request
-        questions = [
-            Question(kind="product", target="513100", phrase=phrases[0], term="nasdaq"),
-            Question(kind="theme", target="gold", phrase=phrases[1], term="gold"),
-        ]
-        return RequestIntent(
-            questions=questions, readers=["lexicon"], lexicon=lexicon_for(market).version
-        )
-
-    monkeypatch.setattr(nodes, "understand_request", reading)
     client = long_tail_client(risk_level="C2", goal="income", locale=locale)
     run_id = start(runner, client, request)
     state = row(runner, run_id)
+    intent = state["compliance"]["request"]["intent"]
+    questions = [(q["kind"], q["target"]) for q in intent["questions"]]
+    assert questions == [("product", "513100"), ("theme", "gold")]
     findings = {f["rule_id"]: f["verdict"] for f in state["compliance"]["findings"]}
     assert state["status"] == "delivered", findings
     assert state["delivery"]["channel"] == "direct" and state["approval"] is None

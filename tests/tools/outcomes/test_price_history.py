@@ -36,7 +36,11 @@ def book(runner: Runner) -> dict[str, str]:
         ),
         "loose": deliver_on(
             runner,
-            long_tail_client(client_id="C-30", max_drawdown_tolerance_pct=30, risk_level="C5"),
+            # Mid-tier, so the C5 plan holds R4/R5 (signed off by the advisor) and spreads its
+            # equity; a long-tail C5 plan is capped at R3 by the special-care procedure.
+            long_tail_client(
+                client_id="C-30", max_drawdown_tolerance_pct=30, risk_level="C5", aum=1_000_000
+            ),
             PAST,
         ),
     }
