@@ -93,7 +93,12 @@ def plan_with_care(
     a second time only then. Everyone else: today's plan.
     """
     if record is not None:
-        return allocate(leave_out(profile, market, frozenset(record.offered)))
+        # What was offered, and no more of it than the letter showed: the client accepted that.
+        caps = [
+            Constraint(kind="cap", product_code=code, value=weight, rule_id=RULE)
+            for code, weight in sorted(record.offered_weights.items())
+        ]
+        return allocate([*leave_out(profile, market, frozenset(record.offered)), *caps])
     full = allocate([])
     if not applies(profile, settings):
         return full

@@ -103,13 +103,13 @@ def through_batch(runner: Runner, found: list[ClientInput]) -> str:
     return batch_id
 
 
-def _high_risk(plan: dict[str, Any] | None) -> list[str]:
-    """The plan's R4/R5 holdings (with any weight)."""
-    return [
-        h["product_code"]
+def _high_risk(plan: dict[str, Any] | None) -> dict[str, float]:
+    """The plan's R4/R5 holdings (with any weight), by code, with their shares."""
+    return {
+        h["product_code"]: float(h["weight"])
         for h in (plan or {}).get("holdings", [])
         if h.get("weight", 0) > 0 and int(str(h["risk_rating"])[1:]) >= HIGH_RISK_RANK
-    ]
+    }
 
 
 def outcomes(session: Session, run_ids: list[str]) -> list[dict[str, Any]]:
@@ -173,7 +173,7 @@ def served_share(rows: list[dict[str, Any]]) -> None:
 def _procedure_lacks(run: Run) -> list[str]:
     """What the special-care procedure lacks for the run's R4/R5 holdings (all of it without a
     record); empty when it holds none or the record covers them."""
-    held = set(_high_risk(run.plan))
+    held = _high_risk(run.plan)
     if not held:
         return []
     if run.special_care is None:

@@ -11,11 +11,15 @@ plan holding R4/R5 for an ordinary investor only when every step of that record 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
 HIGH_RISK_RANK = 4  # R4 and R5
+# A linked plan's share of an offered product may differ from the offer's by the weights'
+# rounding, never by more: the client accepted that share (the allocation caps it there).
+WEIGHT_TOLERANCE = 1e-4
 
 
 class SleeveHolding(BaseModel):
@@ -53,21 +57,30 @@ class SpecialCareRecord(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     offer_run_id: str = Field(min_length=1)
     offered: list[str]  # the product codes the delivered letter offered
+    # each offered product's share of the plan, as the letter showed it: the most the linked
+    # plan may hold of it (the client accepted that, not more)
+    offered_weights: dict[str, float] = Field(default_factory=dict)
     offered_at: datetime  # when that letter was delivered
     accepted_at: datetime
     acknowledgement_hash: str = Field(default="", max_length=64)  # empty: not acknowledged
     cooling_off_hours: int = Field(ge=0)
 
-    def missing(self, held_high_risk: set[str]) -> list[str]:
-        """The steps the record lacks for a plan holding these R4/R5 products; empty when the
-        procedure is complete for them."""
+    def missing(self, held_high_risk: Mapping[str, float]) -> list[str]:
+        """The steps the record lacks for a plan holding these R4/R5 products (code: share of
+        the plan); empty when the procedure is complete for them."""
         steps = []
         if not self.acknowledgement_hash:
             steps.append("the client's acknowledgement is not recorded")
         ends = self.offered_at + timedelta(hours=self.cooling_off_hours)
         if self.accepted_at < ends:
             steps.append(f"accepted before the cooling-off ended ({ends.isoformat()})")
-        beyond = sorted(held_high_risk - set(self.offered))
+        beyond = sorted(set(held_high_risk) - set(self.offered))
         if beyond:
             steps.append(f"not offered in the letter: {', '.join(beyond)}")
+        for code, weight in sorted(held_high_risk.items()):
+            offered = self.offered_weights.get(code)
+            if code in self.offered and offered is None:
+                steps.append(f"the share offered of {code} is not recorded")
+            elif offered is not None and weight > offered + WEIGHT_TOLERANCE:
+                steps.append(f"{code} at {weight:.2%}, above the {offered:.2%} offered")
         return steps

@@ -36,11 +36,14 @@ class CallbackAlreadyDone(Conflict):
 
 
 def _scope(principal: Principal) -> Any:
-    """The calls a principal sees: an advisor their own and the pool's, a supervisor all."""
+    """The calls a principal sees: an advisor their own, and the pool's (clients without an
+    advisor) while on duty, as with reviews; a supervisor all."""
     if principal.role == "supervisor":
         return True
-    if principal.role == "advisor":
+    if principal.role == "advisor" and principal.on_duty:
         return or_(col(Callback.advisor_id) == principal.name, col(Callback.advisor_id).is_(None))
+    if principal.role == "advisor":
+        return col(Callback.advisor_id) == principal.name
     raise Forbidden(f"role {principal.role} does not make follow-up calls")
 
 
@@ -83,7 +86,8 @@ def visible(session: Session, principal: Principal, callback_id: int) -> Callbac
     callback = session.get(Callback, callback_id)
     if callback is None:
         raise missing
-    if principal.role == "advisor" and callback.advisor_id not in (None, principal.name):
+    pooled = callback.advisor_id is None and principal.on_duty
+    if principal.role == "advisor" and callback.advisor_id != principal.name and not pooled:
         raise missing
     _scope(principal)  # any other role is refused outright
     return callback

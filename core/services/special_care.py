@@ -14,6 +14,7 @@ follow-up call (回访) from the client's advisor, or from the duty pool for a c
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
@@ -84,6 +85,7 @@ def accept(
     record = SpecialCareRecord(
         offer_run_id=offer_run_id,
         offered=offer.codes(),
+        offered_weights={h.product_code: h.weight for h in offer.holdings},
         offered_at=offered_at,
         accepted_at=now,
         acknowledgement_hash=acknowledgement_hash(acknowledgement),
@@ -136,9 +138,11 @@ def _acknowledged(acknowledgement: str) -> str:
 
 
 def acknowledgement_hash(acknowledgement: str) -> str:
-    """The SHA-256 of the acknowledgement exactly as given: what is stored is masked, and the
-    hash lets the firm show later that a text it holds is the one the client sent."""
-    return hashlib.sha256(acknowledgement.encode("utf-8")).hexdigest()
+    """The HMAC-SHA-256 of the acknowledgement exactly as given, keyed with the audit key:
+    what is stored is masked, and the digest lets the firm show later that a text it holds is
+    the one the client sent. Keyed, because a bare hash beside 138****5678 gives the phone
+    number back in ten thousand guesses."""
+    return hmac.new(audit.current_key(), acknowledgement.encode("utf-8"), "sha256").hexdigest()
 
 
 def _delivered_offer(session: Session, run: Run) -> tuple[Delivery, SpecialCareOffer]:

@@ -149,6 +149,13 @@ def test_follow_up_calls_are_listed_by_whose_they_are_and_marked_done_once(
         assert response.status_code == 200, response.text
         return response.json()["items"]
 
+    # The pool's calls (a client without an advisor) are for advisors on duty, as its reviews.
+    assert {c["client_id"] for c in listed("adv-li")} == {"C-LT"}
+    assert {c["client_id"] for c in listed("adv-wang")} == {"C-LT8"}
+    duty = {"on_duty": True}
+    for name in ("adv-li", "adv-wang"):
+        on = calling.put(f"/v1/principals/{name}/duty", json=duty, headers=auth(tokens[name]))
+        assert on.status_code == 200, on.text
     assert {c["client_id"] for c in listed("adv-li")} == {"C-LT", "C-LT7"}
     assert {c["client_id"] for c in listed("adv-wang")} == {"C-LT7", "C-LT8"}
     assert {c["client_id"] for c in listed("sup-zhao")} == {"C-LT", "C-LT7", "C-LT8"}

@@ -4,6 +4,7 @@ service's rule, and an offer is accepted once, whatever races occur."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import threading
 from datetime import timedelta
 
@@ -58,9 +59,15 @@ def test_an_acceptance_after_the_cooling_off_opens_a_linked_run_with_its_record(
         assert record.offered == sorted(OFFERED)
         assert record.accepted_at == now
         assert record.cooling_off_hours == settings.compliance.cooling_off_hours
-        assert record.acknowledgement_hash == hashlib.sha256(WORDS.encode()).hexdigest()
-        assert record.missing(set(OFFERED)) == []  # the procedure is complete for the sleeve
-        assert record.missing({"TW-PF-01"}) == ["not offered in the letter: TW-PF-01"]
+        # Keyed with the audit key: the masked text beside a bare hash would give the phone back.
+        key = audit.current_key()
+        assert record.acknowledgement_hash == hmac.new(key, WORDS.encode(), "sha256").hexdigest()
+        assert record.acknowledgement_hash != hashlib.sha256(WORDS.encode()).hexdigest()
+        assert record.offered_weights == {"512480": 0.08, "513100": 0.07}  # as the letter showed
+        assert record.missing({"512480": 0.08, "513100": 0.07}) == []  # complete for the sleeve
+        assert record.missing({"TW-PF-01": 0.05}) == ["not offered in the letter: TW-PF-01"]
+        # More of an offered product than the letter showed is more than the client accepted.
+        assert record.missing({"512480": 0.12}) == ["512480 at 12.00%, above the 8.00% offered"]
         row = session.exec(select(SpecialCareAcceptance)).one()
         assert (row.offer_run_id, row.run_id, row.accepted_by) == (offer_run.id, run.id, "svc-core")
         assert "13912345678" not in row.acknowledgement and "自愿接受" in row.acknowledgement

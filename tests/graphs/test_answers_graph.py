@@ -52,3 +52,5 @@ def test_a_long_tail_client_s_questions_are_answered_in_the_letter_delivered_at_
     assert not held & {"513100", "518880", "159934"}
     for line in [*nasdaq.lines, *gold.lines]:
         assert line in state["delivery"]["text"]
+    # The client's words are not quoted back as the reader holds them (lower-cased, unpunctuated).
+    assert not any(p in state["delivery"]["text"] for p in phrases)

@@ -127,6 +127,7 @@ def _record(run_id: str, plan: Plan, **overrides: Any) -> SpecialCareRecord:
     values: dict[str, Any] = {
         "offer_run_id": run_id,
         "offered": plan.offer.codes(),
+        "offered_weights": {h.product_code: h.weight for h in plan.offer.holdings},
         "offered_at": offered_at,
         "accepted_at": offered_at + timedelta(hours=plan.offer.cooling_off_hours + 1),
         "acknowledgement_hash": "a" * 64,
@@ -147,6 +148,10 @@ def test_a_linked_run_with_a_complete_record_is_delivered_holding_the_sleeve(
     assert r["delivery"]["channel"] == "direct"
     held = _high(r["plan"], market)
     assert held and held <= set(plan.offer.codes())
+    # No more of each than the letter showed: the client accepted that share, not more.
+    offered = {h.product_code: h.weight for h in plan.offer.holdings}
+    weights = {h["product_code"]: h["weight"] for h in r["plan"]["holdings"]}
+    assert all(weights[c] <= offered[c] + 1e-4 for c in held), (weights, offered)
     assert r["plan"]["offer"] is None  # no new offer
     assert not _failing(r)
     mis07 = [f for f in r["compliance"]["findings"] if f["rule_id"] == "CN-MIS-07"]

@@ -15,7 +15,7 @@ from sqlmodel import select
 
 from api.app import create_app
 from core.database import get_engine, session_scope
-from core.services import approvals, special_care
+from core.services import approvals, principals, special_care
 from core.settings import Settings, SpecialCarePolicy
 from core.tables import Callback
 
@@ -35,6 +35,7 @@ def _calls(settings: Settings) -> dict[str, int]:
         now = max(cooled_off(session, r.id, settings) for r in offers) + timedelta(minutes=1)
         for run in offers:
             special_care.accept(session, run.id, WORDS, by="svc-core", now=now, settings=every)
+        principals.set_duty(session, "adv-li", True)  # the pool's calls are for advisors on duty
     with session_scope(get_engine(settings.database_url)) as session:
         return {c.client_id: c.id or 0 for c in session.exec(select(Callback))}
 

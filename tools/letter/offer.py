@@ -83,13 +83,13 @@ def _figures_line(plan: Plan, offer: SpecialCareOffer, locale: str) -> str:
         return (
             f"加入后，方案的预期年化收益率为{full_r}，预期波动率为{full_v}；"
             f"以上方案分别为{core_r}和{core_v}。预期收益不代表实际收益，您可能损失本金；"
-            "这部分产品各自的价格波动和风险都高于以上方案中的产品。"
+            "这部分产品的风险等级为R4或R5，高于以上方案中的任何产品（R3及以下）。"
         )
     return (
         f"With it, the plan's expected annual return is {full_r} and its expected volatility "
         f"{full_v}; for the plan above they are {core_r} and {core_v}. Expected returns are not "
-        "actual returns, and you may lose money; each of these products on its own is more "
-        "volatile and riskier than the products in the plan above."
+        "actual returns, and you may lose money; these products are rated R4 or R5, above every "
+        "product in the plan above (R3 or lower)."
     )
 
 
@@ -97,13 +97,15 @@ def _intro_line(locale: str) -> str:
     if locale == "zh-CN":
         return (
             "以上方案只包含风险等级在R3及以下的产品。如您愿意承担更高的风险，可以另行选择加入下面这部分"
-            "较高风险的配置，加入后方案中其他产品的占比会相应调低。这部分不是必需的，是否加入完全由您决定。"
+            "较高风险的配置。加入后整个方案会重新配置，其他产品及其占比也会随之变化，"
+            "下文的比例和金额是按今天的情况测算的。这部分不是必需的，是否加入完全由您决定。"
         )
     return (
         "The plan above holds only products rated R3 or lower. If you are willing to take more "
-        "risk, you may choose to add the higher-risk part below, and the other products' shares "
-        "of the plan would be lowered to make room. You do not need it: whether to add it is "
-        "entirely your decision."
+        "risk, you may choose to add the higher-risk part below. With it the whole plan is built "
+        "again, so the other products and their shares change too; the shares and amounts below "
+        "are worked out as of today. You do not need it: whether to add it is entirely your "
+        "decision."
     )
 
 

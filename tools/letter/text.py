@@ -145,10 +145,9 @@ def note_parts(n: NoteLine, locale: str) -> tuple[str, str]:
 
 
 def answer_head(a: AnswerLine, locale: str) -> str:
-    """An answer's first line: what it is about, and the client's words it answers."""
-    if locale == "zh-CN":
-        return f"【{a.subject}】" + (f"您问：“{a.question}”" if a.question else "")
-    return a.subject + (f" (you asked: “{a.question}”)" if a.question else "")
+    """An answer's first line: what it is about. The client's words are not quoted back: the
+    reader holds them lower-cased and without their punctuation, which is not what they wrote."""
+    return f"【{a.subject}】" if locale == "zh-CN" else a.subject
 
 
 def answer_block(a: AnswerLine, locale: str) -> list[str]:

@@ -388,9 +388,19 @@ def share_of(
     return float(sum(weights[c] * v for c, v in zip(codes, vector, strict=True)))
 
 
+# A word for little risk: negated (风险别太低, 不要低波动), it asks for more, not less.
+LOW_WORDS = re.compile(
+    r"低|小|(?<![a-z])(?:low|lower|small|smaller|little|minimal|limited)(?![a-z])"
+)
+CN_RANGE = re.compile(r"[一二两三四五六七八九]{2}")
+
+
 def _number(text: str) -> float:
     """A figure as written (12,000 / 十万 / 一点五); out of range or unreadable: ValueError."""
     text = text.replace(",", "")
+    if CN_RANGE.search(text):
+        # 三五万, 两三千: two digits side by side in words are a range (30-50k), not 350k.
+        raise ValueError(f"a range, not a number: {text}")
     if re.fullmatch(r"\d+(?:\.\d+)?", text):
         value = float(text)
     else:
@@ -750,6 +760,8 @@ def _risk_in_words(c: _Clause) -> bool:
         return False
     downs = [d for _, d in c.directions if d in ("less", "avoid")]
     ups = [d for _, d in c.directions if d in UP]
+    if "avoid" in downs and LOW_WORDS.search(c.text):
+        return False  # 风险别太低, "not too low a risk": a negated "low" asks for more (a doubt)
     # 波动太大我受不了, "worried about losses": a feeling says which way
     lower = "risk_low" in c.risk_words or c.risk == "lower"
     return not ups and (lower or bool(downs))

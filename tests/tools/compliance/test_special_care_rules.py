@@ -32,6 +32,7 @@ def _record(**overrides: Any) -> SpecialCareRecord:
     values: dict[str, Any] = {
         "offer_run_id": "run-offer",
         "offered": sorted(SLEEVE),
+        "offered_weights": dict(SLEEVE),
         "offered_at": OFFERED_AT,
         "accepted_at": OFFERED_AT + timedelta(hours=25),
         "acknowledgement_hash": "b" * 64,
@@ -62,8 +63,16 @@ def test_cn_mis_07_passes_on_a_complete_record() -> None:
         {"acknowledgement_hash": ""},
         {"accepted_at": OFFERED_AT + timedelta(hours=23)},
         {"offered": ["513100"]},  # 512480 is held but was never offered
+        {"offered_weights": {c: w / 2 for c, w in SLEEVE.items()}},  # more held than offered
+        {"offered_weights": {}},  # the shares the letter showed are not recorded
     ],
-    ids=["no acknowledgement", "cooling-off not over", "a product not offered"],
+    ids=[
+        "no acknowledgement",
+        "cooling-off not over",
+        "a product not offered",
+        "more than offered",
+        "shares not recorded",
+    ],
 )
 def test_cn_mis_07_escalates_on_an_incomplete_record(overrides: dict[str, Any]) -> None:
     assert "CN-MIS-07" in fired(RULES, _linked(_record(**overrides)))

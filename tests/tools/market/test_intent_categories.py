@@ -355,3 +355,46 @@ def test_long_tail_phrasings_of_the_categories_are_read_whole(
     """Every clause read, every wish sure: nothing for a person to confirm."""
     intent = parse_request(text, market, AS_OF)
     assert intent.understood and all(w.sure for w in intent.wishes), intent
+
+
+# ---------------------------------------------------------------- ranges in Chinese numerals
+
+
+@pytest.mark.parametrize("text", ["下个月要用三五万", "两三万放黄金", "七八千买可转债"])
+def test_a_range_in_chinese_numerals_is_a_doubt_never_one_large_amount(
+    text: str, market: MarketData
+) -> None:
+    """三五万 is 30-50k, not 350k: for a long-tail client that misreading could turn the whole
+    plan into cash. A person asks which it is."""
+    intent = parse_request(text, market, AS_OF)
+    assert not intent.understood
+    assert not intent.cash_needs
+    assert all(w.amount is None and not w.sure for w in intent.wishes)
+
+
+def test_one_chinese_number_with_a_unit_between_is_still_one_amount(market: MarketData) -> None:
+    assert wishes("一万五放黄金", market) == [("buy", "gold", None, 15000.0)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "风险别太低",
+        "不要风险太低",
+        "波动不要太小",
+        "不要低波动的",
+        "我不想要太低的风险",
+        "I don't want low risk",
+    ],
+)
+def test_a_negated_low_risk_asks_for_more_and_goes_to_a_person(
+    text: str, market: MarketData
+) -> None:
+    """Not too low a risk is the opposite of safer: never read as a wish for less risk."""
+    intent = parse_request(text, market, AS_OF)
+    assert intent.risk is None and not intent.understood
+
+
+@pytest.mark.parametrize("text", ["波动别太大", "no big swings please", "不想亏钱", "风险低一点"])
+def test_a_negated_big_risk_still_asks_for_less(text: str, market: MarketData) -> None:
+    assert parse_request(text, market, AS_OF).risk == "lower"

@@ -146,16 +146,16 @@ def high_risk_for_ordinary(ctx: RuleContext, rule_id: str) -> list[Hit]:
     if is_professional(ctx):
         return []
     high = {
-        code: p.risk_rating.value
-        for code, _, p in held(ctx)
+        code: (p.risk_rating.value, weight)
+        for code, weight, p in held(ctx)
         if p is not None and p.risk_rating.rank >= HIGH_RISK_RANK
     }
     if not high:
         return []
-    listed = "high-risk products: " + ", ".join(f"{c} ({r})" for c, r in high.items())
+    listed = "high-risk products: " + ", ".join(f"{c} ({r})" for c, (r, _) in high.items())
     if ctx.special_care is None:
         return [Hit(listed)]
-    missing = ctx.special_care.missing(set(high))
+    missing = ctx.special_care.missing({c: w for c, (_, w) in high.items()})
     return (
         [Hit(f"{listed}; special-care procedure incomplete: {'; '.join(missing)}")]
         if missing
