@@ -127,7 +127,8 @@ def test_a_request_not_understood_is_highlighted(site: Site, page: Page) -> None
     open_plan(page, site, "bitcoin")
     doubts = page.locator("#not-understood")
     expect(doubts).to_contain_text("未能理解")
-    expect(doubts.locator("mark")).to_have_text(["我想买比特币"])
+    # What is off the shelf is named, as a code not on the shelf is (the reader's lexicon).
+    expect(doubts.locator("mark")).to_have_text(["比特币 (not on the shelf)"])
     expect(page.locator("#request-wishes")).to_contain_text("未识别出具体要求")
     expect(page.locator("#client-request .warning")).to_have_count(0)
     expect(page.locator("#findings")).to_contain_text("TW-REQ-01")

@@ -161,8 +161,8 @@ def test_in_a_theme_s_answer_a_sentence_naming_an_above_level_product_may_not_ca
 def test_a_figure_in_an_answer_must_be_the_shelf_s_or_the_plan_s(locale: str) -> None:
     ctx = ctx_for(locale, ask("product", "513100", "拿30万买纳指etf合适吗"))
     subject = MARKET.products["513100"].name(locale)
-    # The client's own figure (30万) is quoted back, and is theirs: not read as the answer's.
-    assert "拿30万买纳指etf合适吗" in ctx.client_text
+    # The client's own figure (30万) is theirs: not quoted back, and not read as the answer's.
+    assert "30万" not in ctx.client_text
     assert "TW-NUM-01" not in hits(RULES, ctx)
     made_up = "它去年涨了37.5%。" if locale == "zh-CN" else "It returned 37.5% last year."
     assert "TW-NUM-01" in hits(RULES, with_fact(ctx, subject, made_up))
