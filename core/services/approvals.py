@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from core.errors import (
@@ -148,13 +148,8 @@ def queue(
         query = query.where(col(Approval.advisor_id) == scope)
     if cursor:  # an empty one, as none, starts at the first page
         keys = (cursors.instant, cursors.row_id)
-        created, approval_id = cursors.decode(cursor, keys, "the oldest review")
-        query = query.where(
-            or_(
-                col(Approval.created_at) > created,
-                and_(col(Approval.created_at) == created, col(Approval.id) > approval_id),
-            )
-        )
+        last = cursors.decode(cursor, keys, "the oldest review")
+        query = query.where(cursors.after_oldest(col(Approval.created_at), col(Approval.id), last))
     found, more = cursors.page(list(session.exec(query.limit(limit + 1))), limit, _after)
     return [(queue_item(session, a, on, valid_months), after) for a, after in found], more
 

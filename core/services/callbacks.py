@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -66,13 +66,8 @@ def list_callbacks(
         query = query.where(Callback.status == status)
     if cursor:
         keys = (cursors.instant, cursors.serial)
-        created, after_id = cursors.decode(cursor, keys, "the oldest call")
-        query = query.where(
-            or_(
-                col(Callback.created_at) > created,
-                and_(col(Callback.created_at) == created, col(Callback.id) > after_id),
-            )
-        )
+        last = cursors.decode(cursor, keys, "the oldest call")
+        query = query.where(cursors.after_oldest(col(Callback.created_at), col(Callback.id), last))
     query = query.order_by(col(Callback.created_at), col(Callback.id)).limit(limit + 1)
     return cursors.page(list(session.exec(query)), limit, _after)
 

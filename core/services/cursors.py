@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, TypeAlias, TypeVar
 
+from sqlalchemy import ColumnElement, and_, or_
+
 from core.errors import InvalidInput
 
 Item = TypeVar("Item")
@@ -57,6 +59,12 @@ def decode(
             f"{name}: {shown!r} is not a cursor this API returned; pass one a page gave "
             f"(its `next`), or leave {name} out to start from {start}"
         ) from exc
+
+
+def after_oldest(created: Any, row_id: Any, keys: tuple[Any, ...]) -> ColumnElement[bool]:
+    """Rows after (created, id) in oldest-first order: the keyset a queue pages on."""
+    at, last = keys
+    return or_(created > at, and_(created == at, row_id > last))
 
 
 def page(rows: Sequence[Row], limit: int, after: Callable[[Row], str]) -> Page[Row]:
